@@ -1,0 +1,130 @@
+/* viclip side of `make bench`: ViCLIP-B/16 video encode, text encode and a training step with
+ * 90% patch masking, timed after warm-up (median of runs). Prints one JSON object whose keys
+ * match bench/bench_torch.py so bench/run.sh can print them side by side. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "core/rng.h"
+#include "model/model.h"
+#include "train/optimizer.h"
+
+void openblas_set_num_threads(int n);
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* Multiply-adds x2 of the video tower for L tokens (inference): patch embedding, per layer
+ * q/k/v + output projection + MLP (24 L W^2) and attention scores + weighted sum (4 L^2 W). */
+static double vision_flops(const vc_config *c, int L) {
+    double W = c->vision_width, P3 = 3.0 * c->patch_size * c->patch_size;
+    double patches = (double)vc_config_video_tokens(c);
+    return 2 * patches * P3 * W + c->vision_layers * (24.0 * L * W * W + 4.0 * L * L * W) + 2 * W * c->embed_dim;
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 2, iters = argc > 2 ? atoi(argv[2]) : 3;
+    const char *preset = argc > 3 ? argv[3] : "b16";
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+    vc_error err;
+    vc_config c;
+    if (vc_config_from_name(preset, &c, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    vc_model *m = vc_model_new(&c, &err);
+    if (!m) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    vc_model_init_random(m, 1, 0.01);
+    const size_t clip = (size_t)c.num_frames * 3 * c.image_size * c.image_size;
+    enum { BV = 4, BT = 64, BTRAIN = 8 };
+    float *video = malloc(BTRAIN * clip * sizeof *video), *out = malloc(BT * (size_t)c.embed_dim * sizeof *out);
+    int32_t *tokens = calloc((size_t)BT * c.context_length, sizeof *tokens);
+    vc_rng r = vc_rng_at(3, 0, 0, 0);
+    for (size_t i = 0; i < BTRAIN * clip; i++) video[i] = (float)vc_rng_normal(&r);
+    for (int b = 0; b < BT; b++) {
+        int len = 5 + b % 20;
+        tokens[b * c.context_length] = 49406;
+        for (int k = 1; k < len; k++) tokens[b * c.context_length + k] = (int32_t)vc_rng_below(&r, 49000);
+        tokens[b * c.context_length + len] = 49407;
+    }
+    double t[32], video_b1, video_b4, text_cps, train_sps;
+    /* video, batch 1 and 4 */
+    for (int pass = 0; pass < 2; pass++) {
+        int B = pass ? BV : 1;
+        vc_model_encode_video(m, video, B, out, &err); /* warm-up (plans memory) */
+        for (int i = 0; i < iters; i++) {
+            double t0 = now_s();
+            vc_model_encode_video(m, video, B, out, &err);
+            t[i] = now_s() - t0;
+        }
+        double s = median(t, iters);
+        if (pass) video_b4 = B / s; else video_b1 = B / s;
+    }
+    double rss_infer = peak_rss_mb();
+    vc_model_encode_text(m, tokens, BT, out, &err);
+    for (int i = 0; i < iters; i++) {
+        double t0 = now_s();
+        vc_model_encode_text(m, tokens, BT, out, &err);
+        t[i] = now_s() - t0;
+    }
+    text_cps = BT / median(t, iters);
+    /* training step: forward + backward of both towers + AdamW, 90% of patch tokens masked */
+    vc_adamw opt;
+    vc_adamw_params op = vc_adamw_default_params();
+    if (vc_adamw_init(&opt, &m->table, &op, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    const int N = vc_config_video_tokens(&c), K = vc_config_kept_tokens(&c, 0.9);
+    int32_t *keep = malloc((size_t)BTRAIN * K * sizeof *keep);
+    for (int i = 0; i <= iters; i++) {
+        vc_vision_sample_keep(keep, BTRAIN, N, K, 5, (uint64_t)i);
+        vc_step_inputs in = {.video = video, .tokens = tokens, .keep = keep, .B = BTRAIN, .K = K,
+                             .train_text = 1, .grad_scale = 1, .step = (uint64_t)i};
+        double loss, t0 = now_s();
+        vc_model_zero_grads(m);
+        if (vc_model_forward_backward(m, &in, &loss, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        vc_adamw_step(&opt, &m->table, m->params, m->grads, 1e-5, 1, m->p.temp);
+        if (i) t[i - 1] = now_s() - t0; /* the first step plans memory: not timed */
+    }
+    train_sps = BTRAIN / median(t, iters);
+    double flops = vision_flops(&c, N + 1);
+    printf("{\"impl\":\"viclip\",\"config\":\"%s\",\"threads\":%d,\"video_b1_clips_per_s\":%.4f,"
+           "\"video_b4_clips_per_s\":%.4f,\"video_gflops\":%.1f,\"text_caps_per_s\":%.2f,"
+           "\"train_samples_per_s\":%.4f,\"train_batch\":%d,\"peak_rss_infer_mb\":%.0f,\"peak_rss_mb\":%.0f}\n",
+           preset, threads, video_b1, video_b4, flops * video_b4 / 1e9, text_cps, train_sps, BTRAIN,
+           rss_infer, peak_rss_mb());
+    vc_adamw_free(&opt);
+    vc_model_free(m);
+    free(video), free(out), free(tokens), free(keep);
+    return 0;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what viclip needs to build and test, only where it is missing:
+#   Debian packages: compiler toolchain, OpenBLAS (OpenMP build), zlib;
+#   python3-torch/numpy for the reference fixtures and the PyTorch benchmark (optional at run time);
+#   the CLIP BPE vocabulary, taken from the PyPI wheel of clip-anytorch (see scripts/get_vocab.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy)
+# PyTorch is only for regenerating fixtures and for `make bench`; tests skip visibly without it.
+OPTIONAL_PKGS=(python3-torch)
+
+missing=()
+for p in "${PKGS[@]}" "${OPTIONAL_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PKGS[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${OPTIONAL_PKGS[@]}" >/dev/null \
+        || echo "setup: optional packages ${OPTIONAL_PKGS[*]} not installed (fixtures/bench unavailable)"
+fi
+
+if [ -x scripts/get_vocab.sh ] || [ -f scripts/get_vocab.sh ]; then
+    bash scripts/get_vocab.sh
+fi

@@ -1,0 +1,174 @@
+/* The small commands: synth, tokenize, info, encode. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "eval/evaluate.h"
+#include "io/npy.h"
+#include "model/model_io.h"
+#include "video/synth.h"
+
+int cmd_synth(int argc, char **argv) {
+    vc_synth_params p = vc_synth_default_params();
+    int threads = 0;
+    const arg_spec specs[] = {
+        {0, "n-train", ARG_INT, &p.n_train, "N", "training clips"},
+        {0, "n-heldout", ARG_INT, &p.n_heldout_per_combo, "N", "zero-shot clips per held-out combination"},
+        {0, "frames", ARG_INT, &p.frames, "N", "frames per clip"},
+        {0, "size", ARG_INT, &p.size, "N", "frame width and height in pixels"},
+        {0, "seed", ARG_U64, &p.seed, "N", "generator seed"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads"},
+    };
+    arg_str_list pos = {0};
+    int rc = args_parse("usage: viclip synth OUT_DIR [options]\n\nWrites clips/*.npy (uint8 [T,S,S,3]), train.jsonl, eval.jsonl, heldout.jsonl,\n"
+                        "classes.txt, templates.txt and meta.json.",
+                        specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, &pos);
+    if (rc) {
+        arg_str_list_free(&pos);
+        return rc > 0 ? 0 : 2;
+    }
+    if (pos.n != 1) {
+        cli_error("synth", "give exactly one output folder");
+        arg_str_list_free(&pos);
+        return 2;
+    }
+    cli_set_threads(threads);
+    p.threads = threads;
+    vc_error err;
+    rc = vc_synth_generate(pos.items[0], &p, &err);
+    if (rc) cli_error("synth", err.msg);
+    else printf("wrote the synthetic set to %s\n", pos.items[0]);
+    arg_str_list_free(&pos);
+    return rc ? 1 : 0;
+}
+
+int cmd_tokenize(int argc, char **argv) {
+    int context = 32;
+    const char *vocab = NULL;
+    const arg_spec specs[] = {
+        {'c', "context", ARG_INT, &context, "N", "context length (ids are padded with 0 to it)"},
+        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
+    };
+    arg_str_list pos = {0};
+    int rc = args_parse("usage: viclip tokenize [--context N] TEXT...", specs, 2, argc, argv, 2, &pos);
+    if (rc) {
+        arg_str_list_free(&pos);
+        return rc > 0 ? 0 : 2;
+    }
+    if (context < 2 || context > 65536) {
+        cli_error("tokenize", "--context must be in [2, 65536]");
+        arg_str_list_free(&pos);
+        return 2;
+    }
+    vc_tokenizer *tok = cli_load_tokenizer(vocab);
+    int32_t *ids = malloc((size_t)context * sizeof *ids);
+    rc = tok && ids ? 0 : 1;
+    for (int i = 0; i < pos.n && !rc; i++) {
+        vc_error err;
+        if (vc_tokenize(tok, pos.items[i], context, ids, &err) < 0) {
+            cli_error("tokenize", err.msg);
+            rc = 1;
+            break;
+        }
+        for (int k = 0; k < context; k++) printf(k ? " %d" : "%d", ids[k]);
+        printf("\n");
+    }
+    free(ids);
+    vc_tokenizer_free(tok);
+    arg_str_list_free(&pos);
+    return rc;
+}
+
+int cmd_info(int argc, char **argv) {
+    arg_str_list pos = {0};
+    int rc = args_parse("usage: viclip info FILE.safetensors", NULL, 0, argc, argv, 2, &pos);
+    if (rc || pos.n != 1) {
+        if (!rc) cli_error("info", "give exactly one file");
+        arg_str_list_free(&pos);
+        return rc > 0 ? 0 : 2;
+    }
+    vc_error err;
+    vc_safetensors *st = vc_st_open(pos.items[0], &err);
+    if (!st) {
+        cli_error("info", err.msg);
+        arg_str_list_free(&pos);
+        return 1;
+    }
+    size_t counts[16] = {0}, total = 0;
+    for (int i = 0; i < vc_st_count(st); i++) {
+        const vc_st_tensor *t = vc_st_at(st, i);
+        size_t n = 1;
+        for (int k = 0; k < t->ndim; k++) n *= (size_t)t->shape[k];
+        if ((int)t->dtype < 16) counts[t->dtype] += n;
+        total += n;
+    }
+    const char *cfg = vc_st_meta(st, "config"), *fmt = vc_st_meta(st, "format"), *step = vc_st_meta(st, "step");
+    printf("file:       %s\n", pos.items[0]);
+    printf("format:     %s\n", fmt ? fmt : "(none)");
+    printf("config:     %s\n", cfg ? cfg : "(none)");
+    if (step) printf("step:       %s\n", step);
+    printf("tensors:    %d\n", vc_st_count(st));
+    printf("elements:   %zu (%.2f M)\n", total, total / 1e6);
+    for (int d = 0; d < 16; d++)
+        if (counts[d]) printf("  %-8s  %zu elements\n", vc_dtype_name((vc_dtype)d), counts[d]);
+    vc_model *m = cfg ? vc_model_from_safetensors(st, (const char *const[]){"optimizer.", NULL}, &err) : NULL;
+    if (m) {
+        size_t vis = 0, txt = 0;
+        for (int i = 0; i < m->table.count; i++)
+            *(m->table.info[i].tower == VC_TOWER_VISION ? &vis : &txt) += m->table.info[i].numel;
+        printf("parameters: %zu (video tower %.2f M, text tower + temperature %.2f M)\n", m->table.total, vis / 1e6, txt / 1e6);
+        vc_model_free(m);
+    } else if (cfg) {
+        printf("not loadable as a model: %s\n", err.msg);
+        rc = 1;
+    }
+    vc_st_close(st);
+    arg_str_list_free(&pos);
+    return rc;
+}
+
+int cmd_encode(int argc, char **argv) {
+    const char *model = NULL, *out = NULL, *vocab = NULL;
+    int normalize = 0, threads = 0;
+    arg_str_list texts = {0};
+    const arg_spec specs[] = {
+        {'m', "model", ARG_STR, &model, "FILE", "model file"},
+        {0, "text", ARG_STR_LIST, &texts, "TEXT", "a text to embed (repeatable)"},
+        {'o', "out", ARG_STR, &out, "FILE", "output .npy, float32 [N, E]"},
+        {0, "normalize", ARG_FLAG, &normalize, NULL, "L2-normalise each row"},
+        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads"},
+    };
+    int rc = args_parse("usage: viclip encode --model FILE --text TEXT [--text TEXT...] --out OUT.npy", specs,
+                        (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
+    if (rc || !model || !out || !texts.n) {
+        if (!rc) cli_error("encode", "--model, --out and at least one --text are required");
+        arg_str_list_free(&texts);
+        return rc > 0 ? 0 : 2;
+    }
+    cli_set_threads(threads);
+    vc_error err;
+    vc_model *m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err);
+    vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
+    float *emb = m ? malloc((size_t)texts.n * m->cfg.embed_dim * sizeof *emb) : NULL;
+    int32_t *ids = m ? malloc((size_t)texts.n * m->cfg.context_length * sizeof *ids) : NULL;
+    rc = 1;
+    if (!m) cli_error("encode", err.msg);
+    else if (tok && emb && ids) {
+        rc = 0;
+        for (int i = 0; i < texts.n && !rc; i++)
+            if (vc_tokenize(tok, texts.items[i], m->cfg.context_length, ids + (size_t)i * m->cfg.context_length, &err) < 0) rc = 1;
+        if (!rc) rc = vc_model_encode_text(m, ids, texts.n, emb, &err) ? 1 : 0;
+        if (!rc && normalize) vc_l2_normalize_rows(emb, texts.n, m->cfg.embed_dim);
+        int64_t shape[2] = {texts.n, m->cfg.embed_dim};
+        if (!rc) rc = vc_npy_write(out, VC_DT_F32, 2, shape, emb, &err) ? 1 : 0;
+        if (rc) cli_error("encode", err.msg);
+    }
+    free(emb), free(ids);
+    vc_tokenizer_free(tok);
+    vc_model_free(m);
+    arg_str_list_free(&texts);
+    return rc;
+}

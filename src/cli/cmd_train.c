@@ -1,0 +1,76 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "train/trainer.h"
+
+static void print_progress(const vc_train_progress *p, void *user) {
+    (void)user;
+    char eta[32];
+    cli_format_duration(p->eta_s, eta, sizeof eta);
+    printf("step %6lld/%lld | loss %.4f | lr %.2e | temp %.4f | |g| %.3f | %7.1f samples/s | eta %s%s\n",
+           (long long)p->step, (long long)p->steps, p->loss, p->lr, p->temp, p->grad_norm,
+           p->samples_per_s, eta, p->masked ? "" : " | unmasked");
+    fflush(stdout);
+}
+
+int cmd_train(int argc, char **argv) {
+    vc_train_params p = vc_train_default_params();
+    const char *model_config = "demo", *vocab = NULL;
+    int threads = 0, lock_text = 0;
+    const arg_spec specs[] = {
+        {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training annotations (JSONL: video, caption)"},
+        {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder (model, checkpoint, log, loss curve)"},
+        {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when training from scratch: tiny, demo, b16, l14"},
+        {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
+        {0, "resume", ARG_STR, &p.resume, "FILE", "resume from this training checkpoint"},
+        {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per micro-batch"},
+        {0, "accum-freq", ARG_INT, &p.accum_freq, "N", "micro-batches accumulated per optimizer step"},
+        {'s', "steps", ARG_I64, &p.steps, "N", "optimizer steps"},
+        {0, "warmup", ARG_I64, &p.warmup, "N", "linear warmup steps"},
+        {0, "lr", ARG_DOUBLE, &p.lr, "X", "peak learning rate"},
+        {0, "min-lr", ARG_DOUBLE, &p.min_lr, "X", "cosine schedule floor"},
+        {0, "wd", ARG_DOUBLE, &p.weight_decay, "X", "AdamW weight decay (matrices only)"},
+        {0, "beta1", ARG_DOUBLE, &p.beta1, "X", "AdamW beta1"},
+        {0, "beta2", ARG_DOUBLE, &p.beta2, "X", "AdamW beta2"},
+        {0, "eps", ARG_DOUBLE, &p.eps, "X", "AdamW epsilon"},
+        {0, "grad-clip-norm", ARG_DOUBLE, &p.grad_clip_norm, "X", "clip the global gradient norm (0: off)"},
+        {0, "mask-ratio", ARG_DOUBLE, &p.mask_ratio, "X", "fraction of patch tokens dropped while masked"},
+        {0, "unmasked-steps", ARG_I64, &p.unmasked_steps, "N", "final steps trained without masking"},
+        {0, "drop-path", ARG_DOUBLE, &p.drop_path, "X", "max drop-path rate of the video tower"},
+        {0, "lr-mult-vision", ARG_DOUBLE, &p.lr_mult_vision, "X", "learning-rate multiplier of the video tower"},
+        {0, "lr-mult-text", ARG_DOUBLE, &p.lr_mult_text, "X", "learning-rate multiplier of the text tower"},
+        {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
+        {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
+        {0, "temp-init", ARG_DOUBLE, &p.temp_init, "X", "initial temperature (random init only)"},
+        {0, "temp-min", ARG_DOUBLE, &p.temp_min, "X", "temperature floor"},
+        {0, "seed", ARG_U64, &p.seed, "N", "seed of the init, data order, masks and drop-path"},
+        {0, "save-every", ARG_I64, &p.save_every, "N", "write a checkpoint every N steps (0: at the end)"},
+        {0, "stop-after", ARG_I64, &p.stop_after, "N", "stop after step N with a checkpoint (for resuming later)"},
+        {0, "log-every", ARG_INT, &p.progress_every, "N", "print progress every N steps"},
+        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+    };
+    int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]", specs,
+                        (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
+    if (rc) return rc > 0 ? 0 : 2;
+    p.freeze_text |= lock_text;
+    vc_error err;
+    if (!p.init_model && !p.resume && vc_config_from_name(model_config, &p.cfg, &err)) {
+        cli_error("train", err.msg);
+        return 2;
+    }
+    cli_set_threads(threads);
+    vc_tokenizer *tok = cli_load_tokenizer(vocab);
+    if (!tok) return 1;
+    p.on_progress = print_progress;
+    rc = vc_train(&p, tok, &err);
+    vc_tokenizer_free(tok);
+    if (rc) {
+        cli_error("train", err.msg);
+        return 1;
+    }
+    printf("wrote %s/model.safetensors (or checkpoint), %s/train_log.jsonl and %s/loss.svg\n", p.out_dir, p.out_dir, p.out_dir);
+    return 0;
+}

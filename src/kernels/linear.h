@@ -1,0 +1,18 @@
+/* Dense layers. Gradients are ACCUMULATED (+=) into d* buffers; a NULL d* pointer skips it. */
+#ifndef VC_KERNELS_LINEAR_H
+#define VC_KERNELS_LINEAR_H
+
+#include "core/real.h"
+
+/* nn.Linear: out[N,OC] = inp[N,IC] @ W[OC,IC]^T + b[OC] (b may be NULL). */
+void vc_linear_forward(vc_real *out, const vc_real *inp, const vc_real *W, const vc_real *b,
+                       int N, int IC, int OC);
+void vc_linear_backward(vc_real *dinp, vc_real *dW, vc_real *db, const vc_real *dout,
+                        const vc_real *inp, const vc_real *W, int N, int IC, int OC);
+
+/* Projection stored as [IC, OC] (CLIP's proj / text_projection): out = inp @ P. */
+void vc_project_forward(vc_real *out, const vc_real *inp, const vc_real *P, int N, int IC, int OC);
+void vc_project_backward(vc_real *dinp, vc_real *dP, const vc_real *dout, const vc_real *inp,
+                         const vc_real *P, int N, int IC, int OC);
+
+#endif

@@ -1,0 +1,258 @@
+#include "model/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "core/rng.h"
+
+vc_model *vc_model_new(const vc_config *cfg, vc_error *err) {
+    if (vc_config_validate(cfg, err)) return NULL;
+    vc_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        vc_fail(err, "out of memory allocating the model");
+        return NULL;
+    }
+    m->cfg = *cfg;
+    m->max_threads = omp_get_max_threads();
+    if (vc_param_table_build(cfg, &m->table, err)) goto fail;
+    m->params = calloc(m->table.total, sizeof(vc_real));
+    if (!m->params) {
+        vc_fail(err, "out of memory allocating %zu parameters", m->table.total);
+        goto fail;
+    }
+    if (vc_params_view_bind(cfg, &m->table, m->params, &m->p, err)) goto fail;
+    return m;
+fail:
+    vc_model_free(m);
+    return NULL;
+}
+
+static void workspace_free(vc_workspace *w) {
+    free(w->mem);
+    free(w->ints);
+    free(w->vis.blocks);
+    free(w->txt.blocks);
+    memset(w, 0, sizeof *w);
+}
+
+void vc_model_free(vc_model *m) {
+    if (!m) return;
+    workspace_free(&m->infer);
+    workspace_free(&m->train);
+    vc_params_view_free(&m->p);
+    vc_params_view_free(&m->g);
+    free(m->params);
+    free(m->grads);
+    vc_param_table_free(&m->table);
+    free(m);
+}
+
+int vc_model_enable_grads(vc_model *m, vc_error *err) {
+    if (m->grads) return 0;
+    m->grads = calloc(m->table.total, sizeof(vc_real));
+    if (!m->grads) return vc_fail(err, "out of memory allocating %zu gradients", m->table.total);
+    return vc_params_view_bind(&m->cfg, &m->table, m->grads, &m->g, err);
+}
+
+void vc_model_zero_grads(vc_model *m) {
+    if (m->grads) memset(m->grads, 0, m->table.total * sizeof(vc_real));
+}
+
+void vc_drop_path_schedule(double *rates, int layers, double max_rate) {
+    for (int l = 0; l < layers; l++) rates[l] = layers > 1 ? max_rate * l / (layers - 1) : 0;
+}
+
+static void fill_normal(vc_real *x, size_t n, double std, vc_rng *r) {
+    for (size_t i = 0; i < n; i++) x[i] = (vc_real)(std * vc_rng_normal(r));
+}
+static void fill_const(vc_real *x, size_t n, double v) {
+    for (size_t i = 0; i < n; i++) x[i] = (vc_real)v;
+}
+
+static void init_blocks(vc_block_view *blocks, int layers, int W, vc_rng *r) {
+    const double attn_std = pow(W, -0.5), proj_std = pow(W, -0.5) * pow(2.0 * layers, -0.5);
+    const double fc_std = pow(2.0 * W, -0.5);
+    const size_t w = (size_t)W;
+    for (int l = 0; l < layers; l++) {
+        vc_block_view *b = &blocks[l];
+        fill_const(b->ln1_w, w, 1);
+        fill_const(b->ln1_b, w, 0);
+        fill_normal(b->qkv_w, 3 * w * w, attn_std, r);
+        fill_const(b->qkv_b, 3 * w, 0);
+        fill_normal(b->out_w, w * w, proj_std, r);
+        fill_const(b->out_b, w, 0);
+        fill_const(b->ln2_w, w, 1);
+        fill_const(b->ln2_b, w, 0);
+        fill_normal(b->fc_w, 4 * w * w, fc_std, r);
+        fill_const(b->fc_b, 4 * w, 0);
+        fill_normal(b->proj_w, 4 * w * w, proj_std, r);
+        fill_const(b->proj_b, w, 0);
+    }
+}
+
+void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init) {
+    const vc_config *c = &m->cfg;
+    const size_t W = (size_t)c->vision_width, Wt = (size_t)c->text_width, E = (size_t)c->embed_dim;
+    const size_t P3 = 3 * (size_t)c->patch_size * c->patch_size;
+    vc_rng r = vc_rng_at(seed, VC_STREAM_INIT, 0, 0);
+    const double scale = pow((double)W, -0.5);
+    /* Follows CLIP's initialisation; the temporal embedding starts at zero as in ViCLIP. */
+    fill_normal(m->p.v.conv1, W * P3, pow((double)P3, -0.5), &r);
+    fill_normal(m->p.v.class_emb, W, scale, &r);
+    fill_normal(m->p.v.pos_emb, (1 + (size_t)vc_config_patches(c)) * W, scale, &r);
+    fill_const(m->p.v.temporal_emb, (size_t)c->num_frames * W, 0);
+    fill_const(m->p.v.ln_pre_w, W, 1);
+    fill_const(m->p.v.ln_pre_b, W, 0);
+    init_blocks(m->p.v.blocks, c->vision_layers, c->vision_width, &r);
+    fill_const(m->p.v.ln_post_w, W, 1);
+    fill_const(m->p.v.ln_post_b, W, 0);
+    fill_normal(m->p.v.proj, W * E, scale, &r);
+    fill_normal(m->p.t.token_emb, (size_t)c->vocab_size * Wt, 0.02, &r);
+    fill_normal(m->p.t.pos_emb, (size_t)c->context_length * Wt, 0.01, &r);
+    init_blocks(m->p.t.blocks, c->text_layers, c->text_width, &r);
+    fill_const(m->p.t.ln_final_w, Wt, 1);
+    fill_const(m->p.t.ln_final_b, Wt, 0);
+    fill_normal(m->p.t.proj, Wt * E, pow((double)Wt, -0.5), &r);
+    m->p.temp[0] = (vc_real)temp_init;
+}
+
+/* Lays out (counting when a->base is NULL) everything a workspace needs. */
+static void workspace_layout(vc_model *m, vc_workspace *w, vc_arena *a) {
+    const vc_config *c = &m->cfg;
+    if (w->Bv > 0)
+        vc_vision_plan(a, &w->vis, c, w->Bv, w->K, w->training, w->drop_path, m->max_threads);
+    if (w->Bt > 0) vc_text_plan(a, &w->txt, c, w->Bt, w->training && w->train_text, m->max_threads);
+    if (w->training) {
+        w->loss_scratch = vc_arena_take(a, vc_contrastive_scratch_elems(w->Bv, w->Bt, c->embed_dim));
+        w->dv = vc_arena_take(a, (size_t)w->Bv * c->embed_dim);
+        w->dt = vc_arena_take(a, (size_t)w->Bt * c->embed_dim);
+    }
+}
+
+static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, int training,
+                          int train_text, int drop_path, vc_error *err) {
+    if (w->planned && w->Bv == Bv && w->Bt == Bt && w->K == K && w->training == training &&
+        w->train_text == train_text && w->drop_path == drop_path)
+        return 0;
+    workspace_free(w);
+    const vc_config *c = &m->cfg;
+    w->Bv = Bv;
+    w->Bt = Bt;
+    w->K = K;
+    w->training = training;
+    w->train_text = train_text;
+    w->drop_path = drop_path;
+    w->vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
+    w->txt.blocks = calloc((size_t)c->text_layers, sizeof(vc_block_acts));
+    size_t n_ints = (size_t)Bv * K + (size_t)Bt * c->context_length + (size_t)Bt;
+    w->ints = calloc(n_ints ? n_ints : 1, sizeof(int32_t));
+    if (!w->vis.blocks || !w->txt.blocks || !w->ints) goto oom;
+    w->vis.keep = w->ints;
+    w->txt.tokens = w->ints + (size_t)Bv * K;
+    w->txt.eot = w->txt.tokens + (size_t)Bt * c->context_length;
+    vc_arena count = {NULL, 0};
+    workspace_layout(m, w, &count);
+    w->elems = count.used;
+    /* 64-byte aligned so vc_arena_take's offsets give aligned pointers */
+    w->mem = aligned_alloc(64, (w->elems * sizeof(vc_real) + 63) / 64 * 64);
+    if (!w->mem) goto oom;
+    vc_arena real_arena = {w->mem, 0};
+    workspace_layout(m, w, &real_arena);
+    w->planned = 1;
+    return 0;
+oom:
+    workspace_free(w);
+    return vc_fail(err, "out of memory planning activations (video batch %d, %d tokens, text batch %d)",
+                   Bv, K + 1, Bt);
+}
+
+enum { INFER_VIDEO_CHUNK = 4, INFER_TEXT_CHUNK = 64 };
+
+int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out, vc_error *err) {
+    const vc_config *c = &m->cfg;
+    const size_t clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
+    const int all = vc_config_video_tokens(c);
+    for (int n0 = 0; n0 < N; n0 += INFER_VIDEO_CHUNK) {
+        int B = N - n0 < INFER_VIDEO_CHUNK ? N - n0 : INFER_VIDEO_CHUNK;
+        int Bt = m->infer.planned ? m->infer.Bt : 0;
+        if (!m->infer.planned || m->infer.Bv < B) {
+            if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, err)) return -1;
+        }
+        vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0);
+        memcpy(out + (size_t)n0 * c->embed_dim, m->infer.vis.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
+    }
+    return 0;
+}
+
+int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out, vc_error *err) {
+    const vc_config *c = &m->cfg;
+    if (vc_text_check_tokens(c, tokens, N, err)) return -1;
+    for (int n0 = 0; n0 < N; n0 += INFER_TEXT_CHUNK) {
+        int B = N - n0 < INFER_TEXT_CHUNK ? N - n0 : INFER_TEXT_CHUNK;
+        if (!m->infer.planned || m->infer.Bt < B) {
+            int Bv = m->infer.planned ? m->infer.Bv : 0;
+            if (workspace_plan(m, &m->infer, Bv, INFER_TEXT_CHUNK, vc_config_video_tokens(c), 0, 0, 0, err))
+                return -1;
+        }
+        vc_text_forward(c, &m->p.t, &m->infer.txt, tokens + (size_t)n0 * c->context_length, B);
+        memcpy(out + (size_t)n0 * c->embed_dim, m->infer.txt.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
+    }
+    return 0;
+}
+
+static int check_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {
+    const vc_config *c = &m->cfg;
+    const int all = vc_config_video_tokens(c);
+    if (in->B < 1) return vc_fail(err, "training batch size %d must be positive", in->B);
+    if (in->K < 1 || in->K > all) return vc_fail(err, "kept tokens %d outside [1, %d]", in->K, all);
+    if (!in->keep && in->K != all)
+        return vc_fail(err, "no mask given but K = %d differs from the %d patch tokens", in->K, all);
+    if (in->keep)
+        for (int b = 0; b < in->B; b++)
+            for (int k = 0; k < in->K; k++) {
+                int32_t j = in->keep[(size_t)b * in->K + k];
+                if (j < 0 || j >= all || (k && j <= in->keep[(size_t)b * in->K + k - 1]))
+                    return vc_fail(err, "token mask row %d: index %d at %d is out of range or not ascending", b, j, k);
+            }
+    if (!(m->p.temp[0] > 0)) return vc_fail(err, "temperature %g must be positive", (double)m->p.temp[0]);
+    return vc_text_check_tokens(c, in->tokens, in->B, err);
+}
+
+static int step_forward(vc_model *m, const vc_step_inputs *in, int training, double *loss, vc_error *err) {
+    if (check_step(m, in, err)) return -1;
+    /* Loss-only and training calls share one plan, so a gradient check never re-plans. */
+    if (workspace_plan(m, &m->train, in->B, in->B, in->K, 1, in->train_text, in->drop_rates != NULL, err))
+        return -1;
+    vc_workspace *w = &m->train;
+    const vc_config *c = &m->cfg;
+    vc_vision_forward(c, &m->p.v, &w->vis, in->video, in->B, in->keep, in->drop_rates, in->seed, in->step);
+    vc_text_forward(c, &m->p.t, &w->txt, in->tokens, in->B);
+    *loss = vc_contrastive_loss(w->vis.emb, w->txt.emb, in->ids, in->B, c->embed_dim, m->p.temp[0],
+                                training ? w->dv : NULL, training ? w->dt : NULL,
+                                training ? &w->dtemp_value : NULL, w->loss_scratch);
+    return 0;
+}
+
+int vc_model_loss(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err) {
+    return step_forward(m, in, 0, loss, err);
+}
+
+int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err) {
+    if (vc_model_enable_grads(m, err)) return -1;
+    if (step_forward(m, in, 1, loss, err)) return -1;
+    vc_workspace *w = &m->train;
+    const vc_config *c = &m->cfg;
+    const size_t BE = (size_t)in->B * c->embed_dim;
+    const vc_real s = (vc_real)in->grad_scale;
+    for (size_t i = 0; i < BE; i++) {
+        w->dv[i] *= s;
+        w->dt[i] *= s;
+    }
+    m->g.temp[0] += s * w->dtemp_value;
+    vc_vision_backward(c, &m->p.v, &m->g.v, &w->vis, w->dv, in->B);
+    if (in->train_text) vc_text_backward(c, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
+    return 0;
+}

@@ -1,0 +1,73 @@
+/* The ViCLIP model: parameters (one buffer), optional gradients (same layout), and planned
+ * workspaces for inference and for training. */
+#ifndef VC_MODEL_MODEL_H
+#define VC_MODEL_MODEL_H
+
+#include <stdint.h>
+
+#include "model/contrastive.h"
+#include "model/text.h"
+#include "model/vision.h"
+
+/* One planned block of memory holding the activations of both towers and the loss. */
+typedef struct vc_workspace {
+    int planned;
+    int Bv, Bt, K;        /* video batch, text batch, kept tokens per clip */
+    int training;         /* keeps activations for backward */
+    int train_text;       /* text activations kept for backward too */
+    int drop_path;
+    vc_real *mem;
+    size_t elems;
+    vc_vision_acts vis;
+    vc_text_acts txt;
+    int32_t *ints;        /* keep [Bv*K], tokens [Bt*ctx], eot [Bt] */
+    vc_real *loss_scratch, *dv, *dt;
+    vc_real dtemp_value;  /* d loss / d temp of the last training forward */
+} vc_workspace;
+
+typedef struct vc_model {
+    vc_config cfg;
+    vc_param_table table;
+    vc_real *params;
+    vc_params_view p;
+    vc_real *grads;       /* NULL until vc_model_enable_grads */
+    vc_params_view g;
+    vc_workspace infer, train;
+    int max_threads;
+} vc_model;
+
+vc_model *vc_model_new(const vc_config *cfg, vc_error *err);
+void vc_model_free(vc_model *m);
+int vc_model_enable_grads(vc_model *m, vc_error *err);
+void vc_model_zero_grads(vc_model *m);
+
+/* CLIP-style initialisation from a seed (temporal embedding zero, temp = temp_init). */
+void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init);
+
+/* Inference: video [N, T, 3, H, W] -> out [N, E]; tokens [N, ctx] -> out [N, E].
+ * Embeddings are the raw projections (not normalised). Work is chunked internally. */
+int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out, vc_error *err);
+int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out, vc_error *err);
+
+typedef struct vc_step_inputs {
+    const vc_real *video;    /* [B, T, 3, H, W] */
+    const int32_t *tokens;   /* [B, ctx] */
+    const int32_t *ids;      /* [B] positive groups, or NULL for the diagonal */
+    const int32_t *keep;     /* [B, K] kept token indices, or NULL for no masking (K = all) */
+    int B, K;
+    const double *drop_rates;/* [vision_layers] or NULL */
+    uint64_t seed, step;     /* drive drop-path sampling */
+    int train_text;          /* 0: the text tower is frozen (no text gradients) */
+    double grad_scale;       /* multiplies all gradients (1/accum_steps) */
+} vc_step_inputs;
+
+/* Forward, loss and backward; gradients are ACCUMULATED into m->grads. Returns 0 and sets *loss. */
+int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);
+
+/* Loss only (no gradients), same inputs; used by tests. */
+int vc_model_loss(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);
+
+/* Per-layer drop-path rates rising linearly from 0 to max_rate (torch.linspace(0, max, L)). */
+void vc_drop_path_schedule(double *rates, int layers, double max_rate);
+
+#endif

@@ -1,0 +1,170 @@
+#include "model/params.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    vc_param_table *t;
+    int cap;
+} table_builder;
+
+static int add_param(table_builder *b, vc_tower tower, int decay, int ndim, const int64_t *shape,
+                     const char *fmt, ...) {
+    vc_param_table *t = b->t;
+    if (t->count == b->cap) {
+        int cap = b->cap ? 2 * b->cap : 64;
+        vc_param_info *n = realloc(t->info, (size_t)cap * sizeof *n);
+        if (!n) return -1;
+        t->info = n;
+        b->cap = cap;
+    }
+    vc_param_info *p = &t->info[t->count++];
+    memset(p, 0, sizeof *p);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->name, sizeof p->name, fmt, ap);
+    va_end(ap);
+    p->ndim = ndim;
+    p->numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        p->shape[i] = shape[i];
+        p->numel *= (size_t)shape[i];
+    }
+    p->offset = t->total;
+    p->tower = tower;
+    p->decay = decay;
+    t->total += p->numel;
+    return 0;
+}
+
+#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
+#define NDIM(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+#define ADD(tower, decay, name_fmt, ...) \
+    if (add_param(&b, tower, decay, NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__), name_fmt, prefix, i)) goto oom;
+
+static int add_blocks(table_builder *bp, vc_tower tower, const char *prefix, int layers, int w) {
+    table_builder b = *bp;
+    int rc = 0;
+    for (int i = 0; i < layers; i++) {
+        ADD(tower, 0, "%s.transformer.resblocks.%d.ln_1.weight", w);
+        ADD(tower, 0, "%s.transformer.resblocks.%d.ln_1.bias", w);
+        ADD(tower, 1, "%s.transformer.resblocks.%d.attn.in_proj_weight", 3 * w, w);
+        ADD(tower, 0, "%s.transformer.resblocks.%d.attn.in_proj_bias", 3 * w);
+        ADD(tower, 1, "%s.transformer.resblocks.%d.attn.out_proj.weight", w, w);
+        ADD(tower, 0, "%s.transformer.resblocks.%d.attn.out_proj.bias", w);
+        ADD(tower, 0, "%s.transformer.resblocks.%d.ln_2.weight", w);
+        ADD(tower, 0, "%s.transformer.resblocks.%d.ln_2.bias", w);
+        ADD(tower, 1, "%s.transformer.resblocks.%d.mlp.c_fc.weight", 4 * w, w);
+        ADD(tower, 0, "%s.transformer.resblocks.%d.mlp.c_fc.bias", 4 * w);
+        ADD(tower, 1, "%s.transformer.resblocks.%d.mlp.c_proj.weight", w, 4 * w);
+        ADD(tower, 0, "%s.transformer.resblocks.%d.mlp.c_proj.bias", w);
+    }
+    *bp = b;
+    return rc;
+oom:
+    *bp = b;
+    return -1;
+}
+
+int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err) {
+    memset(t, 0, sizeof *t);
+    table_builder b = {t, 0};
+    const int W = c->vision_width, P = vc_config_patches(c), p = c->patch_size;
+    const int Wt = c->text_width, E = c->embed_dim;
+    const char *prefix = "vision_encoder";
+    int i = 0; /* unused by the non-block names; keeps ADD's argument list uniform */
+    /* Names without a %d ignore the extra argument. */
+    ADD(VC_TOWER_VISION, 1, "%s.conv1.weight", W, 3, 1, p, p);
+    ADD(VC_TOWER_VISION, 0, "%s.class_embedding", W);
+    ADD(VC_TOWER_VISION, 0, "%s.positional_embedding", 1 + P, W);
+    ADD(VC_TOWER_VISION, 0, "%s.temporal_positional_embedding", 1, c->num_frames, W);
+    ADD(VC_TOWER_VISION, 0, "%s.ln_pre.weight", W);
+    ADD(VC_TOWER_VISION, 0, "%s.ln_pre.bias", W);
+    if (add_blocks(&b, VC_TOWER_VISION, prefix, c->vision_layers, W)) goto oom;
+    ADD(VC_TOWER_VISION, 0, "%s.ln_post.weight", W);
+    ADD(VC_TOWER_VISION, 0, "%s.ln_post.bias", W);
+    ADD(VC_TOWER_VISION, 1, "%s.proj", W, E);
+    prefix = "text_encoder";
+    ADD(VC_TOWER_TEXT, 0, "%s.token_embedding.weight", c->vocab_size, Wt);
+    ADD(VC_TOWER_TEXT, 0, "%s.positional_embedding", c->context_length, Wt);
+    if (add_blocks(&b, VC_TOWER_TEXT, prefix, c->text_layers, Wt)) goto oom;
+    ADD(VC_TOWER_TEXT, 0, "%s.ln_final.weight", Wt);
+    ADD(VC_TOWER_TEXT, 0, "%s.ln_final.bias", Wt);
+    ADD(VC_TOWER_TEXT, 1, "%s.text_projection", Wt, E);
+    if (add_param(&b, VC_TOWER_SHARED, 0, 0, NULL, "temp")) goto oom;
+    (void)i;
+    return 0;
+oom:
+    vc_param_table_free(t);
+    return vc_fail(err, "out of memory building the parameter table");
+}
+
+void vc_param_table_free(vc_param_table *t) {
+    free(t->info);
+    memset(t, 0, sizeof *t);
+}
+
+const vc_param_info *vc_param_find(const vc_param_table *t, const char *name) {
+    for (int i = 0; i < t->count; i++)
+        if (!strcmp(t->info[i].name, name)) return &t->info[i];
+    return NULL;
+}
+
+static vc_real *at(const vc_param_table *t, vc_real *base, int *cursor) {
+    return base + t->info[(*cursor)++].offset;
+}
+
+static void bind_block(const vc_param_table *t, vc_real *base, int *k, vc_block_view *b) {
+    b->ln1_w = at(t, base, k);
+    b->ln1_b = at(t, base, k);
+    b->qkv_w = at(t, base, k);
+    b->qkv_b = at(t, base, k);
+    b->out_w = at(t, base, k);
+    b->out_b = at(t, base, k);
+    b->ln2_w = at(t, base, k);
+    b->ln2_b = at(t, base, k);
+    b->fc_w = at(t, base, k);
+    b->fc_b = at(t, base, k);
+    b->proj_w = at(t, base, k);
+    b->proj_b = at(t, base, k);
+}
+
+int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *base,
+                        vc_params_view *v, vc_error *err) {
+    memset(v, 0, sizeof *v);
+    v->base = base;
+    v->v.blocks = calloc((size_t)c->vision_layers, sizeof *v->v.blocks);
+    v->t.blocks = calloc((size_t)c->text_layers, sizeof *v->t.blocks);
+    if (!v->v.blocks || !v->t.blocks) {
+        vc_params_view_free(v);
+        return vc_fail(err, "out of memory binding parameter views");
+    }
+    /* Walks the table in the order vc_param_table_build laid it out. */
+    int k = 0;
+    v->v.conv1 = at(t, base, &k);
+    v->v.class_emb = at(t, base, &k);
+    v->v.pos_emb = at(t, base, &k);
+    v->v.temporal_emb = at(t, base, &k);
+    v->v.ln_pre_w = at(t, base, &k);
+    v->v.ln_pre_b = at(t, base, &k);
+    for (int l = 0; l < c->vision_layers; l++) bind_block(t, base, &k, &v->v.blocks[l]);
+    v->v.ln_post_w = at(t, base, &k);
+    v->v.ln_post_b = at(t, base, &k);
+    v->v.proj = at(t, base, &k);
+    v->t.token_emb = at(t, base, &k);
+    v->t.pos_emb = at(t, base, &k);
+    for (int l = 0; l < c->text_layers; l++) bind_block(t, base, &k, &v->t.blocks[l]);
+    v->t.ln_final_w = at(t, base, &k);
+    v->t.ln_final_b = at(t, base, &k);
+    v->t.proj = at(t, base, &k);
+    v->temp = at(t, base, &k);
+    return 0;
+}
+
+void vc_params_view_free(vc_params_view *v) {
+    free(v->v.blocks);
+    free(v->t.blocks);
+    v->v.blocks = v->t.blocks = NULL;
+}

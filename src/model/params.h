@@ -1,0 +1,79 @@
+/* Parameter layout. All parameters live in one contiguous buffer described by a table of
+ * named tensors (names and shapes exactly those of the official ViCLIP checkpoints). The
+ * gradients and both AdamW moments use the same layout, so one "view" type binds named
+ * pointers onto any of those buffers. */
+#ifndef VC_MODEL_PARAMS_H
+#define VC_MODEL_PARAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/real.h"
+#include "model/config.h"
+
+typedef enum { VC_TOWER_VISION = 0, VC_TOWER_TEXT = 1, VC_TOWER_SHARED = 2 } vc_tower;
+
+typedef struct vc_param_info {
+    char name[96];
+    int ndim;
+    int64_t shape[5];
+    size_t offset; /* in elements from the start of the buffer */
+    size_t numel;
+    vc_tower tower;
+    int decay;     /* AdamW weight decay applies (matrices only; not embeddings, biases, norms, temp) */
+} vc_param_info;
+
+typedef struct vc_param_table {
+    vc_param_info *info;
+    int count;
+    size_t total; /* elements */
+} vc_param_table;
+
+/* One pre-LN transformer block (nn.MultiheadAttention packing: in_proj is [3W, W]). */
+typedef struct vc_block_view {
+    vc_real *ln1_w, *ln1_b;   /* [W] */
+    vc_real *qkv_w, *qkv_b;   /* [3W, W], [3W] */
+    vc_real *out_w, *out_b;   /* [W, W], [W] */
+    vc_real *ln2_w, *ln2_b;   /* [W] */
+    vc_real *fc_w, *fc_b;     /* [4W, W], [4W] */
+    vc_real *proj_w, *proj_b; /* [W, 4W], [W] */
+} vc_block_view;
+
+typedef struct vc_vision_view {
+    vc_real *conv1;         /* [W, 3, 1, p, p] == [W, 3*p*p] */
+    vc_real *class_emb;     /* [W] */
+    vc_real *pos_emb;       /* [1 + P, W] */
+    vc_real *temporal_emb;  /* [1, T, W] */
+    vc_real *ln_pre_w, *ln_pre_b;
+    vc_block_view *blocks;  /* [layers] */
+    vc_real *ln_post_w, *ln_post_b;
+    vc_real *proj;          /* [W, E] (x @ proj) */
+} vc_vision_view;
+
+typedef struct vc_text_view {
+    vc_real *token_emb;     /* [V, W] */
+    vc_real *pos_emb;       /* [ctx, W] */
+    vc_block_view *blocks;
+    vc_real *ln_final_w, *ln_final_b;
+    vc_real *proj;          /* text_projection [W, E] */
+} vc_text_view;
+
+typedef struct vc_params_view {
+    vc_vision_view v;
+    vc_text_view t;
+    vc_real *temp;          /* [] scalar temperature */
+    vc_real *base;
+} vc_params_view;
+
+/* Builds the table for a config. Returns -1 only on allocation failure. */
+int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err);
+void vc_param_table_free(vc_param_table *t);
+const vc_param_info *vc_param_find(const vc_param_table *t, const char *name);
+
+/* Binds named pointers over `base` (a buffer of t->total elements). The block arrays are
+ * allocated; free them with vc_params_view_free. */
+int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *base,
+                        vc_params_view *v, vc_error *err);
+void vc_params_view_free(vc_params_view *v);
+
+#endif

@@ -1,0 +1,104 @@
+#include "model/text.h"
+
+#include <string.h>
+
+#include "kernels/layernorm.h"
+#include "kernels/linear.h"
+
+void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, int training,
+                  int max_threads) {
+    const size_t W = (size_t)c->text_width, L = (size_t)c->context_length;
+    vc_block_acts *blocks = acts->blocks;
+    int32_t *tokens = acts->tokens, *eot = acts->eot;
+    memset(acts, 0, sizeof *acts);
+    acts->blocks = blocks;
+    acts->tokens = tokens;
+    acts->eot = eot;
+    acts->B = B;
+    acts->L = (int)L;
+    acts->training = training;
+    acts->embed = vc_arena_take(a, B * L * W);
+    vc_block_dims d = {B, (int)L, (int)W, c->text_heads, 1};
+    vc_blocks_plan(a, blocks, c->text_layers, d, training, 0, acts->embed);
+    vc_block_scratch_plan(a, &acts->scratch, d, training, max_threads);
+    acts->pooled = vc_arena_take(a, B * W);
+    acts->pooled_ln = vc_arena_take(a, B * W);
+    acts->pooled_mean = vc_arena_take(a, B);
+    acts->pooled_rstd = vc_arena_take(a, B);
+    acts->emb = vc_arena_take(a, (size_t)B * c->embed_dim);
+    if (training) {
+        acts->d_stream = vc_arena_take(a, B * L * W);
+        acts->d_pooled = vc_arena_take(a, B * W);
+    }
+}
+
+int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_error *err) {
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < c->context_length; i++) {
+            int32_t id = tokens[(size_t)b * c->context_length + i];
+            if (id < 0 || id >= c->vocab_size)
+                return vc_fail(err, "text row %d position %d: token id %d outside the vocabulary [0, %d)",
+                               b, i, id, c->vocab_size);
+        }
+    return 0;
+}
+
+void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *acts,
+                     const int32_t *tokens, int B) {
+    const int W = c->text_width, L = c->context_length;
+    memcpy(acts->tokens, tokens, (size_t)B * L * sizeof *tokens);
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        const int32_t *row = tokens + (size_t)b * L;
+        int best = 0; /* first position of the largest id, as torch.argmax */
+        for (int i = 1; i < L; i++)
+            if (row[i] > row[best]) best = i;
+        acts->eot[b] = best;
+        for (int i = 0; i < L; i++) {
+            vc_real *x = acts->embed + ((size_t)b * L + i) * W;
+            const vc_real *te = p->token_emb + (size_t)row[i] * W, *pe = p->pos_emb + (size_t)i * W;
+            for (int k = 0; k < W; k++) x[k] = te[k] + pe[k];
+        }
+    }
+    vc_block_dims d = {B, L, W, c->text_heads, 1};
+    const vc_real *inp = acts->embed;
+    for (int l = 0; l < c->text_layers; l++) {
+        vc_block_forward(&p->blocks[l], &acts->blocks[l], &acts->scratch, inp, d);
+        inp = acts->blocks[l].out;
+    }
+    for (int b = 0; b < B; b++)
+        memcpy(acts->pooled + (size_t)b * W, inp + ((size_t)b * L + acts->eot[b]) * W, W * sizeof(vc_real));
+    vc_layernorm_forward(acts->pooled_ln, acts->pooled_mean, acts->pooled_rstd, acts->pooled,
+                         p->ln_final_w, p->ln_final_b, B, W);
+    vc_project_forward(acts->emb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
+}
+
+void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g,
+                      vc_text_acts *acts, const vc_real *demb, int B) {
+    const int W = c->text_width, L = c->context_length;
+    memset(acts->d_pooled, 0, (size_t)B * W * sizeof(vc_real));
+    vc_project_backward(acts->d_pooled, g->proj, demb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
+    vc_real *d_in = acts->scratch.d_ln; /* [B, W] */
+    memset(d_in, 0, (size_t)B * W * sizeof(vc_real));
+    vc_layernorm_backward(d_in, g->ln_final_w, g->ln_final_b, acts->d_pooled, acts->pooled,
+                          p->ln_final_w, acts->pooled_mean, acts->pooled_rstd, B, W);
+    memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
+    for (int b = 0; b < B; b++)
+        memcpy(acts->d_stream + ((size_t)b * L + acts->eot[b]) * W, d_in + (size_t)b * W, W * sizeof(vc_real));
+    vc_block_dims d = {B, L, W, c->text_heads, 1};
+    for (int l = c->text_layers - 1; l >= 0; l--) {
+        const vc_real *inp = l ? acts->blocks[l - 1].out : acts->embed;
+        vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
+                          acts->d_stream, d);
+    }
+    for (int b = 0; b < B; b++) /* serial scatter-add: deterministic */
+        for (int i = 0; i < L; i++) {
+            const vc_real *dx = acts->d_stream + ((size_t)b * L + i) * W;
+            vc_real *gt = g->token_emb + (size_t)acts->tokens[(size_t)b * L + i] * W;
+            vc_real *gp = g->pos_emb + (size_t)i * W;
+            for (int k = 0; k < W; k++) {
+                gt[k] += dx[k];
+                gp[k] += dx[k];
+            }
+        }
+}

@@ -1,0 +1,31 @@
+/* The text tower: token + position embeddings, causal pre-LN transformer, ln_final at the
+ * EOT position (the largest token id of each row, as CLIP's argmax does), text_projection. */
+#ifndef VC_MODEL_TEXT_H
+#define VC_MODEL_TEXT_H
+
+#include <stdint.h>
+
+#include "model/transformer.h"
+
+typedef struct vc_text_acts {
+    int B, L, training;
+    int32_t *tokens;    /* [B, ctx] copy (owned by caller) */
+    int32_t *eot;       /* [B] pooled position (owned by caller) */
+    vc_real *embed;     /* [B, L, W] */
+    vc_block_acts *blocks;
+    vc_block_scratch scratch;
+    vc_real *pooled, *pooled_ln, *pooled_mean, *pooled_rstd; /* [B, W] ... */
+    vc_real *emb;       /* [B, E] */
+    vc_real *d_stream, *d_pooled;
+} vc_text_acts;
+
+void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, int training,
+                  int max_threads);
+/* tokens [B, ctx]; ids must be < vocab_size (checked by the caller, see vc_text_check_tokens). */
+void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *acts,
+                     const int32_t *tokens, int B);
+void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g,
+                      vc_text_acts *acts, const vc_real *demb, int B);
+int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_error *err);
+
+#endif

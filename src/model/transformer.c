@@ -1,0 +1,134 @@
+#include "model/transformer.h"
+
+#include <string.h>
+
+#include "core/rng.h"
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/layernorm.h"
+#include "kernels/linear.h"
+
+void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims d, int training,
+                    int drop_path, vc_real *stream) {
+    const size_t N = (size_t)d.B * d.L, W = (size_t)d.W;
+    for (int l = 0; l < layers; l++) {
+        vc_block_acts *b = &acts[l];
+        if (!training && l > 0) {
+            *b = acts[0]; /* inference: every block reuses the same buffers */
+            continue;
+        }
+        memset(b, 0, sizeof *b);
+        b->ln1 = vc_arena_take(a, N * W);
+        b->ln1_mean = vc_arena_take(a, N);
+        b->ln1_rstd = vc_arena_take(a, N);
+        b->qkv = vc_arena_take(a, N * 3 * W);
+        b->probs = training ? vc_arena_take(a, (size_t)d.B * d.H * d.L * d.L) : NULL;
+        b->attn = vc_arena_take(a, N * W);
+        b->ln2 = training ? vc_arena_take(a, N * W) : b->ln1;
+        b->ln2_mean = vc_arena_take(a, N);
+        b->ln2_rstd = vc_arena_take(a, N);
+        b->fc = vc_arena_take(a, N * 4 * W);
+        b->gelu = training ? vc_arena_take(a, N * 4 * W) : b->fc; /* in place at inference */
+        if (training) {
+            b->res1 = vc_arena_take(a, N * W);
+            b->out = vc_arena_take(a, N * W);
+        } else {
+            b->res1 = b->out = stream;
+        }
+        b->drop_scale = (training && drop_path) ? vc_arena_take(a, 2 * (size_t)d.B) : NULL;
+    }
+}
+
+void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, int training,
+                           int max_threads) {
+    const size_t N = (size_t)d.B * d.L, W = (size_t)d.W;
+    memset(s, 0, sizeof *s);
+    s->branch = vc_arena_take(a, N * W);
+    s->attn_tile = vc_arena_take(a, vc_attention_scratch_elems(d.L, max_threads));
+    if (training) {
+        s->d_ln = vc_arena_take(a, N * W);
+        s->d_attn = vc_arena_take(a, N * W);
+        s->d_qkv = vc_arena_take(a, N * 3 * W);
+        s->d_hidden = vc_arena_take(a, N * 4 * W);
+        s->d_fc = vc_arena_take(a, N * 4 * W);
+    }
+}
+
+/* out = x + scale[b] * branch, per sample b of L rows (scale NULL means 1). */
+static void residual_add(vc_real *out, const vc_real *x, const vc_real *branch,
+                         const vc_real *scale, int B, int L, int W) {
+    const size_t per = (size_t)L * W;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        vc_real s = scale ? scale[b] : 1;
+        const vc_real *xb = x + b * per, *rb = branch + b * per;
+        vc_real *ob = out + b * per;
+        for (size_t i = 0; i < per; i++) ob[i] = xb[i] + s * rb[i];
+    }
+}
+
+/* dst = scale[b] * src per sample (the gradient flowing into a drop-path branch). */
+static void scale_rows(vc_real *dst, const vc_real *src, const vc_real *scale, int B, int L, int W) {
+    const size_t per = (size_t)L * W;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        vc_real s = scale ? scale[b] : 1;
+        for (size_t i = 0; i < per; i++) dst[b * per + i] = s * src[b * per + i];
+    }
+}
+
+void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
+                      const vc_real *inp, vc_block_dims d) {
+    const int N = d.B * d.L, W = d.W;
+    const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + d.B : NULL;
+    vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
+    vc_linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
+    vc_attention_forward(a->attn, a->probs, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
+    vc_linear_forward(s->branch, a->attn, p->out_w, p->out_b, N, W, W);
+    residual_add(a->res1, inp, s->branch, dp1, d.B, d.L, W);
+    vc_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p->ln2_w, p->ln2_b, N, W);
+    vc_linear_forward(a->fc, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W);
+    vc_quickgelu_forward(a->gelu, a->fc, (size_t)N * 4 * W);
+    vc_linear_forward(s->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W);
+    residual_add(a->out, a->res1, s->branch, dp2, d.B, d.L, W);
+}
+
+void vc_block_backward(const vc_block_view *p, vc_block_view *g, const vc_block_acts *a,
+                       vc_block_scratch *s, const vc_real *inp, vc_real *dx, vc_block_dims d) {
+    const int N = d.B * d.L, W = d.W;
+    const size_t NW = (size_t)N * W, N4W = 4 * NW;
+    const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + d.B : NULL;
+
+    /* MLP branch: dx holds d(out) = d(res1) from the skip path plus what flows through the MLP. */
+    scale_rows(s->branch, dx, dp2, d.B, d.L, W);
+    memset(s->d_hidden, 0, N4W * sizeof(vc_real));
+    vc_linear_backward(s->d_hidden, g->proj_w, g->proj_b, s->branch, a->gelu, p->proj_w, N, 4 * W, W);
+    memset(s->d_fc, 0, N4W * sizeof(vc_real));
+    vc_quickgelu_backward(s->d_fc, a->fc, s->d_hidden, N4W);
+    memset(s->d_ln, 0, NW * sizeof(vc_real));
+    vc_linear_backward(s->d_ln, g->fc_w, g->fc_b, s->d_fc, a->ln2, p->fc_w, N, W, 4 * W);
+    vc_layernorm_backward(dx, g->ln2_w, g->ln2_b, s->d_ln, a->res1, p->ln2_w, a->ln2_mean,
+                          a->ln2_rstd, N, W);
+
+    /* Attention branch: dx now holds d(res1). */
+    scale_rows(s->branch, dx, dp1, d.B, d.L, W);
+    memset(s->d_attn, 0, NW * sizeof(vc_real));
+    vc_linear_backward(s->d_attn, g->out_w, g->out_b, s->branch, a->attn, p->out_w, N, W, W);
+    memset(s->d_qkv, 0, 3 * NW * sizeof(vc_real));
+    vc_attention_backward(s->d_qkv, s->attn_tile, s->d_attn, a->qkv, a->probs, d.B, d.L, W, d.H);
+    memset(s->d_ln, 0, NW * sizeof(vc_real));
+    vc_linear_backward(s->d_ln, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, p->qkv_w, N, W, 3 * W);
+    vc_layernorm_backward(dx, g->ln1_w, g->ln1_b, s->d_ln, inp, p->ln1_w, a->ln1_mean,
+                          a->ln1_rstd, N, W);
+}
+
+void vc_drop_path_sample(vc_real *scale, int B, double rate, unsigned long long seed,
+                         unsigned long long step, int block_id) {
+    double keep = 1.0 - rate;
+    for (int branch = 0; branch < 2; branch++) {
+        vc_rng r = vc_rng_at(seed, VC_STREAM_DROP_PATH, step, (uint64_t)(block_id * 2 + branch));
+        for (int b = 0; b < B; b++)
+            scale[branch * B + b] =
+                (rate <= 0) ? 1 : (vc_rng_uniform(&r) < keep ? (vc_real)(1.0 / keep) : 0);
+    }
+}

@@ -1,0 +1,60 @@
+/* The pre-LN residual block shared by both towers:
+ *   x = x + dp1 * out_proj(attn(ln_1(x)))
+ *   x = x + dp2 * c_proj(quickgelu(c_fc(ln_2(x))))
+ * where dp1/dp2 are per-sample drop-path scales (0 or 1/keep_prob; 1 without drop-path). */
+#ifndef VC_MODEL_TRANSFORMER_H
+#define VC_MODEL_TRANSFORMER_H
+
+#include "core/arena.h"
+#include "model/params.h"
+
+typedef struct vc_block_acts {
+    vc_real *ln1, *ln1_mean, *ln1_rstd; /* [N, W], [N], [N] */
+    vc_real *qkv;                       /* [N, 3W] */
+    vc_real *probs;                     /* [B, H, L, L]; NULL when not training */
+    vc_real *attn;                      /* [N, W] heads concatenated */
+    vc_real *res1;                      /* [N, W] stream after the attention branch */
+    vc_real *ln2, *ln2_mean, *ln2_rstd;
+    vc_real *fc;                        /* [N, 4W] pre-activation */
+    vc_real *gelu;                      /* [N, 4W] */
+    vc_real *out;                       /* [N, W] block output */
+    vc_real *drop_scale;                /* [2, B]: attention and MLP branch scales; NULL = 1 */
+} vc_block_acts;
+
+/* Scratch shared by all blocks of a tower (not kept between forward and backward). */
+typedef struct vc_block_scratch {
+    vc_real *branch;     /* [N, W] */
+    vc_real *attn_tile;  /* per-thread L x L tiles */
+    /* backward only */
+    vc_real *d_ln;       /* [N, W] */
+    vc_real *d_attn;     /* [N, W] */
+    vc_real *d_qkv;      /* [N, 3W] */
+    vc_real *d_hidden;   /* [N, 4W] */
+    vc_real *d_fc;       /* [N, 4W] */
+} vc_block_scratch;
+
+typedef struct vc_block_dims {
+    int B, L, W, H;
+    int causal;
+} vc_block_dims;
+
+/* Lays out `layers` blocks. training: each block keeps its own activations (and attention
+ * probabilities) for backward; otherwise all blocks share one set and the residual stream is
+ * updated in place in `stream` (which must be the tower's [N, W] input/output buffer). */
+void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims d, int training,
+                    int drop_path, vc_real *stream);
+void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, int training,
+                           int max_threads);
+
+void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
+                      const vc_real *inp, vc_block_dims d);
+/* dx [N, W]: on entry the gradient w.r.t. the block output; on return w.r.t. its input.
+ * Parameter gradients are accumulated into g. */
+void vc_block_backward(const vc_block_view *p, vc_block_view *g, const vc_block_acts *a,
+                       vc_block_scratch *s, const vc_real *inp, vc_real *dx, vc_block_dims d);
+
+/* Fills drop-path scales for one block: keep with probability 1 - rate, scaled by 1/(1-rate). */
+void vc_drop_path_sample(vc_real *scale, int B, double rate, unsigned long long seed,
+                         unsigned long long step, int block_id);
+
+#endif

@@ -1,0 +1,49 @@
+/* The video tower: per-frame patch embedding, class token, spatial + temporal position
+ * embeddings, optional patch-token masking, pre-LN transformer over all frames jointly,
+ * ln_post on the class token and the projection. */
+#ifndef VC_MODEL_VISION_H
+#define VC_MODEL_VISION_H
+
+#include <stdint.h>
+
+#include "model/transformer.h"
+
+typedef struct vc_vision_acts {
+    int B;          /* planned batch */
+    int K;          /* patch tokens kept per clip (all of them when not masking) */
+    int L;          /* 1 + K */
+    int training;
+    int masked;     /* set by forward: whether `keep` selected the tokens */
+    int32_t *keep;  /* [B, K] kept patch-token indices n*T+t, ascending (owned separately) */
+    vc_real *patches;                 /* [B, K, 3*p*p] */
+    vc_real *embed;                   /* [B, L, W] tokens before ln_pre */
+    vc_real *x;                       /* [B, L, W] ln_pre output = block 0 input */
+    vc_real *ln_pre_mean, *ln_pre_rstd;
+    vc_block_acts *blocks;            /* [layers] */
+    vc_block_scratch scratch;
+    vc_real *cls;                     /* [B, W] class token after the last block */
+    vc_real *cls_ln, *cls_mean, *cls_rstd;
+    vc_real *emb;                     /* [B, E] output embedding */
+    /* backward */
+    vc_real *d_stream, *d_embed, *d_cls; /* [B,L,W], [B,L,W], [B,W] */
+} vc_vision_acts;
+
+/* Plans activations for batch B with K kept tokens. Returns elements used (count with a->base NULL). */
+void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B, int K,
+                    int training, int drop_path, int max_threads);
+
+/* video [B, T, 3, H, W] (the official encode_vision layout). keep [B, K] ascending indices into
+ * the patch-major token order n*T+t, or NULL for all tokens (then K must equal all tokens).
+ * drop_rates: per-layer drop-path rate, or NULL. Output in acts->emb [B, E]. */
+void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_acts *acts,
+                       const vc_real *video, int B, const int32_t *keep, const double *drop_rates,
+                       unsigned long long seed, unsigned long long step);
+/* demb [B, E] in; parameter gradients accumulated into g. */
+void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                        vc_vision_acts *acts, const vc_real *demb, int B);
+
+/* Draws a random mask: for each clip keep K of N tokens (uniformly, ascending order). */
+void vc_vision_sample_keep(int32_t *keep, int B, int N, int K, unsigned long long seed,
+                           unsigned long long step);
+
+#endif

@@ -1,0 +1,30 @@
+/* An annotated clip set held in memory: raw uint8 frames (normalised per batch, so the
+ * resident size is a quarter of float), token ids, and positive-group ids (clips with the
+ * same caption are positives of each other in the contrastive loss). */
+#ifndef VC_TRAIN_DATASET_H
+#define VC_TRAIN_DATASET_H
+
+#include <stdint.h>
+
+#include "io/annotations.h"
+#include "text/tokenizer.h"
+#include "video/clip.h"
+
+typedef struct vc_dataset {
+    vc_annotation_set ann;
+    vc_preprocess pp;
+    int n, ctx;
+    uint8_t *frames;   /* [n, T, S, S, 3] */
+    int32_t *tokens;   /* [n, ctx] */
+    int32_t *group;    /* [n] */
+    int n_groups;
+} vc_dataset;
+
+int vc_dataset_load(vc_dataset *d, const char *annotations, const vc_preprocess *pp,
+                    const vc_tokenizer *tok, int ctx, vc_error *err);
+void vc_dataset_free(vc_dataset *d);
+
+/* Normalised clip i into out [T, 3, S, S]; frame_order may permute frames (NULL = in order). */
+void vc_dataset_clip(const vc_dataset *d, int i, const int *frame_order, vc_real *out);
+
+#endif

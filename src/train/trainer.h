@@ -1,0 +1,50 @@
+/* The training loop: contrastive training of both towers (or the video tower with the text
+ * tower frozen, as ViCLIP does), FLIP-style patch masking with a final unmasked phase, AdamW
+ * with a cosine schedule, gradient accumulation and clipping, checkpoints and exact resume. */
+#ifndef VC_TRAIN_TRAINER_H
+#define VC_TRAIN_TRAINER_H
+
+#include <stdint.h>
+
+#include "model/config.h"
+#include "text/tokenizer.h"
+
+typedef struct vc_train_progress {
+    int64_t step, steps;   /* completed optimizer steps, total */
+    double loss, lr, grad_norm, temp;
+    double samples_per_s, elapsed_s, eta_s;
+    int masked;            /* this step used patch masking */
+} vc_train_progress;
+
+typedef struct vc_train_params {
+    const char *train_annotations;  /* JSONL (see io/annotations.h) */
+    const char *out_dir;            /* model.safetensors, checkpoint.safetensors, train_log.jsonl, loss.svg */
+    const char *init_model;         /* start from this model file (else random init with cfg) */
+    const char *resume;             /* continue from this training checkpoint */
+    vc_config cfg;
+    int batch_size;
+    int accum_freq;
+    int64_t steps;                  /* optimizer steps in total */
+    int64_t warmup;
+    double lr, min_lr, weight_decay, grad_clip_norm; /* clip <= 0: off */
+    double beta1, beta2, eps;
+    double mask_ratio;              /* fraction of patch tokens dropped (0.9 in ViCLIP) */
+    int64_t unmasked_steps;         /* last steps trained without masking */
+    double drop_path;               /* max drop-path rate (linear over layers) */
+    double lr_mult_vision, lr_mult_text;
+    int freeze_text;
+    double temp_init, temp_min;
+    uint64_t seed;
+    int64_t save_every;             /* checkpoint every N steps (0: only at the end) */
+    int64_t stop_after;             /* stop after this step, writing a checkpoint (0: run to the end) */
+    void (*on_progress)(const vc_train_progress *p, void *user);
+    void *user;
+    int progress_every;             /* call on_progress every N steps */
+} vc_train_params;
+
+vc_train_params vc_train_default_params(void);
+
+/* Runs training. The tokenizer must match the config's vocabulary. */
+int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err);
+
+#endif

@@ -1,0 +1,145 @@
+/* Whole-model gradient check: both towers, patch masking on, drop-path on with a fixed seed,
+ * shared positive ids — every parameter tensor of the tiny config against central differences. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "model/model.h"
+#include "testutil.h"
+
+typedef struct {
+    vc_model *m;
+    vc_step_inputs in;
+} model_ctx;
+
+static double model_loss(void *p) {
+    model_ctx *c = p;
+    double loss = 0;
+    vc_error err;
+    if (vc_model_loss(c->m, &c->in, &loss, &err)) return NAN;
+    return loss;
+}
+
+/* Randomises everything the default init leaves at 0 or 1, so every gradient path is live. */
+static void perturb(vc_model *m) {
+    for (int i = 0; i < m->table.count; i++) {
+        const vc_param_info *pi = &m->table.info[i];
+        vc_real *x = m->params + pi->offset;
+        if (strstr(pi->name, "temporal") || strstr(pi->name, "bias") || strstr(pi->name, "ln_"))
+            for (size_t k = 0; k < pi->numel; k++) {
+                vc_rng r = vc_rng_at(5, 6, (uint64_t)i, k);
+                x[k] += (vc_real)(0.2 * vc_rng_normal(&r));
+            }
+    }
+    m->p.temp[0] = 0.1;
+}
+
+typedef struct {
+    vc_model *m;
+    vc_real *video;
+    int32_t tokens[3 * 8], keep[3 * 64], ids[3];
+    double rates[2];
+} fixture;
+
+static int setup(fixture *f, char *why, size_t whylen) {
+    vc_error err;
+    vc_config c = vc_config_preset(VC_PRESET_TINY);
+    f->m = vc_model_new(&c, &err);
+    if (!f->m) {
+        snprintf(why, whylen, "%s", err.msg);
+        return -1;
+    }
+    vc_model_init_random(f->m, 42, 0.1);
+    perturb(f->m);
+    const int B = 3;
+    size_t nvid = (size_t)B * c.num_frames * 3 * c.image_size * c.image_size;
+    f->video = malloc(nvid * sizeof(vc_real));
+    vc_fill_random(f->video, nvid, 1, 123);
+    static const int32_t rows[3][8] = {{98, 5, 17, 99, 0, 0, 0, 0},
+                                       {98, 40, 41, 42, 43, 44, 45, 99},
+                                       {98, 99, 0, 0, 0, 0, 0, 0}};
+    memcpy(f->tokens, rows, sizeof rows);
+    f->ids[0] = 0, f->ids[1] = 1, f->ids[2] = 0;
+    vc_vision_sample_keep(f->keep, B, vc_config_video_tokens(&c), 16, 7, 3);
+    vc_drop_path_schedule(f->rates, 2, 0.5);
+    return 0;
+}
+
+static vc_step_inputs inputs(fixture *f, int train_text) {
+    vc_step_inputs in = {.video = f->video, .tokens = f->tokens, .ids = f->ids, .keep = f->keep,
+                         .B = 3, .K = 16, .drop_rates = f->rates, .seed = 11, .step = 4,
+                         .train_text = train_text, .grad_scale = 1};
+    return in;
+}
+
+TEST(every_parameter_gradient_matches_finite_differences) {
+    fixture f;
+    CHECK(setup(&f, vc_t_why, vc_t_whylen) == 0, "setup");
+    vc_error err;
+    model_ctx ctx = {f.m, inputs(&f, 1)};
+    double loss;
+    vc_model_zero_grads(f.m);
+    CHECK(vc_model_forward_backward(f.m, &ctx.in, &loss, &err) == 0, "%s", err.msg);
+    CHECK(isfinite(loss) && loss > 0, "loss %g", loss);
+    /* drop-path must really drop something in layer 1 for this seed, and keep something */
+    const vc_real *ds = f.m->train.vis.blocks[1].drop_scale;
+    int dropped = 0, kept = 0;
+    for (int i = 0; i < 6; i++) dropped += ds[i] == 0, kept += ds[i] == 2;
+    CHECK(dropped > 0 && kept > 0, "drop-path scales did not mix drops and keeps (%d/%d)", dropped, kept);
+    double worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; i < f.m->table.count; i++) {
+        const vc_param_info *pi = &f.m->table.info[i];
+        double num = 0, ana = 0;
+        double e = vc_gradcheck(f.m->params + pi->offset, pi->numel, f.m->grads + pi->offset,
+                                model_loss, &ctx, 12, (uint64_t)i, &num, &ana);
+        CHECK(e < 1e-5, "%s: error %g (numeric %.10g, analytic %.10g)", pi->name, e, num, ana);
+        if (e > worst) worst = e, worst_name = pi->name;
+    }
+    printf("  worst relative gradient error %.3g (%s) over %d tensors\n", worst, worst_name, f.m->table.count);
+    vc_model_free(f.m);
+    free(f.video);
+}
+
+TEST(frozen_text_tower_gets_no_gradient_but_vision_does) {
+    fixture f;
+    CHECK(setup(&f, vc_t_why, vc_t_whylen) == 0, "setup");
+    vc_error err;
+    vc_step_inputs in = inputs(&f, 0);
+    double loss_frozen, loss_free;
+    vc_model_zero_grads(f.m);
+    CHECK(vc_model_forward_backward(f.m, &in, &loss_frozen, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < f.m->table.count; i++) {
+        const vc_param_info *pi = &f.m->table.info[i];
+        double s = 0;
+        for (size_t k = 0; k < pi->numel; k++) s += fabs((double)f.m->grads[pi->offset + k]);
+        if (pi->tower == VC_TOWER_TEXT) CHECK(s == 0, "%s has gradient %g with the text tower frozen", pi->name, s);
+        if (!strcmp(pi->name, "vision_encoder.proj")) CHECK(s > 0, "vision proj has no gradient");
+    }
+    in.train_text = 1;
+    CHECK(vc_model_loss(f.m, &in, &loss_free, &err) == 0, "%s", err.msg);
+    CHECK(loss_frozen == loss_free, "freezing changed the forward loss: %.17g vs %.17g", loss_frozen, loss_free);
+    vc_model_free(f.m);
+    free(f.video);
+}
+
+TEST(bad_step_inputs_are_rejected_with_a_message) {
+    fixture f;
+    CHECK(setup(&f, vc_t_why, vc_t_whylen) == 0, "setup");
+    vc_error err = {{0}};
+    vc_step_inputs in = inputs(&f, 1);
+    double loss;
+    f.tokens[3] = 100; /* outside vocab 100 */
+    CHECK(vc_model_loss(f.m, &in, &loss, &err) != 0, "accepted token id 100");
+    CHECK(strstr(err.msg, "token id 100") != NULL, "message: %s", err.msg);
+    f.tokens[3] = 99;
+    f.keep[1] = f.keep[0]; /* not ascending */
+    CHECK(vc_model_loss(f.m, &in, &loss, &err) != 0, "accepted a repeated mask index");
+    CHECK(strstr(err.msg, "mask") != NULL, "message: %s", err.msg);
+    vc_model_free(f.m);
+    free(f.video);
+}
+
+TEST_MAIN("grad_model", T(every_parameter_gradient_matches_finite_differences),
+          T(frozen_text_tower_gets_no_gradient_but_vision_does),
+          T(bad_step_inputs_are_rejected_with_a_message))

@@ -1,0 +1,191 @@
+/* Finite-difference checks of every op's backward against its forward (double precision). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/layernorm.h"
+#include "kernels/linear.h"
+#include "model/contrastive.h"
+#include "testutil.h"
+
+#define TOL 1e-6
+
+/* Each op's scalar loss is sum(out * R) for a fixed random R, so d loss / d out = R. */
+typedef struct {
+    int N, IC, OC, C, B, L, H, causal;
+    vc_real *x, *w, *b, *out, *R, *mean, *rstd, *probs, *scratch;
+} op_ctx;
+
+static double dot(const vc_real *a, const vc_real *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+static double linear_loss(void *p) {
+    op_ctx *c = p;
+    vc_linear_forward(c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
+    return dot(c->out, c->R, (size_t)c->N * c->OC);
+}
+
+TEST(linear_backward_matches_finite_differences) {
+    op_ctx c = {.N = 5, .IC = 7, .OC = 6};
+    vc_real x[35], w[42], b[6], out[30], R[30], dx[35] = {0}, dw[42] = {0}, db[6] = {0};
+    c.x = x, c.w = w, c.b = b, c.out = out, c.R = R;
+    vc_fill_random(x, 35, 1, 1), vc_fill_random(w, 42, 1, 2), vc_fill_random(b, 6, 1, 3), vc_fill_random(R, 30, 1, 4);
+    vc_linear_backward(dx, dw, db, R, x, w, 5, 7, 6);
+    CHECK(vc_gradcheck(x, 35, dx, linear_loss, &c, 100, 1, NULL, NULL) < TOL, "dx");
+    CHECK(vc_gradcheck(w, 42, dw, linear_loss, &c, 100, 2, NULL, NULL) < TOL, "dw");
+    CHECK(vc_gradcheck(b, 6, db, linear_loss, &c, 100, 3, NULL, NULL) < TOL, "db");
+}
+
+static double project_loss(void *p) {
+    op_ctx *c = p;
+    vc_project_forward(c->out, c->x, c->w, c->N, c->IC, c->OC);
+    return dot(c->out, c->R, (size_t)c->N * c->OC);
+}
+
+TEST(projection_backward_matches_finite_differences) {
+    op_ctx c = {.N = 4, .IC = 6, .OC = 3};
+    vc_real x[24], w[18], out[12], R[12], dx[24] = {0}, dw[18] = {0};
+    c.x = x, c.w = w, c.out = out, c.R = R;
+    vc_fill_random(x, 24, 1, 5), vc_fill_random(w, 18, 1, 6), vc_fill_random(R, 12, 1, 7);
+    vc_project_backward(dx, dw, R, x, w, 4, 6, 3);
+    CHECK(vc_gradcheck(x, 24, dx, project_loss, &c, 100, 1, NULL, NULL) < TOL, "dx");
+    CHECK(vc_gradcheck(w, 18, dw, project_loss, &c, 100, 2, NULL, NULL) < TOL, "dw");
+}
+
+static double ln_loss(void *p) {
+    op_ctx *c = p;
+    vc_layernorm_forward(c->out, c->mean, c->rstd, c->x, c->w, c->b, c->N, c->C);
+    return dot(c->out, c->R, (size_t)c->N * c->C);
+}
+
+TEST(layernorm_backward_matches_finite_differences) {
+    enum { N = 6, C = 37 }; /* C not a multiple of the 32-column reduction block */
+    op_ctx c = {.N = N, .C = C};
+    static vc_real x[N * C], w[C], b[C], out[N * C], R[N * C], mean[N], rstd[N];
+    static vc_real dx[N * C], dw[C], db[C];
+    c.x = x, c.w = w, c.b = b, c.out = out, c.R = R, c.mean = mean, c.rstd = rstd;
+    vc_fill_random(x, N * C, 2, 8), vc_fill_random(w, C, 1, 9), vc_fill_random(b, C, 1, 10), vc_fill_random(R, N * C, 1, 11);
+    for (int i = 0; i < N * C; i++) x[i] += 3; /* non-zero mean */
+    ln_loss(&c);
+    vc_layernorm_backward(dx, dw, db, R, x, w, mean, rstd, N, C);
+    CHECK(vc_gradcheck(x, N * C, dx, ln_loss, &c, 300, 1, NULL, NULL) < TOL, "dx");
+    CHECK(vc_gradcheck(w, C, dw, ln_loss, &c, 100, 2, NULL, NULL) < TOL, "dw");
+    CHECK(vc_gradcheck(b, C, db, ln_loss, &c, 100, 3, NULL, NULL) < TOL, "db");
+}
+
+TEST(layernorm_forward_normalises_rows) {
+    vc_real x[8] = {1, 2, 3, 4, 10, 10, 10, 14}, w[4] = {1, 1, 1, 1}, b[4] = {0}, out[8];
+    vc_layernorm_forward(out, NULL, NULL, x, w, b, 2, 4);
+    /* row 0: mean 2.5, var 1.25 -> (1-2.5)/sqrt(1.25+1e-5) */
+    CHECK_CLOSE(out[0], -1.5 / sqrt(1.25 + 1e-5), 1e-12, 0);
+    CHECK_CLOSE(out[7], 3.0 / sqrt(3.0 + 1e-5), 1e-12, 0);
+}
+
+static double gelu_loss(void *p) {
+    op_ctx *c = p;
+    vc_quickgelu_forward(c->out, c->x, (size_t)c->N);
+    return dot(c->out, c->R, (size_t)c->N);
+}
+
+TEST(quickgelu_matches_definition_and_gradient) {
+    op_ctx c = {.N = 50};
+    vc_real x[50], out[50], R[50], dx[50] = {0};
+    c.x = x, c.out = out, c.R = R;
+    vc_fill_random(x, 50, 3, 12), vc_fill_random(R, 50, 1, 13);
+    gelu_loss(&c);
+    CHECK_CLOSE(out[3], x[3] / (1 + exp(-1.702 * x[3])), 1e-14, 0);
+    vc_quickgelu_backward(dx, x, R, 50);
+    CHECK(vc_gradcheck(x, 50, dx, gelu_loss, &c, 100, 1, NULL, NULL) < TOL, "dx");
+}
+
+static double attn_loss(void *p) {
+    op_ctx *c = p;
+    vc_attention_forward(c->out, c->probs, c->scratch, c->x, c->B, c->L, c->C, c->H, c->causal);
+    return dot(c->out, c->R, (size_t)c->B * c->L * c->C);
+}
+
+static void attention_case(int causal, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
+    enum { B = 2, L = 5, C = 8, H = 2 };
+    op_ctx c = {.B = B, .L = L, .C = C, .H = H, .causal = causal};
+    static vc_real qkv[B * L * 3 * C], out[B * L * C], R[B * L * C], probs[B * H * L * L];
+    static vc_real scratch[64 * L * L], dqkv[B * L * 3 * C];
+    memset(dqkv, 0, sizeof dqkv);
+    c.x = qkv, c.out = out, c.R = R, c.probs = probs, c.scratch = scratch;
+    vc_fill_random(qkv, B * L * 3 * C, 1, 14 + causal), vc_fill_random(R, B * L * C, 1, 15);
+    attn_loss(&c);
+    /* a direct evaluation of one output: sample 1, head 1, query 2 */
+    {
+        int b = 1, h = 1, i = 2, hd = C / H;
+        double s[L], mx = -1e300, z = 0;
+        for (int j = 0; j < L; j++) {
+            double d = 0;
+            for (int k = 0; k < hd; k++)
+                d += qkv[(b * L + i) * 3 * C + h * hd + k] * qkv[(b * L + j) * 3 * C + C + h * hd + k];
+            s[j] = (causal && j > i) ? -INFINITY : d / sqrt((double)hd);
+            mx = fmax(mx, s[j]);
+        }
+        for (int j = 0; j < L; j++) z += exp(s[j] - mx);
+        double o = 0;
+        for (int j = 0; j < L; j++) o += exp(s[j] - mx) / z * qkv[(b * L + j) * 3 * C + 2 * C + h * hd + 1];
+        CHECK_CLOSE(out[(b * L + i) * C + h * hd + 1], o, 1e-12, 0);
+    }
+    vc_attention_backward(dqkv, scratch, R, qkv, probs, B, L, C, H);
+    double e = vc_gradcheck(qkv, B * L * 3 * C, dqkv, attn_loss, &c, 1000, 1, NULL, NULL);
+    CHECK(e < TOL, "dqkv error %g", e);
+}
+
+TEST(attention_backward_matches_finite_differences) { attention_case(0, vc_t_failed, vc_t_why, vc_t_whylen); }
+TEST(causal_attention_backward_matches_finite_differences) { attention_case(1, vc_t_failed, vc_t_why, vc_t_whylen); }
+
+typedef struct {
+    int B, E;
+    vc_real *v, *t, temp;
+    const int32_t *ids;
+    vc_real *scratch;
+} loss_ctx;
+
+static double contrastive(void *p) {
+    loss_ctx *c = p;
+    return vc_contrastive_loss(c->v, c->t, c->ids, c->B, c->E, c->temp, NULL, NULL, NULL, c->scratch);
+}
+
+static double temp_loss(void *p) { return contrastive(p); }
+
+static void contrastive_case(const int32_t *ids, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
+    enum { B = 4, E = 5 };
+    vc_real v[B * E], t[B * E], dv[B * E], dt[B * E], dtemp, scratch[200];
+    vc_fill_random(v, B * E, 1, 20), vc_fill_random(t, B * E, 1, 21);
+    loss_ctx c = {B, E, v, t, 0.3, ids, scratch};
+    double loss = vc_contrastive_loss(v, t, ids, B, E, c.temp, dv, dt, &dtemp, scratch);
+    CHECK(loss > 0, "loss %g", loss);
+    CHECK(vc_gradcheck(v, B * E, dv, contrastive, &c, 100, 1, NULL, NULL) < TOL, "dv");
+    CHECK(vc_gradcheck(t, B * E, dt, contrastive, &c, 100, 2, NULL, NULL) < TOL, "dt");
+    CHECK(vc_gradcheck(&c.temp, 1, &dtemp, temp_loss, &c, 1, 3, NULL, NULL) < TOL, "dtemp");
+}
+
+TEST(contrastive_loss_gradients_diagonal_targets) { contrastive_case(NULL, vc_t_failed, vc_t_why, vc_t_whylen); }
+TEST(contrastive_loss_gradients_shared_ids) {
+    static const int32_t ids[4] = {7, 3, 7, 1};
+    contrastive_case(ids, vc_t_failed, vc_t_why, vc_t_whylen);
+}
+
+TEST(contrastive_loss_known_value) {
+    /* Two orthogonal pairs perfectly aligned: S = I / temp, loss = log(1 + e^{-1/temp}). */
+    vc_real v[4] = {1, 0, 0, 2}, t[4] = {3, 0, 0, 1}, scratch[64];
+    double loss = vc_contrastive_loss(v, t, NULL, 2, 2, 0.5, NULL, NULL, NULL, scratch);
+    CHECK_CLOSE(loss, log(1 + exp(-2.0)), 1e-12, 0);
+}
+
+TEST_MAIN("grad_ops", T(linear_backward_matches_finite_differences),
+          T(projection_backward_matches_finite_differences),
+          T(layernorm_backward_matches_finite_differences), T(layernorm_forward_normalises_rows),
+          T(quickgelu_matches_definition_and_gradient),
+          T(attention_backward_matches_finite_differences),
+          T(causal_attention_backward_matches_finite_differences),
+          T(contrastive_loss_gradients_diagonal_targets), T(contrastive_loss_gradients_shared_ids),
+          T(contrastive_loss_known_value))

@@ -1,0 +1,71 @@
+/* Minimal test harness: each tests/test_*.c is one executable made of TEST functions.
+ * A check failure records the failure and returns from the test; run_tests() prints one
+ * PASS/FAIL line per test and a final "RESULT passed=N failed=M" line that tests/run.sh
+ * adds up into the closing "N passed, N failed" line. */
+#ifndef VC_TESTUTIL_H
+#define VC_TESTUTIL_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    void (*fn)(int *failed, char *why, size_t whylen);
+} vc_test_case;
+
+#define TEST(name) static void name(int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen)
+
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            *vc_t_failed = 1;                                                   \
+            int vc_t_n = snprintf(vc_t_why, vc_t_whylen, "%s:%d: %s: ", __FILE__, \
+                                  __LINE__, #cond);                             \
+            if (vc_t_n > 0 && (size_t)vc_t_n < vc_t_whylen)                     \
+                snprintf(vc_t_why + vc_t_n, vc_t_whylen - vc_t_n, __VA_ARGS__); \
+            return;                                                             \
+        }                                                                       \
+    } while (0)
+
+/* |a-b| <= atol + rtol*|b| */
+#define CHECK_CLOSE(a, b, atol, rtol)                                                    \
+    CHECK(fabs((double)(a) - (double)(b)) <= (atol) + (rtol)*fabs((double)(b)),          \
+          "%s=%.9g vs %s=%.9g", #a, (double)(a), #b, (double)(b))
+
+static inline int vc_run_tests(const char *suite, const vc_test_case *cases, int n,
+                               int argc, char **argv) {
+    int passed = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (argc > 1 && !strstr(cases[i].name, argv[1])) continue;
+        int f = 0;
+        char why[2048] = "";
+        cases[i].fn(&f, why, sizeof why);
+        if (f) {
+            failed++;
+            printf("FAIL %s.%s: %s\n", suite, cases[i].name, why);
+        } else {
+            passed++;
+            printf("PASS %s.%s\n", suite, cases[i].name);
+        }
+        fflush(stdout);
+    }
+    printf("RESULT passed=%d failed=%d\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
+#define TEST_MAIN(suite, ...)                                               \
+    int main(int argc, char **argv) {                                       \
+        static const vc_test_case cases[] = {__VA_ARGS__};                  \
+        return vc_run_tests(suite, cases, (int)(sizeof cases / sizeof cases[0]), argc, argv); \
+    }
+#define T(fn) {#fn, fn}
+
+/* Path to the shared data folder (../shared/data from the project root), or NULL. */
+static inline const char *vc_shared_data_dir(void) {
+    const char *env = getenv("VICLIP_SHARED_DATA");
+    return env ? env : "../shared/data";
+}
+
+#endif
