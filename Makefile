@@ -9,7 +9,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -
 # The OpenMP build of OpenBLAS: BLAS calls made inside our OpenMP regions then run on one thread
 # instead of spawning their own pthreads (Debian's default alternative is the pthread build).
 BLAS_DIR ?= /usr/lib/$(shell $(CC) -print-multiarch)/openblas-openmp
-LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lz -lm -fopenmp
+LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lavformat -lavcodec -lavutil -lswscale -lz -lm -fopenmp
 BUILD   := build
 
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
@@ -75,4 +75,6 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_OBJ:.o=.d)
 
 $(BUILD)/bench_viclip: bench/bench_viclip.c $(BUILD)/libviclip.a
+	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+$(BUILD)/bench_decode: bench/bench_decode.c $(BUILD)/libviclip.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)

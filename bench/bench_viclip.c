@@ -6,19 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/rng.h"
 #include "model/model.h"
 #include "train/optimizer.h"
 
 void openblas_set_num_threads(int n);
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -46,6 +40,7 @@ static double vision_flops(const vc_config *c, int L) {
 
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2, iters = argc > 2 ? atoi(argv[2]) : 3;
+    if (iters < 1 || iters > 32) iters = 3;
     const char *preset = argc > 3 ? argv[3] : "b16";
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
@@ -73,15 +68,15 @@ int main(int argc, char **argv) {
         for (int k = 1; k < len; k++) tokens[b * c.context_length + k] = (int32_t)vc_rng_below(&r, 49000);
         tokens[b * c.context_length + len] = 49407;
     }
-    double t[32], video_b1, video_b4, text_cps, train_sps;
+    double t[32], video_b1 = 0, video_b4 = 0, text_cps, train_sps;
     /* video, batch 1 and 4 */
     for (int pass = 0; pass < 2; pass++) {
         int B = pass ? BV : 1;
         vc_model_encode_video(m, video, B, out, &err); /* warm-up (plans memory) */
         for (int i = 0; i < iters; i++) {
-            double t0 = now_s();
+            double t0 = vc_now_s();
             vc_model_encode_video(m, video, B, out, &err);
-            t[i] = now_s() - t0;
+            t[i] = vc_now_s() - t0;
         }
         double s = median(t, iters);
         if (pass) video_b4 = B / s; else video_b1 = B / s;
@@ -89,9 +84,9 @@ int main(int argc, char **argv) {
     double rss_infer = peak_rss_mb();
     vc_model_encode_text(m, tokens, BT, out, &err);
     for (int i = 0; i < iters; i++) {
-        double t0 = now_s();
+        double t0 = vc_now_s();
         vc_model_encode_text(m, tokens, BT, out, &err);
-        t[i] = now_s() - t0;
+        t[i] = vc_now_s() - t0;
     }
     text_cps = BT / median(t, iters);
     /* training step: forward + backward of both towers + AdamW, 90% of patch tokens masked */
@@ -107,14 +102,14 @@ int main(int argc, char **argv) {
         vc_vision_sample_keep(keep, BTRAIN, N, K, 5, (uint64_t)i);
         vc_step_inputs in = {.video = video, .tokens = tokens, .keep = keep, .B = BTRAIN, .K = K,
                              .train_text = 1, .grad_scale = 1, .step = (uint64_t)i};
-        double loss, t0 = now_s();
+        double loss, t0 = vc_now_s();
         vc_model_zero_grads(m);
         if (vc_model_forward_backward(m, &in, &loss, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
         vc_adamw_step(&opt, &m->table, m->params, m->grads, 1e-5, 1, m->p.temp);
-        if (i) t[i - 1] = now_s() - t0; /* the first step plans memory: not timed */
+        if (i) t[i - 1] = vc_now_s() - t0; /* the first step plans memory: not timed */
     }
     train_sps = BTRAIN / median(t, iters);
     double flops = vision_flops(&c, N + 1);

@@ -140,6 +140,44 @@ TEST(bad_step_inputs_are_rejected_with_a_message) {
     free(f.video);
 }
 
-TEST_MAIN("grad_model", T(every_parameter_gradient_matches_finite_differences),
+TEST(text_tower_stops_at_the_last_eot_without_changing_results) {
+    fixture f;
+    CHECK(setup(&f, vc_t_why, vc_t_whylen) == 0, "setup");
+    vc_error err;
+    const int ctx = f.m->cfg.context_length, E = f.m->cfg.embed_dim;
+    /* rows 0 and 2 of the fixture end early (EOT at 3 and 1); row 1 fills the context */
+    int32_t short_rows[2 * 8], all_rows[3 * 8];
+    memcpy(short_rows, f.tokens, ctx * sizeof(int32_t));
+    memcpy(short_rows + ctx, f.tokens + 2 * ctx, ctx * sizeof(int32_t));
+    memcpy(all_rows, f.tokens, sizeof all_rows);
+    vc_real e_short[2 * 24], e_all[3 * 24];
+    CHECK(vc_model_encode_text(f.m, short_rows, 2, e_short, &err) == 0, "%s", err.msg);
+    CHECK(f.m->infer.txt.L == 4, "ran %d positions, expected 4 (last EOT at 3)", f.m->infer.txt.L);
+    CHECK(vc_model_encode_text(f.m, all_rows, 3, e_all, &err) == 0, "%s", err.msg);
+    CHECK(f.m->infer.txt.L == ctx, "ran %d positions", f.m->infer.txt.L);
+    for (int k = 0; k < E; k++) {
+        CHECK_CLOSE(e_short[k], e_all[k], 1e-12, 1e-12);
+        CHECK_CLOSE(e_short[E + k], e_all[2 * E + k], 1e-12, 1e-12);
+    }
+    /* gradients through the shortened text tower against finite differences */
+    memcpy(f.tokens + ctx, f.tokens, ctx * sizeof(int32_t)); /* now every row is short */
+    model_ctx c = {f.m, inputs(&f, 1)};
+    c.in.drop_rates = NULL;
+    double loss;
+    vc_model_zero_grads(f.m);
+    CHECK(vc_model_forward_backward(f.m, &c.in, &loss, &err) == 0, "%s", err.msg);
+    CHECK(f.m->train.txt.L == 4, "training ran %d text positions", f.m->train.txt.L);
+    for (int i = 0; i < f.m->table.count; i++) {
+        const vc_param_info *pi = &f.m->table.info[i];
+        if (pi->tower != VC_TOWER_TEXT) continue;
+        double e = vc_gradcheck(f.m->params + pi->offset, pi->numel, f.m->grads + pi->offset, model_loss, &c, 8,
+                                (uint64_t)i, NULL, NULL);
+        CHECK(e < 1e-5, "%s: error %g", pi->name, e);
+    }
+    vc_model_free(f.m);
+    free(f.video);
+}
+
+TEST_MAIN("grad_model", T(text_tower_stops_at_the_last_eot_without_changing_results), T(every_parameter_gradient_matches_finite_differences),
           T(frozen_text_tower_gets_no_gradient_but_vision_does),
           T(bad_step_inputs_are_rejected_with_a_message))

@@ -70,6 +70,8 @@ TEST(resumed_training_equals_uninterrupted_training_bit_for_bit) {
     CHECK(data, "synthetic data");
     char ann[1100];
     snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    /* start from empty run folders: a model left by an earlier run would hide a bug */
+    CHECK(system("rm -rf build/tests/run_full build/tests/run_part") == 0, "cleanup");
     vc_train_params p = vc_train_default_params();
     p.cfg = small_config();
     p.train_annotations = ann;

@@ -1,33 +1,18 @@
 /* The main job on an embedded default: synthetic data -> training from scratch -> evaluation
  * with and without temporal order -> a table and one JSON line. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli/args.h"
+#include "core/clock.h"
 #include "cli/commands.h"
 #include "eval/evaluate.h"
 #include "model/model_io.h"
 #include "train/trainer.h"
 #include "video/synth.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void print_progress(const vc_train_progress *p, void *user) {
-    (void)user;
-    char eta[32];
-    cli_format_duration(p->eta_s, eta, sizeof eta);
-    printf("  step %5lld/%lld  loss %.4f  lr %.2e  temp %.4f  %6.1f clips/s  eta %s%s\n",
-           (long long)p->step, (long long)p->steps, p->loss, p->lr, p->temp, p->samples_per_s, eta,
-           p->masked ? "" : "  (unmasked phase)");
-    fflush(stdout);
-}
 
 static int evaluate(const char *model_path, const char *data, vc_tokenizer *tok, int shuffle,
                     vc_eval_result *r) {
@@ -70,6 +55,8 @@ int cmd_demo(int argc, char **argv) {
     tp.unmasked_steps = 100;
     tp.drop_path = 0.05;
     tp.temp_init = 0.07;
+    /* from scratch (no image model to inflate): frames start distinguishable, see vc_model_init_temporal */
+    tp.temporal_init_std = 1.0 / sqrt((double)tp.cfg.vision_width);
     tp.seed = 0;
     tp.progress_every = 50;
     const arg_spec specs[] = {
@@ -79,6 +66,9 @@ int cmd_demo(int argc, char **argv) {
         {0, "lr", ARG_DOUBLE, &tp.lr, "X", "peak learning rate"},
         {0, "mask-ratio", ARG_DOUBLE, &tp.mask_ratio, "X", "patch-token masking ratio while masked"},
         {0, "unmasked-steps", ARG_I64, &tp.unmasked_steps, "N", "final unmasked steps"},
+        {0, "temporal-init-std", ARG_DOUBLE, &tp.temporal_init_std, "X", "std of the initial temporal embedding (0: zero)"},
+        {0, "lock-text", ARG_FLAG, &tp.freeze_text, NULL, "freeze the (randomly initialised) text tower"},
+        {0, "drop-path", ARG_DOUBLE, &tp.drop_path, "X", "max drop-path rate"},
         {0, "n-train", ARG_INT, &sp.n_train, "N", "synthetic training clips"},
         {0, "seed", ARG_U64, &tp.seed, "N", "training seed"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
@@ -90,7 +80,7 @@ int cmd_demo(int argc, char **argv) {
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     cli_set_threads(threads);
-    const double t0 = now_s();
+    const double t0 = vc_now_s();
     char data[4096], model[4096];
     snprintf(data, sizeof data, "%s/data", out);
     vc_error err;
@@ -111,17 +101,17 @@ int cmd_demo(int argc, char **argv) {
     snprintf(train_ann, sizeof train_ann, "%s/train.jsonl", data);
     tp.train_annotations = train_ann;
     tp.out_dir = out;
-    tp.on_progress = print_progress;
+    tp.on_progress = cli_print_train_progress;
     printf("[2/3] training ViCLIP (%s) from scratch: %lld steps of %d clips, %.0f%% patch masking then %lld unmasked steps\n",
            "demo config", (long long)tp.steps, tp.batch_size, 100 * tp.mask_ratio, (long long)tp.unmasked_steps);
     fflush(stdout);
-    const double t_train = now_s();
+    const double t_train = vc_now_s();
     if (vc_train(&tp, tok, &err)) {
         cli_error("demo", err.msg);
         vc_tokenizer_free(tok);
         return 1;
     }
-    const double train_s = now_s() - t_train;
+    const double train_s = vc_now_s() - t_train;
     printf("[3/3] evaluating on held-out clips\n");
     fflush(stdout);
     snprintf(model, sizeof model, "%s/model.safetensors", out);
@@ -131,7 +121,7 @@ int cmd_demo(int argc, char **argv) {
         return 1;
     }
     vc_tokenizer_free(tok);
-    const double secs = now_s() - t0;
+    const double secs = vc_now_s() - t0;
     printf("\n%-34s %10s %18s\n", "metric (held-out)", "ViCLIP", "shuffled frames");
     printf("%-34s %10.1f %18.1f\n", "text->video R@1 (%)", 100 * r.t2v.r1, 100 * base.t2v.r1);
     printf("%-34s %10.1f %18.1f\n", "text->video R@5 (%)", 100 * r.t2v.r5, 100 * base.t2v.r5);

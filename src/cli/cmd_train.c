@@ -5,16 +5,6 @@
 #include "cli/commands.h"
 #include "train/trainer.h"
 
-static void print_progress(const vc_train_progress *p, void *user) {
-    (void)user;
-    char eta[32];
-    cli_format_duration(p->eta_s, eta, sizeof eta);
-    printf("step %6lld/%lld | loss %.4f | lr %.2e | temp %.4f | |g| %.3f | %7.1f samples/s | eta %s%s\n",
-           (long long)p->step, (long long)p->steps, p->loss, p->lr, p->temp, p->grad_norm,
-           p->samples_per_s, eta, p->masked ? "" : " | unmasked");
-    fflush(stdout);
-}
-
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
     const char *model_config = "demo", *vocab = NULL;
@@ -44,6 +34,7 @@ int cmd_train(int argc, char **argv) {
         {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
         {0, "temp-init", ARG_DOUBLE, &p.temp_init, "X", "initial temperature (random init only)"},
+        {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding (0: zero, as ViCLIP)"},
         {0, "temp-min", ARG_DOUBLE, &p.temp_min, "X", "temperature floor"},
         {0, "seed", ARG_U64, &p.seed, "N", "seed of the init, data order, masks and drop-path"},
         {0, "save-every", ARG_I64, &p.save_every, "N", "write a checkpoint every N steps (0: at the end)"},
@@ -64,7 +55,7 @@ int cmd_train(int argc, char **argv) {
     cli_set_threads(threads);
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) return 1;
-    p.on_progress = print_progress;
+    p.on_progress = cli_print_train_progress;
     rc = vc_train(&p, tok, &err);
     vc_tokenizer_free(tok);
     if (rc) {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "train/trainer.h"
 
 void openblas_set_num_threads(int n);
 
@@ -34,4 +35,14 @@ void cli_format_duration(double s, char *buf, size_t cap) {
     if (t >= 3600) snprintf(buf, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
     else if (t >= 60) snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
     else snprintf(buf, cap, "%lds", t);
+}
+
+void cli_print_train_progress(const vc_train_progress *p, void *user) {
+    (void)user;
+    char eta[32];
+    cli_format_duration(p->eta_s, eta, sizeof eta);
+    printf("step %6lld/%lld | loss %.4f | lr %.2e | temp %.4f | |g| %.3f | %7.1f clips/s | eta %s%s\n",
+           (long long)p->step, (long long)p->steps, p->loss, p->lr, p->temp, p->grad_norm,
+           p->samples_per_s, eta, p->masked ? "" : " | unmasked");
+    fflush(stdout);
 }

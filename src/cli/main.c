@@ -16,6 +16,9 @@ static const struct {
     {"encode", cmd_encode, "text embeddings as .npy"},
     {"tokenize", cmd_tokenize, "CLIP BPE token ids of texts"},
     {"info", cmd_info, "config, parameter count and dtypes of a model file"},
+    {"convert", cmd_convert, "import a .pth/.pt/safetensors ViCLIP or image CLIP as a viclip model file"},
+    {"merge", cmd_merge, "WiSE-FT: (1-alpha)*A + alpha*B of two models"},
+    {"frames", cmd_frames, "decode a video into the exact preprocessed clip tensor (.npy)"},
 };
 
 static void usage(void) {

@@ -119,6 +119,11 @@ void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init) {
     m->p.temp[0] = (vc_real)temp_init;
 }
 
+void vc_model_init_temporal(vc_model *m, uint64_t seed, double std) {
+    vc_rng r = vc_rng_at(seed, VC_STREAM_INIT, 1, 0);
+    fill_normal(m->p.v.temporal_emb, (size_t)m->cfg.num_frames * m->cfg.vision_width, std, &r);
+}
+
 /* Lays out (counting when a->base is NULL) everything a workspace needs. */
 static void workspace_layout(vc_model *m, vc_workspace *w, vc_arena *a) {
     const vc_config *c = &m->cfg;

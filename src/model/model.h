@@ -43,6 +43,10 @@ void vc_model_zero_grads(vc_model *m);
 
 /* CLIP-style initialisation from a seed (temporal embedding zero, temp = temp_init). */
 void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init);
+/* Redraws the temporal position embedding from N(0, std^2). ViCLIP starts it at zero because
+ * it inflates an image model; a video model trained from scratch learns to use time much
+ * sooner when frames start out distinguishable. */
+void vc_model_init_temporal(vc_model *m, uint64_t seed, double std);
 
 /* Inference: video [N, T, 3, H, W] -> out [N, E]; tokens [N, ctx] -> out [N, E].
  * Embeddings are the raw projections (not normalised). Work is chunked internally. */

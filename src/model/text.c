@@ -45,15 +45,23 @@ int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_er
 
 void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *acts,
                      const int32_t *tokens, int B) {
-    const int W = c->text_width, L = c->context_length;
-    memcpy(acts->tokens, tokens, (size_t)B * L * sizeof *tokens);
-#pragma omp parallel for schedule(static)
+    const int W = c->text_width, ctx = c->context_length;
+    memcpy(acts->tokens, tokens, (size_t)B * ctx * sizeof *tokens);
+    int L = 1;
     for (int b = 0; b < B; b++) {
-        const int32_t *row = tokens + (size_t)b * L;
+        const int32_t *row = tokens + (size_t)b * ctx;
         int best = 0; /* first position of the largest id, as torch.argmax */
-        for (int i = 1; i < L; i++)
+        for (int i = 1; i < ctx; i++)
             if (row[i] > row[best]) best = i;
         acts->eot[b] = best;
+        if (best + 1 > L) L = best + 1;
+    }
+    /* With the causal mask the pooled (EOT) position sees only the tokens before it, so the
+     * positions after the batch's last EOT cannot change any output: run only the first L. */
+    acts->L = L;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        const int32_t *row = tokens + (size_t)b * ctx;
         for (int i = 0; i < L; i++) {
             vc_real *x = acts->embed + ((size_t)b * L + i) * W;
             const vc_real *te = p->token_emb + (size_t)row[i] * W, *pe = p->pos_emb + (size_t)i * W;
@@ -75,7 +83,7 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
 
 void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g,
                       vc_text_acts *acts, const vc_real *demb, int B) {
-    const int W = c->text_width, L = c->context_length;
+    const int W = c->text_width, L = acts->L, ctx = c->context_length; /* L: positions run */
     memset(acts->d_pooled, 0, (size_t)B * W * sizeof(vc_real));
     vc_project_backward(acts->d_pooled, g->proj, demb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
     vc_real *d_in = acts->scratch.d_ln; /* [B, W] */
@@ -94,7 +102,7 @@ void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g
     for (int b = 0; b < B; b++) /* serial scatter-add: deterministic */
         for (int i = 0; i < L; i++) {
             const vc_real *dx = acts->d_stream + ((size_t)b * L + i) * W;
-            vc_real *gt = g->token_emb + (size_t)acts->tokens[(size_t)b * L + i] * W;
+            vc_real *gt = g->token_emb + (size_t)acts->tokens[(size_t)b * ctx + i] * W;
             vc_real *gp = g->pos_emb + (size_t)i * W;
             for (int k = 0; k < W; k++) {
                 gt[k] += dx[k];

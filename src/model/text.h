@@ -8,7 +8,8 @@
 #include "model/transformer.h"
 
 typedef struct vc_text_acts {
-    int B, L, training;
+    int B, training;
+    int L;              /* positions run by the last forward: up to the batch's last EOT */
     int32_t *tokens;    /* [B, ctx] copy (owned by caller) */
     int32_t *eot;       /* [B] pooled position (owned by caller) */
     vc_real *embed;     /* [B, L, W] */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/rng.h"
 #include "io/svg_plot.h"
 #include "model/model_io.h"
@@ -40,12 +40,6 @@ vc_train_params vc_train_default_params(void) {
     p.seed = 0;
     p.progress_every = 10;
     return p;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Sample order: epoch e visits a permutation drawn from (seed, e); the g-th sample drawn since
@@ -172,6 +166,7 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
         } else {
             s.model = vc_model_new(&p->cfg, err);
             if (s.model) vc_model_init_random(s.model, seed, p->temp_init);
+            if (s.model && p->temporal_init_std > 0) vc_model_init_temporal(s.model, seed, p->temporal_init_std);
         }
         if (!s.model || vc_adamw_init(&s.opt, &s.model->table, &op, err)) goto done;
     }
@@ -206,7 +201,7 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
         goto done;
     }
     const int64_t end = p->stop_after > 0 && p->stop_after < p->steps ? p->stop_after : p->steps;
-    const double t0 = now_s();
+    const double t0 = vc_now_s();
     for (int64_t step = start; step < end; step++) {
         const double lr = vc_cosine_lr(step, p->warmup, p->steps, p->lr, p->min_lr);
         const int masked = p->mask_ratio > 0 && step < p->steps - p->unmasked_steps;
@@ -240,7 +235,7 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
         const double norm = vc_grad_norm(&s.opt, &m->table, m->grads);
         const double clip_scale = p->grad_clip_norm > 0 && norm > p->grad_clip_norm ? p->grad_clip_norm / norm : 1;
         vc_adamw_step(&s.opt, &m->table, m->params, m->grads, lr, clip_scale, m->p.temp);
-        const double elapsed = now_s() - t0;
+        const double elapsed = vc_now_s() - t0;
         const int64_t done_steps = step + 1 - start;
         vc_train_progress pr = {.step = step + 1, .steps = p->steps, .loss = loss, .lr = lr,
                                 .grad_norm = norm, .temp = m->p.temp[0],

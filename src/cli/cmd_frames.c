@@ -1,0 +1,111 @@
+/* viclip frames: one clip exactly as the model would see it (decode, sample, resize, normalise). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "io/npy.h"
+#include "video/clip.h"
+#include "video/decode.h"
+
+/* "a,b,c" -> three floats; NULL leaves v unchanged. */
+static int parse_triple(const char *s, float v[3], const char *what) {
+    if (!s) return 0;
+    float t[3];
+    char tail;
+    if (sscanf(s, "%f,%f,%f%c", &t[0], &t[1], &t[2], &tail) != 3) {
+        fprintf(stderr, "viclip frames: error: --%s takes three comma-separated numbers, got '%s'\n", what, s);
+        return -1;
+    }
+    memcpy(v, t, sizeof t);
+    return 0;
+}
+
+int cmd_frames(int argc, char **argv) {
+    int frames = 8, size = 224, augment = 0, u8 = 0, lenient = 0, threads = 1;
+    uint64_t seed = 0, key = 0;
+    double start = -1, end = -1, timeout = 120;
+    const char *out = NULL, *sampling = "middle", *interp = "bicubic", *mean = NULL, *std = NULL;
+    const arg_spec specs[] = {
+        {'f', "frames", ARG_INT, &frames, "N", "frames per clip (T)"},
+        {'s', "size", ARG_INT, &size, "N", "output width and height (S)"},
+        {0, "sampling", ARG_STR, &sampling, "MODE", "frame sampling: middle (evaluation), rand (training), demo (the official demo)"},
+        {0, "seed", ARG_U64, &seed, "N", "seed for rand sampling and --augment"},
+        {0, "key", ARG_U64, &key, "N", "which draw of the seed (e.g. step * clips + clip)"},
+        {0, "start", ARG_DOUBLE, &start, "SEC", "clip start in seconds (< 0: the first frame)"},
+        {0, "end", ARG_DOUBLE, &end, "SEC", "clip end in seconds, exclusive (< 0: the last frame)"},
+        {0, "interp", ARG_STR, &interp, "NAME", "resize: bicubic or bilinear"},
+        {0, "augment", ARG_FLAG, &augment, NULL, "training augmentation: RandomResizedCrop(0.5-1, 3/4-4/3) + horizontal flip"},
+        {0, "mean", ARG_STR, &mean, "R,G,B", "normalisation mean on [0,1] pixels (default: ImageNet 0.485,0.456,0.406)"},
+        {0, "std", ARG_STR, &std, "R,G,B", "normalisation std (default: ImageNet 0.229,0.224,0.225)"},
+        {0, "u8", ARG_FLAG, &u8, NULL, "write the resized uint8 frames [T, S, S, 3] instead"},
+        {0, "lenient", ARG_FLAG, &lenient, NULL, "skip broken packets instead of failing on decoding errors"},
+        {0, "timeout", ARG_DOUBLE, &timeout, "SEC", "give up on the video after this long (0: never)"},
+        {'t', "threads", ARG_INT, &threads, "N", "decoder threads"},
+        {'o', "out", ARG_STR, &out, "FILE", "output .npy: float32 [T, 3, S, S] (normalised)"},
+    };
+    arg_str_list pos = {0};
+    int rc = args_parse("usage: viclip frames VIDEO --out X.npy [options]\n\n"
+                        "Decodes VIDEO (any FFmpeg-readable video, an image, a folder of frame images or a\n"
+                        ".npy clip), picks T frames as ViCLIP does, resizes them to S x S and normalises:\n"
+                        "the exact tensor the model is fed.",
+                        specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, &pos);
+    if (rc) {
+        arg_str_list_free(&pos);
+        return rc > 0 ? 0 : 2;
+    }
+    vc_error err;
+    vc_clip_opts o = vc_clip_default_opts();
+    vc_preprocess pp = vc_preprocess_default(frames, size);
+    rc = 2;
+    if (pos.n != 1 || !out) cli_error("frames", "give one VIDEO and --out FILE");
+    else if (frames < 1 || frames > 4096 || size < 1 || size > 8192) cli_error("frames", "--frames must be in 1..4096 and --size in 1..8192");
+    else if (vc_sampling_parse(sampling, &o.sampling, &err) || vc_interp_parse(interp, &o.interp, &err)) cli_error("frames", err.msg);
+    else if (parse_triple(mean, pp.mean, "mean") || parse_triple(std, pp.std, "std")) {
+    } else if (!(pp.std[0] > 0 && pp.std[1] > 0 && pp.std[2] > 0)) cli_error("frames", "--std values must be positive");
+    else rc = 0;
+    if (rc) {
+        arg_str_list_free(&pos);
+        return rc;
+    }
+    o.seed = seed, o.key = key, o.start = start, o.end = end, o.augment = augment;
+    o.threads = threads > 0 ? threads : 1, o.timeout_s = timeout, o.strict = !lenient;
+    const char *path = pos.items[0];
+    const size_t n = (size_t)frames * size * size * 3;
+    int *idx = malloc((size_t)frames * sizeof *idx);
+    uint8_t *raw = malloc(n);
+    float *norm = u8 ? NULL : malloc(n * sizeof *norm);
+    vc_real *real = u8 || sizeof(vc_real) == sizeof(float) ? NULL : malloc(n * sizeof *real);
+    vc_video_info info;
+    rc = 1;
+    if (!idx || !raw || (!u8 && !norm) || (!u8 && sizeof(vc_real) != sizeof(float) && !real)) {
+        cli_error("frames", "out of memory");
+    } else if (vc_clip_load_u8_info(path, &pp, &o, raw, idx, &info, &err)) {
+        cli_error("frames", err.msg);
+    } else {
+        if (!u8) {
+            vc_real *dst = real ? real : (vc_real *)(void *)norm;
+            vc_clip_normalize(&pp, raw, NULL, dst);
+            if (real)
+                for (size_t i = 0; i < n; i++) norm[i] = (float)real[i];
+        }
+        int64_t shape_f[4] = {frames, 3, size, size}, shape_u[4] = {frames, size, size, 3};
+        if (u8 ? vc_npy_write(out, VC_DT_U8, 4, shape_u, raw, &err) : vc_npy_write(out, VC_DT_F32, 4, shape_f, norm, &err)) {
+            cli_error("frames", err.msg);
+        } else {
+            if (!vc_clip_is_npy(path))
+                printf("%s: %s (%s), %dx%d%s, %d frames (%s)\n", path, info.codec, info.container, info.width,
+                       info.height, info.rotation ? " after rotation" : "", info.frames,
+                       info.counted ? "counted by decoding" : "container count");
+            printf("frames (%s):", vc_sampling_name(o.sampling));
+            for (int t = 0; t < frames; t++) printf(" %d", idx[t]);
+            printf("\nwrote %s: %s [%d, %s%d, %d%s]\n", out, u8 ? "uint8" : "float32", frames, u8 ? "" : "3, ", size,
+                   size, u8 ? ", 3" : "");
+            rc = 0;
+        }
+    }
+    free(idx), free(raw), free(norm), free(real);
+    arg_str_list_free(&pos);
+    return rc;
+}
