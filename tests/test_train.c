@@ -144,8 +144,8 @@ TEST(short_training_on_synthetic_clips_retrieves_far_above_chance) {
     p.cfg.text_width = 64, p.cfg.text_heads = 2, p.cfg.embed_dim = 64, p.cfg.context_length = 16;
     p.train_annotations = ann;
     p.out_dir = "build/tests/run_learn";
-    p.batch_size = 32, p.steps = 150, p.warmup = 15, p.lr = 2e-3, p.min_lr = 1e-5, p.weight_decay = 0.05;
-    p.mask_ratio = 0.5, p.unmasked_steps = 30, p.temp_init = 0.07, p.seed = 1;
+    p.batch_size = 32, p.steps = 300, p.warmup = 30, p.lr = 2e-3, p.min_lr = 1e-5, p.weight_decay = 0.05;
+    p.mask_ratio = 0.5, p.unmasked_steps = 50, p.temp_init = 0.07, p.seed = 1;
     vc_error err;
     CHECK(vc_train(&p, tok, &err) == 0, "%s", err.msg);
     vc_model *m = vc_model_load("build/tests/run_learn/model.safetensors", NULL, &err);

@@ -28,6 +28,7 @@ int cmd_eval(int argc, char **argv) {
         {0, "zeroshot-annotations", ARG_STR, &p.zeroshot_annotations, "FILE", "clips with a 'label' to classify (default: --annotations)"},
         {0, "templates", ARG_STR, &p.templates, "FILE", "prompt templates with {} (default: the class name alone)"},
         {0, "shuffle-frames", ARG_FLAG, &p.shuffle_frames, NULL, "shuffle each clip's frames (no-temporal baseline)"},
+        {0, "single-frame", ARG_FLAG, &p.single_frame, NULL, "repeat each clip's middle frame (no temporal information)"},
         {0, "seed", ARG_U64, &p.seed, "N", "seed of the frame shuffle"},
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
@@ -64,7 +65,7 @@ int cmd_eval(int argc, char **argv) {
         cli_print_eval_json(&r, stdout);
         return 0;
     }
-    printf("clips %d (%d videos)%s\n", r.n_clips, r.n_videos, p.shuffle_frames ? ", frames shuffled" : "");
+    printf("clips %d (%d videos)%s\n", r.n_clips, r.n_videos, p.shuffle_frames ? ", frames shuffled" : p.single_frame ? ", middle frame only" : "");
     printf("text->video  R@1 %5.1f  R@5 %5.1f  R@10 %5.1f  median rank %.1f\n", 100 * r.t2v.r1,
            100 * r.t2v.r5, 100 * r.t2v.r10, r.t2v.median_rank);
     printf("video->text  R@1 %5.1f  R@5 %5.1f  R@10 %5.1f  median rank %.1f\n", 100 * r.v2t.r1,

@@ -3,16 +3,30 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "train/dataset.h"
 #include "train/trainer.h"
 
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
-    const char *model_config = "demo", *vocab = NULL;
+    const char *model_config = "demo", *vocab = NULL, *positives = "caption";
     int threads = 0, lock_text = 0;
+    /* architecture overrides on top of --model-config (0: keep the preset's value) */
+    vc_config over = {0};
     const arg_spec specs[] = {
         {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training annotations (JSONL: video, caption)"},
         {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder (model, checkpoint, log, loss curve)"},
         {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when training from scratch: tiny, demo, b16, l14"},
+        {0, "image-size", ARG_INT, &over.image_size, "N", "override: input resolution"},
+        {0, "patch-size", ARG_INT, &over.patch_size, "N", "override: patch size"},
+        {0, "frames", ARG_INT, &over.num_frames, "N", "override: frames per clip"},
+        {0, "vision-width", ARG_INT, &over.vision_width, "N", "override: video tower width"},
+        {0, "vision-layers", ARG_INT, &over.vision_layers, "N", "override: video tower layers"},
+        {0, "vision-heads", ARG_INT, &over.vision_heads, "N", "override: video tower heads"},
+        {0, "text-width", ARG_INT, &over.text_width, "N", "override: text tower width"},
+        {0, "text-layers", ARG_INT, &over.text_layers, "N", "override: text tower layers"},
+        {0, "text-heads", ARG_INT, &over.text_heads, "N", "override: text tower heads"},
+        {0, "context-length", ARG_INT, &over.context_length, "N", "override: text context"},
+        {0, "embed-dim", ARG_INT, &over.embed_dim, "N", "override: embedding size"},
         {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
         {0, "resume", ARG_STR, &p.resume, "FILE", "resume from this training checkpoint"},
         {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per micro-batch"},
@@ -33,6 +47,7 @@ int cmd_train(int argc, char **argv) {
         {0, "lr-mult-text", ARG_DOUBLE, &p.lr_mult_text, "X", "learning-rate multiplier of the text tower"},
         {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
+        {0, "positives", ARG_STR, &positives, "RULE", "clips that are positives of each other: caption, video or label"},
         {0, "temp-init", ARG_DOUBLE, &p.temp_init, "X", "initial temperature (random init only)"},
         {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding (0: zero, as ViCLIP)"},
         {0, "temp-min", ARG_DOUBLE, &p.temp_min, "X", "temperature floor"},
@@ -48,7 +63,22 @@ int cmd_train(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : 2;
     p.freeze_text |= lock_text;
     vc_error err;
+    vc_positives pos;
+    if (vc_positives_parse(positives, &pos, &err)) {
+        cli_error("train", err.msg);
+        return 2;
+    }
+    p.positives = (int)pos;
     if (!p.init_model && !p.resume && vc_config_from_name(model_config, &p.cfg, &err)) {
+        cli_error("train", err.msg);
+        return 2;
+    }
+#define OVERRIDE(f) if (over.f > 0) p.cfg.f = over.f;
+    OVERRIDE(image_size) OVERRIDE(patch_size) OVERRIDE(num_frames) OVERRIDE(vision_width)
+    OVERRIDE(vision_layers) OVERRIDE(vision_heads) OVERRIDE(text_width) OVERRIDE(text_layers)
+    OVERRIDE(text_heads) OVERRIDE(context_length) OVERRIDE(embed_dim)
+#undef OVERRIDE
+    if (vc_config_validate(&p.cfg, &err)) {
         cli_error("train", err.msg);
         return 2;
     }

@@ -29,9 +29,11 @@ int vc_encode_texts_normalized(vc_model *m, const vc_tokenizer *tok, const char 
     return rc;
 }
 
-/* Normalised embeddings of every clip in d; frames shuffled per clip when asked. */
-static int encode_clips(vc_model *m, const vc_dataset *d, int shuffle, uint64_t seed, vc_real *out,
+/* Normalised embeddings of every clip in d; frames shuffled per clip, or the middle frame
+ * repeated, when the parameters ask for a baseline. */
+static int encode_clips(vc_model *m, const vc_dataset *d, const vc_eval_params *p, vc_real *out,
                         vc_error *err) {
+    const int shuffle = p->shuffle_frames, single = p->single_frame;
     const vc_config *c = &m->cfg;
     const size_t clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
     enum { CHUNK = 32 };
@@ -47,11 +49,13 @@ static int encode_clips(vc_model *m, const vc_dataset *d, int shuffle, uint64_t 
         int n = d->n - i0 < CHUNK ? d->n - i0 : CHUNK;
         for (int k = 0; k < n; k++) {
             if (shuffle) {
-                vc_rng r = vc_rng_at(seed, VC_STREAM_AUGMENT, (uint64_t)(i0 + k), 7);
+                vc_rng r = vc_rng_at(p->seed, VC_STREAM_AUGMENT, (uint64_t)(i0 + k), 7);
                 vc_rng_permutation(&r, perm, c->num_frames);
                 for (int t = 0; t < c->num_frames; t++) order[t] = perm[t];
             }
-            vc_dataset_clip(d, i0 + k, shuffle ? order : NULL, buf + k * clip);
+            if (single)
+                for (int t = 0; t < c->num_frames; t++) order[t] = c->num_frames / 2;
+            vc_dataset_clip(d, i0 + k, shuffle || single ? order : NULL, buf + k * clip);
         }
         rc = vc_model_encode_video(m, buf, n, out + (size_t)i0 * c->embed_dim, err);
     }
@@ -82,7 +86,7 @@ static int retrieval(vc_model *m, const vc_dataset *d, const vc_eval_params *p, 
         video_of[i] = g;
     }
     for (int k = 0; k < nv; k++) vid_group[k] = k;
-    if (encode_clips(m, d, p->shuffle_frames, p->seed, v, err)) goto done;
+    if (encode_clips(m, d, p, v, err)) goto done;
     for (int k = 0; k < nv; k++) /* keep one row per distinct video */
         memmove(v + (size_t)k * E, v + (size_t)first[k] * E, E * sizeof *v);
     if (vc_model_encode_text(m, d->tokens, n, t, err)) goto done;
@@ -152,7 +156,7 @@ static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, c
                 goto done;
             }
     if (vc_encode_texts_normalized(m, tok, (const char *const *)prompts, C * nt, txt, err)) goto done;
-    if (encode_clips(m, d, p->shuffle_frames, p->seed, v, err)) goto done;
+    if (encode_clips(m, d, p, v, err)) goto done;
     vc_zeroshot_scores(v, d->n, txt, C, nt, E, scores);
     vc_classify_metrics_compute(scores, d->n, C, y, &out->zeroshot);
     out->has_zeroshot = 1;

@@ -14,7 +14,8 @@ typedef struct vc_eval_params {
     const char *labels;          /* class names, one per line (NULL: no classification) */
     const char *zeroshot_annotations; /* clips to classify (NULL: the retrieval annotations) */
     const char *templates;       /* prompt templates with "{}" (NULL: the class name alone) */
-    int shuffle_frames;          /* destroy temporal order (a no-temporal baseline) */
+    int shuffle_frames;          /* destroy temporal order (tests whether order is used) */
+    int single_frame;            /* the middle frame repeated: no temporal information at all */
     uint64_t seed;               /* for the shuffle */
 } vc_eval_params;
 

@@ -4,14 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct keyed_caption {
-    const char *caption;
+typedef struct keyed_key {
+    const char *key; /* the grouping key: caption, video path or label */
     int index;
-} keyed_caption;
+} keyed_key;
+
+int vc_positives_parse(const char *s, vc_positives *out, vc_error *err) {
+    if (!strcmp(s, "caption")) *out = VC_POSITIVES_CAPTION;
+    else if (!strcmp(s, "video")) *out = VC_POSITIVES_VIDEO;
+    else if (!strcmp(s, "label")) *out = VC_POSITIVES_LABEL;
+    else return vc_fail(err, "positives '%s': expected caption, video or label", s);
+    return 0;
+}
 
 static int compare_keyed(const void *a, const void *b) {
-    const keyed_caption *x = a, *y = b;
-    int c = strcmp(x->caption, y->caption);
+    const keyed_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
@@ -35,7 +43,10 @@ int vc_dataset_load(vc_dataset *d, const char *annotations, const vc_preprocess 
 #pragma omp parallel for schedule(dynamic, 16)
     for (int i = 0; i < d->n; i++) {
         vc_error e;
-        if (vc_clip_load_u8(d->ann.items[i].video, pp, d->frames + i * clip, &e)) {
+        vc_clip_opts o = vc_clip_default_opts(); /* evaluation-style 'middle' sampling of [start, end) */
+        o.start = d->ann.items[i].start;
+        o.end = d->ann.items[i].end;
+        if (vc_clip_load_u8_opts(d->ann.items[i].video, pp, &o, d->frames + i * clip, NULL, &e)) {
 #pragma omp critical
             if (!failed++) {
                 first = e;
@@ -53,16 +64,30 @@ int vc_dataset_load(vc_dataset *d, const char *annotations, const vc_preprocess 
             vc_dataset_free(d);
             return -1;
         }
-    /* group ids: identical captions share one id (sort by caption, number the runs) */
-    keyed_caption *order = malloc((size_t)d->n * sizeof *order);
-    if (!order) {
+    if (vc_dataset_set_positives(d, VC_POSITIVES_CAPTION, err)) {
         vc_dataset_free(d);
-        return vc_fail(err, "out of memory");
+        return -1;
     }
-    for (int i = 0; i < d->n; i++) order[i] = (keyed_caption){d->ann.items[i].caption, i};
-    qsort(order, (size_t)d->n, sizeof *order, compare_keyed);
+    return 0;
+}
+
+int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err) {
+    /* identical keys share one id: sort by key, number the runs */
+    keyed_key *order = malloc((size_t)d->n * sizeof *order);
+    if (!order) return vc_fail(err, "out of memory");
     for (int i = 0; i < d->n; i++) {
-        if (i == 0 || strcmp(order[i].caption, order[i - 1].caption)) d->n_groups++;
+        const vc_annotation *a = &d->ann.items[i];
+        const char *key = mode == VC_POSITIVES_VIDEO ? a->video : mode == VC_POSITIVES_LABEL ? a->label : a->caption;
+        if (!key) {
+            free(order);
+            return vc_fail(err, "%s:%ld: positives by label, but this line has no 'label'", d->ann.source, a->line);
+        }
+        order[i] = (keyed_key){key, i};
+    }
+    qsort(order, (size_t)d->n, sizeof *order, compare_keyed);
+    d->n_groups = 0;
+    for (int i = 0; i < d->n; i++) {
+        if (i == 0 || strcmp(order[i].key, order[i - 1].key)) d->n_groups++;
         d->group[order[i].index] = d->n_groups - 1;
     }
     free(order);

@@ -20,6 +20,18 @@ typedef struct vc_dataset {
     int n_groups;
 } vc_dataset;
 
+/* Which clips count as positives of each other in the contrastive loss. */
+typedef enum {
+    VC_POSITIVES_CAPTION, /* identical caption text (default) */
+    VC_POSITIVES_VIDEO,   /* the same video file (the official per-video idx) */
+    VC_POSITIVES_LABEL,   /* the same "label" field (synthetic or class-labelled data) */
+} vc_positives;
+
+int vc_positives_parse(const char *s, vc_positives *out, vc_error *err);
+
+/* Recomputes d->group for a positives rule (vc_dataset_load uses VC_POSITIVES_CAPTION). */
+int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err);
+
 int vc_dataset_load(vc_dataset *d, const char *annotations, const vc_preprocess *pp,
                     const vc_tokenizer *tok, int ctx, vc_error *err);
 void vc_dataset_free(vc_dataset *d);

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/rng.h"
+#include "io/fs.h"
 #include "io/svg_plot.h"
 #include "model/model_io.h"
 #include "train/checkpoint.h"
@@ -153,10 +154,7 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
     op.lr_mult[VC_TOWER_TEXT] = p->lr_mult_text;
     op.frozen[VC_TOWER_TEXT] = p->freeze_text;
     op.temp_min = p->temp_min;
-    if (mkdir(p->out_dir, 0755) && errno != EEXIST) {
-        vc_fail(err, "cannot create output folder %s: %s", p->out_dir, strerror(errno));
-        goto done;
-    }
+    if (vc_mkdir_p(p->out_dir, err)) goto done;
     if (p->resume) {
         s.model = vc_checkpoint_load(p->resume, &s.opt, &op, &start, &seed, err);
         if (!s.model) goto done;
@@ -178,6 +176,7 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
     }
     vc_preprocess pp = vc_preprocess_default(c->num_frames, c->image_size);
     if (vc_dataset_load(&s.data, p->train_annotations, &pp, tok, c->context_length, err)) goto done;
+    if (vc_dataset_set_positives(&s.data, (vc_positives)p->positives, err)) goto done;
     const int B = p->batch_size, T = c->num_frames, S = c->image_size, N_tok = vc_config_video_tokens(c);
     const int K_masked = vc_config_kept_tokens(c, p->mask_ratio);
     const size_t clip = (size_t)T * 3 * S * S;

@@ -34,7 +34,8 @@ typedef struct vc_train_params {
     double lr_mult_vision, lr_mult_text;
     int freeze_text;
     double temp_init, temp_min;
-    double temporal_init_std;       /* random init only: 0 keeps ViCLIP's zero temporal embedding */
+    double temporal_init_std;
+    int positives;                  /* vc_positives: which clips are positives of each other */       /* random init only: 0 keeps ViCLIP's zero temporal embedding */
     uint64_t seed;
     int64_t save_every;             /* checkpoint every N steps (0: only at the end) */
     int64_t stop_after;             /* stop after this step, writing a checkpoint (0: run to the end) */

@@ -2,6 +2,8 @@
  * and writing the clips (.npy) and annotation files. */
 #include "video/synth.h"
 
+#include "io/fs.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -188,23 +190,9 @@ int vc_synth_render_clip(int combo, uint64_t seed, int frames, int size, uint8_t
 
 /* ---- files ------------------------------------------------------------------------------------ */
 
-/* mkdir -p. */
+/* mkdir -p, then the folder must be writable. */
 static int make_dirs(const char *path, vc_error *err) {
-    char buf[4096];
-    const size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) return vc_fail(err, "output folder '%s': empty or too long a path", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0') continue;
-        const char keep = buf[i];
-        buf[i] = '\0';
-        struct stat st;
-        if (mkdir(buf, 0755) && errno != EEXIST)
-            return vc_fail(err, "cannot create folder %s: %s", buf, strerror(errno));
-        if (stat(buf, &st) || !S_ISDIR(st.st_mode))
-            return vc_fail(err, "%s exists and is not a folder", buf);
-        buf[i] = keep;
-    }
+    if (vc_mkdir_p(path, err)) return -1;
     if (access(path, W_OK)) return vc_fail(err, "output folder %s is not writable: %s", path, strerror(errno));
     return 0;
 }

@@ -1,0 +1,10 @@
+/* Filesystem helpers. */
+#ifndef VC_IO_FS_H
+#define VC_IO_FS_H
+
+#include "core/error.h"
+
+/* Creates a folder and any missing parents (like `mkdir -p`); an existing folder is fine. */
+int vc_mkdir_p(const char *path, vc_error *err);
+
+#endif
