@@ -17,7 +17,9 @@ static inline vc_real vc_exp(vc_real x) { return exp(x); }
 #else
 static inline float vc_exp(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float n = __builtin_roundf(x * 1.44269504088896341f);
+    /* round to nearest by the 1.5*2^23 trick: a plain add/sub that vectorises (roundf is a libm
+     * call here); exact since |x*log2(e)| < 2^22 after the clamp */
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693145751953125f; /* ln2 split in two parts for an exact reduction */
     r -= n * 1.42860682030941723212e-6f;
     float p = 1.0f / 720.0f;
