@@ -429,13 +429,6 @@ TEST(npy_clips_unchanged) {
     CHECK(!vc_clip_load_u8(TMP "/clip_noext", &pp, out, &err), "%s", err.msg);
 }
 
-static int write_file(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = n ? fwrite(data, 1, n, f) : 0;
-    return fclose(f) || w != n ? -1 : 0;
-}
-
 static int copy_prefix(const char *from, const char *to, double fraction) {
     FILE *f = fopen(from, "rb");
     if (!f) return -1;
@@ -445,7 +438,7 @@ static int copy_prefix(const char *from, const char *to, double fraction) {
     char *buf = malloc((size_t)n);
     size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
     fclose(f);
-    int rc = got == (size_t)n ? write_file(to, buf, (size_t)(n * fraction)) : -1;
+    int rc = got == (size_t)n ? vc_test_write_file(to, buf, (size_t)(n * fraction)) : -1;
     free(buf);
     return rc;
 }
@@ -472,8 +465,8 @@ TEST(bad_inputs_fail_cleanly) {
     char why[1024] = "", p[1024];
     vc_clip_opts o = vc_clip_default_opts();
     o.timeout_s = 30;
-    CHECK(!write_file(TMP "/empty.mp4", "", 0), "cannot write");
-    CHECK(!write_file(TMP "/text.mp4", "this is not a video\njust some text\n", 36), "cannot write");
+    CHECK(!vc_test_write_file(TMP "/empty.mp4", "", 0), "cannot write");
+    CHECK(!vc_test_write_file(TMP "/text.mp4", "this is not a video\njust some text\n", 36), "cannot write");
     CHECK(!copy_prefix(FIX "/h264.mp4", TMP "/truncated.mp4", 0.5), "cannot write");
     CHECK(!copy_prefix(FIX "/mjpeg.mkv", TMP "/truncated.mkv", 0.03), "cannot write");
     unlink(TMP "/fifo.mp4");

@@ -16,22 +16,6 @@
 #define FIX "tests/fixtures/import/"
 static const vc_import_opts MICRO_OPTS = {.vision_heads = 2, .text_heads = 2};
 
-static uint8_t *slurp(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc((size_t)n + 1);
-    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return d;
-}
-
 static vc_model *import(const char *path, const vc_import_opts *o, vc_import_report *rep) {
     vc_error err;
     vc_model *m = vc_import_file(path, o, rep, &err);
@@ -317,7 +301,7 @@ TEST(truncated_and_corrupt_archives_fail_cleanly) {
     const char *files[] = {FIX "viclip_zip.pth", FIX "viclip_legacy.pth", FIX "clip_jit.pt"};
     for (int f = 0; f < 3; f++) {
         size_t n;
-        uint8_t *d = slurp(files[f], &n);
+        uint8_t *d = vc_test_read_file(files[f], &n);
         CHECK(d, "read %s", files[f]);
         vc_imp_set s;
         CHECK(!vc_imp_read_mem(d, n, files[f], &s, &err), "%s", err.msg);
@@ -335,7 +319,7 @@ TEST(truncated_and_corrupt_archives_fail_cleanly) {
         free(d);
     }
     size_t n;
-    uint8_t *d = slurp(FIX "viclip_zip.pth", &n);
+    uint8_t *d = vc_test_read_file(FIX "viclip_zip.pth", &n);
     CHECK(d, "read");
     /* Break the central directory: every central header signature. */
     uint8_t *c = malloc(n);
@@ -397,7 +381,7 @@ TEST(pickle_refuses_unknown_opcodes_and_globals) {
     CHECK(pickle_error(oob, sizeof oob - 1, &err) && strstr(err.msg, "storage '0'"), "got: %s", err.msg);
     /* Every prefix of a real data.pkl fails; the whole one loads. */
     size_t n;
-    uint8_t *d = slurp(FIX "viclip_zip.pth", &n);
+    uint8_t *d = vc_test_read_file(FIX "viclip_zip.pth", &n);
     CHECK(d, "read");
     vc_zip *z = vc_zip_open_mem(d, n, "z", &err);
     CHECK(z, "%s", err.msg);

@@ -319,20 +319,13 @@ static int collect(const vc_json *obj, long lineno, void *ud, vc_error *err) {
     return 0;
 }
 
-static int write_file(const char *path, const char *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(bytes, 1, n, f);
-    return fclose(f) || w != n ? -1 : 0;
-}
-
 TEST(jsonl_handles_bom_crlf_blank_lines_and_missing_final_newline) {
     char dir[] = "/tmp/vc_test_json_XXXXXX";
     CHECK(mkdtemp(dir), "mkdtemp");
     char path[128];
     snprintf(path, sizeof path, "%s/a.jsonl", dir);
     const char text[] = "\xef\xbb\xbf{\"v\": \"one\"}\r\n\r\n  \t \n{\"v\": \"two\\r\"}\n\n{\"v\":\"three\"}";
-    CHECK(write_file(path, text, sizeof text - 1) == 0, "write");
+    CHECK(vc_test_write_file(path, text, sizeof text - 1) == 0, "write");
     jsonl_seen s = {.fail_at = -1};
     vc_error err;
     CHECK(vc_jsonl_foreach(path, collect, &s, &err) == 0, "%s", err.msg);
@@ -348,7 +341,7 @@ TEST(jsonl_handles_bom_crlf_blank_lines_and_missing_final_newline) {
 
     /* A parse error names file, line and column. */
     const char bad[] = "{\"v\": \"a\"}\n{\"v\": \"b\"}\n\n{\"v\" \"c\"}\n{\"v\": \"d\"}\n";
-    CHECK(write_file(path, bad, sizeof bad - 1) == 0, "write");
+    CHECK(vc_test_write_file(path, bad, sizeof bad - 1) == 0, "write");
     s = (jsonl_seen){.fail_at = -1};
     char want[200];
     snprintf(want, sizeof want, "%s:4: column 6: expected ':'", path);
@@ -357,7 +350,7 @@ TEST(jsonl_handles_bom_crlf_blank_lines_and_missing_final_newline) {
 
     /* A BOM is only accepted at the start of the file. */
     const char bom2[] = "{\"v\": \"a\"}\n\xef\xbb\xbf{\"v\": \"b\"}\n";
-    CHECK(write_file(path, bom2, sizeof bom2 - 1) == 0, "write");
+    CHECK(vc_test_write_file(path, bom2, sizeof bom2 - 1) == 0, "write");
     CHECK(vc_jsonl_foreach(path, collect, &s, &err) == -1 && strstr(err.msg, ":2: column 1:"), "%s", err.msg);
 
     unlink(path);

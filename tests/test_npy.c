@@ -11,29 +11,6 @@
 
 #define FIX "tests/fixtures/"
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
-}
-
-static int spit(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = n ? fwrite(bytes, 1, n, f) : 0;
-    return fclose(f) || w != n ? -1 : 0;
-}
-
 typedef struct {
     char dir[64];
     char path[128];
@@ -128,7 +105,7 @@ TEST(written_files_are_byte_identical_to_numpy) {
         CHECK(vc_npy_write(s.path, a.dtype, a.ndim, a.shape, a.data, &err) == 0, "%s", err.msg);
         vc_npy_free(&a);
         size_t n1, n2;
-        unsigned char *want = slurp(fix, &n1), *got = slurp(s.path, &n2);
+        unsigned char *want = vc_test_read_file(fix, &n1), *got = vc_test_read_file(s.path, &n2);
         int same = want && got && n1 == n2 && !memcmp(want, got, n1);
         free(want);
         free(got);
@@ -176,10 +153,10 @@ TEST(every_truncation_fails_with_a_clear_error) {
     scratch s;
     CHECK(scratch_init(&s) == 0, "mkdtemp");
     size_t n;
-    unsigned char *full = slurp(FIX "npy_f32.npy", &n);
+    unsigned char *full = vc_test_read_file(FIX "npy_f32.npy", &n);
     CHECK(full && n == 128 + 24, "fixture size %zu", n);
     for (size_t len = 0; len < n; len++) {
-        CHECK(spit(s.path, full, len) == 0, "write");
+        CHECK(vc_test_write_file(s.path, full, len) == 0, "write");
         vc_npy a;
         vc_error err = {{0}};
         CHECK(vc_npy_read(s.path, &a, &err) == -1, "prefix %zu read", len);
@@ -190,7 +167,7 @@ TEST(every_truncation_fails_with_a_clear_error) {
     unsigned char *longer = malloc(n + 3);
     memcpy(longer, full, n);
     memcpy(longer + n, "xyz", 3);
-    CHECK(spit(s.path, longer, n + 3) == 0, "write");
+    CHECK(vc_test_write_file(s.path, longer, n + 3) == 0, "write");
     vc_npy a;
     vc_error err;
     CHECK(vc_npy_read(s.path, &a, &err) == -1 && strstr(err.msg, "3 unexpected bytes after the 24 bytes"), "%s", err.msg);
@@ -209,7 +186,7 @@ static int write_npy_raw(const char *path, const char *magic, int major, const c
     buf[8] = (unsigned char)(hl & 0xff);
     buf[9] = (unsigned char)(hl >> 8);
     memcpy(buf + 10, dict, hl);
-    return spit(path, buf, 10 + hl + data_len);
+    return vc_test_write_file(path, buf, 10 + hl + data_len);
 }
 
 TEST(corrupt_headers_are_refused) {

@@ -167,29 +167,6 @@ static void scratch_done(scratch *s) {
     rmdir(s->dir);
 }
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
-}
-
-static int spit(const char *path, const void *bytes, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = n ? fwrite(bytes, 1, n, f) : 0;
-    return fclose(f) || w != n ? -1 : 0;
-}
-
 /* A safetensors file with the given header length field, header text and zeroed data. */
 static int write_raw(const char *path, uint64_t len_field, const char *header, size_t data_len) {
     size_t hl = strlen(header);
@@ -197,7 +174,7 @@ static int write_raw(const char *path, uint64_t len_field, const char *header, s
     if (!buf) return -1;
     for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(len_field >> (8 * i));
     memcpy(buf + 8, header, hl);
-    int rc = spit(path, buf, 8 + hl + data_len);
+    int rc = vc_test_write_file(path, buf, 8 + hl + data_len);
     free(buf);
     return rc;
 }
@@ -325,7 +302,7 @@ TEST(writer_round_trips_and_lays_out_header_like_the_reference) {
     CHECK(dir_entries(&s) == 1, "temp file left behind");
 
     size_t n;
-    unsigned char *raw = slurp(s.path, &n);
+    unsigned char *raw = vc_test_read_file(s.path, &n);
     CHECK(raw && n > 8, "read back");
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = hl << 8 | raw[i];
@@ -408,24 +385,24 @@ TEST(atomic_file_commits_whole_files_and_aborts_cleanly) {
     scratch s;
     CHECK(scratch_init(&s) == 0, "mkdtemp");
     vc_error err;
-    CHECK(spit(s.path, "old contents", 12) == 0, "seed");
+    CHECK(vc_test_write_file(s.path, "old contents", 12) == 0, "seed");
     vc_atomic_file *f = vc_atomic_open(s.path, &err);
     CHECK(f, "%s", err.msg);
     CHECK(vc_atomic_write(f, "new ", 4, &err) == 0 && vc_atomic_write(f, "data", 4, &err) == 0, "%s", err.msg);
     CHECK(dir_entries(&s) == 2, "temp file exists while writing");
     size_t n;
-    unsigned char *got = slurp(s.path, &n);
+    unsigned char *got = vc_test_read_file(s.path, &n);
     CHECK(got && n == 12 && !memcmp(got, "old contents", 12), "old file untouched before commit");
     free(got);
     vc_atomic_abort(f);
     CHECK(dir_entries(&s) == 1, "abort removes the temp file");
-    got = slurp(s.path, &n);
+    got = vc_test_read_file(s.path, &n);
     CHECK(got && n == 12 && !memcmp(got, "old contents", 12), "old file untouched after abort");
     free(got);
 
     f = vc_atomic_open(s.path, &err);
     CHECK(f && vc_atomic_write(f, "new data", 8, &err) == 0 && vc_atomic_commit(f, &err) == 0, "%s", err.msg);
-    got = slurp(s.path, &n);
+    got = vc_test_read_file(s.path, &n);
     CHECK(got && n == 8 && !memcmp(got, "new data", 8), "committed");
     free(got);
     CHECK(dir_entries(&s) == 1, "no temp file after commit");
@@ -458,14 +435,14 @@ TEST(every_truncation_fails_cleanly) {
     scratch s;
     CHECK(scratch_init(&s) == 0, "mkdtemp");
     size_t n;
-    unsigned char *full = slurp("tests/fixtures/st_python.safetensors", &n);
+    unsigned char *full = vc_test_read_file("tests/fixtures/st_python.safetensors", &n);
     CHECK(full, "fixture");
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--) hl = hl << 8 | full[i];
     char trunc[128];
     snprintf(trunc, sizeof trunc, "%s", s.path);
     for (size_t len = 0; len < n; len++) {
-        CHECK(spit(trunc, full, len) == 0, "write");
+        CHECK(vc_test_write_file(trunc, full, len) == 0, "write");
         vc_error err = {{0}};
         vc_safetensors *st = vc_st_open(trunc, &err);
         CHECK(!st, "prefix of %zu bytes opened", len);
@@ -570,7 +547,7 @@ TEST(random_corruption_never_crashes) {
     scratch s;
     CHECK(scratch_init(&s) == 0, "mkdtemp");
     size_t n;
-    unsigned char *full = slurp("tests/fixtures/st_python.safetensors", &n);
+    unsigned char *full = vc_test_read_file("tests/fixtures/st_python.safetensors", &n);
     CHECK(full, "fixture");
     unsigned char *buf = malloc(n);
     uint64_t r = 88172645463325252ull;
@@ -583,7 +560,7 @@ TEST(random_corruption_never_crashes) {
             size_t pos = iter % 5 == 0 ? (r >> 8) % 8 : 8 + (r >> 8) % (n - 8);
             buf[pos] = (iter % 2) ? (unsigned char)ALPHABET[(r >> 40) % (sizeof ALPHABET - 1)] : (unsigned char)(r >> 48);
         }
-        CHECK(spit(s.path, buf, n) == 0, "write");
+        CHECK(vc_test_write_file(s.path, buf, n) == 0, "write");
         vc_error err = {{0}};
         vc_safetensors *st = vc_st_open(s.path, &err);
         if (!st) {

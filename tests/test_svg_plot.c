@@ -11,19 +11,6 @@
 #define PLOT_T 50.0
 #define PLOT_B 420.0
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) free(buf), buf = NULL;
-    fclose(f);
-    if (buf) buf[n] = 0;
-    return buf;
-}
-
 static int count(const char *s, const char *needle) {
     int n = 0;
     for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle)) n++;
@@ -122,7 +109,7 @@ TEST(loss_plot_is_well_formed_and_exact) {
     vc_error err = {{0}};
     CHECK(vc_svg_plot_lines(path, "loss < 5 & falling", "step", "contrastive loss", 4, names, X, Y, lens, &err) == 0,
           "%s", err.msg);
-    char *svg = slurp(path);
+    char *svg = (char *)vc_test_read_file(path, NULL);
     CHECK(svg, "no file");
     int ran, ok = python_parses(path, &ran);
     if (!ok) free(svg);
@@ -168,7 +155,7 @@ TEST(degenerate_inputs_still_plot) {
     const double *Y1[1] = {nan3};
     int len3 = 3;
     CHECK(vc_svg_plot_lines(path, NULL, NULL, NULL, 1, NULL, NULL, Y1, &len3, &err) == 0, "%s", err.msg);
-    char *svg = slurp(path);
+    char *svg = (char *)vc_test_read_file(path, NULL);
     CHECK(svg, "no file");
     int inside;
     double a[2], b[2];
@@ -184,7 +171,7 @@ TEST(degenerate_inputs_still_plot) {
     const double *Y2[1] = {zeros};
     int len5 = 5;
     CHECK(vc_svg_plot_lines(path, "zeros", "i", "v", 1, NULL, NULL, Y2, &len5, &err) == 0, "%s", err.msg);
-    svg = slurp(path);
+    svg = (char *)vc_test_read_file(path, NULL);
     CHECK(svg, "no file");
     const int n = polyline_points(svg, 0, &inside, a, b);
     const int ok2 = strstr(svg, ">-1.0</text>") && strstr(svg, ">1.0</text>");
@@ -201,7 +188,7 @@ TEST(degenerate_inputs_still_plot) {
     int len2 = 2;
     CHECK(vc_svg_plot_lines(path, "ok \xe2\x9c\x93", NULL, NULL, 1, names, NULL, Y3, &len2, &err) == 0, "%s", err.msg);
     CHECK(python_parses(path, &ran), "names with bad bytes give malformed XML");
-    svg = slurp(path);
+    svg = (char *)vc_test_read_file(path, NULL);
     CHECK(svg, "no file");
     const int ok3 = strstr(svg, ">bad ? byte ? and caf\xc3\xa9 ?\?</text>") && strstr(svg, ">ok \xe2\x9c\x93</text>");
     free(svg);

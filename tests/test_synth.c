@@ -244,23 +244,9 @@ TEST(heldout_choice_is_balanced) {
 
 /* ---- the generated files ---------------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) free(buf), buf = NULL;
-    fclose(f);
-    if (buf) buf[n] = 0;
-    if (len) *len = (size_t)n;
-    return buf;
-}
-
 static int same_file(const char *a, const char *b) {
     size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = (char *)vc_test_read_file(a, &na), *y = (char *)vc_test_read_file(b, &nb);
     int same = x && y && na == nb && !memcmp(x, y, na);
     free(x), free(y);
     return same;
@@ -269,7 +255,7 @@ static int same_file(const char *a, const char *b) {
 /* Parses the .npy header as NumPy would and returns the data, or NULL with a reason in why. */
 static uint8_t *read_npy(const char *path, int T, int S, char *why, size_t cap) {
     size_t n;
-    char *buf = slurp(path, &n);
+    char *buf = (char *)vc_test_read_file(path, &n);
     if (!buf) return snprintf(why, cap, "cannot read %s", path), NULL;
     uint8_t *data = NULL;
     const unsigned char *u = (const unsigned char *)buf;
@@ -428,7 +414,7 @@ TEST(generated_splits_are_what_they_claim) {
         CHECK(held[combo] == (vc_synth_is_heldout(combo) ? N_HELD : 0), "combo %d: %d held-out clips", combo, held[combo]);
 
     size_t len;
-    char *classes = slurp(DIR_A "/classes.txt", &len), *p = classes;
+    char *classes = (char *)vc_test_read_file(DIR_A "/classes.txt", &len), *p = classes;
     CHECK(classes, "no classes.txt");
     for (int combo = 0; combo < 72; combo++) {
         char *nl = strchr(p, '\n');
@@ -442,12 +428,12 @@ TEST(generated_splits_are_what_they_claim) {
     const int rest = *p;
     free(classes);
     CHECK(rest == 0, "classes.txt has more than 72 lines");
-    char *templates = slurp(DIR_A "/templates.txt", &len);
+    char *templates = (char *)vc_test_read_file(DIR_A "/templates.txt", &len);
     int n_tmpl = 0;
     for (char *q = templates; q && (q = strstr(q, "{}")); q += 2) n_tmpl++;
     free(templates);
     CHECK(n_tmpl == 3, "%d templates with {}", n_tmpl);
-    char *meta = slurp(DIR_A "/meta.json", &len);
+    char *meta = (char *)vc_test_read_file(DIR_A "/meta.json", &len);
     const int meta_ok = meta && strstr(meta, "\"frames\": 8,") && strstr(meta, "\"size\": 32,") &&
                         strstr(meta, "\"n_train\": 150,") && strstr(meta, "\"seed\": 7,") &&
                         strstr(meta, "\"heldout_combos\": [0, 10, 14, 19, 29, 33, 38, 42, 52, 57, 61, 71]");

@@ -68,4 +68,32 @@ static inline const char *vc_shared_data_dir(void) {
     return env ? env : "../shared/data";
 }
 
+/* The whole file in a NUL-terminated buffer (so it also reads as text); NULL if unreadable.
+ * n may be NULL. */
+static inline unsigned char *vc_test_read_file(const char *path, size_t *n) {
+    if (n) *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) buf[len] = 0;
+    if (n) *n = buf ? (size_t)len : 0;
+    return buf;
+}
+
+/* Writes bytes to a file; 0 on success. */
+static inline int vc_test_write_file(const char *path, const void *bytes, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = n ? fwrite(bytes, 1, n, f) : 0;
+    return fclose(f) || w != n ? -1 : 0;
+}
+
 #endif
