@@ -9,7 +9,6 @@
 #include "model/model_io.h"
 #include "testutil.h"
 
-#define FIXTURE "tests/fixtures/tiny_ref.safetensors"
 
 typedef struct {
     double max_abs_rel; /* max |a-b| / max|b| */
@@ -60,10 +59,10 @@ static int32_t *read_ints(const vc_safetensors *st, const char *name, size_t *n)
 
 /* Runs every comparison; emb_tol bounds max-abs-relative error of embeddings, grad_tol the
  * norm-wise relative error of each gradient, loss_tol the relative loss error. */
-static void parity_run(double emb_tol, double cos_min, double loss_tol, double grad_tol,
+static void parity_run(const char *fixture, double emb_tol, double cos_min, double loss_tol, double grad_tol,
                        int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
     vc_error err;
-    vc_safetensors *st = vc_st_open(FIXTURE, &err);
+    vc_safetensors *st = vc_st_open(fixture, &err);
     CHECK(st, "%s (regenerate with tools/gen_model_fixture.py)", err.msg);
     vc_model *m = vc_model_from_safetensors(st, (const char *const[]){"input.", "output.", "grad.", NULL}, &err);
     CHECK(m, "%s", err.msg);
