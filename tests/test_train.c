@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "model/model_io.h"
 #include "testutil.h"
+#include "train/dataset.h"
 #include "train/trainer.h"
 #include "video/synth.h"
 
@@ -191,7 +192,42 @@ TEST(malformed_annotations_fail_with_file_and_line) {
     vc_tokenizer_free(tok);
 }
 
-TEST_MAIN("train", T(resumed_training_equals_uninterrupted_training_bit_for_bit),
+TEST(unreadable_clips_are_left_out_with_one_message_each) {
+    vc_tokenizer *tok = load_tokenizer();
+    CHECK(tok, "no vocabulary");
+    const char *data = synth_dir(4, 16, 96);
+    CHECK(data, "synthetic data");
+    mkdir("build/tests/skip_ann", 0755);
+    CHECK(vc_test_write_file("build/tests/skip_ann/empty.npy", "", 0) == 0, "write");
+    CHECK(vc_test_write_file("build/tests/skip_ann/text.mp4", "not a video\n", 12) == 0, "write");
+    FILE *f = fopen("build/tests/skip_ann/mixed.jsonl", "w");
+    CHECK(f, "write");
+    fprintf(f, "{\"video\": \"../../../%s/clips/000000.npy\", \"caption\": \"a\"}\n", data);
+    fprintf(f, "{\"video\": \"missing.npy\", \"caption\": \"b\"}\n");
+    fprintf(f, "{\"video\": \"empty.npy\", \"caption\": \"c\"}\n");
+    fprintf(f, "{\"video\": \"text.mp4\", \"caption\": \"d\"}\n");
+    fprintf(f, "{\"video\": \"../../../%s/clips/000001.npy\", \"caption\": \"e\"}\n", data);
+    fclose(f);
+    vc_preprocess pp = vc_preprocess_default(4, 16);
+    vc_dataset d;
+    vc_error err;
+    CHECK(vc_dataset_load(&d, "build/tests/skip_ann/mixed.jsonl", &pp, tok, 16, &err) == 0, "%s", err.msg);
+    CHECK(d.n == 2 && d.n_skipped == 3, "kept %d, skipped %d", d.n, d.n_skipped);
+    CHECK(!strcmp(d.ann.items[0].caption, "a") && !strcmp(d.ann.items[1].caption, "e"), "wrong clips kept");
+    CHECK(strstr(d.skipped[0], "mixed.jsonl:2") && strstr(d.skipped[0], "missing.npy"), "%s", d.skipped[0]);
+    CHECK(strstr(d.skipped[1], "mixed.jsonl:3") && strstr(d.skipped[1], "empty.npy"), "%s", d.skipped[1]);
+    CHECK(strstr(d.skipped[2], "mixed.jsonl:4") && strstr(d.skipped[2], "text.mp4"), "%s", d.skipped[2]);
+    /* the kept clips hold their own pixels, not a neighbour's */
+    uint8_t ref[4 * 16 * 16 * 3];
+    char path[1024];
+    snprintf(path, sizeof path, "%s/clips/000001.npy", data);
+    CHECK(vc_clip_load_u8(path, &pp, ref, &err) == 0, "%s", err.msg);
+    CHECK(!memcmp(ref, d.frames + sizeof ref, sizeof ref), "second kept clip has the wrong frames");
+    vc_dataset_free(&d);
+    vc_tokenizer_free(tok);
+}
+
+TEST_MAIN("train", T(unreadable_clips_are_left_out_with_one_message_each), T(resumed_training_equals_uninterrupted_training_bit_for_bit),
           T(frozen_text_tower_stays_bit_identical_during_training),
           T(short_training_on_synthetic_clips_retrieves_far_above_chance),
           T(malformed_annotations_fail_with_file_and_line))

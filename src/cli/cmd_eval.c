@@ -14,7 +14,7 @@ void cli_print_eval_json(const vc_eval_result *r, FILE *f) {
     if (r->has_zeroshot)
         fprintf(f, ",\"zeroshot_top1\":%.4f,\"zeroshot_top5\":%.4f,\"n_classes\":%d,\"n_zeroshot_clips\":%d",
                 r->zeroshot.top1, r->zeroshot.top5, r->n_classes, r->n_zeroshot_clips);
-    fprintf(f, "}\n");
+    fprintf(f, ",\"n_skipped\":%d}\n", r->n_skipped);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -54,6 +54,8 @@ int cmd_eval(int argc, char **argv) {
         return 1;
     }
     vc_eval_result r;
+    p.on_warning = cli_print_warning;
+    p.user = "eval";
     rc = vc_evaluate(m, tok, &p, &r, &err);
     vc_tokenizer_free(tok);
     vc_model_free(m);
@@ -65,6 +67,7 @@ int cmd_eval(int argc, char **argv) {
         cli_print_eval_json(&r, stdout);
         return 0;
     }
+    if (r.n_skipped) printf("skipped %d unreadable clips (see the warnings)\n", r.n_skipped);
     printf("clips %d (%d videos)%s\n", r.n_clips, r.n_videos, p.shuffle_frames ? ", frames shuffled" : p.single_frame ? ", middle frame only" : "");
     printf("text->video  R@1 %5.1f  R@5 %5.1f  R@10 %5.1f  median rank %.1f\n", 100 * r.t2v.r1,
            100 * r.t2v.r5, 100 * r.t2v.r10, r.t2v.median_rank);

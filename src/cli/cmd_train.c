@@ -86,6 +86,8 @@ int cmd_train(int argc, char **argv) {
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) return 1;
     p.on_progress = cli_print_train_progress;
+    p.on_warning = cli_print_warning;
+    p.user = "train";
     rc = vc_train(&p, tok, &err);
     vc_tokenizer_free(tok);
     if (rc) {

@@ -26,6 +26,8 @@ void cli_format_duration(double s, char *buf, size_t cap);
 struct vc_eval_result;
 struct vc_train_progress;
 /* The training progress line (train and demo). */
+/* Prints a library warning to stderr; user is the command name. */
+void cli_print_warning(const char *msg, void *user);
 void cli_print_train_progress(const struct vc_train_progress *p, void *user);
 /* One JSON object with the evaluation metrics (fractions in [0, 1]). */
 void cli_print_eval_json(const struct vc_eval_result *r, FILE *f);

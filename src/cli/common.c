@@ -46,3 +46,7 @@ void cli_print_train_progress(const vc_train_progress *p, void *user) {
            p->samples_per_s, eta, p->masked ? "" : " | unmasked");
     fflush(stdout);
 }
+
+void cli_print_warning(const char *msg, void *user) {
+    fprintf(stderr, "viclip %s: warning: %s\n", user ? (const char *)user : "", msg);
+}

@@ -114,6 +114,11 @@ static char *fill_template(const char *tmpl, const char *name) {
     return s;
 }
 
+static void report_skipped(const vc_dataset *d, const vc_eval_params *p, vc_eval_result *out) {
+    out->n_skipped += d->n_skipped;
+    for (int i = 0; i < d->n_skipped && p->on_warning; i++) p->on_warning(d->skipped[i], p->user);
+}
+
 static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, const vc_eval_params *p,
                     vc_eval_result *out, vc_error *err) {
     char **labels = NULL, **templates = NULL;
@@ -180,11 +185,13 @@ int vc_evaluate(vc_model *m, const vc_tokenizer *tok, const vc_eval_params *p, v
     vc_preprocess pp = vc_preprocess_default(c->num_frames, c->image_size);
     vc_dataset d;
     if (vc_dataset_load(&d, p->annotations, &pp, tok, c->context_length, err)) return -1;
+    report_skipped(&d, p, out);
     int rc = retrieval(m, &d, p, out, err);
     if (!rc && p->labels) {
         if (p->zeroshot_annotations) {
             vc_dataset z;
             rc = vc_dataset_load(&z, p->zeroshot_annotations, &pp, tok, c->context_length, err);
+            if (!rc) report_skipped(&z, p, out);
             if (!rc) rc = zeroshot(m, tok, &z, p, out, err);
             vc_dataset_free(&z); /* safe after a failed load too: it leaves z zeroed */
         } else {

@@ -17,11 +17,14 @@ typedef struct vc_eval_params {
     int shuffle_frames;          /* destroy temporal order (tests whether order is used) */
     int single_frame;            /* the middle frame repeated: no temporal information at all */
     uint64_t seed;               /* for the shuffle */
+    void (*on_warning)(const char *msg, void *user); /* clips left out because they cannot be read */
+    void *user;
 } vc_eval_params;
 
 typedef struct vc_eval_result {
     vc_retrieval_metrics t2v, v2t;
     int n_clips, n_videos;
+    int n_skipped;               /* unreadable clips left out (both annotation files) */
     int has_zeroshot;
     vc_classify_metrics zeroshot;
     int n_classes, n_templates, n_zeroshot_clips;

@@ -38,8 +38,11 @@ int vc_dataset_load(vc_dataset *d, const char *annotations, const vc_preprocess 
         vc_dataset_free(d);
         return vc_fail(err, "%s: out of memory for %d clips", annotations, d->n);
     }
-    int failed = 0;
-    vc_error first = {{0}};
+    char **why = calloc((size_t)d->n, sizeof *why); /* per clip: NULL, or why it was skipped */
+    if (!why) {
+        vc_dataset_free(d);
+        return vc_fail(err, "%s: out of memory", annotations);
+    }
 #pragma omp parallel for schedule(dynamic, 16)
     for (int i = 0; i < d->n; i++) {
         vc_error e;
@@ -47,16 +50,35 @@ int vc_dataset_load(vc_dataset *d, const char *annotations, const vc_preprocess 
         o.start = d->ann.items[i].start;
         o.end = d->ann.items[i].end;
         if (vc_clip_load_u8_opts(d->ann.items[i].video, pp, &o, d->frames + i * clip, NULL, &e)) {
-#pragma omp critical
-            if (!failed++) {
-                first = e;
-                vc_fail_ctx(&first, "%s:%ld", annotations, d->ann.items[i].line);
-            }
+            vc_fail_ctx(&e, "%s:%ld", annotations, d->ann.items[i].line);
+            why[i] = strdup(e.msg);
+            if (!why[i]) why[i] = strdup("(out of memory)");
         }
     }
-    if (failed) {
+    /* keep the readable clips, in order; remember why the others were left out */
+    int kept = 0;
+    for (int i = 0; i < d->n; i++) {
+        if (why[i]) {
+            d->skipped = d->skipped ? d->skipped : calloc((size_t)d->n, sizeof *d->skipped);
+            if (d->skipped) d->skipped[d->n_skipped++] = why[i];
+            else free(why[i]);
+            vc_annotation *a = &d->ann.items[i];
+            free(a->video), free(a->caption), free(a->label);
+            continue;
+        }
+        if (kept != i) {
+            d->ann.items[kept] = d->ann.items[i];
+            memmove(d->frames + kept * clip, d->frames + i * clip, clip);
+        }
+        kept++;
+    }
+    free(why);
+    d->n = d->ann.n = kept;
+    if (kept == 0) {
+        vc_fail(err, "%s: none of the %d clips could be read; first: %s", annotations, d->n_skipped,
+                d->n_skipped ? d->skipped[0] : "(unknown)");
         vc_dataset_free(d);
-        return vc_fail(err, "%d of the clips could not be loaded; first: %s", failed, first.msg);
+        return -1;
     }
     for (int i = 0; i < d->n; i++)
         if (vc_tokenize(tok, d->ann.items[i].caption, ctx, d->tokens + (size_t)i * ctx, err) < 0) {
@@ -95,6 +117,8 @@ int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err) {
 }
 
 void vc_dataset_free(vc_dataset *d) {
+    for (int i = 0; i < d->n_skipped; i++) free(d->skipped[i]);
+    free(d->skipped);
     vc_annotations_free(&d->ann);
     free(d->frames);
     free(d->tokens);

@@ -18,6 +18,10 @@ typedef struct vc_dataset {
     int32_t *tokens;   /* [n, ctx] */
     int32_t *group;    /* [n] */
     int n_groups;
+    /* Clips that could not be read (missing, empty, corrupt, undecodable) are left out of the
+     * set, one message each ("file:line: reason"); loading fails only when none is readable. */
+    int n_skipped;
+    char **skipped;
 } vc_dataset;
 
 /* Which clips count as positives of each other in the contrastive loss. */

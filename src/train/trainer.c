@@ -177,6 +177,7 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
     vc_preprocess pp = vc_preprocess_default(c->num_frames, c->image_size);
     if (vc_dataset_load(&s.data, p->train_annotations, &pp, tok, c->context_length, err)) goto done;
     if (vc_dataset_set_positives(&s.data, (vc_positives)p->positives, err)) goto done;
+    for (int i = 0; i < s.data.n_skipped && p->on_warning; i++) p->on_warning(s.data.skipped[i], p->user);
     const int B = p->batch_size, T = c->num_frames, S = c->image_size, N_tok = vc_config_video_tokens(c);
     const int K_masked = vc_config_kept_tokens(c, p->mask_ratio);
     const size_t clip = (size_t)T * 3 * S * S;

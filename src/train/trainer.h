@@ -40,6 +40,7 @@ typedef struct vc_train_params {
     int64_t save_every;             /* checkpoint every N steps (0: only at the end) */
     int64_t stop_after;             /* stop after this step, writing a checkpoint (0: run to the end) */
     void (*on_progress)(const vc_train_progress *p, void *user);
+    void (*on_warning)(const char *msg, void *user); /* e.g. a clip left out because it cannot be read */
     void *user;
     int progress_every;             /* call on_progress every N steps */
 } vc_train_params;
