@@ -97,9 +97,14 @@ static int write_loss_plot(const char *log_path, const char *svg_path, vc_error 
     if (!xs || !ys || !smooth) {
         rc = vc_fail(err, "out of memory plotting %s", log_path);
     } else {
-        double ema = n ? ys[0] : 0; /* exponential moving average, window ~ 1/20 of the run */
-        double a = n > 20 ? 20.0 / n : 1;
-        for (size_t i = 0; i < n; i++) smooth[i] = ema = a * ys[i] + (1 - a) * ema;
+        /* centred moving average over ~1/20 of the run (no lag, unlike an EMA) */
+        const size_t half = n / 40;
+        for (size_t i = 0; i < n; i++) {
+            size_t lo = i > half ? i - half : 0, hi = i + half < n ? i + half : n - 1;
+            double sum = 0;
+            for (size_t k = lo; k <= hi; k++) sum += ys[k];
+            smooth[i] = sum / (double)(hi - lo + 1);
+        }
         const char *names[2] = {"loss", "smoothed"};
         const double *X[2] = {xs, xs}, *Y[2] = {ys, smooth};
         int lens[2] = {(int)n, (int)n};
