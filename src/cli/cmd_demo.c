@@ -1,10 +1,8 @@
 /* The main job on an embedded default: synthetic data -> training from scratch -> evaluation
  * with and without temporal order -> a table and one JSON line. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "core/clock.h"

@@ -64,42 +64,35 @@ static int encode_clips(vc_model *m, const vc_dataset *d, const vc_eval_params *
     return rc;
 }
 
-static int retrieval(vc_model *m, const vc_dataset *d, const vc_eval_params *p, vc_eval_result *out,
-                     vc_error *err) {
+/* v [n, E]: the normalised embeddings of every clip of d. */
+static int retrieval(vc_model *m, const vc_dataset *d, const vc_real *v, vc_eval_result *out, vc_error *err) {
     const int n = d->n, E = m->cfg.embed_dim;
-    vc_real *v = malloc((size_t)n * E * sizeof *v), *t = malloc((size_t)n * E * sizeof *t);
+    vc_real *cand = malloc((size_t)n * E * sizeof *cand), *t = malloc((size_t)n * E * sizeof *t);
     vc_real *sim = malloc((size_t)n * n * sizeof *sim);
-    int *video_of = malloc((size_t)n * sizeof *video_of), *vid_group = malloc((size_t)n * sizeof *vid_group);
-    int *first = malloc((size_t)n * sizeof *first);
-    int rc = -1;
-    if (!v || !t || !sim || !video_of || !vid_group || !first) {
+    int32_t *video_of = malloc((size_t)n * sizeof *video_of);
+    int *vid_group = malloc((size_t)n * sizeof *vid_group), *first = malloc((size_t)n * sizeof *first);
+    int rc = -1, nv = 0;
+    if (!cand || !t || !sim || !video_of || !vid_group || !first) {
         vc_fail(err, "out of memory evaluating %d clips", n);
         goto done;
     }
     /* Lines naming the same video file share one candidate (several captions per video). */
-    int nv = 0;
-    for (int i = 0; i < n; i++) {
-        int g = -1;
-        for (int k = 0; k < nv && g < 0; k++)
-            if (!strcmp(d->ann.items[first[k]].video, d->ann.items[i].video)) g = k;
-        if (g < 0) first[nv] = i, g = nv++;
-        video_of[i] = g;
-    }
-    for (int k = 0; k < nv; k++) vid_group[k] = k;
-    if (encode_clips(m, d, p, v, err)) goto done;
-    for (int k = 0; k < nv; k++) /* keep one row per distinct video */
-        memmove(v + (size_t)k * E, v + (size_t)first[k] * E, E * sizeof *v);
+    if (vc_dataset_group_ids(d, VC_POSITIVES_VIDEO, video_of, &nv, err)) goto done;
+    for (int k = 0; k < nv; k++) first[k] = -1, vid_group[k] = k;
+    for (int i = 0; i < n; i++)
+        if (first[video_of[i]] < 0) first[video_of[i]] = i;
+    for (int k = 0; k < nv; k++) memcpy(cand + (size_t)k * E, v + (size_t)first[k] * E, E * sizeof *cand);
     if (vc_model_encode_text(m, d->tokens, n, t, err)) goto done;
     vc_l2_normalize_rows(t, n, E);
-    vc_gemm(0, 1, n, nv, E, 1, t, E, v, E, 0, sim, nv); /* [texts, videos] */
+    vc_gemm(0, 1, n, nv, E, 1, t, E, cand, E, 0, sim, nv); /* [texts, videos] */
     vc_retrieval_metrics_compute(sim, n, nv, video_of, vid_group, &out->t2v);
-    vc_gemm(0, 1, nv, n, E, 1, v, E, t, E, 0, sim, n);  /* [videos, texts] */
+    vc_gemm(0, 1, nv, n, E, 1, cand, E, t, E, 0, sim, n);  /* [videos, texts] */
     vc_retrieval_metrics_compute(sim, nv, n, vid_group, video_of, &out->v2t);
     out->n_clips = n;
     out->n_videos = nv;
     rc = 0;
 done:
-    free(v), free(t), free(sim), free(video_of), free(vid_group), free(first);
+    free(cand), free(t), free(sim), free(video_of), free(vid_group), free(first);
     return rc;
 }
 
@@ -119,12 +112,13 @@ static void report_skipped(const vc_dataset *d, const vc_eval_params *p, vc_eval
     for (int i = 0; i < d->n_skipped && p->on_warning; i++) p->on_warning(d->skipped[i], p->user);
 }
 
-static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, const vc_eval_params *p,
-                    vc_eval_result *out, vc_error *err) {
+/* v [n, E]: the normalised embeddings of every clip of d. */
+static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, const vc_real *v,
+                    const vc_eval_params *p, vc_eval_result *out, vc_error *err) {
     char **labels = NULL, **templates = NULL;
     int C = 0, nt = 0, rc = -1;
     char *default_template[1] = {"{}"};
-    vc_real *v = NULL, *txt = NULL, *scores = NULL;
+    vc_real *txt = NULL, *scores = NULL;
     int *y = NULL;
     char **prompts = NULL;
     if (vc_read_lines(p->labels, &labels, &C, err)) return -1;
@@ -136,10 +130,9 @@ static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, c
     const int E = m->cfg.embed_dim;
     y = malloc((size_t)d->n * sizeof *y);
     prompts = calloc((size_t)C * nt, sizeof *prompts);
-    v = malloc((size_t)d->n * E * sizeof *v);
     txt = malloc((size_t)C * nt * E * sizeof *txt);
     scores = malloc((size_t)d->n * C * sizeof *scores);
-    if (!y || !prompts || !v || !txt || !scores) {
+    if (!y || !prompts || !txt || !scores) {
         vc_fail(err, "out of memory for zero-shot classification");
         goto done;
     }
@@ -161,7 +154,6 @@ static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, c
                 goto done;
             }
     if (vc_encode_texts_normalized(m, tok, (const char *const *)prompts, C * nt, txt, err)) goto done;
-    if (encode_clips(m, d, p, v, err)) goto done;
     vc_zeroshot_scores(v, d->n, txt, C, nt, E, scores);
     vc_classify_metrics_compute(scores, d->n, C, y, &out->zeroshot);
     out->has_zeroshot = 1;
@@ -172,7 +164,7 @@ static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, c
 done:
     if (prompts)
         for (int i = 0; i < C * nt; i++) free(prompts[i]);
-    free(prompts), free(y), free(v), free(txt), free(scores);
+    free(prompts), free(y), free(txt), free(scores);
     vc_free_lines(labels, C);
     if (templates) vc_free_lines(templates, nt);
     return rc;
@@ -186,18 +178,28 @@ int vc_evaluate(vc_model *m, const vc_tokenizer *tok, const vc_eval_params *p, v
     vc_dataset d;
     if (vc_dataset_load(&d, p->annotations, &pp, tok, c->context_length, err)) return -1;
     report_skipped(&d, p, out);
-    int rc = retrieval(m, &d, p, out, err);
+    /* each clip is encoded once and serves retrieval and, on the same set, classification */
+    vc_real *v = malloc((size_t)d.n * c->embed_dim * sizeof *v);
+    int rc = v ? encode_clips(m, &d, p, v, err) : vc_fail(err, "out of memory encoding %d clips", d.n);
+    if (!rc) rc = retrieval(m, &d, v, out, err);
     if (!rc && p->labels) {
         if (p->zeroshot_annotations) {
             vc_dataset z;
+            vc_real *vz = NULL;
             rc = vc_dataset_load(&z, p->zeroshot_annotations, &pp, tok, c->context_length, err);
-            if (!rc) report_skipped(&z, p, out);
-            if (!rc) rc = zeroshot(m, tok, &z, p, out, err);
+            if (!rc) {
+                report_skipped(&z, p, out);
+                vz = malloc((size_t)z.n * c->embed_dim * sizeof *vz);
+                rc = vz ? encode_clips(m, &z, p, vz, err) : vc_fail(err, "out of memory encoding %d clips", z.n);
+            }
+            if (!rc) rc = zeroshot(m, tok, &z, vz, p, out, err);
+            free(vz);
             vc_dataset_free(&z); /* safe after a failed load too: it leaves z zeroed */
         } else {
-            rc = zeroshot(m, tok, &d, p, out, err);
+            rc = zeroshot(m, tok, &d, v, p, out, err);
         }
     }
+    free(v);
     vc_dataset_free(&d);
     return rc;
 }

@@ -93,7 +93,7 @@ int vc_dataset_load(vc_dataset *d, const char *annotations, const vc_preprocess 
     return 0;
 }
 
-int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err) {
+int vc_dataset_group_ids(const vc_dataset *d, vc_positives mode, int32_t *ids, int *n_groups, vc_error *err) {
     /* identical keys share one id: sort by key, number the runs */
     keyed_key *order = malloc((size_t)d->n * sizeof *order);
     if (!order) return vc_fail(err, "out of memory");
@@ -107,13 +107,18 @@ int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err) {
         order[i] = (keyed_key){key, i};
     }
     qsort(order, (size_t)d->n, sizeof *order, compare_keyed);
-    d->n_groups = 0;
+    int groups = 0;
     for (int i = 0; i < d->n; i++) {
-        if (i == 0 || strcmp(order[i].key, order[i - 1].key)) d->n_groups++;
-        d->group[order[i].index] = d->n_groups - 1;
+        if (i == 0 || strcmp(order[i].key, order[i - 1].key)) groups++;
+        ids[order[i].index] = groups - 1;
     }
     free(order);
+    *n_groups = groups;
     return 0;
+}
+
+int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err) {
+    return vc_dataset_group_ids(d, mode, d->group, &d->n_groups, err);
 }
 
 void vc_dataset_free(vc_dataset *d) {

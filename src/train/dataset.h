@@ -33,6 +33,9 @@ typedef enum {
 
 int vc_positives_parse(const char *s, vc_positives *out, vc_error *err);
 
+/* ids[i] (for i < d->n): one number per distinct key (caption, video path or label), 0..*n_groups-1. */
+int vc_dataset_group_ids(const vc_dataset *d, vc_positives mode, int32_t *ids, int *n_groups, vc_error *err);
+
 /* Recomputes d->group for a positives rule (vc_dataset_load uses VC_POSITIVES_CAPTION). */
 int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err);
 
