@@ -26,13 +26,20 @@ static cmp_result compare(const vc_real *a, const double *b, size_t n) {
     return r;
 }
 
+/* Element count of a fixture tensor, or 0 when it is missing. */
+static size_t fixture_numel(const vc_safetensors *st, const char *name, const vc_st_tensor **t) {
+    *t = vc_st_find(st, name);
+    if (!*t) return 0;
+    size_t count = 1;
+    for (int i = 0; i < (*t)->ndim; i++) count *= (size_t)(*t)->shape[i];
+    return count;
+}
+
 /* Reads a fixture tensor as double (any float dtype). */
 static double *read_ref(const vc_safetensors *st, const char *name, size_t *n) {
-    const vc_st_tensor *t = vc_st_find(st, name);
-    if (!t) return NULL;
-    size_t count = 1;
-    for (int i = 0; i < t->ndim; i++) count *= (size_t)t->shape[i];
-    double *out = malloc(count * sizeof *out);
+    const vc_st_tensor *t;
+    size_t count = fixture_numel(st, name, &t);
+    double *out = t ? malloc(count * sizeof *out + 1) : NULL;
     vc_error err;
     if (out && vc_st_read_f64(st, name, out, t->ndim, t->shape, &err)) {
         free(out);
@@ -43,11 +50,9 @@ static double *read_ref(const vc_safetensors *st, const char *name, size_t *n) {
 }
 
 static int32_t *read_ints(const vc_safetensors *st, const char *name, size_t *n) {
-    const vc_st_tensor *t = vc_st_find(st, name);
-    if (!t) return NULL;
-    size_t count = 1;
-    for (int i = 0; i < t->ndim; i++) count *= (size_t)t->shape[i];
-    int32_t *out = malloc(count * sizeof *out);
+    const vc_st_tensor *t;
+    size_t count = fixture_numel(st, name, &t);
+    int32_t *out = t ? malloc(count * sizeof *out + 1) : NULL;
     vc_error err;
     if (out && vc_st_read_i32(st, name, out, t->ndim, t->shape, &err)) {
         free(out);
