@@ -2,22 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "model/model_io.h"
 #include "testutil.h"
 
-/* Runs a shell command, captures stdout+stderr into out, returns the exit status. */
-static int run(const char *cmd, char *out, size_t cap) {
-    char full[4096];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+static int run(const char *cmd, char *out, size_t cap) { return vc_test_run(cmd, 1, out, cap); }
 
 TEST(tokenize_prints_known_ids_padded_to_the_context) {
     char out[4096];

@@ -9,17 +9,11 @@
 #include "io/safetensors.h"
 #include "model/model_io.h"
 #include "testutil.h"
+#include "vocab_util.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
 #include "video/synth.h"
 
-static vc_tokenizer *load_tokenizer(void) {
-    vc_error err;
-    char path[4096];
-    if (vc_tokenizer_find_vocab(path, sizeof path, &err))
-        snprintf(path, sizeof path, "%s/bpe_simple_vocab_16e6.txt.gz", vc_shared_data_dir());
-    return vc_tokenizer_load(path, &err);
-}
 
 /* A small synthetic set shared by the tests (generated once). */
 static const char *synth_dir(int frames, int size, int n_train) {
@@ -64,36 +58,55 @@ static int params_equal(const char *a, const char *b, char *why, size_t cap) {
     return eq;
 }
 
-TEST(resumed_training_equals_uninterrupted_training_bit_for_bit) {
-    vc_tokenizer *tok = load_tokenizer();
-    CHECK(tok, "no vocabulary (run scripts/get_vocab.sh)");
+/* Trains 7 steps straight through and as 3 + resume; workers_full / workers_part decoding
+ * threads (0: preloaded clips). */
+static int resume_check(int workers_full, int workers_part, const char *full, const char *part, vc_train_params *out_p,
+                        char *why, size_t cap) {
+    vc_tokenizer *tok = vc_test_load_tokenizer();
     const char *data = synth_dir(4, 16, 96);
-    CHECK(data, "synthetic data");
-    char ann[1100];
+    if (!tok || !data) return snprintf(why, cap, "no vocabulary or synthetic data"), 0;
+    static char ann[1100];
     snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    char cmd[600];
     /* start from empty run folders: a model left by an earlier run would hide a bug */
-    CHECK(system("rm -rf build/tests/run_full build/tests/run_part") == 0, "cleanup");
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", full, part);
+    if (system(cmd) != 0) return snprintf(why, cap, "cleanup"), 0;
     vc_train_params p = vc_train_default_params();
     p.cfg = small_config();
     p.train_annotations = ann;
     p.batch_size = 8, p.accum_freq = 2, p.steps = 7, p.warmup = 2, p.lr = 1e-3;
     p.mask_ratio = 0.75, p.unmasked_steps = 2, p.drop_path = 0.2, p.grad_clip_norm = 0.5;
     p.temp_init = 0.05, p.seed = 9;
+    p.sampling = VC_SAMPLE_RAND, p.augment = 1, p.prefetch = 2;
     vc_error err;
-    p.out_dir = "build/tests/run_full";
-    CHECK(vc_train(&p, tok, &err) == 0, "full run: %s", err.msg);
-    p.out_dir = "build/tests/run_part";
-    p.stop_after = 3;
-    CHECK(vc_train(&p, tok, &err) == 0, "first half: %s", err.msg);
-    CHECK(access("build/tests/run_part/model.safetensors", F_OK) != 0, "a stopped run must not write the final model");
-    p.stop_after = 0;
-    p.resume = "build/tests/run_part/checkpoint.safetensors";
-    CHECK(vc_train(&p, tok, &err) == 0, "resume: %s", err.msg);
+    int ok = 1;
+    p.out_dir = full, p.workers = workers_full;
+    if (vc_train(&p, tok, NULL, &err)) ok = 0, snprintf(why, cap, "full run: %s", err.msg);
+    p.out_dir = part, p.workers = workers_part, p.stop_after = 3;
+    if (ok && vc_train(&p, tok, NULL, &err)) ok = 0, snprintf(why, cap, "first half: %s", err.msg);
+    char path[1100], other[1100];
+    snprintf(path, sizeof path, "%s/model.safetensors", part);
+    if (ok && access(path, F_OK) == 0) ok = 0, snprintf(why, cap, "a stopped run must not write the final model");
+    snprintf(other, sizeof other, "%s/checkpoint.safetensors", part);
+    p.stop_after = 0, p.resume = other;
+    if (ok && vc_train(&p, tok, NULL, &err)) ok = 0, snprintf(why, cap, "resume: %s", err.msg);
+    for (int k = 0; ok && k < 2; k++) {
+        const char *file = k ? "checkpoint.safetensors" : "model.safetensors";
+        snprintf(path, sizeof path, "%s/%s", full, file);
+        snprintf(other, sizeof other, "%s/%s", part, file);
+        ok = params_equal(path, other, why, cap);
+    }
+    p.resume = NULL;
+    *out_p = p;
+    vc_tokenizer_free(tok);
+    return ok;
+}
+
+TEST(resumed_training_equals_uninterrupted_training_bit_for_bit) {
     char why[1100] = "";
-    CHECK(params_equal("build/tests/run_full/model.safetensors", "build/tests/run_part/model.safetensors", why, sizeof why),
-          "%s", why);
-    CHECK(params_equal("build/tests/run_full/checkpoint.safetensors", "build/tests/run_part/checkpoint.safetensors", why, sizeof why),
-          "%s", why);
+    vc_train_params p;
+    CHECK(resume_check(0, 0, "build/tests/run_full", "build/tests/run_part", &p, why, sizeof why), "%s", why);
+    vc_error err;
     /* and training actually moved the weights away from the initialisation */
     vc_model *init = vc_model_new(&p.cfg, &err), *fin = vc_model_load("build/tests/run_full/model.safetensors", NULL, &err);
     CHECK(init && fin, "%s", err.msg);
@@ -103,11 +116,21 @@ TEST(resumed_training_equals_uninterrupted_training_bit_for_bit) {
     const vc_param_info *te = vc_param_find(&init->table, "text_encoder.text_projection");
     CHECK(memcmp(init->params + te->offset, fin->params + te->offset, te->numel * sizeof(float)) != 0, "text tower unchanged");
     vc_model_free(init), vc_model_free(fin);
-    vc_tokenizer_free(tok);
+}
+
+/* Streaming: clips decoded per step with rand sampling and crop + flip by worker threads. The
+ * run does not depend on the number of workers, and resumes bit for bit. */
+TEST(streamed_training_resumes_bit_for_bit_whatever_the_worker_count) {
+    char why[1100] = "";
+    vc_train_params p;
+    CHECK(resume_check(3, 1, "build/tests/run_stream_full", "build/tests/run_stream_part", &p, why, sizeof why), "%s", why);
+    /* and augmentation made it differ from the preloaded run */
+    CHECK(!params_equal("build/tests/run_full/model.safetensors", "build/tests/run_stream_full/model.safetensors", why, sizeof why),
+          "streamed run with augmentation equals the preloaded one");
 }
 
 TEST(frozen_text_tower_stays_bit_identical_during_training) {
-    vc_tokenizer *tok = load_tokenizer();
+    vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
     const char *data = synth_dir(4, 16, 96);
     char ann[1100];
@@ -118,7 +141,7 @@ TEST(frozen_text_tower_stays_bit_identical_during_training) {
     p.batch_size = 8, p.steps = 3, p.warmup = 1, p.freeze_text = 1, p.temp_init = 0.05, p.seed = 4;
     p.out_dir = "build/tests/run_frozen";
     vc_error err;
-    CHECK(vc_train(&p, tok, &err) == 0, "%s", err.msg);
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
     vc_model *init = vc_model_new(&p.cfg, &err), *fin = vc_model_load("build/tests/run_frozen/model.safetensors", NULL, &err);
     CHECK(init && fin, "%s", err.msg);
     vc_model_init_random(init, p.seed, p.temp_init);
@@ -132,7 +155,7 @@ TEST(frozen_text_tower_stays_bit_identical_during_training) {
 }
 
 TEST(short_training_on_synthetic_clips_retrieves_far_above_chance) {
-    vc_tokenizer *tok = load_tokenizer();
+    vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
     const char *data = synth_dir(8, 32, 1200);
     CHECK(data, "synthetic data");
@@ -148,7 +171,7 @@ TEST(short_training_on_synthetic_clips_retrieves_far_above_chance) {
     p.batch_size = 32, p.steps = 300, p.warmup = 30, p.lr = 2e-3, p.min_lr = 1e-5, p.weight_decay = 0.05;
     p.mask_ratio = 0.5, p.unmasked_steps = 50, p.temp_init = 0.07, p.seed = 1;
     vc_error err;
-    CHECK(vc_train(&p, tok, &err) == 0, "%s", err.msg);
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
     vc_model *m = vc_model_load("build/tests/run_learn/model.safetensors", NULL, &err);
     CHECK(m, "%s", err.msg);
     vc_eval_params e = vc_eval_default_params();
@@ -165,7 +188,7 @@ TEST(short_training_on_synthetic_clips_retrieves_far_above_chance) {
 }
 
 TEST(malformed_annotations_fail_with_file_and_line) {
-    vc_tokenizer *tok = load_tokenizer();
+    vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
     mkdir("build/tests/bad_ann", 0755);
     FILE *f = fopen("build/tests/bad_ann/train.jsonl", "w");
@@ -177,23 +200,23 @@ TEST(malformed_annotations_fail_with_file_and_line) {
     p.out_dir = "build/tests/run_bad";
     p.steps = 1;
     vc_error err = {{0}};
-    CHECK(vc_train(&p, tok, &err) != 0, "accepted a line without a caption");
+    CHECK(vc_train(&p, tok, NULL, &err) != 0, "accepted a line without a caption");
     CHECK(strstr(err.msg, "train.jsonl:2") && strstr(err.msg, "caption"), "message: %s", err.msg);
     f = fopen("build/tests/bad_ann/train.jsonl", "w");
     fprintf(f, "{\"video\": \"missing.npy\", \"caption\": \"x\"}\n{\"video\": \"b.npy\", \"caption\": \"y\"\n");
     fclose(f);
-    CHECK(vc_train(&p, tok, &err) != 0, "accepted a line with broken JSON");
+    CHECK(vc_train(&p, tok, NULL, &err) != 0, "accepted a line with broken JSON");
     CHECK(strstr(err.msg, "train.jsonl:2"), "message: %s", err.msg);
     f = fopen("build/tests/bad_ann/train.jsonl", "w");
     fprintf(f, "{\"video\": \"missing.npy\", \"caption\": \"x\"}\n");
     fclose(f);
-    CHECK(vc_train(&p, tok, &err) != 0, "accepted a missing clip file");
+    CHECK(vc_train(&p, tok, NULL, &err) != 0, "accepted a missing clip file");
     CHECK(strstr(err.msg, "missing.npy"), "message: %s", err.msg);
     vc_tokenizer_free(tok);
 }
 
 TEST(unreadable_clips_are_left_out_with_one_message_each) {
-    vc_tokenizer *tok = load_tokenizer();
+    vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
     const char *data = synth_dir(4, 16, 96);
     CHECK(data, "synthetic data");
@@ -228,6 +251,7 @@ TEST(unreadable_clips_are_left_out_with_one_message_each) {
 }
 
 TEST_MAIN("train", T(unreadable_clips_are_left_out_with_one_message_each), T(resumed_training_equals_uninterrupted_training_bit_for_bit),
+          T(streamed_training_resumes_bit_for_bit_whatever_the_worker_count),
           T(frozen_text_tower_stays_bit_identical_during_training),
           T(short_training_on_synthetic_clips_retrieves_far_above_chance),
           T(malformed_annotations_fail_with_file_and_line))

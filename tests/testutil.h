@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 typedef struct {
     const char *name;
@@ -86,6 +87,19 @@ static inline unsigned char *vc_test_read_file(const char *path, size_t *n) {
     if (buf) buf[len] = 0;
     if (n) *n = buf ? (size_t)len : 0;
     return buf;
+}
+
+/* Runs a shell command, captures stdout and stderr (both, or stdout alone when !with_stderr:
+ * stderr then goes to /dev/null) into out, returns the exit status (128 + signal if killed). */
+static inline int vc_test_run(const char *cmd, int with_stderr, char *out, size_t cap) {
+    char full[8192];
+    snprintf(full, sizeof full, "%s %s", cmd, with_stderr ? "2>&1" : "2>/dev/null");
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* Writes bytes to a file; 0 on success. */

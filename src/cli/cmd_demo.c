@@ -110,7 +110,7 @@ int cmd_demo(int argc, char **argv) {
            "demo config", (long long)tp.steps, tp.batch_size, 100 * tp.mask_ratio, (long long)tp.unmasked_steps);
     fflush(stdout);
     const double t_train = vc_now_s();
-    if (vc_train(&tp, tok, &err)) {
+    if (vc_train(&tp, tok, NULL, &err)) {
         cli_error("demo", err.msg);
         vc_tokenizer_free(tok);
         return 1;

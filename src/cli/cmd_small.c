@@ -1,12 +1,10 @@
-/* The small commands: synth, tokenize, info, encode. */
+/* The small commands: synth, tokenize, info. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "eval/evaluate.h"
-#include "io/npy.h"
 #include "model/model_io.h"
 #include "video/synth.h"
 
@@ -126,85 +124,5 @@ int cmd_info(int argc, char **argv) {
     }
     vc_st_close(st);
     arg_str_list_free(&pos);
-    return rc;
-}
-
-/* --video-tensor: a preprocessed float32 clip [T,3,H,W] or batch [N,T,3,H,W] -> [N, E]. */
-static int encode_video_tensor(vc_model *m, const char *path, int normalize, const char *out) {
-    vc_error err;
-    vc_npy a;
-    const vc_config *c = &m->cfg;
-    int rc = vc_npy_read(path, &a, &err);
-    int lead = a.ndim - 4;
-    if (!rc && (a.dtype != VC_DT_F32 || (a.ndim != 4 && a.ndim != 5)))
-        rc = vc_fail(&err, "%s: expected float32 [T,3,H,W] or [N,T,3,H,W], got %s with %d dims", path,
-                     vc_dtype_name(a.dtype), a.ndim);
-    if (!rc && (a.shape[lead] != c->num_frames || a.shape[lead + 1] != 3 || a.shape[lead + 2] != c->image_size ||
-                a.shape[lead + 3] != c->image_size))
-        rc = vc_fail(&err, "%s: clip shape [%lld,%lld,%lld,%lld] does not match the model's [%d,3,%d,%d]", path,
-                     (long long)a.shape[lead], (long long)a.shape[lead + 1], (long long)a.shape[lead + 2],
-                     (long long)a.shape[lead + 3], c->num_frames, c->image_size, c->image_size);
-    int N = !rc && lead ? (int)a.shape[0] : 1;
-    if (!rc && (N < 1 || a.shape[0] > 1000000)) rc = vc_fail(&err, "%s: %lld clips", path, (long long)a.shape[0]);
-    float *emb = rc ? NULL : malloc((size_t)N * c->embed_dim * sizeof *emb);
-    if (!rc && !emb) rc = vc_fail(&err, "out of memory");
-    if (!rc) rc = vc_model_encode_video(m, a.data, N, emb, &err);
-    if (!rc && normalize) vc_l2_normalize_rows(emb, N, c->embed_dim);
-    int64_t shape[2] = {N, c->embed_dim};
-    if (!rc) rc = vc_npy_write(out, VC_DT_F32, 2, shape, emb, &err);
-    if (rc) cli_error("encode", err.msg);
-    free(emb);
-    vc_npy_free(&a);
-    return rc ? 1 : 0;
-}
-
-int cmd_encode(int argc, char **argv) {
-    const char *model = NULL, *out = NULL, *vocab = NULL, *video_tensor = NULL;
-    int normalize = 0, threads = 0;
-    arg_str_list texts = {0};
-    const arg_spec specs[] = {
-        {'m', "model", ARG_STR, &model, "FILE", "model file"},
-        {0, "text", ARG_STR_LIST, &texts, "TEXT", "a text to embed (repeatable)"},
-        {0, "video-tensor", ARG_STR, &video_tensor, "X.npy", "instead of --text: a float32 clip [T,3,H,W] or [N,T,3,H,W], preprocessed"},
-        {'o', "out", ARG_STR, &out, "FILE", "output .npy, float32 [N, E]"},
-        {0, "normalize", ARG_FLAG, &normalize, NULL, "L2-normalise each row"},
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads"},
-    };
-    int rc = args_parse("usage: viclip encode --model FILE (--text TEXT [--text TEXT...] | --video-tensor X.npy) --out OUT.npy", specs,
-                        (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
-    if (rc || !model || !out || !texts.n == !video_tensor) {
-        if (!rc) cli_error("encode", "--model, --out and either --text (repeatable) or --video-tensor are required");
-        arg_str_list_free(&texts);
-        return rc > 0 ? 0 : 2;
-    }
-    cli_set_threads(threads);
-    vc_error err;
-    vc_model *m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err);
-    if (m && video_tensor) {
-        rc = encode_video_tensor(m, video_tensor, normalize, out);
-        vc_model_free(m);
-        arg_str_list_free(&texts);
-        return rc;
-    }
-    vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
-    float *emb = m ? malloc((size_t)texts.n * m->cfg.embed_dim * sizeof *emb) : NULL;
-    int32_t *ids = m ? malloc((size_t)texts.n * m->cfg.context_length * sizeof *ids) : NULL;
-    rc = 1;
-    if (!m) cli_error("encode", err.msg);
-    else if (tok && emb && ids) {
-        rc = 0;
-        for (int i = 0; i < texts.n && !rc; i++)
-            if (vc_tokenize(tok, texts.items[i], m->cfg.context_length, ids + (size_t)i * m->cfg.context_length, &err) < 0) rc = 1;
-        if (!rc) rc = vc_model_encode_text(m, ids, texts.n, emb, &err) ? 1 : 0;
-        if (!rc && normalize) vc_l2_normalize_rows(emb, texts.n, m->cfg.embed_dim);
-        int64_t shape[2] = {texts.n, m->cfg.embed_dim};
-        if (!rc) rc = vc_npy_write(out, VC_DT_F32, 2, shape, emb, &err) ? 1 : 0;
-        if (rc) cli_error("encode", err.msg);
-    }
-    free(emb), free(ids);
-    vc_tokenizer_free(tok);
-    vc_model_free(m);
-    arg_str_list_free(&texts);
     return rc;
 }

@@ -8,12 +8,18 @@
 
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
-    const char *model_config = "demo", *vocab = NULL, *positives = "caption";
-    int threads = 0, lock_text = 0;
+    const char *model_config = "demo", *vocab = NULL, *positives = "caption", *sampling = "rand";
+    int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0;
+    p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
     vc_config over = {0};
     const arg_spec specs[] = {
-        {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training annotations (JSONL: video, caption)"},
+        {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training annotations (JSONL or CSV: video, caption[, start, end])"},
+        {'j', "workers", ARG_INT, &p.workers, "N", "decoding threads streaming clips ahead of the model (0: decode each clip once, keep in memory)"},
+        {0, "prefetch", ARG_INT, &p.prefetch, "N", "batches decoded ahead"},
+        {0, "sampling", ARG_STR, &sampling, "MODE", "frame sampling when streaming: rand (ViCLIP training), middle or demo"},
+        {0, "no-augment", ARG_FLAG, &no_augment, NULL, "no RandomResizedCrop + flip when streaming (e.g. direction-labelled data)"},
+        {0, "raw-captions", ARG_FLAG, &raw_captions, NULL, "tokenise captions as written (default: ViCLIP's cleaning)"},
         {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder (model, checkpoint, log, loss curve)"},
         {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when training from scratch: tiny, demo, b16, l14"},
         {0, "image-size", ARG_INT, &over.image_size, "N", "override: input resolution"},
@@ -62,7 +68,15 @@ int cmd_train(int argc, char **argv) {
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     p.freeze_text |= lock_text;
+    p.augment = !no_augment;
+    p.clean_captions = !raw_captions;
     vc_error err;
+    vc_sampling smode;
+    if (vc_sampling_parse(sampling, &smode, &err)) {
+        cli_error("train", err.msg);
+        return 2;
+    }
+    p.sampling = (int)smode;
     vc_positives pos;
     if (vc_positives_parse(positives, &pos, &err)) {
         cli_error("train", err.msg);
@@ -88,12 +102,15 @@ int cmd_train(int argc, char **argv) {
     p.on_progress = cli_print_train_progress;
     p.on_warning = cli_print_warning;
     p.user = "train";
-    rc = vc_train(&p, tok, &err);
+    vc_train_summary sum;
+    rc = vc_train(&p, tok, &sum, &err);
     vc_tokenizer_free(tok);
+    cli_print_train_summary(&sum, stdout);
     if (rc) {
         cli_error("train", err.msg);
         return 1;
     }
-    printf("wrote %s/model.safetensors (or checkpoint), %s/train_log.jsonl and %s/loss.svg\n", p.out_dir, p.out_dir, p.out_dir);
+    printf("wrote %s/%s, %s/train_log.jsonl and %s/loss.svg\n", p.out_dir,
+           p.stop_after > 0 && p.stop_after < p.steps ? "checkpoint.safetensors" : "model.safetensors", p.out_dir, p.out_dir);
     return 0;
 }

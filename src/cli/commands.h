@@ -16,6 +16,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /* Shared helpers. */
 void cli_set_threads(int threads);            /* <= 0: leave the OpenMP default */
@@ -29,7 +31,34 @@ struct vc_train_progress;
 /* Prints a library warning to stderr; user is the command name. */
 void cli_print_warning(const char *msg, void *user);
 void cli_print_train_progress(const struct vc_train_progress *p, void *user);
+struct vc_train_summary;
+/* One line: steps run, time, final loss, clips and unreadable ones, time waiting for data. */
+void cli_print_train_summary(const struct vc_train_summary *s, FILE *f);
 /* One JSON object with the evaluation metrics (fractions in [0, 1]). */
 void cli_print_eval_json(const struct vc_eval_result *r, FILE *f);
+
+/* The k best of scores[0..n) (k <= n), best first. */
+void cli_top_k(const float *scores, int n, int k, int *best);
+/* Where an index lives: X.npy + X.txt, or DIR/embeddings.npy + DIR/inputs.txt. */
+void cli_index_paths(const char *out, char *emb, char *list, size_t cap);
+
+/* s as a JSON string literal. */
+void cli_json_string(FILE *f, const char *s);
+
+/* A progress bar on stderr, drawn only when stderr is a terminal. */
+typedef struct cli_progress {
+    const char *what;
+    double t0;
+    int tty;
+} cli_progress;
+cli_progress cli_progress_begin(const char *what);
+void cli_progress_update(int done, int total, void *user); /* user: cli_progress* */
+
+struct vc_model;
+struct vc_loader_item;
+/* Encodes videos with a progress bar, one warning per unreadable input (command name `what`).
+ * emb [n, E] normalised, ok[i] = 0 for unreadable inputs. Prints errors; returns 0 or 1. */
+int cli_encode_videos(const char *what, struct vc_model *m, const struct vc_loader_item *items, int n, int workers,
+                      float *emb, unsigned char *ok, int *n_ok);
 
 #endif

@@ -4,63 +4,105 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/rng.h"
+#include "eval/encode_videos.h"
+#include "eval/templates.h"
 #include "io/annotations.h"
 #include "kernels/gemm.h"
+#include "text/caption_clean.h"
 #include "train/dataset.h"
 
 vc_eval_params vc_eval_default_params(void) {
     vc_eval_params p = {0};
+    p.tasks = VC_EVAL_RETRIEVAL | VC_EVAL_CLASSIFY;
+    p.clean_captions = 1;
+    p.workers = 2;
     p.seed = 1234;
     return p;
 }
 
-int vc_encode_texts_normalized(vc_model *m, const vc_tokenizer *tok, const char *const *texts, int n,
+int vc_tokenize_texts(const vc_tokenizer *tok, const char *const *texts, int n, int ctx, int clean, int32_t *ids,
+                      vc_error *err) {
+    for (int i = 0; i < n; i++) {
+        char *cleaned = NULL;
+        int rc = clean ? vc_clean_caption(texts[i], &cleaned, err) : 0;
+        if (!rc) rc = vc_tokenize(tok, cleaned ? cleaned : texts[i], ctx, ids + (size_t)i * ctx, err) < 0 ? -1 : 0;
+        free(cleaned);
+        if (rc) return vc_fail_ctx(err, "text %d", i + 1);
+    }
+    return 0;
+}
+
+int vc_encode_texts_normalized(vc_model *m, const vc_tokenizer *tok, const char *const *texts, int n, int clean,
                                vc_real *out, vc_error *err) {
     const int ctx = m->cfg.context_length;
     int32_t *ids = malloc((size_t)n * ctx * sizeof *ids);
     if (!ids) return vc_fail(err, "out of memory tokenising %d texts", n);
-    int rc = 0;
-    for (int i = 0; i < n && !rc; i++)
-        if (vc_tokenize(tok, texts[i], ctx, ids + (size_t)i * ctx, err) < 0) rc = -1;
+    int rc = vc_tokenize_texts(tok, texts, n, ctx, clean, ids, err);
     if (!rc) rc = vc_model_encode_text(m, ids, n, out, err);
     if (!rc) vc_l2_normalize_rows(out, n, m->cfg.embed_dim);
     free(ids);
     return rc;
 }
 
-/* Normalised embeddings of every clip in d; frames shuffled per clip, or the middle frame
- * repeated, when the parameters ask for a baseline. */
-static int encode_clips(vc_model *m, const vc_dataset *d, const vc_eval_params *p, vc_real *out,
-                        vc_error *err) {
-    const int shuffle = p->shuffle_frames, single = p->single_frame;
+int vc_encode_class_prompts(vc_model *m, const vc_tokenizer *tok, const char *const *classes, int C,
+                            const char *const *templates, int nt, int clean, vc_real *out, vc_error *err) {
+    if (!templates) templates = vc_viclip_action_templates, nt = VC_VICLIP_N_TEMPLATES;
+    char **prompts = calloc((size_t)C * nt, sizeof *prompts);
+    int rc = prompts ? 0 : vc_fail(err, "out of memory for %d prompts", C * nt);
+    for (int c = 0; c < C && !rc; c++)
+        for (int k = 0; k < nt && !rc; k++)
+            if (!(prompts[c * nt + k] = vc_fill_template(templates[k], classes[c]))) rc = vc_fail(err, "out of memory");
+    if (!rc) rc = vc_encode_texts_normalized(m, tok, (const char *const *)prompts, C * nt, clean, out, err);
+    for (int i = 0; prompts && i < C * nt; i++) free(prompts[i]);
+    free(prompts);
+    return rc;
+}
+
+typedef struct {
+    const vc_eval_params *p;
+    char **why;  /* per clip of the set being encoded */
+} failure_sink;
+
+static void remember_failure(int item, const char *msg, void *user) {
+    failure_sink *s = user;
+    if (!s->why[item]) s->why[item] = strdup(msg);
+}
+
+static void forward_progress(int done, int total, void *user) {
+    const failure_sink *s = user;
+    if (s->p->on_progress) s->p->on_progress(done, total, s->p->user);
+}
+
+/* Opens an annotated set and encodes its clips into *v [d->n, E] (normalised); unreadable clips
+ * are reported through p->on_warning and left out of both d and *v. */
+static int load_and_encode(vc_model *m, const vc_tokenizer *tok, const char *annotations, const vc_eval_params *p,
+                           vc_dataset *d, vc_real **v, vc_eval_result *out, vc_error *err) {
     const vc_config *c = &m->cfg;
-    const size_t clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
-    enum { CHUNK = 32 };
-    vc_real *buf = malloc(CHUNK * clip * sizeof *buf);
-    int32_t *perm = malloc((size_t)c->num_frames * sizeof *perm);
-    int order[4096];
-    if (!buf || !perm || c->num_frames > 4096) {
-        free(buf), free(perm);
-        return vc_fail(err, "out of memory encoding clips");
+    const int E = c->embed_dim;
+    vc_preprocess pp = vc_preprocess_default(c->num_frames, c->image_size);
+    vc_dataset_opts o = {.clean_captions = p->clean_captions};
+    *v = NULL;
+    if (vc_dataset_open(d, annotations, &pp, tok, c->context_length, &o, err)) return -1;
+    const int n = d->n, missing = d->n_skipped;
+    failure_sink sink = {p, calloc((size_t)n, sizeof(char *))};
+    unsigned char *ok = malloc((size_t)n);
+    *v = malloc((size_t)n * E * sizeof **v);
+    int rc = sink.why && ok && *v ? 0 : vc_fail(err, "out of memory encoding %d clips", n);
+    vc_video_encode_params ep = vc_video_encode_default_params();
+    ep.workers = p->workers, ep.shuffle_frames = p->shuffle_frames, ep.single_frame = p->single_frame, ep.seed = p->seed;
+    ep.on_failure = remember_failure, ep.on_progress = forward_progress, ep.user = &sink;
+    if (!rc) rc = vc_encode_videos(m, d->items, n, &ep, *v, ok, NULL, err);
+    int kept = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        if (!ok[i] && !sink.why[i]) sink.why[i] = strdup("could not be read");
+        if (ok[i]) memmove(*v + (size_t)kept++ * E, *v + (size_t)i * E, E * sizeof **v);
     }
-    int rc = 0;
-    for (int i0 = 0; i0 < d->n && !rc; i0 += CHUNK) {
-        int n = d->n - i0 < CHUNK ? d->n - i0 : CHUNK;
-        for (int k = 0; k < n; k++) {
-            if (shuffle) {
-                vc_rng r = vc_rng_at(p->seed, VC_STREAM_AUGMENT, (uint64_t)(i0 + k), 7);
-                vc_rng_permutation(&r, perm, c->num_frames);
-                for (int t = 0; t < c->num_frames; t++) order[t] = perm[t];
-            }
-            if (single)
-                for (int t = 0; t < c->num_frames; t++) order[t] = c->num_frames / 2;
-            vc_dataset_clip(d, i0 + k, shuffle || single ? order : NULL, buf + k * clip);
-        }
-        rc = vc_model_encode_video(m, buf, n, out + (size_t)i0 * c->embed_dim, err);
-    }
-    if (!rc) vc_l2_normalize_rows(out, d->n, c->embed_dim);
-    free(buf), free(perm);
+    if (!rc) rc = vc_dataset_drop(d, sink.why, err);
+    for (int i = 0; sink.why && i < n; i++) free(sink.why[i]);
+    free(sink.why), free(ok);
+    out->n_skipped += d->n_skipped;
+    for (int i = 0; i < d->n_skipped && p->on_warning; i++) p->on_warning(d->skipped[i], p->user);
+    (void)missing;
     return rc;
 }
 
@@ -88,6 +130,7 @@ static int retrieval(vc_model *m, const vc_dataset *d, const vc_real *v, vc_eval
     vc_retrieval_metrics_compute(sim, n, nv, video_of, vid_group, &out->t2v);
     vc_gemm(0, 1, nv, n, E, 1, cand, E, t, E, 0, sim, n);  /* [videos, texts] */
     vc_retrieval_metrics_compute(sim, nv, n, vid_group, video_of, &out->v2t);
+    out->has_retrieval = 1;
     out->n_clips = n;
     out->n_videos = nv;
     rc = 0;
@@ -96,64 +139,38 @@ done:
     return rc;
 }
 
-/* "{}" in a template is replaced by the class name. */
-static char *fill_template(const char *tmpl, const char *name) {
-    const char *at = strstr(tmpl, "{}");
-    size_t n = strlen(tmpl) + strlen(name) + 1;
-    char *s = malloc(n);
-    if (!s) return NULL;
-    if (at) snprintf(s, n, "%.*s%s%s", (int)(at - tmpl), tmpl, name, at + 2);
-    else snprintf(s, n, "%s", tmpl);
-    return s;
-}
-
-static void report_skipped(const vc_dataset *d, const vc_eval_params *p, vc_eval_result *out) {
-    out->n_skipped += d->n_skipped;
-    for (int i = 0; i < d->n_skipped && p->on_warning; i++) p->on_warning(d->skipped[i], p->user);
-}
-
-/* v [n, E]: the normalised embeddings of every clip of d. */
+/* v [n, E]: the normalised embeddings of every clip of d. A clip's class is its "label", or its
+ * caption when it has none (ViCLIP's Kinetics annotations put the class name in the caption). */
 static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, const vc_real *v,
                     const vc_eval_params *p, vc_eval_result *out, vc_error *err) {
     char **labels = NULL, **templates = NULL;
     int C = 0, nt = 0, rc = -1;
-    char *default_template[1] = {"{}"};
     vc_real *txt = NULL, *scores = NULL;
     int *y = NULL;
-    char **prompts = NULL;
     if (vc_read_lines(p->labels, &labels, &C, err)) return -1;
-    if (p->templates) {
-        if (vc_read_lines(p->templates, &templates, &nt, err)) goto done;
-    }
-    char **tmpl = templates ? templates : default_template;
-    if (!templates) nt = 1;
+    if (p->templates && vc_read_lines(p->templates, &templates, &nt, err)) goto done;
+    if (!templates) nt = VC_VICLIP_N_TEMPLATES;
     const int E = m->cfg.embed_dim;
     y = malloc((size_t)d->n * sizeof *y);
-    prompts = calloc((size_t)C * nt, sizeof *prompts);
     txt = malloc((size_t)C * nt * E * sizeof *txt);
     scores = malloc((size_t)d->n * C * sizeof *scores);
-    if (!y || !prompts || !txt || !scores) {
+    if (!y || !txt || !scores) {
         vc_fail(err, "out of memory for zero-shot classification");
         goto done;
     }
     for (int i = 0; i < d->n; i++) {
-        const char *lab = d->ann.items[i].label;
+        const char *lab = d->ann.items[i].label ? d->ann.items[i].label : d->ann.items[i].caption;
         y[i] = -1;
-        for (int c = 0; c < C && lab; c++)
+        for (int c = 0; c < C; c++)
             if (!strcmp(labels[c], lab)) y[i] = c;
         if (y[i] < 0) {
-            vc_fail(err, "%s:%ld: label '%s' is not in %s", d->ann.source, d->ann.items[i].line,
-                    lab ? lab : "(missing)", p->labels);
+            vc_fail(err, "%s:%ld: class '%s' is not in %s", d->ann.source, d->ann.items[i].line, lab, p->labels);
             goto done;
         }
     }
-    for (int c = 0; c < C; c++)
-        for (int k = 0; k < nt; k++)
-            if (!(prompts[c * nt + k] = fill_template(tmpl[k], labels[c]))) {
-                vc_fail(err, "out of memory");
-                goto done;
-            }
-    if (vc_encode_texts_normalized(m, tok, (const char *const *)prompts, C * nt, txt, err)) goto done;
+    if (vc_encode_class_prompts(m, tok, (const char *const *)labels, C, (const char *const *)templates, nt,
+                                p->clean_captions, txt, err))
+        goto done;
     vc_zeroshot_scores(v, d->n, txt, C, nt, E, scores);
     vc_classify_metrics_compute(scores, d->n, C, y, &out->zeroshot);
     out->has_zeroshot = 1;
@@ -162,9 +179,7 @@ static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, c
     out->n_zeroshot_clips = d->n;
     rc = 0;
 done:
-    if (prompts)
-        for (int i = 0; i < C * nt; i++) free(prompts[i]);
-    free(prompts), free(y), free(txt), free(scores);
+    free(y), free(txt), free(scores);
     vc_free_lines(labels, C);
     if (templates) vc_free_lines(templates, nt);
     return rc;
@@ -173,33 +188,22 @@ done:
 int vc_evaluate(vc_model *m, const vc_tokenizer *tok, const vc_eval_params *p, vc_eval_result *out,
                 vc_error *err) {
     memset(out, 0, sizeof *out);
-    const vc_config *c = &m->cfg;
-    vc_preprocess pp = vc_preprocess_default(c->num_frames, c->image_size);
-    vc_dataset d;
-    if (vc_dataset_load(&d, p->annotations, &pp, tok, c->context_length, err)) return -1;
-    report_skipped(&d, p, out);
+    const int classify = (p->tasks & VC_EVAL_CLASSIFY) && p->labels, retrieve = p->tasks & VC_EVAL_RETRIEVAL;
+    if (!classify && !retrieve) return vc_fail(err, "nothing to evaluate: classification needs a labels file");
+    if (!p->annotations && !p->zeroshot_annotations) return vc_fail(err, "no annotations given");
+    vc_dataset d, z;
+    memset(&d, 0, sizeof d), memset(&z, 0, sizeof z);
+    vc_real *v = NULL, *vz = NULL;
+    int rc = 0;
     /* each clip is encoded once and serves retrieval and, on the same set, classification */
-    vc_real *v = malloc((size_t)d.n * c->embed_dim * sizeof *v);
-    int rc = v ? encode_clips(m, &d, p, v, err) : vc_fail(err, "out of memory encoding %d clips", d.n);
-    if (!rc) rc = retrieval(m, &d, v, out, err);
-    if (!rc && p->labels) {
-        if (p->zeroshot_annotations) {
-            vc_dataset z;
-            vc_real *vz = NULL;
-            rc = vc_dataset_load(&z, p->zeroshot_annotations, &pp, tok, c->context_length, err);
-            if (!rc) {
-                report_skipped(&z, p, out);
-                vz = malloc((size_t)z.n * c->embed_dim * sizeof *vz);
-                rc = vz ? encode_clips(m, &z, p, vz, err) : vc_fail(err, "out of memory encoding %d clips", z.n);
-            }
-            if (!rc) rc = zeroshot(m, tok, &z, vz, p, out, err);
-            free(vz);
-            vc_dataset_free(&z); /* safe after a failed load too: it leaves z zeroed */
-        } else {
-            rc = zeroshot(m, tok, &d, v, p, out, err);
-        }
+    if (retrieve || !p->zeroshot_annotations) rc = load_and_encode(m, tok, p->annotations, p, &d, &v, out, err);
+    if (!rc && retrieve) rc = retrieval(m, &d, v, out, err);
+    if (!rc && classify) {
+        if (p->zeroshot_annotations) rc = load_and_encode(m, tok, p->zeroshot_annotations, p, &z, &vz, out, err);
+        if (!rc) rc = zeroshot(m, tok, p->zeroshot_annotations ? &z : &d, p->zeroshot_annotations ? vz : v, p, out, err);
     }
-    free(v);
-    vc_dataset_free(&d);
+    free(v), free(vz);
+    vc_dataset_free(&d); /* safe after a failed load too: it leaves the set zeroed */
+    vc_dataset_free(&z);
     return rc;
 }

@@ -9,19 +9,26 @@
 #include "model/model.h"
 #include "text/tokenizer.h"
 
+enum { VC_EVAL_RETRIEVAL = 1, VC_EVAL_CLASSIFY = 2 };
+
 typedef struct vc_eval_params {
-    const char *annotations;     /* JSONL with video + caption (+ label) */
+    int tasks;                   /* VC_EVAL_RETRIEVAL | VC_EVAL_CLASSIFY (classify needs labels) */
+    const char *annotations;     /* JSONL/CSV with video + caption (+ label) */
     const char *labels;          /* class names, one per line (NULL: no classification) */
     const char *zeroshot_annotations; /* clips to classify (NULL: the retrieval annotations) */
-    const char *templates;       /* prompt templates with "{}" (NULL: the class name alone) */
+    const char *templates;       /* prompt templates with "{}" (NULL: ViCLIP's 16 action templates) */
+    int clean_captions;          /* ViCLIP's caption cleaning of captions and prompts (default 1) */
+    int workers;                 /* decoding threads (default 2) */
     int shuffle_frames;          /* destroy temporal order (tests whether order is used) */
     int single_frame;            /* the middle frame repeated: no temporal information at all */
     uint64_t seed;               /* for the shuffle */
     void (*on_warning)(const char *msg, void *user); /* clips left out because they cannot be read */
+    void (*on_progress)(int done, int total, void *user); /* clips encoded */
     void *user;
 } vc_eval_params;
 
 typedef struct vc_eval_result {
+    int has_retrieval;
     vc_retrieval_metrics t2v, v2t;
     int n_clips, n_videos;
     int n_skipped;               /* unreadable clips left out (both annotation files) */
@@ -34,8 +41,18 @@ vc_eval_params vc_eval_default_params(void);
 int vc_evaluate(vc_model *m, const vc_tokenizer *tok, const vc_eval_params *p, vc_eval_result *out,
                 vc_error *err);
 
-/* Encodes texts (tokenised with the model's context) into normalised embeddings [n, E]. */
-int vc_encode_texts_normalized(vc_model *m, const vc_tokenizer *tok, const char *const *texts, int n,
+/* ids [n, ctx]: each text tokenised (after ViCLIP's caption cleaning if clean). */
+int vc_tokenize_texts(const vc_tokenizer *tok, const char *const *texts, int n, int ctx, int clean, int32_t *ids,
+                      vc_error *err);
+
+/* Encodes texts (tokenised with the model's context, after ViCLIP's caption cleaning if clean)
+ * into normalised embeddings [n, E]. */
+int vc_encode_texts_normalized(vc_model *m, const vc_tokenizer *tok, const char *const *texts, int n, int clean,
                                vc_real *out, vc_error *err);
+
+/* Normalised prompt embeddings [C * nt, E] (class-major) of every class filled into every
+ * template (templates NULL: ViCLIP's 16 action templates, nt ignored). */
+int vc_encode_class_prompts(vc_model *m, const vc_tokenizer *tok, const char *const *classes, int C,
+                            const char *const *templates, int nt, int clean, vc_real *out, vc_error *err);
 
 #endif

@@ -116,3 +116,13 @@ void vc_atomic_abort(vc_atomic_file *f) {
     discard_tmp(f);
     free_handle(f);
 }
+
+int vc_atomic_write_file(const char *path, const void *data, size_t n, vc_error *err) {
+    vc_atomic_file *f = vc_atomic_open(path, err);
+    if (!f) return -1;
+    if (vc_atomic_write(f, data, n, err)) {
+        vc_atomic_abort(f);
+        return -1;
+    }
+    return vc_atomic_commit(f, err);
+}

@@ -27,4 +27,7 @@ int vc_atomic_commit(vc_atomic_file *f, vc_error *err);
 /* Discards the temp file and frees f (NULL is fine). */
 void vc_atomic_abort(vc_atomic_file *f);
 
+/* The whole sequence above for one buffer. */
+int vc_atomic_write_file(const char *path, const void *data, size_t n, vc_error *err);
+
 #endif

@@ -39,6 +39,11 @@ vc_train_params vc_train_default_params(void) {
     p.temp_min = 0.01;
     p.seed = 0;
     p.progress_every = 10;
+    p.workers = 0;
+    p.prefetch = 2;
+    p.sampling = VC_SAMPLE_RAND;
+    p.augment = 1;
+    p.clean_captions = 1;
     return p;
 }
 
@@ -114,8 +119,11 @@ static int write_loss_plot(const char *log_path, const char *svg_path, vc_error 
     return rc;
 }
 
+static int item_at_position(void *order, int64_t g) { return order_index(order, g); }
+
 typedef struct {
     vc_dataset data;
+    vc_loader *loader;  /* streaming only */
     vc_model *model;
     vc_adamw opt;
     vc_real *video;
@@ -126,6 +134,7 @@ typedef struct {
 } train_state;
 
 static void state_free(train_state *s) {
+    vc_loader_free(s->loader);
     vc_dataset_free(&s->data);
     vc_model_free(s->model);
     vc_adamw_free(&s->opt);
@@ -141,11 +150,13 @@ static int check_params(const vc_train_params *p, vc_error *err) {
     if (p->steps < 1) return vc_fail(err, "steps %" PRId64 " must be at least 1", p->steps);
     if (p->mask_ratio < 0 || p->mask_ratio >= 1) return vc_fail(err, "mask ratio %g must be in [0, 1)", p->mask_ratio);
     if (p->drop_path < 0 || p->drop_path >= 1) return vc_fail(err, "drop-path %g must be in [0, 1)", p->drop_path);
+    if (p->workers < 0 || (p->workers > 0 && p->prefetch < 1)) return vc_fail(err, "workers %d / prefetch %d: need workers >= 0 and prefetch >= 1", p->workers, p->prefetch);
     if (!(p->lr > 0)) return vc_fail(err, "learning rate %g must be positive", p->lr);
     return 0;
 }
 
-int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
+int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary *summary, vc_error *err) {
+    if (summary) memset(summary, 0, sizeof *summary);
     if (check_params(p, err)) return -1;
     train_state s;
     memset(&s, 0, sizeof s);
@@ -179,9 +190,13 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
         goto done;
     }
     vc_preprocess pp = vc_preprocess_default(c->num_frames, c->image_size);
-    if (vc_dataset_load(&s.data, p->train_annotations, &pp, tok, c->context_length, err)) goto done;
+    const vc_dataset_opts dopts = {.clean_captions = p->clean_captions};
+    if (vc_dataset_open(&s.data, p->train_annotations, &pp, tok, c->context_length, &dopts, err)) goto done;
+    if (!p->workers && vc_dataset_preload(&s.data, 0, err)) goto done;
     if (vc_dataset_set_positives(&s.data, (vc_positives)p->positives, err)) goto done;
     for (int i = 0; i < s.data.n_skipped && p->on_warning; i++) p->on_warning(s.data.skipped[i], p->user);
+    int n_skipped = s.data.n_skipped;
+    double data_wait = 0;
     const int B = p->batch_size, T = c->num_frames, S = c->image_size, N_tok = vc_config_video_tokens(c);
     const int K_masked = vc_config_kept_tokens(c, p->mask_ratio);
     const size_t clip = (size_t)T * 3 * S * S;
@@ -194,6 +209,14 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
     if (!s.video || !s.tokens || !s.ids || !s.keep || !s.rates || !s.order.perm) {
         vc_fail(err, "out of memory for a batch of %d clips", B);
         goto done;
+    }
+    if (p->workers) {
+        vc_loader_params lp = vc_loader_default_params(&pp);
+        lp.clip.sampling = (vc_sampling)p->sampling, lp.clip.augment = p->augment, lp.clip.seed = seed;
+        lp.workers = p->workers, lp.batch = B, lp.prefetch = p->prefetch, lp.substitute = 1;
+        lp.first_batch = start * p->accum_freq; /* batch number = micro-batch counter */
+        lp.item_at = item_at_position, lp.user = &s.order;
+        if (!(s.loader = vc_loader_start(s.data.items, s.data.n, &lp, err))) goto done;
     }
     vc_drop_path_schedule(s.rates, c->vision_layers, p->drop_path);
     char path[4096], args[1024];
@@ -214,9 +237,25 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
         double loss_sum = 0;
         for (int micro = 0; micro < p->accum_freq; micro++) {
             const uint64_t draw = (uint64_t)step * p->accum_freq + micro; /* micro-batch counter */
+            vc_loader_batch lb = {0};
+            if (s.loader) {
+                if (vc_loader_next(s.loader, &lb, err)) goto done;
+                data_wait += lb.wait_s;
+                for (int k = 0; k < lb.n_failed; k++, n_skipped++) {
+                    char msg[2048];
+                    snprintf(msg, sizeof msg, "%s:%ld: %s (replaced by the next readable clip)", s.data.ann.source,
+                             s.data.ann.items[lb.failed[k].item].line, lb.failed[k].msg);
+                    if (p->on_warning) p->on_warning(msg, p->user);
+                }
+                if (lb.n != B) {
+                    vc_fail(err, "the loader returned %d clips for a batch of %d", lb.n, B);
+                    goto done;
+                }
+            }
             for (int b = 0; b < B; b++) {
-                int i = order_index(&s.order, (int64_t)draw * B + b);
-                vc_dataset_clip(&s.data, i, NULL, s.video + b * clip);
+                int i = s.loader ? lb.item[b] : order_index(&s.order, (int64_t)draw * B + b);
+                if (s.loader) vc_clip_normalize(&pp, lb.frames + (size_t)b * T * S * S * 3, NULL, s.video + b * clip);
+                else vc_dataset_clip(&s.data, i, NULL, s.video + b * clip);
                 memcpy(s.tokens + (size_t)b * c->context_length, s.data.tokens + (size_t)i * c->context_length,
                        (size_t)c->context_length * sizeof(int32_t));
                 s.ids[b] = s.data.group[i];
@@ -240,16 +279,17 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
         const double clip_scale = p->grad_clip_norm > 0 && norm > p->grad_clip_norm ? p->grad_clip_norm / norm : 1;
         vc_adamw_step(&s.opt, &m->table, m->params, m->grads, lr, clip_scale, m->p.temp);
         const double elapsed = vc_now_s() - t0;
+        if (summary) *summary = (vc_train_summary){start, step + 1, s.data.n, n_skipped, elapsed, data_wait, loss};
         const int64_t done_steps = step + 1 - start;
         vc_train_progress pr = {.step = step + 1, .steps = p->steps, .loss = loss, .lr = lr,
                                 .grad_norm = norm, .temp = m->p.temp[0],
                                 .samples_per_s = done_steps * (double)B * p->accum_freq / elapsed,
                                 .elapsed_s = elapsed,
                                 .eta_s = elapsed / done_steps * (double)(p->steps - step - 1),
-                                .masked = masked};
+                                .masked = masked, .data_wait_s = data_wait};
         fprintf(s.log, "{\"step\":%" PRId64 ",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
-                       "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f}\n",
-                pr.step, loss, lr, norm, pr.temp, masked, pr.samples_per_s, elapsed);
+                       "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f}\n",
+                pr.step, loss, lr, norm, pr.temp, masked, pr.samples_per_s, elapsed, data_wait);
         if (p->on_progress && (pr.step % (p->progress_every > 0 ? p->progress_every : 1) == 0 || pr.step == end))
             p->on_progress(&pr, p->user);
         if ((p->save_every > 0 && pr.step % p->save_every == 0) || pr.step == end) {

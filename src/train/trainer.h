@@ -14,7 +14,17 @@ typedef struct vc_train_progress {
     double loss, lr, grad_norm, temp;
     double samples_per_s, elapsed_s, eta_s;
     int masked;            /* this step used patch masking */
+    double data_wait_s;    /* total time spent waiting for decoded clips so far */
 } vc_train_progress;
+
+/* What a finished (or stopped) run did, for the summary line. */
+typedef struct vc_train_summary {
+    int64_t first_step, last_step; /* steps run: [first_step, last_step) */
+    int n_clips;                   /* readable clips in the training set */
+    int n_skipped;                 /* clips left out or replaced because they could not be read */
+    double elapsed_s, data_wait_s; /* wall time of the loop, and of it waiting for decoding */
+    double final_loss;
+} vc_train_summary;
 
 typedef struct vc_train_params {
     const char *train_annotations;  /* JSONL (see io/annotations.h) */
@@ -34,8 +44,16 @@ typedef struct vc_train_params {
     double lr_mult_vision, lr_mult_text;
     int freeze_text;
     double temp_init, temp_min;
-    double temporal_init_std;
-    int positives;                  /* vc_positives: which clips are positives of each other */       /* random init only: 0 keeps ViCLIP's zero temporal embedding */
+    double temporal_init_std;       /* random init only: 0 keeps ViCLIP's zero temporal embedding */
+    /* Data. workers = 0 decodes every clip once at the start ('middle' sampling, no
+     * augmentation) and keeps the frames in memory (small sets, the synthetic demo); workers > 0
+     * streams: each step's clips are decoded anew by that many threads, ahead of the model,
+     * with `sampling` (ViCLIP: rand) and, if augment, RandomResizedCrop + flip. */
+    int workers, prefetch;
+    int sampling;                   /* vc_sampling for streaming */
+    int augment;
+    int clean_captions;             /* ViCLIP's caption cleaning before tokenising */
+    int positives;                  /* vc_positives: which clips are positives of each other */
     uint64_t seed;
     int64_t save_every;             /* checkpoint every N steps (0: only at the end) */
     int64_t stop_after;             /* stop after this step, writing a checkpoint (0: run to the end) */
@@ -47,7 +65,7 @@ typedef struct vc_train_params {
 
 vc_train_params vc_train_default_params(void);
 
-/* Runs training. The tokenizer must match the config's vocabulary. */
-int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_error *err);
+/* Runs training. The tokenizer must match the config's vocabulary. summary may be NULL. */
+int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary *summary, vc_error *err);
 
 #endif

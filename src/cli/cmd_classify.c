@@ -1,0 +1,116 @@
+/* viclip classify: zero-shot classification of videos against class names, with similarities
+ * averaged over prompt templates (ViCLIP's 16 action templates unless --templates). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "eval/evaluate.h"
+#include "eval/metrics.h"
+#include "eval/templates.h"
+#include "io/annotations.h"
+#include "model/model_io.h"
+#include "video/loader.h"
+
+/* probabilities = softmax(scores / temp), as the model scores a video against its classes. */
+static void softmax_scaled(const float *scores, int C, double temp, float *prob) {
+    double mx = -INFINITY, sum = 0;
+    for (int c = 0; c < C; c++) mx = scores[c] > mx ? scores[c] : mx;
+    for (int c = 0; c < C; c++) sum += prob[c] = (float)exp((scores[c] - mx) / temp);
+    for (int c = 0; c < C; c++) prob[c] = (float)(prob[c] / sum);
+}
+
+static void print_result(const char *video, char **labels, const float *score, const float *prob, const int *best, int k,
+                         int json, int first) {
+    if (!json) {
+        printf("%s\n", video);
+        for (int r = 0; r < k; r++) printf("  %2d. %6.2f%%  %-30s (similarity %.4f)\n", r + 1, 100 * prob[best[r]], labels[best[r]], score[best[r]]);
+        return;
+    }
+    printf("%s{\"video\":", first ? "" : ",");
+    cli_json_string(stdout, video);
+    printf(",\"top\":[");
+    for (int r = 0; r < k; r++) {
+        printf("%s{\"label\":", r ? "," : "");
+        cli_json_string(stdout, labels[best[r]]);
+        printf(",\"prob\":%.6f,\"similarity\":%.6f}", prob[best[r]], score[best[r]]);
+    }
+    printf("]}");
+}
+
+int cmd_classify(int argc, char **argv) {
+    const char *model = NULL, *labels_path = NULL, *templates_path = NULL, *vocab = NULL;
+    int top_k = 5, json = 0, raw = 0, workers = 2, threads = 0;
+    const arg_spec specs[] = {
+        {'m', "model", ARG_STR, &model, "FILE", "model file"},
+        {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line"},
+        {0, "templates", ARG_STR, &templates_path, "FILE", "prompt templates with {}, one per line (default: ViCLIP's 16 action templates)"},
+        {'k', "top-k", ARG_INT, &top_k, "N", "classes shown per video"},
+        {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
+        {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise prompts as written (default: ViCLIP's caption cleaning)"},
+        {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
+        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads"},
+    };
+    arg_str_list videos = {0};
+    int rc = args_parse("usage: viclip classify --model FILE --labels FILE [options] VIDEO...", specs,
+                        (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, &videos);
+    if (rc || !model || !labels_path || !videos.n || top_k < 1) {
+        if (!rc) cli_error("classify", "--model, --labels, --top-k >= 1 and at least one video are required");
+        arg_str_list_free(&videos);
+        return rc > 0 ? 0 : 2;
+    }
+    cli_set_threads(threads);
+    vc_error err;
+    char **labels = NULL, **templates = NULL;
+    int C = 0, nt = 0;
+    vc_model *m = NULL;
+    vc_tokenizer *tok = NULL;
+    rc = vc_read_lines(labels_path, &labels, &C, &err) || (templates_path && vc_read_lines(templates_path, &templates, &nt, &err));
+    if (!rc && !(m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err))) rc = 1;
+    if (rc) cli_error("classify", err.msg);
+    if (!rc && !(tok = cli_load_tokenizer(vocab))) rc = 1;
+    if (!templates) nt = VC_VICLIP_N_TEMPLATES;
+    const int E = m ? m->cfg.embed_dim : 0, n = videos.n, k = top_k < C ? top_k : C;
+    float *text = NULL, *emb = NULL, *scores = NULL, *prob = NULL;
+    unsigned char *ok = NULL;
+    vc_loader_item *items = NULL;
+    int *best = NULL, n_ok = 0;
+    if (!rc) {
+        text = malloc((size_t)C * nt * E * sizeof *text), emb = malloc((size_t)n * E * sizeof *emb);
+        scores = malloc((size_t)n * C * sizeof *scores), prob = malloc((size_t)C * sizeof *prob);
+        ok = malloc((size_t)n), items = malloc((size_t)n * sizeof *items), best = malloc((size_t)C * sizeof *best);
+        if (!text || !emb || !scores || !prob || !ok || !items || !best) rc = 1, cli_error("classify", "out of memory");
+    }
+    if (!rc && vc_encode_class_prompts(m, tok, (const char *const *)labels, C, (const char *const *)templates, nt, !raw, text, &err))
+        rc = 1, cli_error("classify", err.msg);
+    for (int i = 0; !rc && i < n; i++) items[i] = (vc_loader_item){videos.items[i], -1, -1};
+    if (!rc) rc = cli_encode_videos("classify", m, items, n, workers, emb, ok, &n_ok);
+    if (!rc) {
+        vc_zeroshot_scores(emb, n, text, C, nt, E, scores);
+        if (json) printf("{\"n_classes\":%d,\"n_templates\":%d,\"results\":[", C, nt);
+        for (int i = 0, first = 1; i < n; i++) {
+            if (!ok[i]) continue;
+            const float *s = scores + (size_t)i * C;
+            softmax_scaled(s, C, m->p.temp[0], prob);
+            cli_top_k(s, C, k, best);
+            print_result(videos.items[i], labels, s, prob, best, k, json, first);
+            first = 0;
+        }
+        if (json) {
+            printf("],\"failed\":[");
+            for (int i = 0, first = 1; i < n; i++)
+                if (!ok[i]) printf(first ? "" : ","), cli_json_string(stdout, videos.items[i]), first = 0;
+            printf("]}\n");
+        }
+    }
+    free(text), free(emb), free(scores), free(prob), free(ok), free(items), free(best);
+    vc_free_lines(labels, C);
+    if (templates) vc_free_lines(templates, nt);
+    vc_tokenizer_free(tok);
+    vc_model_free(m);
+    arg_str_list_free(&videos);
+    return rc;
+}

@@ -1,0 +1,238 @@
+/* The commands that answer questions about real videos, run as a user runs them: encode
+ * (--video, --list) into an index, search it, classify videos zero-shot, eval retrieval and
+ * eval classify. Each output is checked against the same quantity computed in-process, and a
+ * folder of broken inputs (truncated, text renamed .mp4, zero bytes, missing, one frame) must
+ * finish with every bad input reported and every good one processed. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eval/evaluate.h"
+#include "eval/templates.h"
+#include "io/annotations.h"
+#include "io/json.h"
+#include "io/npy.h"
+#include "model/model_io.h"
+#include "testutil.h"
+#include "vocab_util.h"
+
+#define DIR "build/tests/cmd"
+#define VID "tests/fixtures/video"
+#define MODEL DIR "/model.safetensors"
+
+static int run(const char *cmd, char *out, size_t cap) { return vc_test_run(cmd, 1, out, cap); }
+
+/* Runs cmd and parses its stdout as one JSON object (NULL if it is not one). */
+static vc_json *run_json(const char *cmd, int *rc, char *raw, size_t cap) {
+    *rc = vc_test_run(cmd, 0, raw, cap);
+    vc_error err;
+    return vc_json_parse(raw, strlen(raw), &err);
+}
+
+/* A small random model with the CLIP vocabulary, and a folder of good and broken inputs. */
+static int setup(void) {
+    static int done = 0;
+    if (done) return 0;
+    mkdir("build/tests", 0755);
+    mkdir(DIR, 0755);
+    vc_config c = vc_config_preset(VC_PRESET_TINY);
+    c.vocab_size = 49408, c.context_length = 32, c.image_size = 32, c.patch_size = 8, c.num_frames = 8;
+    vc_error err;
+    vc_model *m = vc_model_new(&c, &err);
+    if (!m) return -1;
+    vc_model_init_random(m, 7, 0.05);
+    int rc = vc_model_save(m, MODEL, VC_DT_F32, &err);
+    vc_model_free(m);
+    char out[4096];
+    rc = rc || run("mkdir -p " DIR "/bad && head -c 3000 " VID "/h264.mp4 > " DIR "/bad/truncated.mp4 && "
+                   "echo 'not a video' > " DIR "/bad/text.mp4 && : > " DIR "/bad/empty.mp4 && "
+                   "rm -rf " DIR "/folder && mkdir -p " DIR "/folder && cp " VID "/h264.mp4 " VID "/vp9.webm " VID
+                   "/one_frame.mp4 " DIR "/folder/ && cp " DIR "/bad/text.mp4 " DIR "/folder/notes.mp4",
+                   out, sizeof out);
+    FILE *f = fopen(DIR "/clips.jsonl", "w");
+    if (rc || !f) return -1;
+    /* paths are relative to the annotation file's folder */
+    fprintf(f, "{\"video\": \"../../../" VID "/h264.mp4\", \"caption\": \"a test pattern\", \"label\": \"pattern\"}\n"
+               "{\"video\": \"../../../" VID "/h264.mp4\", \"caption\": \"moving colour bars!\", \"label\": \"pattern\"}\n"
+               "{\"video\": \"../../../" VID "/vp9.webm\", \"caption\": \"a noisy picture\", \"label\": \"noise\"}\n"
+               "{\"video\": \"bad/truncated.mp4\", \"caption\": \"broken\", \"label\": \"noise\"}\n"
+               "{\"video\": \"../../../" VID "/mjpeg.mkv\", \"caption\": \"a grey gradient\", \"label\": \"gradient\"}\n"
+               "{\"video\": \"bad/text.mp4\", \"caption\": \"not a video\", \"label\": \"noise\"}\n"
+               "{\"video\": \"bad/empty.mp4\", \"caption\": \"nothing\", \"label\": \"noise\"}\n"
+               "{\"video\": \"bad/missing.mp4\", \"caption\": \"nowhere\", \"label\": \"noise\"}\n"
+               "{\"video\": \"../../../" VID "/one_frame.mp4\", \"caption\": \"a single frame\", \"label\": \"gradient\"}\n");
+    fclose(f);
+    f = fopen(DIR "/labels.txt", "w");
+    if (!f) return -1;
+    fprintf(f, "pattern\nnoise\ngradient\n");
+    fclose(f);
+    done = 1;
+    return 0;
+}
+
+static double dot(const float *a, const float *b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
+    CHECK(setup() == 0, "setup failed");
+    char out[16384];
+    int rc = run("build/viclip encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index", out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    const char *bad[] = {"truncated.mp4", "text.mp4", "empty.mp4", "missing.mp4"};
+    for (int i = 0; i < 4; i++) CHECK(strstr(out, bad[i]), "no warning names %s: %s", bad[i], out);
+    CHECK(strstr(out, "encoded 4 of 8 videos"), "summary: %s", out);
+    char **lines = NULL;
+    int n = 0;
+    vc_error err;
+    CHECK(vc_read_lines(DIR "/index/inputs.txt", &lines, &n, &err) == 0, "%s", err.msg);
+    const char *want[] = {"h264.mp4", "vp9.webm", "mjpeg.mkv", "one_frame.mp4"};
+    int ok = n == 4;
+    for (int i = 0; ok && i < 4; i++) ok = strstr(lines[i], want[i]) != NULL;
+    vc_free_lines(lines, n);
+    CHECK(ok, "inputs.txt lists %d lines, not the 4 good videos in order (h264 once)", n);
+    /* the h264 row equals frames -> --video-tensor */
+    rc = run("build/viclip frames " VID "/h264.mp4 --frames 8 --size 32 --out " DIR "/h264_clip.npy && "
+             "build/viclip encode -m " MODEL " --video-tensor " DIR "/h264_clip.npy --normalize --out " DIR "/h264_emb.npy",
+             out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    vc_npy idx, one;
+    CHECK(vc_npy_read(DIR "/index/embeddings.npy", &idx, &err) == 0, "%s", err.msg);
+    CHECK(vc_npy_read(DIR "/h264_emb.npy", &one, &err) == 0, "%s", err.msg);
+    CHECK(idx.ndim == 2 && idx.shape[0] == 4 && idx.shape[1] == one.shape[1], "index shape");
+    const float *a = idx.data, *b = one.data;
+    double worst = 0;
+    for (int64_t k = 0; k < idx.shape[1]; k++) worst = fmax(worst, fabs(a[k] - b[k]));
+    CHECK(fabs(dot(a, a, (int)idx.shape[1]) - 1) < 1e-5, "index rows must be unit length");
+    vc_npy_free(&idx), vc_npy_free(&one);
+    CHECK(worst < 1e-5, "index row differs from the tensor path by %g", worst);
+}
+
+TEST(search_ranks_index_rows_by_cosine_with_the_query) {
+    CHECK(setup() == 0, "setup failed");
+    char out[16384], raw[16384];
+    CHECK(run("build/viclip encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index.npy", out, sizeof out) == 0, "%s", out);
+    CHECK(run("build/viclip encode -m " MODEL " --text 'colour bars moving' --normalize --out " DIR "/q.npy", out, sizeof out) == 0, "%s", out);
+    int rc;
+    vc_json *j = run_json("build/viclip search -m " MODEL " --index " DIR "/index.npy -k 3 --json 'colour bars moving'", &rc, raw, sizeof raw);
+    CHECK(j && rc == 0, "exit %d: %s", rc, raw);
+    vc_npy idx, q;
+    vc_error err;
+    CHECK(vc_npy_read(DIR "/index.npy", &idx, &err) == 0 && vc_npy_read(DIR "/q.npy", &q, &err) == 0, "%s", err.msg);
+    const int E = (int)idx.shape[1];
+    const vc_json *res = vc_json_get(vc_json_at(vc_json_get(j, "queries"), 0), "results");
+    CHECK(res && vc_json_len(res) == 3, "3 results expected: %s", raw);
+    double prev = INFINITY, best = -INFINITY;
+    for (int i = 0; i < idx.shape[0]; i++) best = fmax(best, dot(q.data, (float *)idx.data + (size_t)i * E, E));
+    for (size_t r = 0; r < 3; r++) {
+        double s = vc_json_number(vc_json_get(vc_json_at(res, r), "score"));
+        CHECK(s <= prev + 1e-9, "results not sorted: %s", raw);
+        prev = s;
+    }
+    double top = vc_json_number(vc_json_get(vc_json_at(res, 0), "score"));
+    vc_npy_free(&idx), vc_npy_free(&q), vc_json_free(j);
+    CHECK(fabs(top - best) < 1e-5, "top score %.6f, best cosine %.6f", top, best);
+    /* a folder of videos is encoded on the spot; its unreadable file is reported and left out */
+    rc = run("build/viclip search -m " MODEL " --index " DIR "/folder -k 10 'colour bars'", out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "notes.mp4") && strstr(out, "warning"), "no warning for the unreadable file: %s", out);
+    CHECK(strstr(out, " 3. ") && !strstr(out, " 4. "), "expected exactly 3 results: %s", out);
+}
+
+TEST(classify_averages_templates_and_gives_softmax_probabilities) {
+    CHECK(setup() == 0, "setup failed");
+    char raw[16384];
+    int rc;
+    vc_json *j = run_json("build/viclip classify -m " MODEL " --labels " DIR "/labels.txt -k 3 --json " VID "/h264.mp4 "
+                          DIR "/bad/text.mp4", &rc, raw, sizeof raw);
+    CHECK(j && rc == 0, "exit %d: %s", rc, raw);
+    CHECK(vc_json_number(vc_json_get(j, "n_templates")) == 16, "ViCLIP's 16 templates by default: %s", raw);
+    CHECK(vc_json_len(vc_json_get(j, "failed")) == 1 && vc_json_len(vc_json_get(j, "results")) == 1, "%s", raw);
+    const vc_json *top = vc_json_get(vc_json_at(vc_json_get(j, "results"), 0), "top");
+    CHECK(top && vc_json_len(top) == 3, "%s", raw);
+    /* in-process: prompt embeddings averaged over templates, against the clip's embedding */
+    vc_error err;
+    vc_model *m = vc_model_load(MODEL, NULL, &err);
+    vc_tokenizer *tok = vc_test_load_tokenizer();
+    CHECK(m && tok, "model or tokenizer");
+    const int E = m->cfg.embed_dim;
+    const char *classes[3] = {"pattern", "noise", "gradient"};
+    float *txt = malloc((size_t)3 * 16 * E * sizeof *txt);
+    CHECK(vc_encode_class_prompts(m, tok, classes, 3, NULL, 0, 1, txt, &err) == 0, "%s", err.msg);
+    char out[8192];
+    CHECK(run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --out " DIR "/one.npy", out, sizeof out) == 0, "%s", out);
+    vc_npy v;
+    CHECK(vc_npy_read(DIR "/one.npy", &v, &err) == 0, "%s", err.msg);
+    double psum = 0, prev = INFINITY;
+    const double temp = m->p.temp[0];
+    double s0 = 0, p0 = 0;
+    for (size_t r = 0; r < 3; r++) {
+        const vc_json *e = vc_json_at(top, r);
+        const char *label = vc_json_string(vc_json_get(e, "label"));
+        double p = vc_json_number(vc_json_get(e, "prob")), s = vc_json_number(vc_json_get(e, "similarity"));
+        int c = !strcmp(label, "pattern") ? 0 : !strcmp(label, "noise") ? 1 : 2;
+        double want = 0;
+        for (int k = 0; k < 16; k++) want += dot(v.data, txt + ((size_t)c * 16 + k) * E, E) / 16;
+        CHECK(fabs(s - want) < 1e-5, "%s: similarity %.6f, in-process %.6f", label, s, want);
+        CHECK(p <= prev + 1e-9, "not sorted: %s", raw);
+        if (r == 0) s0 = s, p0 = p;
+        else CHECK(fabs(p / p0 - exp((s - s0) / temp)) < 1e-3 * fmax(1, p / p0), "prob ratio %.6g vs exp(dsim/temp) %.6g", p / p0, exp((s - s0) / temp));
+        psum += p, prev = p;
+    }
+    free(txt), vc_npy_free(&v), vc_json_free(j), vc_model_free(m), vc_tokenizer_free(tok);
+    CHECK(fabs(psum - 1) < 1e-4, "probabilities sum to %.6f over all classes", psum);
+}
+
+TEST(eval_retrieval_and_classify_subcommands_match_the_library) {
+    CHECK(setup() == 0, "setup failed");
+    char raw[16384];
+    int rc;
+    vc_json *r = run_json("build/viclip eval retrieval -m " MODEL " -a " DIR "/clips.jsonl --json", &rc, raw, sizeof raw);
+    CHECK(r && rc == 0, "exit %d: %s", rc, raw);
+    CHECK(vc_json_get(r, "t2v_r1") && !vc_json_get(r, "zeroshot_top1"), "retrieval only: %s", raw);
+    CHECK(vc_json_number(vc_json_get(r, "n_skipped")) == 4 && vc_json_number(vc_json_get(r, "n_clips")) == 5 &&
+              vc_json_number(vc_json_get(r, "n_videos")) == 4, "counts: %s", raw);
+    vc_json *c = run_json("build/viclip eval classify -m " MODEL " -a " DIR "/clips.jsonl -l " DIR "/labels.txt --json", &rc, raw, sizeof raw);
+    CHECK(c && rc == 0, "exit %d: %s", rc, raw);
+    CHECK(!vc_json_get(c, "t2v_r1") && vc_json_get(c, "zeroshot_top1"), "classify only: %s", raw);
+    vc_error err;
+    vc_model *m = vc_model_load(MODEL, NULL, &err);
+    vc_tokenizer *tok = vc_test_load_tokenizer();
+    CHECK(m && tok, "model or tokenizer");
+    vc_eval_params p = vc_eval_default_params();
+    p.annotations = DIR "/clips.jsonl", p.labels = DIR "/labels.txt";
+    vc_eval_result want;
+    CHECK(vc_evaluate(m, tok, &p, &want, &err) == 0, "%s", err.msg);
+    vc_model_free(m), vc_tokenizer_free(tok);
+    CHECK(fabs(vc_json_number(vc_json_get(r, "t2v_r1")) - want.t2v.r1) < 1e-4 &&
+              fabs(vc_json_number(vc_json_get(r, "v2t_r5")) - want.v2t.r5) < 1e-4 &&
+              fabs(vc_json_number(vc_json_get(r, "t2v_median_rank")) - want.t2v.median_rank) < 1e-4,
+          "retrieval differs from the library");
+    CHECK(fabs(vc_json_number(vc_json_get(c, "zeroshot_top1")) - want.zeroshot.top1) < 1e-4 && want.n_zeroshot_clips == 5,
+          "classification differs from the library");
+    vc_json_free(r), vc_json_free(c);
+    char out[8192];
+    CHECK(run("build/viclip eval classify -m " MODEL " -a " DIR "/clips.jsonl", out, sizeof out) == 2, "classify without labels: %s", out);
+    CHECK(strstr(out, "--labels"), "message: %s", out);
+}
+
+TEST(train_streams_real_videos_and_reports_unreadable_ones_in_the_summary) {
+    CHECK(setup() == 0, "setup failed");
+    char out[32768];
+    int rc = run("build/viclip train --train-data " DIR "/clips.jsonl --out " DIR "/run -m demo --vision-width 32 --vision-layers 1 "
+                 "--text-width 32 --text-layers 1 --embed-dim 16 -b 2 --steps 4 --warmup 1 --workers 2 --log-every 1 -t 2",
+                 out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "summary:") && strstr(out, "4 unreadable"), "summary: %s", out);
+    CHECK(strstr(out, "truncated.mp4") && strstr(out, "missing.mp4"), "warnings: %s", out);
+    struct stat sb;
+    CHECK(stat(DIR "/run/model.safetensors", &sb) == 0, "no model written");
+}
+
+TEST_MAIN("commands", T(encode_list_skips_broken_inputs_and_matches_the_tensor_path),
+          T(search_ranks_index_rows_by_cosine_with_the_query), T(classify_averages_templates_and_gives_softmax_probabilities),
+          T(eval_retrieval_and_classify_subcommands_match_the_library),
+          T(train_streams_real_videos_and_reports_unreadable_ones_in_the_summary))
