@@ -64,9 +64,9 @@ void cli_print_train_summary(const vc_train_summary *s, FILE *f) {
     if (steps <= 0) return;
     char took[32];
     cli_format_duration(s->elapsed_s, took, sizeof took);
-    fprintf(f, "summary: steps %lld-%lld in %s | final loss %.4f | %d clips, %d unreadable %s | waited for decoding %.1f s (%.1f%%)\n",
+    fprintf(f, "summary: steps %lld-%lld in %s | final loss %.4f | %d clips, %d unreadable%s | waited for decoding %.1f s (%.1f%%)\n",
             (long long)s->first_step + 1, (long long)s->last_step, took, s->final_loss, s->n_clips, s->n_skipped,
-            s->n_skipped ? "(left out or replaced, see the warnings)" : "", s->data_wait_s,
+            s->n_skipped ? " (left out or replaced, see the warnings)" : "", s->data_wait_s,
             s->elapsed_s > 0 ? 100 * s->data_wait_s / s->elapsed_s : 0.0);
 }
 

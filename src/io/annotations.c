@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "io/csv.h"
 #include "io/json.h"
 
 typedef struct {
@@ -31,33 +33,20 @@ static int optional_seconds(const vc_json *obj, const char *key, double *out, co
     return 0;
 }
 
-static int add_line(const vc_json *obj, long lineno, void *ud, vc_error *err) {
-    load_ctx *c = ud;
+/* Appends one clip; the path is resolved against the annotation file's folder. */
+static int add_item(load_ctx *c, const char *video, const char *caption, const char *label, double start, double end,
+                    long lineno, vc_error *err) {
     const char *src = c->set->source;
-    if (vc_json_type(obj) != VC_JSON_OBJECT)
-        return vc_fail(err, "%s:%ld: each line must be a JSON object", src, lineno);
-    const vc_json *video = vc_json_get(obj, "video"), *caption = vc_json_get(obj, "caption");
-    const vc_json *label = vc_json_get(obj, "label");
-    if (!video || vc_json_type(video) != VC_JSON_STRING || !vc_json_string(video)[0])
-        return vc_fail(err, "%s:%ld: missing string field 'video'", src, lineno);
-    if (!caption || vc_json_type(caption) != VC_JSON_STRING)
-        return vc_fail(err, "%s:%ld: missing string field 'caption'", src, lineno);
-    if (label && vc_json_type(label) != VC_JSON_STRING)
-        return vc_fail(err, "%s:%ld: field 'label' must be a string", src, lineno);
-    vc_annotation a = {.line = lineno};
-    if (optional_seconds(obj, "start", &a.start, src, lineno, err) ||
-        optional_seconds(obj, "end", &a.end, src, lineno, err))
-        return -1;
-    if (a.start >= 0 && a.end >= 0 && a.end <= a.start)
-        return vc_fail(err, "%s:%ld: 'end' (%g) must be after 'start' (%g)", src, lineno, a.end, a.start);
-    const char *v = vc_json_string(video);
-    size_t need = strlen(c->dir) + strlen(v) + 2;
+    if (start >= 0 && end >= 0 && end <= start)
+        return vc_fail(err, "%s:%ld: 'end' (%g) must be after 'start' (%g)", src, lineno, end, start);
+    vc_annotation a = {.line = lineno, .start = start, .end = end};
+    size_t need = strlen(c->dir) + strlen(video) + 2;
     a.video = malloc(need);
-    a.caption = dup_str(vc_json_string(caption));
-    a.label = label ? dup_str(vc_json_string(label)) : NULL;
+    a.caption = dup_str(caption);
+    a.label = label ? dup_str(label) : NULL;
     if (!a.video || !a.caption || (label && !a.label)) goto oom;
-    if (v[0] == '/' || !c->dir[0]) snprintf(a.video, need, "%s", v);
-    else snprintf(a.video, need, "%s/%s", c->dir, v);
+    if (video[0] == '/' || !c->dir[0]) snprintf(a.video, need, "%s", video);
+    else snprintf(a.video, need, "%s/%s", c->dir, video);
     if (c->set->n == c->cap) {
         int cap = c->cap ? 2 * c->cap : 256;
         vc_annotation *n = realloc(c->set->items, (size_t)cap * sizeof *n);
@@ -72,6 +61,112 @@ oom:
     return vc_fail(err, "%s:%ld: out of memory", src, lineno);
 }
 
+static int add_line(const vc_json *obj, long lineno, void *ud, vc_error *err) {
+    load_ctx *c = ud;
+    const char *src = c->set->source;
+    if (vc_json_type(obj) != VC_JSON_OBJECT)
+        return vc_fail(err, "%s:%ld: each line must be a JSON object", src, lineno);
+    const vc_json *video = vc_json_get(obj, "video"), *caption = vc_json_get(obj, "caption");
+    const vc_json *label = vc_json_get(obj, "label");
+    if (!video || vc_json_type(video) != VC_JSON_STRING || !vc_json_string(video)[0])
+        return vc_fail(err, "%s:%ld: missing string field 'video'", src, lineno);
+    const int many = caption && vc_json_type(caption) == VC_JSON_ARRAY;
+    if (!caption || (vc_json_type(caption) != VC_JSON_STRING && !many))
+        return vc_fail(err, "%s:%ld: missing field 'caption' (a string or a list of strings)", src, lineno);
+    if (many && vc_json_len(caption) == 0) return vc_fail(err, "%s:%ld: 'caption' is an empty list", src, lineno);
+    if (label && vc_json_type(label) != VC_JSON_STRING)
+        return vc_fail(err, "%s:%ld: field 'label' must be a string", src, lineno);
+    double start, end;
+    if (optional_seconds(obj, "start", &start, src, lineno, err) || optional_seconds(obj, "end", &end, src, lineno, err))
+        return -1;
+    /* a list of captions (MSR-VTT, COCO style): one clip per caption, all of the same video */
+    const size_t n = many ? vc_json_len(caption) : 1;
+    for (size_t k = 0; k < n; k++) {
+        const vc_json *cap = many ? vc_json_at(caption, k) : caption;
+        if (vc_json_type(cap) != VC_JSON_STRING)
+            return vc_fail(err, "%s:%ld: caption %zu of the list is not a string", src, lineno, k + 1);
+        if (add_item(c, vc_json_string(video), vc_json_string(cap), label ? vc_json_string(label) : NULL, start, end,
+                     lineno, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* CSV: the header names the columns; these names are accepted for each field. */
+enum { COL_VIDEO, COL_CAPTION, COL_LABEL, COL_START, COL_END, N_COLS };
+static const char *const COLUMN_NAMES[N_COLS][5] = {
+    {"video", "video_path", "path", "video_id", NULL},
+    {"caption", "sentence", "text", "title", NULL},
+    {"label", NULL},
+    {"start", NULL},
+    {"end", NULL},
+};
+
+typedef struct {
+    load_ctx *c;
+    int col[N_COLS]; /* column index of each field, -1 if absent */
+    int n_header;
+    int video_id;    /* the video column is MSR-VTT's video_id: ids without an extension get .mp4 */
+} csv_ctx;
+
+static int csv_header(csv_ctx *x, char **fields, int n, long lineno, vc_error *err) {
+    const char *src = x->c->set->source;
+    x->n_header = n;
+    for (int k = 0; k < N_COLS; k++) {
+        x->col[k] = -1;
+        for (int i = 0; i < n && x->col[k] < 0; i++)
+            for (int a = 0; COLUMN_NAMES[k][a] && x->col[k] < 0; a++)
+                if (!strcasecmp(fields[i], COLUMN_NAMES[k][a])) {
+                    x->col[k] = i;
+                    if (k == COL_VIDEO) x->video_id = !strcasecmp(fields[i], "video_id");
+                }
+    }
+    if (x->col[COL_VIDEO] >= 0 && x->col[COL_CAPTION] >= 0) return 0;
+    char found[512] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(found + strlen(found), sizeof found - strlen(found), "%s'%s'", i ? ", " : "", fields[i]);
+    return vc_fail(err, "%s:%ld: the header needs a video column (video, video_path, path or video_id) and a caption "
+                        "column (caption, sentence, text or title); found %s", src, lineno, found);
+}
+
+static int csv_seconds(const char *cell, const char *name, double *out, const char *src, long lineno, vc_error *err) {
+    *out = -1;
+    if (!cell || !cell[0]) return 0;
+    char *end;
+    double v = strtod(cell, &end);
+    if (*end || v < 0 || v != v)
+        return vc_fail(err, "%s:%ld: column '%s' must be a non-negative number of seconds, got '%s'", src, lineno, name, cell);
+    *out = v;
+    return 0;
+}
+
+static int csv_record(char **fields, int n, long lineno, void *ud, vc_error *err) {
+    csv_ctx *x = ud;
+    if (!x->n_header) return csv_header(x, fields, n, lineno, err);
+    const char *src = x->c->set->source;
+    if (n != x->n_header)
+        return vc_fail(err, "%s:%ld: %d fields, but the header has %d", src, lineno, n, x->n_header);
+    const char *video = fields[x->col[COL_VIDEO]], *caption = fields[x->col[COL_CAPTION]];
+    const char *label = x->col[COL_LABEL] >= 0 && fields[x->col[COL_LABEL]][0] ? fields[x->col[COL_LABEL]] : NULL;
+    if (!video[0]) return vc_fail(err, "%s:%ld: empty video path", src, lineno);
+    double start, end;
+    if (csv_seconds(x->col[COL_START] >= 0 ? fields[x->col[COL_START]] : NULL, "start", &start, src, lineno, err) ||
+        csv_seconds(x->col[COL_END] >= 0 ? fields[x->col[COL_END]] : NULL, "end", &end, src, lineno, err))
+        return -1;
+    const char *base = strrchr(video, '/');
+    char with_ext[4096];
+    if (x->video_id && !strchr(base ? base : video, '.')) { /* MSR-VTT: "video7010" is video7010.mp4 */
+        snprintf(with_ext, sizeof with_ext, "%s.mp4", video);
+        video = with_ext;
+    }
+    return add_item(x->c, video, caption, label, start, end, lineno, err);
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcasecmp(s + n - k, suffix);
+}
+
 int vc_annotations_load(const char *path, vc_annotation_set *out, vc_error *err) {
     memset(out, 0, sizeof *out);
     out->source = dup_str(path);
@@ -79,7 +174,8 @@ int vc_annotations_load(const char *path, vc_annotation_set *out, vc_error *err)
     load_ctx c = {.set = out};
     const char *slash = strrchr(path, '/');
     if (slash) snprintf(c.dir, sizeof c.dir, "%.*s", (int)(slash - path), path);
-    if (vc_jsonl_foreach(path, add_line, &c, err)) {
+    csv_ctx x = {.c = &c};
+    if (has_suffix(path, ".csv") ? vc_csv_foreach(path, csv_record, &x, err) : vc_jsonl_foreach(path, add_line, &c, err)) {
         vc_annotations_free(out);
         return -1;
     }

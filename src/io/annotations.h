@@ -1,6 +1,11 @@
 /* Annotation files: one clip per line, JSONL with "video" (path, relative to the annotation
  * file's folder unless absolute) and "caption"; optional "label" (class name for
- * classification) and "start"/"end" seconds. */
+ * classification) and "start"/"end" seconds. "caption" may be a list of strings: one clip per
+ * caption, all of the same video (MSR-VTT / COCO style).
+ * A path ending in .csv is read as CSV (io/csv.h) whose header names the columns: the video
+ * from video, video_path, path or video_id; the caption from caption, sentence, text or title;
+ * optional label, start, end (an empty cell is absent). A video_id without a file extension
+ * names <id>.mp4 (MSR-VTT's "video7010"). */
 #ifndef VC_IO_ANNOTATIONS_H
 #define VC_IO_ANNOTATIONS_H
 
