@@ -66,7 +66,7 @@ test: all
 demo: $(BUILD)/viclip
 	$(BUILD)/viclip demo $(DEMO_ARGS)
 
-bench: all $(BUILD)/bench_viclip
+bench: all $(BUILD)/bench_viclip $(BUILD)/bench_decode
 	bash bench/run.sh
 
 clean:

@@ -34,3 +34,11 @@ for name, key in rows:
     print(f"{name:38s} {a:10.2f} {bs} {ratio}")
 print(f"(train batch {c.get('train_batch')}; pytorch {t.get('torch_version', 'n/a')})")
 PY
+
+# Decoding: 8x224x224 evaluation clips from the shared 640x480 MPEG-4 clip, one worker each side.
+video=${VICLIP_SHARED_DATA:-../shared/data}/example1.mp4
+if [ -f "$video" ] && [ -x build/bench_decode ]; then
+    echo
+    build/bench_decode "$video" --clips 40
+    /usr/bin/python3 -c "import av, torch" 2>/dev/null && /usr/bin/python3 bench/bench_decode_pyav.py "$video" --clips 40
+fi
