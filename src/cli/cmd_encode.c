@@ -76,7 +76,16 @@ static int encode_texts(vc_model *m, const arg_str_list *texts, const char *voca
     return rc ? 1 : 0;
 }
 
-/* The video inputs: --video paths, then the distinct (video, start, end) of --list annotations. */
+static int compare_items(const void *a, const void *b) {
+    const vc_loader_item *x = *(const vc_loader_item *const *)a, *y = *(const vc_loader_item *const *)b;
+    int c = strcmp(x->path, y->path);
+    if (!c) c = (x->start > y->start) - (x->start < y->start);
+    if (!c) c = (x->end > y->end) - (x->end < y->end);
+    return c ? c : (x > y) - (x < y); /* equal clips: the earlier line first */
+}
+
+/* The video inputs: --video paths, then the distinct (video, start, end) of --list annotations
+ * (several captions of one clip: it is encoded once), in file order. */
 static int collect_videos(const arg_str_list *videos, const char *list, vc_annotation_set *ann, vc_loader_item **items,
                           int *n) {
     vc_error err;
@@ -85,18 +94,26 @@ static int collect_videos(const arg_str_list *videos, const char *list, vc_annot
         cli_error("encode", err.msg);
         return 1;
     }
+    vc_loader_item *from_list = malloc(((size_t)ann->n + 1) * sizeof *from_list);
+    const vc_loader_item **order = malloc(((size_t)ann->n + 1) * sizeof *order);
+    unsigned char *repeat = calloc((size_t)ann->n + 1, 1);
     *items = malloc(((size_t)videos->n + ann->n + 1) * sizeof **items);
-    if (!*items) return cli_error("encode", "out of memory"), 1;
-    *n = 0;
-    for (int i = 0; i < videos->n; i++) (*items)[(*n)++] = (vc_loader_item){videos->items[i], -1, -1};
-    for (int i = 0; i < ann->n; i++) {
-        const vc_annotation *a = &ann->items[i];
-        int seen = 0; /* several captions of one clip: encode it once */
-        for (int k = videos->n; k < *n && !seen; k++)
-            seen = !strcmp((*items)[k].path, a->video) && (*items)[k].start == a->start && (*items)[k].end == a->end;
-        if (!seen) (*items)[(*n)++] = (vc_loader_item){a->video, a->start, a->end};
+    int rc = from_list && order && repeat && *items ? 0 : (cli_error("encode", "out of memory"), 1);
+    for (int i = 0; !rc && i < ann->n; i++) {
+        from_list[i] = (vc_loader_item){ann->items[i].video, ann->items[i].start, ann->items[i].end};
+        order[i] = &from_list[i];
     }
-    return 0;
+    if (!rc) qsort(order, (size_t)ann->n, sizeof *order, compare_items);
+    for (int i = 1; !rc && i < ann->n; i++)
+        if (!strcmp(order[i]->path, order[i - 1]->path) && order[i]->start == order[i - 1]->start &&
+            order[i]->end == order[i - 1]->end)
+            repeat[order[i] - from_list] = 1;
+    *n = 0;
+    for (int i = 0; !rc && i < videos->n; i++) (*items)[(*n)++] = (vc_loader_item){videos->items[i], -1, -1};
+    for (int i = 0; !rc && i < ann->n; i++)
+        if (!repeat[i]) (*items)[(*n)++] = from_list[i];
+    free(from_list), free(order), free(repeat);
+    return rc;
 }
 
 static int write_index(const char *out, const vc_loader_item *items, int n, const float *emb, const unsigned char *ok,
