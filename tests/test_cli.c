@@ -43,6 +43,9 @@ TEST(truncated_model_file_gives_an_error_and_exit_1) {
     int rc = run("build/viclip info build/tests/cli/cut.safetensors", out, sizeof out);
     CHECK(rc == 1, "exit %d: %s", rc, out);
     CHECK(strstr(out, "cut.safetensors") && strstr(out, "error"), "message: %s", out);
+    /* a .pth goes through the importer (this micro fixture's heads cannot be inferred: width 8) */
+    rc = run("build/viclip info tests/fixtures/import/viclip_train_ckpt.pth", out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "viclip_train_ckpt.pth") && strstr(out, "vision heads for width 8"), "exit %d: %s", rc, out);
     rc = run("build/viclip eval --model build/tests/cli/cut.safetensors --annotations x.jsonl", out, sizeof out);
     CHECK(rc == 1, "exit %d: %s", rc, out);
     CHECK(strstr(out, "viclip eval: error:") && strstr(out, "cut.safetensors"), "message: %s", out);

@@ -7,6 +7,9 @@ A micro ViCLIP (the reference of tools/viclip_ref.py, random weights, seed 1) an
 OpenAI/OpenCLIP-style image CLIP, saved the ways users bring checkpoints:
 
   viclip_zip.pth         torch.save({'model': sd}, f)                (zip format, the default)
+  viclip_train_ckpt.pth  a training checkpoint as ViCLIP writes it: the weights plus optimizer,
+                         scheduler, scaler, an EasyDict-like config object, a numpy scalar and
+                         an argparse.Namespace (classes the reader must not run)
   viclip_legacy.pth      torch.save(sd, f, _use_new_zipfile_serialization=False)  (bare state dict)
   viclip_f16.pth         {'model': sd in float16}, zip; one weight stored transposed
                          (non-contiguous strides) and ln_1 weight+bias of vision block 0 sharing
@@ -160,6 +163,38 @@ def save_jit(clip_sd, cfg, path):
     traced.save(path)
 
 
+class EasyDictLike(dict):
+    """Pickles as EasyDict does (a dict subclass whose attributes mirror its items)."""
+
+    def __init__(self, d=None):
+        super().__init__()
+        for k, v in (d or {}).items():
+            setattr(self, k, EasyDictLike(v) if isinstance(v, dict) else v)
+
+    def __setattr__(self, k, v):
+        super().__setattr__(k, v)
+        self[k] = v
+
+
+def training_checkpoint(sd):
+    """What ViCLIP's training loop saves: the weights next to optimizer, scheduler and scaler
+    state, the run's config object (an EasyDict), epoch and step; plus a numpy scalar and an
+    argparse.Namespace, both common in checkpoints. A reader must take the weights and leave the
+    rest alone."""
+    import argparse as ap_mod
+
+    import numpy as np
+    params = [torch.nn.Parameter(v.clone()) for v in list(sd.values())[:2]]
+    opt = torch.optim.AdamW(params, lr=1e-3)
+    sum(p.sum() for p in params).backward()
+    opt.step()
+    config = EasyDictLike({"model": {"vision_encoder": {"name": "vit_b16", "num_frames": 8}, "temp": 0.01},
+                           "optimizer": {"lr": 4e-4, "betas": [0.9, 0.98]}, "batch_size": 64})
+    return {"model": sd, "optimizer": opt.state_dict(), "scheduler": {"last_epoch": 3, "lr_lambdas": [None]},
+            "scaler": {"scale": 65536.0, "growth_factor": 2.0}, "config": config, "epoch": 3, "global_step": 1234,
+            "best_metric": np.float64(0.5), "args": ap_mod.Namespace(lr=1e-3, name="run")}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "import"))
@@ -176,6 +211,7 @@ def main():
     v_emb, t_emb = encode(model, video, text)
 
     torch.save({"model": sd}, out("viclip_zip.pth"))
+    torch.save(training_checkpoint(sd), out("viclip_train_ckpt.pth"))
     torch.save(sd, out("viclip_legacy.pth"), _use_new_zipfile_serialization=False)
     half = collections.OrderedDict((k, v.half()) for k, v in sd.items())
     k_t = "vision_encoder.transformer.resblocks.1.mlp.c_fc.weight"

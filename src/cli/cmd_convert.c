@@ -24,7 +24,7 @@ static int parse_temporal(const char *s, vc_temporal_resize *mode) {
     return 0;
 }
 
-static void print_report(const char *path, const vc_model *m, const vc_import_report *rep) {
+void cli_print_import_report(const char *path, const vc_model *m, const vc_import_report *rep) {
     char cfg[1024];
     vc_config_to_json(&m->cfg, cfg, sizeof cfg);
     printf("input:      %s (%s, %s checkpoint)\n", path, rep->format, rep->kind);
@@ -86,7 +86,7 @@ int cmd_convert(int argc, char **argv) {
         cli_error("convert", err.msg);
         rc = 1;
     } else {
-        print_report(pos.items[0], m, &rep);
+        cli_print_import_report(pos.items[0], m, &rep);
         if (!dry) {
             if (vc_model_save(m, pos.items[1], dt, &err)) {
                 cli_error("convert", err.msg);

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "model/import.h"
 #include "model/model_io.h"
 #include "video/synth.h"
 
@@ -81,7 +82,9 @@ int cmd_tokenize(int argc, char **argv) {
 
 int cmd_info(int argc, char **argv) {
     arg_str_list pos = {0};
-    int rc = args_parse("usage: viclip info FILE.safetensors", NULL, 0, argc, argv, 2, &pos);
+    int rc = args_parse("usage: viclip info FILE\n\nA viclip .safetensors file: its metadata, tensors and dtypes. Any other checkpoint\n"
+                        "`viclip convert` reads (.pth, .pt, -hf safetensors, OpenCLIP): what it imports as.",
+                        NULL, 0, argc, argv, 2, &pos);
     if (rc || pos.n != 1) {
         if (!rc) cli_error("info", "give exactly one file");
         arg_str_list_free(&pos);
@@ -89,10 +92,22 @@ int cmd_info(int argc, char **argv) {
     }
     vc_error err;
     vc_safetensors *st = vc_st_open(pos.items[0], &err);
+    const int st_failed = !st;
+    if (st && !vc_st_meta(st, "config")) { /* a safetensors file without our config: an -hf or OpenCLIP one */
+        vc_st_close(st);
+        st = NULL;
+    }
     if (!st) {
-        cli_error("info", err.msg);
+        size_t len = strlen(pos.items[0]);
+        const int is_st = len > 12 && !strcmp(pos.items[0] + len - 12, ".safetensors");
+        vc_error imp_err;
+        vc_import_report rep;
+        vc_model *m = vc_import_file(pos.items[0], NULL, &rep, &imp_err);
+        if (m) cli_print_import_report(pos.items[0], m, &rep);
+        else cli_error("info", is_st && st_failed ? err.msg : imp_err.msg);
+        vc_model_free(m);
         arg_str_list_free(&pos);
-        return 1;
+        return m ? 0 : 1;
     }
     size_t counts[16] = {0}, total = 0;
     for (int i = 0; i < vc_st_count(st); i++) {

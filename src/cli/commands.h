@@ -42,6 +42,11 @@ void cli_top_k(const float *scores, int n, int k, int *best);
 /* Where an index lives: X.npy + X.txt, or DIR/embeddings.npy + DIR/inputs.txt. */
 void cli_index_paths(const char *out, char *emb, char *list, size_t cap);
 
+struct vc_model;
+struct vc_import_report;
+/* What a checkpoint was imported as: format, kind, config, parameters, dtype conversions, notes. */
+void cli_print_import_report(const char *path, const struct vc_model *m, const struct vc_import_report *rep);
+
 /* s as a JSON string literal. */
 void cli_json_string(FILE *f, const char *s);
 
@@ -54,7 +59,6 @@ typedef struct cli_progress {
 cli_progress cli_progress_begin(const char *what);
 void cli_progress_update(int done, int total, void *user); /* user: cli_progress* */
 
-struct vc_model;
 struct vc_loader_item;
 /* Encodes videos with a progress bar, one warning per unreadable input (command name `what`).
  * emb [n, E] normalised, ok[i] = 0 for unreadable inputs. Prints errors; returns 0 or 1. */

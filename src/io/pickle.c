@@ -184,17 +184,18 @@ static int push_global(vm *m, const char *module, size_t mlen, const char *name,
     memcpy(full + mlen + 1, name, nlen);
     full[mlen + 1 + nlen] = 0;
     if (strlen(full) != mlen + 1 + nlen) return fail(m, "global name contains a NUL byte%s", NULL);
-    int ok = is_torchscript_class(full);
+    /* Any other global (a config object, numpy scalars, argparse.Namespace ... next to the
+     * weights) becomes an opaque name: calling or instantiating it gives an opaque object that
+     * records its class and never runs anything. */
+    int known = is_torchscript_class(full);
     vc_dtype dt;
-    if (!storage_dtype(full, &dt)) ok = 1;
+    if (!storage_dtype(full, &dt)) known = 1;
     for (size_t i = 0; i < sizeof CALLABLES / sizeof CALLABLES[0]; i++)
-        if (!strcmp(full, CALLABLES[i])) ok = 1;
-    if (!ok)
-        return fail(m, "forbidden global '%s' (only the torch tensor-rebuild functions, storage types, "
-                       "collections.OrderedDict and TorchScript classes are allowed; nothing is executed)", full);
+        if (!strcmp(full, CALLABLES[i])) known = 1;
     vc_pk_value *v = new_value(m, VC_PK_GLOBAL);
     if (!v || !(v->s = strdup(full))) return fail(m, "out of memory%s", NULL);
     v->len = strlen(full);
+    v->opaque = !known;
     return push(m, v);
 }
 
@@ -297,11 +298,21 @@ too_big:
     return NULL;
 }
 
+/* An instance of an opaque global, or of a TorchScript class: a named object, nothing run. */
+static int push_object(vm *m, const vc_pk_value *cls) {
+    vc_pk_value *o = new_value(m, VC_PK_OBJECT);
+    if (!o || !(o->s = strdup(cls->s))) return fail(m, "out of memory%s", NULL);
+    o->len = strlen(o->s);
+    o->opaque = cls->opaque;
+    return push(m, o);
+}
+
 static int op_reduce(vm *m) {
     vc_pk_value *args = pop(m);
     vc_pk_value *fn = args ? pop(m) : NULL;
     if (!fn) return -1;
     if (fn->kind != VC_PK_GLOBAL || args->kind != VC_PK_TUPLE) return fail(m, "REDUCE needs a global and a tuple%s", NULL);
+    if (fn->opaque) return push_object(m, fn);
     const char *f = fn->s;
     if (!strcmp(f, "collections.OrderedDict")) {
         if (args->n) return fail(m, "OrderedDict with arguments is not supported%s", NULL);
@@ -322,16 +333,15 @@ static int op_reduce(vm *m) {
     return fail(m, "'%s' cannot be called", f);
 }
 
-static int op_newobj(vm *m) {
-    vc_pk_value *args = pop(m);
+static int op_newobj(vm *m, int with_kwargs) {
+    vc_pk_value *kwargs = with_kwargs ? pop(m) : NULL;
+    vc_pk_value *args = !with_kwargs || kwargs ? pop(m) : NULL;
     vc_pk_value *cls = args ? pop(m) : NULL;
     if (!cls) return -1;
-    if (cls->kind != VC_PK_GLOBAL || !is_torchscript_class(cls->s) || args->kind != VC_PK_TUPLE || args->n)
-        return fail(m, "NEWOBJ is only supported for TorchScript classes without arguments%s", NULL);
-    vc_pk_value *o = new_value(m, VC_PK_OBJECT);
-    if (!o || !(o->s = strdup(cls->s))) return fail(m, "out of memory%s", NULL);
-    o->len = strlen(o->s);
-    return push(m, o);
+    if (cls->kind == VC_PK_GLOBAL && cls->opaque) return push_object(m, cls);
+    if (cls->kind != VC_PK_GLOBAL || !is_torchscript_class(cls->s) || args->kind != VC_PK_TUPLE || args->n || with_kwargs)
+        return fail(m, "NEWOBJ is only supported for TorchScript classes without arguments and for opaque classes%s", NULL);
+    return push_object(m, cls);
 }
 
 static int op_build(vm *m) {
@@ -372,7 +382,8 @@ static int container_ok(const vm *m, size_t from) {
 static int set_items(vm *m, size_t from) {
     if (!container_ok(m, from) || (m->sp - from) % 2) return fail(m, "SETITEMS needs a dict and key/value pairs%s", NULL);
     vc_pk_value *d = m->stack[from - 1];
-    if (d->kind != VC_PK_DICT) return fail(m, "SETITEM(S) on a value that is not a dict%s", NULL);
+    if (d->kind != VC_PK_DICT && !(d->kind == VC_PK_OBJECT && d->opaque))
+        return fail(m, "SETITEM(S) on a value that is not a dict%s", NULL);
     for (size_t i = from; i < m->sp; i++)
         if (append_item(m, d, m->stack[i])) return -1;
     m->sp = from;
@@ -382,7 +393,8 @@ static int set_items(vm *m, size_t from) {
 static int append_items(vm *m, size_t from) {
     if (!container_ok(m, from)) return fail(m, "APPENDS without a list%s", NULL);
     vc_pk_value *l = m->stack[from - 1];
-    if (l->kind != VC_PK_LIST) return fail(m, "APPEND(S) on a value that is not a list%s", NULL);
+    if (l->kind != VC_PK_LIST && !(l->kind == VC_PK_OBJECT && l->opaque))
+        return fail(m, "APPEND(S) on a value that is not a list%s", NULL);
     for (size_t i = from; i < m->sp; i++)
         if (append_item(m, l, m->stack[i])) return -1;
     m->sp = from;
@@ -472,7 +484,8 @@ static int step(vm *m, int *stop) {
     case 'c': return op_global(m);
     case 0x93: return op_stack_global(m);
     case 'R': return op_reduce(m);
-    case 0x81: return op_newobj(m);
+    case 0x81: return op_newobj(m, 0);
+    case 0x92: return op_newobj(m, 1); /* NEWOBJ_EX */
     case 'b': return op_build(m);
     case 'Q': return op_binpersid(m);
     case 's':

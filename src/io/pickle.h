@@ -10,8 +10,13 @@
  *   torch.jit._pickle.build_{int,double,bool,tensor}list, restore_type_tag -> their argument
  *   __torch__.*  (TorchScript classes)             -> an opaque object whose BUILD state
  *                                                    (a dict of attributes) is kept
+ *   any other global (e.g. the config object ViCLIP's training saves next to the weights, an
+ *   EasyDict; numpy scalars; argparse.Namespace) -> an opaque name: REDUCE / NEWOBJ on it give
+ *                                                    an opaque object (its class name, the items
+ *                                                    SETITEMS/APPENDS add, its BUILD state), so
+ *                                                    the file loads and nothing is ever called
  * Persistent ids must be storage ids ('storage', dtype, key, location, numel[, None]).
- * Any other global or opcode is refused with an error naming it and its byte offset.
+ * Any other opcode is refused with an error naming it and its byte offset.
  * Opcodes: protocols 0-5 minus the text-mode and object-building ones that torch never writes.
  * All values live in the vc_pickle object and are freed with it; values may be shared (memo)
  * and may form cycles, so walk them with a depth limit. */
@@ -37,10 +42,11 @@ typedef enum {
     VC_PK_TUPLE,   /* items[n] */
     VC_PK_LIST,    /* items[n] */
     VC_PK_DICT,    /* items[2k] key, items[2k+1] value, in insertion order (duplicates kept) */
-    VC_PK_GLOBAL,  /* s = "module.name" (an allowed one) */
+    VC_PK_GLOBAL,  /* s = "module.name"; opaque = 1 if it is not one of the known ones */
     VC_PK_STORAGE, /* s = key, dtype, numel */
     VC_PK_TENSOR,  /* storage, offset, ndim, shape, stride */
-    VC_PK_OBJECT,  /* s = TorchScript class name, attrs = its state (a dict) or NULL */
+    VC_PK_OBJECT,  /* s = class name, attrs = its BUILD state or NULL; opaque objects may also hold
+                    * items (dict pairs or list items) added by SETITEMS / APPENDS */
 } vc_pk_kind;
 
 typedef struct vc_pk_value vc_pk_value;
@@ -53,6 +59,7 @@ struct vc_pk_value {
     vc_pk_value **items;
     size_t n, cap;
     vc_pk_value *attrs;
+    int opaque;    /* GLOBAL / OBJECT: an unknown class, recorded and never called */
     /* storage */
     vc_dtype dtype;
     int64_t numel;

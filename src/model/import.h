@@ -79,7 +79,7 @@ typedef struct {
     const char *const *ignore_prefixes; /* NULL-terminated; tensors to skip silently */
 } vc_import_opts;
 
-typedef struct {
+typedef struct vc_import_report {
     char kind[16];        /* "viclip" or "clip" */
     char format[32];
     int src_frames;       /* 0 for an image CLIP */
