@@ -148,9 +148,10 @@ TEST(clip_inflation_rules) {
     CHECK(pp->shape[0] == 6 && !memcmp(m->params + pp->offset, tpos->data, 6 * 8 * 4), "text positions not the first 6 rows");
     CHECK(m->params[vc_param_find(&m->table, "temp")->offset] == 0.01f, "temp != 0.01");
     CHECK(rep.ignored == 1 && strstr(rep.notes, "logit_scale dropped"), "logit_scale: ignored %d, notes %s", rep.ignored, rep.notes);
-    /* The same CLIP as safetensors and as a TorchScript archive gives the same model. */
-    const char *others[] = {FIX "clip.safetensors", FIX "clip_jit.pt"};
-    for (int f = 0; f < 2; f++) {
+    /* The same CLIP as safetensors, as a TorchScript archive and as Hugging Face transformers'
+     * CLIPModel (separate q/k/v, transposed projections, other names) gives the same model. */
+    const char *others[] = {FIX "clip.safetensors", FIX "clip_jit.pt", FIX "clip_hf_transformers.safetensors"};
+    for (int f = 0; f < 3; f++) {
         vc_model *o2 = import(others[f], &o, &rep);
         CHECK(o2, "load %s", others[f]);
         CHECK(!memcmp(o2->params, m->params, m->table.total * sizeof *m->params), "%s differs from clip_sd.pt", others[f]);

@@ -7,6 +7,7 @@ A micro ViCLIP (the reference of tools/viclip_ref.py, random weights, seed 1) an
 OpenAI/OpenCLIP-style image CLIP, saved the ways users bring checkpoints:
 
   viclip_zip.pth         torch.save({'model': sd}, f)                (zip format, the default)
+  clip_hf_transformers.safetensors  the image CLIP as Hugging Face transformers' CLIPModel saves it
   viclip_train_ckpt.pth  a training checkpoint as ViCLIP writes it: the weights plus optimizer,
                          scheduler, scaler, an EasyDict-like config object, a numpy scalar and
                          an argparse.Namespace (classes the reader must not run)
@@ -83,6 +84,52 @@ def viclip_to_clip(sd, g):
         else:
             out[k[len("text_encoder."):]] = v.clone()
     out["logit_scale"] = torch.tensor(4.6052)
+    return out
+
+
+def clip_to_hf_transformers(clip_sd):
+    """The same CLIP as Hugging Face transformers' CLIPModel stores it: q/k/v projections apart,
+    Linear-style [E, W] projections, its own names, int64 position_ids buffers."""
+    out = collections.OrderedDict()
+    layer_names = {"attn.out_proj.": "self_attn.out_proj.", "ln_1.": "layer_norm1.", "ln_2.": "layer_norm2.",
+                   "mlp.c_fc.": "mlp.fc1.", "mlp.c_proj.": "mlp.fc2."}
+    top = {"visual.conv1.weight": "vision_model.embeddings.patch_embedding.weight",
+           "visual.class_embedding": "vision_model.embeddings.class_embedding",
+           "visual.positional_embedding": "vision_model.embeddings.position_embedding.weight",
+           "token_embedding.weight": "text_model.embeddings.token_embedding.weight",
+           "positional_embedding": "text_model.embeddings.position_embedding.weight",
+           "logit_scale": "logit_scale"}
+    for k, v in clip_sd.items():
+        if k in top:
+            out[top[k]] = v.clone()
+        elif k == "visual.proj":
+            out["visual_projection.weight"] = v.t().contiguous()
+        elif k == "text_projection":
+            out["text_projection.weight"] = v.t().contiguous()
+        elif k.startswith("visual.ln_pre.") or k.startswith("visual.ln_post."):
+            which = "pre_layrnorm" if "ln_pre" in k else "post_layernorm"
+            out[f"vision_model.{which}.{k.rsplit('.', 1)[1]}"] = v.clone()
+        elif k.startswith("ln_final."):
+            out[f"text_model.final_layer_norm.{k.rsplit('.', 1)[1]}"] = v.clone()
+        else:
+            tower = "vision_model" if k.startswith("visual.") else "text_model"
+            rest = k[len("visual.transformer.resblocks."):] if tower == "vision_model" else k[len("transformer.resblocks."):]
+            i, inner = rest.split(".", 1)
+            base = f"{tower}.encoder.layers.{i}."
+            if inner.startswith("attn.in_proj_"):
+                kind = inner[len("attn.in_proj_"):]
+                for name, part in zip("qkv", v.chunk(3, dim=0)):
+                    out[f"{base}self_attn.{name}_proj.{kind}"] = part.clone().contiguous()
+                continue
+            for a, b in layer_names.items():
+                if inner.startswith(a):
+                    out[base + b + inner[len(a):]] = v.clone()
+                    break
+            else:
+                raise KeyError(k)
+    vis_rows = clip_sd["visual.positional_embedding"].shape[0]
+    out["vision_model.embeddings.position_ids"] = torch.arange(vis_rows).unsqueeze(0)
+    out["text_model.embeddings.position_ids"] = torch.arange(clip_sd["positional_embedding"].shape[0]).unsqueeze(0)
     return out
 
 
@@ -226,6 +273,7 @@ def main():
     clip_sd = viclip_to_clip(sd, g)
     torch.save(clip_sd, out("clip_sd.pt"))
     ref.write_safetensors(out("clip.safetensors"), dict(clip_sd))
+    ref.write_safetensors(out("clip_hf_transformers.safetensors"), dict(clip_to_hf_transformers(clip_sd)))
     save_jit(clip_sd, cfg, out("clip_jit.pt"))
     inflated = ref.ViCLIPRef(cfg).float()
     inflated.load_state_dict(inflate_by_hand(clip_sd, cfg), strict=True)

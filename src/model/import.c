@@ -403,6 +403,7 @@ static int read_bytes(const uint8_t *d, size_t size, const char *label, vc_imp_s
 int vc_imp_read_mem(const void *data, size_t size, const char *label, vc_imp_set *out, vc_error *err) {
     memset(out, 0, sizeof *out);
     int rc = read_bytes(data, size, label ? label : "(memory)", out, err);
+    if (!rc) rc = vc_imp_from_hf_clip(out, err);
     if (rc) vc_imp_set_free(out);
     return rc;
 }
@@ -423,6 +424,7 @@ int vc_imp_read(const char *path, vc_imp_set *out, vc_error *err) {
     if (got >= 9 && head[8] == '{') {
         close(fd);
         int rc = read_safetensors(path, out, err);
+        if (!rc) rc = vc_imp_from_hf_clip(out, err);
         if (rc) vc_imp_set_free(out);
         return rc;
     }
@@ -435,6 +437,7 @@ int vc_imp_read(const char *path, vc_imp_set *out, vc_error *err) {
     if (map == MAP_FAILED) return vc_fail(err, "%s: cannot map %zu bytes", path, size);
     int rc = read_bytes(map, size, path, out, err);
     munmap(map, size);
+    if (!rc) rc = vc_imp_from_hf_clip(out, err);
     if (rc) vc_imp_set_free(out);
     return rc;
 }

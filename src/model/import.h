@@ -5,7 +5,8 @@
  *   - legacy torch.save files (_use_new_zipfile_serialization=False): magic, protocol and
  *     sys-info pickles, the object pickle, the storage-key list, then each storage's bytes;
  *   - TorchScript archives (OpenAI CLIP's .pt): same zip layout; modules become attribute trees;
- *   - safetensors (viclip's own files, the "-hf" ViCLIP files, OpenCLIP's).
+ *   - safetensors (viclip's own files, the "-hf" ViCLIP files, OpenCLIP's, Hugging Face
+ *     transformers CLIPModel's, renamed to the OpenAI layout by import_hf.c).
  * The pickles run in the safe VM of io/pickle.h. When the top level is a dict holding
  * "model", "state_dict" or "module", that entry is the state dict (the official ViCLIP .pth is
  * {"model": state_dict}); a "module." prefix shared by every name (DataParallel) is removed.
@@ -66,6 +67,10 @@ int vc_imp_read(const char *path, vc_imp_set *out, vc_error *err);
 int vc_imp_read_mem(const void *data, size_t size, const char *label, vc_imp_set *out, vc_error *err);
 void vc_imp_set_free(vc_imp_set *s);
 const vc_imp_tensor *vc_imp_find(const vc_imp_set *s, const char *name);
+/* A Hugging Face transformers CLIPModel checkpoint is renamed in place to the OpenAI layout
+ * (q/k/v packed, projections transposed; see import_hf.c); any other set is left as it is.
+ * vc_imp_read and vc_imp_read_mem call it. */
+int vc_imp_from_hf_clip(vc_imp_set *s, vc_error *err);
 
 typedef enum { VC_TEMPORAL_OFFICIAL = 0, VC_TEMPORAL_INTERPOLATE = 1 } vc_temporal_resize;
 
