@@ -46,7 +46,7 @@ void args_print_help(const char *usage, const arg_spec *specs, int n_specs) {
         else
             snprintf(left, sizeof left, "    --%s%s%s", s->long_name, s->meta ? " " : "", s->meta ? s->meta : "");
         printf("  %-30s %s", left, s->help);
-        print_default(s);
+        if (!strstr(s->help, "(default")) print_default(s); /* the help may say it in words */
         printf("\n");
     }
     printf("  %-30s %s\n", "-h, --help", "show this help");

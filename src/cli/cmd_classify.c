@@ -52,7 +52,7 @@ int cmd_classify(int argc, char **argv) {
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise prompts as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
     arg_str_list videos = {0};
     int rc = args_parse("usage: viclip classify --model FILE --labels FILE [options] VIDEO...", specs,

@@ -188,7 +188,7 @@ int cmd_encode(int argc, char **argv) {
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
         {0, "json", ARG_FLAG, &json, NULL, "print a JSON summary (videos)"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
     int rc = args_parse("usage: viclip encode --model FILE (--text TEXT... | --video FILE... | --list ANN | --video-tensor X.npy) --out PATH",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);

@@ -116,7 +116,7 @@ int cmd_search(int argc, char **argv) {
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise queries as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads (folder of videos)"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
     arg_str_list queries = {0};
     int rc = args_parse("usage: viclip search --model FILE --index PATH [options] QUERY...", specs,

@@ -18,7 +18,7 @@ int cmd_synth(int argc, char **argv) {
         {0, "frames", ARG_INT, &p.frames, "N", "frames per clip"},
         {0, "size", ARG_INT, &p.size, "N", "frame width and height in pixels"},
         {0, "seed", ARG_U64, &p.seed, "N", "generator seed"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
     arg_str_list pos = {0};
     int rc = args_parse("usage: viclip synth OUT_DIR [options]\n\nWrites clips/*.npy (uint8 [T,S,S,3]), train.jsonl, eval.jsonl, heldout.jsonl,\n"
