@@ -71,10 +71,12 @@ static void train_args_json(const vc_train_params *p, char *buf, size_t cap) {
              "{\"batch_size\":%d,\"accum_freq\":%d,\"steps\":%" PRId64 ",\"warmup\":%" PRId64
              ",\"lr\":%g,\"min_lr\":%g,\"wd\":%g,\"grad_clip_norm\":%g,\"mask_ratio\":%g,"
              "\"unmasked_steps\":%" PRId64 ",\"drop_path\":%g,\"lr_mult_vision\":%g,"
-             "\"lr_mult_text\":%g,\"freeze_text\":%d,\"temp_min\":%g,\"seed\":%" PRIu64 "}",
+             "\"lr_mult_text\":%g,\"freeze_text\":%d,\"temp_min\":%g,\"seed\":%" PRIu64 ",\"workers\":%d,"
+             "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d}",
              p->batch_size, p->accum_freq, p->steps, p->warmup, p->lr, p->min_lr, p->weight_decay,
              p->grad_clip_norm, p->mask_ratio, p->unmasked_steps, p->drop_path, p->lr_mult_vision,
-             p->lr_mult_text, p->freeze_text, p->temp_min, p->seed);
+             p->lr_mult_text, p->freeze_text, p->temp_min, p->seed, p->workers,
+             p->workers ? vc_sampling_name((vc_sampling)p->sampling) : "middle", p->workers ? p->augment : 0, p->clean_captions);
 }
 
 static int write_loss_plot(const char *log_path, const char *svg_path, vc_error *err) {
