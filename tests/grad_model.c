@@ -178,6 +178,60 @@ TEST(text_tower_stops_at_the_last_eot_without_changing_results) {
     free(f.video);
 }
 
-TEST_MAIN("grad_model", T(text_tower_stops_at_the_last_eot_without_changing_results), T(every_parameter_gradient_matches_finite_differences),
+/* Accumulating two micro-batches with negatives from both (embeddings first, the loss over all
+ * of them, then each micro-batch's backward from its slice of the gradient) gives the gradients
+ * of one step on the whole batch: every parameter, and the temperature. */
+TEST(accumulation_with_full_batch_negatives_equals_one_big_batch) {
+    vc_error err;
+    vc_config c = vc_config_preset(VC_PRESET_TINY);
+    vc_model *m = vc_model_new(&c, &err);
+    CHECK(m && vc_model_enable_grads(m, &err) == 0, "%s", err.msg);
+    vc_model_init_random(m, 42, 0.1);
+    perturb(m);
+    enum { B = 4, HALF = 2, K = 16 };
+    const int all = vc_config_video_tokens(&c), E = c.embed_dim, ctx = c.context_length;
+    const size_t clip = (size_t)c.num_frames * 3 * c.image_size * c.image_size;
+    vc_real *video = malloc(B * clip * sizeof *video);
+    vc_fill_random(video, B * clip, 1, 321);
+    int32_t tokens[B * 8] = {98, 5, 17, 99, 0, 0, 0, 0, 98, 40, 41, 42, 43, 44, 45, 99,
+                             98, 99, 0, 0, 0, 0, 0, 0, 98, 7, 7, 99, 0, 0, 0, 0};
+    int32_t ids[B] = {0, 1, 0, 2}, keep[B * K];
+    CHECK(ctx == 8, "tiny context %d", ctx);
+    vc_vision_sample_keep(keep, B, all, K, 7, 3);
+    vc_step_inputs whole = {.video = video, .tokens = tokens, .ids = ids, .keep = keep, .B = B, .K = K,
+                            .seed = 11, .step = 4, .train_text = 1, .grad_scale = 1};
+    double loss;
+    vc_model_zero_grads(m);
+    CHECK(vc_model_forward_backward(m, &whole, &loss, &err) == 0, "%s", err.msg);
+    vc_real *want = malloc(m->table.total * sizeof *want);
+    memcpy(want, m->grads, m->table.total * sizeof *want);
+    /* the same step as two micro-batches */
+    vc_real v[B * 24], t[B * 24], dv[B * 24], dt[B * 24], dtemp;
+    CHECK(E <= 24, "embed dim %d", E);
+    vc_step_inputs micro[2];
+    for (int h = 0; h < 2; h++) {
+        micro[h] = whole;
+        micro[h].video = video + (size_t)h * HALF * clip, micro[h].tokens = tokens + h * HALF * ctx;
+        micro[h].ids = ids + h * HALF, micro[h].keep = keep + h * HALF * K, micro[h].B = HALF;
+        CHECK(vc_model_step_embeddings(m, &micro[h], v + h * HALF * E, t + h * HALF * E, &err) == 0, "%s", err.msg);
+    }
+    vc_real *scratch = malloc(vc_contrastive_scratch_elems(B, B, E) * sizeof *scratch);
+    double loss2 = vc_contrastive_loss(v, t, ids, B, E, m->p.temp[0], dv, dt, &dtemp, scratch);
+    vc_model_zero_grads(m);
+    for (int h = 0; h < 2; h++)
+        CHECK(vc_model_backward_from(m, &micro[h], dv + h * HALF * E, dt + h * HALF * E, &err) == 0, "%s", err.msg);
+    m->g.temp[0] += dtemp;
+    CHECK(fabs(loss2 - loss) < 1e-12 * fabs(loss), "loss %.15g vs %.15g", loss2, loss);
+    double worst = 0, scale = 0;
+    for (size_t k = 0; k < m->table.total; k++) {
+        worst = fmax(worst, fabs(m->grads[k] - want[k]));
+        scale = fmax(scale, fabs(want[k]));
+    }
+    free(video), free(want), free(scratch);
+    vc_model_free(m);
+    CHECK(scale > 0 && worst <= 1e-11 * scale, "gradients differ by %.3g (largest %.3g)", worst, scale);
+}
+
+TEST_MAIN("grad_model", T(accumulation_with_full_batch_negatives_equals_one_big_batch), T(text_tower_stops_at_the_last_eot_without_changing_results), T(every_parameter_gradient_matches_finite_differences),
           T(frozen_text_tower_gets_no_gradient_but_vision_does),
           T(bad_step_inputs_are_rejected_with_a_message))

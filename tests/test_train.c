@@ -129,6 +129,46 @@ TEST(streamed_training_resumes_bit_for_bit_whatever_the_worker_count) {
           "streamed run with augmentation equals the preloaded one");
 }
 
+/* --accum-freq 2 with batch 4 sees the same clips as batch 8 and, with negatives taken from the
+ * whole accumulated batch, trains the same model (up to float summation order). */
+TEST(accumulated_micro_batches_train_like_one_big_batch) {
+    vc_tokenizer *tok = vc_test_load_tokenizer();
+    const char *data = synth_dir(4, 16, 96);
+    CHECK(tok && data, "no vocabulary or synthetic data");
+    char ann[1100];
+    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    vc_train_params p = vc_train_default_params();
+    p.cfg = small_config();
+    p.train_annotations = ann;
+    p.steps = 3, p.warmup = 1, p.lr = 1e-3, p.mask_ratio = 0, p.temp_init = 0.05, p.seed = 5;
+    vc_error err;
+    p.batch_size = 8, p.accum_freq = 1, p.out_dir = "build/tests/run_big";
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    p.batch_size = 4, p.accum_freq = 2, p.out_dir = "build/tests/run_accum";
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    vc_tokenizer_free(tok);
+    /* the loss of each step: over 8 candidates both ways (per-micro-batch negatives would give a
+     * loss over 4); step 1 is before any update, later steps after nearly equal updates */
+    double big[3], acc[3];
+    const char *logs[2] = {"build/tests/run_big/train_log.jsonl", "build/tests/run_accum/train_log.jsonl"};
+    double *dst[2] = {big, acc};
+    for (int r = 0; r < 2; r++) {
+        FILE *f = fopen(logs[r], "r");
+        CHECK(f, "%s", logs[r]);
+        char line[512];
+        int n = 0;
+        while (n < 3 && fgets(line, sizeof line, f)) {
+            double st;
+            if (sscanf(line, "{\"step\":%lf,\"loss\":%lf", &st, &dst[r][n]) == 2) n++;
+        }
+        fclose(f);
+        CHECK(n == 3, "%s: %d losses", logs[r], n);
+    }
+    printf("  losses, batch 8: %.6f %.6f %.6f; 2 x 4 accumulated: %.6f %.6f %.6f\n", big[0], big[1], big[2], acc[0], acc[1], acc[2]);
+    CHECK(fabs(big[0] - acc[0]) < 1e-5 * big[0], "step 1: %.7f vs %.7f", big[0], acc[0]);
+    for (int k = 1; k < 3; k++) CHECK(fabs(big[k] - acc[k]) < 2e-3 * big[k], "step %d: %.7f vs %.7f", k + 1, big[k], acc[k]);
+}
+
 TEST(frozen_text_tower_stays_bit_identical_during_training) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
@@ -252,6 +292,7 @@ TEST(unreadable_clips_are_left_out_with_one_message_each) {
 
 TEST_MAIN("train", T(unreadable_clips_are_left_out_with_one_message_each), T(resumed_training_equals_uninterrupted_training_bit_for_bit),
           T(streamed_training_resumes_bit_for_bit_whatever_the_worker_count),
+          T(accumulated_micro_batches_train_like_one_big_batch),
           T(frozen_text_tower_stays_bit_identical_during_training),
           T(short_training_on_synthetic_clips_retrieves_far_above_chance),
           T(malformed_annotations_fail_with_file_and_line))

@@ -36,7 +36,7 @@ int cmd_train(int argc, char **argv) {
         {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
         {0, "resume", ARG_STR, &p.resume, "FILE", "resume from this training checkpoint"},
         {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per micro-batch"},
-        {0, "accum-freq", ARG_INT, &p.accum_freq, "N", "micro-batches accumulated per optimizer step"},
+        {0, "accum-freq", ARG_INT, &p.accum_freq, "N", "micro-batches per optimizer step; negatives come from all of them (as open_clip)"},
         {'s', "steps", ARG_I64, &p.steps, "N", "optimizer steps"},
         {0, "warmup", ARG_I64, &p.warmup, "N", "linear warmup steps"},
         {0, "lr", ARG_DOUBLE, &p.lr, "X", "peak learning rate"},

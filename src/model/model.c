@@ -226,7 +226,8 @@ static int check_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {
     return vc_text_check_tokens(c, in->tokens, in->B, err);
 }
 
-static int step_forward(vc_model *m, const vc_step_inputs *in, int training, double *loss, vc_error *err) {
+/* Both towers' training forward (masking, drop-path), activations kept for backward. */
+static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
     if (check_step(m, in, err)) return -1;
     /* Loss-only and training calls share one plan, so a gradient check never re-plans. */
     if (workspace_plan(m, &m->train, in->B, in->B, in->K, 1, in->train_text, in->drop_rates != NULL, err))
@@ -235,9 +236,38 @@ static int step_forward(vc_model *m, const vc_step_inputs *in, int training, dou
     const vc_config *c = &m->cfg;
     vc_vision_forward(c, &m->p.v, &w->vis, in->video, in->B, in->keep, in->drop_rates, in->seed, in->step);
     vc_text_forward(c, &m->p.t, &w->txt, in->tokens, in->B);
-    *loss = vc_contrastive_loss(w->vis.emb, w->txt.emb, in->ids, in->B, c->embed_dim, m->p.temp[0],
+    return 0;
+}
+
+static int step_forward(vc_model *m, const vc_step_inputs *in, int training, double *loss, vc_error *err) {
+    if (step_towers(m, in, err)) return -1;
+    vc_workspace *w = &m->train;
+    *loss = vc_contrastive_loss(w->vis.emb, w->txt.emb, in->ids, in->B, m->cfg.embed_dim, m->p.temp[0],
                                 training ? w->dv : NULL, training ? w->dt : NULL,
                                 training ? &w->dtemp_value : NULL, w->loss_scratch);
+    return 0;
+}
+
+int vc_model_step_embeddings(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_real *t_emb, vc_error *err) {
+    if (vc_model_enable_grads(m, err) || step_towers(m, in, err)) return -1;
+    const size_t BE = (size_t)in->B * m->cfg.embed_dim;
+    memcpy(v_emb, m->train.vis.emb, BE * sizeof *v_emb);
+    memcpy(t_emb, m->train.txt.emb, BE * sizeof *t_emb);
+    return 0;
+}
+
+int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err) {
+    if (vc_model_enable_grads(m, err) || step_towers(m, in, err)) return -1;
+    vc_workspace *w = &m->train;
+    const vc_config *c = &m->cfg;
+    const size_t BE = (size_t)in->B * c->embed_dim;
+    const vc_real s = (vc_real)in->grad_scale;
+    for (size_t i = 0; i < BE; i++) {
+        w->dv[i] = s * dv[i];
+        w->dt[i] = s * dt[i];
+    }
+    vc_vision_backward(c, &m->p.v, &m->g.v, &w->vis, w->dv, in->B);
+    if (in->train_text) vc_text_backward(c, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
     return 0;
 }
 

@@ -68,6 +68,15 @@ typedef struct vc_step_inputs {
 /* Forward, loss and backward; gradients are ACCUMULATED into m->grads. Returns 0 and sets *loss. */
 int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);
 
+/* Accumulation with negatives from the whole accumulated batch (open_clip's --accum-freq):
+ * first every micro-batch's embeddings (vc_model_step_embeddings: the training forward with
+ * the same masks and drop-path draws, raw projections [B, E], no gradients), then the loss over
+ * all of them, then per micro-batch vc_model_backward_from: the forward again and backward from
+ * the loss's gradients w.r.t. that micro-batch's raw embeddings (dv, dt [B, E], scaled by
+ * in->grad_scale), ACCUMULATED into m->grads. The temperature's gradient is the caller's. */
+int vc_model_step_embeddings(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_real *t_emb, vc_error *err);
+int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err);
+
 /* Loss only (no gradients), same inputs; used by tests. */
 int vc_model_loss(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);
 

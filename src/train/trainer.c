@@ -128,8 +128,10 @@ typedef struct {
     vc_loader *loader;  /* streaming only */
     vc_model *model;
     vc_adamw opt;
-    vc_real *video;
+    vc_real *video;                 /* [accum * B] clips: every micro-batch of a step */
     int32_t *tokens, *ids, *keep;
+    vc_real *emb, *demb, *loss_scratch; /* accumulation: embeddings and their gradients, video then text */
+    vc_step_inputs *micro;
     double *rates;
     sample_order order;
     FILE *log;
@@ -141,6 +143,7 @@ static void state_free(train_state *s) {
     vc_model_free(s->model);
     vc_adamw_free(&s->opt);
     free(s->video), free(s->tokens), free(s->ids), free(s->keep), free(s->rates), free(s->order.perm);
+    free(s->emb), free(s->demb), free(s->loss_scratch), free(s->micro);
     if (s->log) fclose(s->log);
 }
 
@@ -202,13 +205,24 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
     const int B = p->batch_size, T = c->num_frames, S = c->image_size, N_tok = vc_config_video_tokens(c);
     const int K_masked = vc_config_kept_tokens(c, p->mask_ratio);
     const size_t clip = (size_t)T * 3 * S * S;
-    s.video = malloc((size_t)B * clip * sizeof(vc_real));
-    s.tokens = malloc((size_t)B * c->context_length * sizeof(int32_t));
-    s.ids = malloc((size_t)B * sizeof(int32_t));
-    s.keep = malloc((size_t)B * N_tok * sizeof(int32_t));
+    const int A = p->accum_freq, E = c->embed_dim;
+    s.video = malloc((size_t)A * B * clip * sizeof(vc_real));
+    s.tokens = malloc((size_t)A * B * c->context_length * sizeof(int32_t));
+    s.ids = malloc((size_t)A * B * sizeof(int32_t));
+    s.keep = malloc((size_t)A * B * N_tok * sizeof(int32_t));
+    s.micro = malloc((size_t)A * sizeof *s.micro);
+    if (A > 1) {
+        s.emb = malloc((size_t)2 * A * B * E * sizeof(vc_real));
+        s.demb = malloc((size_t)2 * A * B * E * sizeof(vc_real));
+        s.loss_scratch = malloc(vc_contrastive_scratch_elems(A * B, A * B, E) * sizeof(vc_real));
+        if (!s.emb || !s.demb || !s.loss_scratch) {
+            vc_fail(err, "out of memory for %d accumulated micro-batches of %d clips", A, B);
+            goto done;
+        }
+    }
     s.rates = malloc((size_t)c->vision_layers * sizeof(double));
     s.order = (sample_order){seed, s.data.n, -1, malloc((size_t)s.data.n * sizeof(int32_t))};
-    if (!s.video || !s.tokens || !s.ids || !s.keep || !s.rates || !s.order.perm) {
+    if (!s.video || !s.tokens || !s.ids || !s.keep || !s.micro || !s.rates || !s.order.perm) {
         vc_fail(err, "out of memory for a batch of %d clips", B);
         goto done;
     }
@@ -236,9 +250,11 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
         const int masked = p->mask_ratio > 0 && step < p->steps - p->unmasked_steps;
         const int K = masked ? K_masked : N_tok;
         vc_model_zero_grads(m);
-        double loss_sum = 0;
-        for (int micro = 0; micro < p->accum_freq; micro++) {
-            const uint64_t draw = (uint64_t)step * p->accum_freq + micro; /* micro-batch counter */
+        for (int micro = 0; micro < A; micro++) {
+            const uint64_t draw = (uint64_t)step * A + micro; /* micro-batch counter */
+            vc_real *video = s.video + (size_t)micro * B * clip;
+            int32_t *tokens = s.tokens + (size_t)micro * B * c->context_length, *ids = s.ids + (size_t)micro * B;
+            int32_t *keep = s.keep + (size_t)micro * B * N_tok;
             vc_loader_batch lb = {0};
             if (s.loader) {
                 if (vc_loader_next(s.loader, &lb, err)) goto done;
@@ -256,23 +272,34 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
             }
             for (int b = 0; b < B; b++) {
                 int i = s.loader ? lb.item[b] : order_index(&s.order, (int64_t)draw * B + b);
-                if (s.loader) vc_clip_normalize(&pp, lb.frames + (size_t)b * T * S * S * 3, NULL, s.video + b * clip);
-                else vc_dataset_clip(&s.data, i, NULL, s.video + b * clip);
-                memcpy(s.tokens + (size_t)b * c->context_length, s.data.tokens + (size_t)i * c->context_length,
+                if (s.loader) vc_clip_normalize(&pp, lb.frames + (size_t)b * T * S * S * 3, NULL, video + b * clip);
+                else vc_dataset_clip(&s.data, i, NULL, video + b * clip);
+                memcpy(tokens + (size_t)b * c->context_length, s.data.tokens + (size_t)i * c->context_length,
                        (size_t)c->context_length * sizeof(int32_t));
-                s.ids[b] = s.data.group[i];
+                ids[b] = s.data.group[i];
             }
-            if (masked) vc_vision_sample_keep(s.keep, B, N_tok, K, seed, draw);
-            vc_step_inputs in = {.video = s.video, .tokens = s.tokens, .ids = s.ids,
-                                 .keep = masked ? s.keep : NULL, .B = B, .K = K,
-                                 .drop_rates = p->drop_path > 0 ? s.rates : NULL, .seed = seed,
-                                 .step = draw, .train_text = !p->freeze_text,
-                                 .grad_scale = 1.0 / p->accum_freq};
-            double loss;
-            if (vc_model_forward_backward(m, &in, &loss, err)) goto done;
-            loss_sum += loss;
+            if (masked) vc_vision_sample_keep(keep, B, N_tok, K, seed, draw);
+            s.micro[micro] = (vc_step_inputs){.video = video, .tokens = tokens, .ids = ids,
+                                              .keep = masked ? keep : NULL, .B = B, .K = K,
+                                              .drop_rates = p->drop_path > 0 ? s.rates : NULL, .seed = seed,
+                                              .step = draw, .train_text = !p->freeze_text, .grad_scale = 1};
         }
-        const double loss = loss_sum / p->accum_freq;
+        double loss;
+        if (A == 1) {
+            if (vc_model_forward_backward(m, &s.micro[0], &loss, err)) goto done;
+        } else {
+            /* open_clip's --accum-freq: every clip of the step is a negative of every other, as in
+             * one batch of A*B; the forward runs twice, activations are kept for one micro-batch */
+            const size_t BE = (size_t)B * E, all = (size_t)A * BE;
+            for (int micro = 0; micro < A; micro++)
+                if (vc_model_step_embeddings(m, &s.micro[micro], s.emb + micro * BE, s.emb + all + micro * BE, err)) goto done;
+            vc_real dtemp;
+            loss = vc_contrastive_loss(s.emb, s.emb + all, s.ids, A * B, E, m->p.temp[0], s.demb, s.demb + all, &dtemp,
+                                       s.loss_scratch);
+            for (int micro = 0; micro < A; micro++)
+                if (vc_model_backward_from(m, &s.micro[micro], s.demb + micro * BE, s.demb + all + micro * BE, err)) goto done;
+            m->g.temp[0] += dtemp;
+        }
         if (!isfinite(loss)) {
             vc_fail(err, "loss became %g at step %" PRId64 " (lower the learning rate?)", loss, step);
             goto done;
