@@ -43,6 +43,8 @@ static int setup(void) {
     if (!m) return -1;
     vc_model_init_random(m, 7, 0.05);
     int rc = vc_model_save(m, MODEL, VC_DT_F32, &err);
+    vc_model_init_random(m, 8, 0.05); /* same shapes, other weights */
+    rc = rc || vc_model_save(m, DIR "/other.safetensors", VC_DT_F32, &err);
     vc_model_free(m);
     char out[4096];
     rc = rc || run("mkdir -p " DIR "/bad && head -c 3000 " VID "/h264.mp4 > " DIR "/bad/truncated.mp4 && "
@@ -135,6 +137,9 @@ TEST(search_ranks_index_rows_by_cosine_with_the_query) {
     double top = vc_json_number(vc_json_get(vc_json_at(res, 0), "score"));
     vc_npy_free(&idx), vc_npy_free(&q), vc_json_free(j);
     CHECK(fabs(top - best) < 1e-5, "top score %.6f, best cosine %.6f", top, best);
+    /* an index made by another model (same shapes, other weights) is refused */
+    rc = run("build/viclip search -m " DIR "/other.safetensors --index " DIR "/index.npy 'colour bars'", out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "cmd/index.json") && strstr(out, "another model"), "exit %d: %s", rc, out);
     /* a folder of videos is encoded on the spot; its unreadable file is reported and left out */
     rc = run("build/viclip search -m " MODEL " --index " DIR "/folder -k 10 'colour bars'", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);

@@ -16,15 +16,24 @@
 #include "model/model_io.h"
 #include "video/loader.h"
 
-void cli_index_paths(const char *out, char *emb, char *list, size_t cap) {
+void cli_index_paths(const char *out, char *emb, char *list, char *meta, size_t cap) {
     size_t len = strlen(out);
     if (len > 4 && !strcmp(out + len - 4, ".npy")) {
         snprintf(emb, cap, "%s", out);
         snprintf(list, cap, "%.*s.txt", (int)(len - 4), out);
+        snprintf(meta, cap, "%.*s.json", (int)(len - 4), out);
     } else {
         snprintf(emb, cap, "%s/embeddings.npy", out);
         snprintf(list, cap, "%s/inputs.txt", out);
+        snprintf(meta, cap, "%s/index.json", out);
     }
+}
+
+uint64_t cli_model_checksum(const vc_model *m) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the parameter bytes */
+    const unsigned char *b = (const unsigned char *)m->params;
+    for (size_t i = 0; i < m->table.total * sizeof *m->params; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
 }
 
 /* --video-tensor: a preprocessed float32 clip [T,3,H,W] or batch [N,T,3,H,W] -> [N, E]. */
@@ -116,10 +125,12 @@ static int collect_videos(const arg_str_list *videos, const char *list, vc_annot
     return rc;
 }
 
-static int write_index(const char *out, const vc_loader_item *items, int n, const float *emb, const unsigned char *ok,
-                       int E, int n_ok, char *emb_path, char *list_path, size_t cap) {
+static int write_index(const char *out, const vc_model *m, const vc_loader_item *items, int n, const float *emb,
+                       const unsigned char *ok, int n_ok, char *emb_path, char *list_path, size_t cap) {
     vc_error err;
-    cli_index_paths(out, emb_path, list_path, cap);
+    const int E = m->cfg.embed_dim;
+    char meta_path[4096], config[1024];
+    cli_index_paths(out, emb_path, list_path, meta_path, cap < sizeof meta_path ? cap : sizeof meta_path);
     size_t len = strlen(out);
     if (!(len > 4 && !strcmp(out + len - 4, ".npy")) && vc_mkdir_p(out, &err)) return cli_error("encode", err.msg), 1;
     float *rows = malloc(((size_t)n_ok ? n_ok : 1) * E * sizeof *rows);
@@ -135,6 +146,13 @@ static int write_index(const char *out, const vc_loader_item *items, int n, cons
     int64_t shape[2] = {n_ok, E};
     if (!rc) rc = vc_npy_write(emb_path, VC_DT_F32, 2, shape, rows, &err);
     if (!rc) rc = vc_atomic_write_file(list_path, list.data ? list.data : "", list.len, &err);
+    /* which model made the index: search refuses another one (same width, other weights) */
+    vc_strbuf meta = {0};
+    vc_config_to_json(&m->cfg, config, sizeof config);
+    if (!rc) rc = vc_sb_appendf(&meta, &err, "{\"config\":%s,\"param_checksum\":\"%016llx\",\"n\":%d}\n", config,
+                                (unsigned long long)cli_model_checksum(m), n_ok);
+    if (!rc) rc = vc_atomic_write_file(meta_path, meta.data, meta.len, &err);
+    vc_sb_free(&meta);
     if (rc) cli_error("encode", err.msg);
     free(rows);
     vc_sb_free(&list);
@@ -153,7 +171,7 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
     if (!rc && n == 0) rc = 1, cli_error("encode", "no videos to encode");
     if (!rc) rc = cli_encode_videos("encode", m, items, n, workers, emb, ok, &n_ok);
     char emb_path[4096], list_path[4096];
-    if (!rc) rc = write_index(out, items, n, emb, ok, E, n_ok, emb_path, list_path, sizeof emb_path);
+    if (!rc) rc = write_index(out, m, items, n, emb, ok, n_ok, emb_path, list_path, sizeof emb_path);
     if (!rc && json) {
         printf("{\"embeddings\":");
         cli_json_string(stdout, emb_path);

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "eval/evaluate.h"
 #include "io/annotations.h"
+#include "io/json.h"
 #include "io/npy.h"
 #include "kernels/gemm.h"
 #include "model/model_io.h"
@@ -24,6 +25,29 @@ typedef struct {
 static void index_free(video_index *x) {
     if (x->names) vc_free_lines(x->names, x->n);
     free(x->emb);
+}
+
+/* An index made by another model ranks by meaningless similarities: refuse it. Indexes without
+ * the .json (made by hand) are taken as they are. */
+static int check_index_model(const char *meta_path, const vc_model *m, vc_error *err) {
+    size_t n = 0;
+    FILE *f = fopen(meta_path, "rb");
+    if (!f) return 0;
+    char buf[4096];
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    vc_json *j = vc_json_parse(buf, n, err);
+    if (!j) return vc_fail_ctx(err, "%s", meta_path);
+    const char *sum = vc_json_string(vc_json_get(j, "param_checksum"));
+    char mine[32];
+    snprintf(mine, sizeof mine, "%016llx", (unsigned long long)cli_model_checksum(m));
+    int rc = sum && strcmp(sum, mine)
+                 ? vc_fail(err, "%s: the index was made by another model (parameter checksum %s, this model's %s): "
+                                "re-encode the videos with this model", meta_path, sum, mine)
+                 : 0;
+    vc_json_free(j);
+    return rc;
 }
 
 static int load_index_files(const char *emb_path, const char *list_path, int E, video_index *x, vc_error *err) {
@@ -135,11 +159,12 @@ int cmd_search(int argc, char **argv) {
     if (!m) cli_error("search", err.msg);
     const int E = m ? m->cfg.embed_dim : 0;
     if (!rc) {
-        char emb_path[4096], list_path[4096];
+        char emb_path[4096], list_path[4096], meta_path[4096];
         struct stat sb;
-        cli_index_paths(index, emb_path, list_path, sizeof emb_path);
+        cli_index_paths(index, emb_path, list_path, meta_path, sizeof emb_path);
         if (!stat(index, &sb) && S_ISDIR(sb.st_mode) && stat(emb_path, &sb)) rc = index_folder(m, index, workers, &x);
-        else if (load_index_files(emb_path, list_path, E, &x, &err)) rc = 1, cli_error("search", err.msg);
+        else if (check_index_model(meta_path, m, &err) || load_index_files(emb_path, list_path, E, &x, &err))
+            rc = 1, cli_error("search", err.msg);
     }
     const int nq = queries.n, k = top_k < x.n ? top_k : x.n;
     float *q = rc ? NULL : malloc((size_t)nq * E * sizeof *q), *sim = rc ? NULL : malloc((size_t)nq * x.n * sizeof *sim);

@@ -2,6 +2,7 @@
 #ifndef VC_CLI_COMMANDS_H
 #define VC_CLI_COMMANDS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "text/tokenizer.h"
@@ -18,6 +19,8 @@ int cmd_merge(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+
+struct vc_model;
 
 /* Shared helpers. */
 void cli_set_threads(int threads);            /* <= 0: leave the OpenMP default */
@@ -39,10 +42,11 @@ void cli_print_eval_json(const struct vc_eval_result *r, FILE *f);
 
 /* The k best of scores[0..n) (k <= n), best first. */
 void cli_top_k(const float *scores, int n, int k, int *best);
-/* Where an index lives: X.npy + X.txt, or DIR/embeddings.npy + DIR/inputs.txt. */
-void cli_index_paths(const char *out, char *emb, char *list, size_t cap);
+/* Where an index lives: X.npy + X.txt + X.json, or DIR/embeddings.npy + inputs.txt + index.json
+ * (the .json names the model: its config and a checksum of its parameters). */
+void cli_index_paths(const char *out, char *emb, char *list, char *meta, size_t cap);
+uint64_t cli_model_checksum(const struct vc_model *m);
 
-struct vc_model;
 struct vc_import_report;
 /* What a checkpoint was imported as: format, kind, config, parameters, dtype conversions, notes. */
 void cli_print_import_report(const char *path, const struct vc_model *m, const struct vc_import_report *rep);
