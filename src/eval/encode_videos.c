@@ -45,9 +45,10 @@ int vc_encode_videos(vc_model *m, const vc_loader_item *items, int n, const vc_v
     int done = 0, good = 0;
     while (!rc) {
         vc_loader_batch b;
-        if ((rc = vc_loader_next(l, &b, err)) || b.end) break;
+        if ((rc = vc_loader_next(l, &b, err))) break;
         for (int k = 0; k < b.n_failed; k++)
             if (p->on_failure) p->on_failure(b.failed[k].item, b.failed[k].msg, p->user);
+        if (b.end) break;
         for (int k = 0; k < b.n; k++)
             vc_clip_normalize(&pp, b.frames + k * clip_u8, baseline_order(p, b.item[k], T, perm, order), video + k * clip);
         if (b.n && (rc = vc_model_encode_video(m, video, b.n, out, err))) break;

@@ -83,7 +83,7 @@ static int load_and_encode(vc_model *m, const vc_tokenizer *tok, const char *ann
     vc_dataset_opts o = {.clean_captions = p->clean_captions};
     *v = NULL;
     if (vc_dataset_open(d, annotations, &pp, tok, c->context_length, &o, err)) return -1;
-    const int n = d->n, missing = d->n_skipped;
+    const int n = d->n;
     failure_sink sink = {p, calloc((size_t)n, sizeof(char *))};
     unsigned char *ok = malloc((size_t)n);
     *v = malloc((size_t)n * E * sizeof **v);
@@ -102,7 +102,6 @@ static int load_and_encode(vc_model *m, const vc_tokenizer *tok, const char *ann
     free(sink.why), free(ok);
     out->n_skipped += d->n_skipped;
     for (int i = 0; i < d->n_skipped && p->on_warning; i++) p->on_warning(d->skipped[i], p->user);
-    (void)missing;
     return rc;
 }
 

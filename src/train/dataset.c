@@ -123,13 +123,20 @@ int vc_dataset_preload(vc_dataset *d, int workers, vc_error *err) {
     char **why = calloc((size_t)d->n, sizeof *why);
     vc_loader *l = d->frames && why ? vc_loader_start(d->items, d->n, &lp, err) : NULL;
     int rc = l ? 0 : d->frames && why ? -1 : vc_fail(err, "%s: out of memory for %d clips", d->ann.source, d->n);
-    for (;;) {
-        vc_loader_batch b;
-        if (rc || (rc = vc_loader_next(l, &b, err)) || b.end) break;
+    unsigned char *delivered = calloc((size_t)n + 1, 1);
+    if (!rc && !delivered) rc = vc_fail(err, "out of memory");
+    for (vc_loader_batch b = {0}; !rc && !b.end;) {
+        if ((rc = vc_loader_next(l, &b, err))) break;
         for (int k = 0; k < b.n_failed; k++) why[b.failed[k].item] = strdup(b.failed[k].msg);
-        for (int k = 0; k < b.n; k++) memcpy(d->frames + (size_t)b.item[k] * clip, b.frames + k * clip, clip);
+        for (int k = 0; k < b.n; k++) {
+            memcpy(d->frames + (size_t)b.item[k] * clip, b.frames + k * clip, clip);
+            delivered[b.item[k]] = 1;
+        }
     }
     vc_loader_free(l);
+    for (int i = 0; !rc && i < n; i++) /* never delivered and not reported: still not kept */
+        if (!delivered[i] && !why[i] && !(why[i] = strdup("could not be read"))) rc = vc_fail(err, "out of memory");
+    free(delivered);
     if (!rc) rc = vc_dataset_drop(d, why, err);
     for (int i = 0; why && i < n; i++) free(why[i]);
     free(why);
