@@ -1,6 +1,7 @@
 #include "io/annotations.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 typedef struct {
     vc_annotation_set *set;
     int cap;
-    char dir[4096];
+    char *dir;      /* the annotation file's folder with a trailing '/', or "" (the current one) */
 } load_ctx;
 
 static char *dup_str(const char *s) {
@@ -33,20 +34,20 @@ static int optional_seconds(const vc_json *obj, const char *key, double *out, co
     return 0;
 }
 
-/* Appends one clip; the path is resolved against the annotation file's folder. */
-static int add_item(load_ctx *c, const char *video, const char *caption, const char *label, double start, double end,
-                    long lineno, vc_error *err) {
+/* Appends one clip; the path (+ suffix) is resolved against the annotation file's folder. */
+static int add_item(load_ctx *c, const char *video, const char *suffix, const char *caption, const char *label,
+                    double start, double end, long lineno, vc_error *err) {
     const char *src = c->set->source;
     if (start >= 0 && end >= 0 && end <= start)
         return vc_fail(err, "%s:%ld: 'end' (%g) must be after 'start' (%g)", src, lineno, end, start);
     vc_annotation a = {.line = lineno, .start = start, .end = end};
-    size_t need = strlen(c->dir) + strlen(video) + 2;
+    const char *dir = video[0] == '/' ? "" : c->dir;
+    size_t need = strlen(dir) + strlen(video) + strlen(suffix) + 1;
     a.video = malloc(need);
     a.caption = dup_str(caption);
     a.label = label ? dup_str(label) : NULL;
     if (!a.video || !a.caption || (label && !a.label)) goto oom;
-    if (video[0] == '/' || !c->dir[0]) snprintf(a.video, need, "%s", video);
-    else snprintf(a.video, need, "%s/%s", c->dir, video);
+    snprintf(a.video, need, "%s%s%s", dir, video, suffix);
     if (c->set->n == c->cap) {
         int cap = c->cap ? 2 * c->cap : 256;
         vc_annotation *n = realloc(c->set->items, (size_t)cap * sizeof *n);
@@ -73,7 +74,9 @@ static int add_line(const vc_json *obj, long lineno, void *ud, vc_error *err) {
     const int many = caption && vc_json_type(caption) == VC_JSON_ARRAY;
     if (!caption || (vc_json_type(caption) != VC_JSON_STRING && !many))
         return vc_fail(err, "%s:%ld: missing field 'caption' (a string or a list of strings)", src, lineno);
-    if (many && vc_json_len(caption) == 0) return vc_fail(err, "%s:%ld: 'caption' is an empty list", src, lineno);
+    if (many && vc_json_len(caption) == 0)
+        return vc_fail(err, "%s:%ld: field 'caption' is an empty list", src, lineno);
+    if (label && vc_json_type(label) == VC_JSON_NULL) label = NULL; /* null: absent, as for start/end */
     if (label && vc_json_type(label) != VC_JSON_STRING)
         return vc_fail(err, "%s:%ld: field 'label' must be a string", src, lineno);
     double start, end;
@@ -84,15 +87,16 @@ static int add_line(const vc_json *obj, long lineno, void *ud, vc_error *err) {
     for (size_t k = 0; k < n; k++) {
         const vc_json *cap = many ? vc_json_at(caption, k) : caption;
         if (vc_json_type(cap) != VC_JSON_STRING)
-            return vc_fail(err, "%s:%ld: caption %zu of the list is not a string", src, lineno, k + 1);
-        if (add_item(c, vc_json_string(video), vc_json_string(cap), label ? vc_json_string(label) : NULL, start, end,
-                     lineno, err))
+            return vc_fail(err, "%s:%ld: field 'caption': caption %zu of the list is not a string", src, lineno, k + 1);
+        if (add_item(c, vc_json_string(video), "", vc_json_string(cap), label ? vc_json_string(label) : NULL, start,
+                     end, lineno, err))
             return -1;
     }
     return 0;
 }
 
-/* CSV: the header names the columns; these names are accepted for each field. */
+/* CSV: the header names the columns; these names (any letter case) are accepted for each
+ * field, in this order of preference when a header has several (a path beats an id). */
 enum { COL_VIDEO, COL_CAPTION, COL_LABEL, COL_START, COL_END, N_COLS };
 static const char *const COLUMN_NAMES[N_COLS][5] = {
     {"video", "video_path", "path", "video_id", NULL},
@@ -107,15 +111,24 @@ typedef struct {
     int col[N_COLS]; /* column index of each field, -1 if absent */
     int n_header;
     int video_id;    /* the video column is MSR-VTT's video_id: ids without an extension get .mp4 */
+    char **names;    /* the header's column names, for messages */
 } csv_ctx;
+
+static void free_names(csv_ctx *x) {
+    for (int i = 0; i < x->n_header; i++) free(x->names[i]);
+    free(x->names);
+    x->names = NULL;
+}
 
 static int csv_header(csv_ctx *x, char **fields, int n, long lineno, vc_error *err) {
     const char *src = x->c->set->source;
-    x->n_header = n;
+    if (!(x->names = calloc((size_t)n, sizeof *x->names))) return vc_fail(err, "%s: out of memory", src);
+    for (x->n_header = 0; x->n_header < n; x->n_header++)
+        if (!(x->names[x->n_header] = dup_str(fields[x->n_header]))) return vc_fail(err, "%s: out of memory", src);
     for (int k = 0; k < N_COLS; k++) {
         x->col[k] = -1;
-        for (int i = 0; i < n && x->col[k] < 0; i++)
-            for (int a = 0; COLUMN_NAMES[k][a] && x->col[k] < 0; a++)
+        for (int a = 0; COLUMN_NAMES[k][a] && x->col[k] < 0; a++)
+            for (int i = 0; i < n && x->col[k] < 0; i++)
                 if (!strcasecmp(fields[i], COLUMN_NAMES[k][a])) {
                     x->col[k] = i;
                     if (k == COL_VIDEO) x->video_id = !strcasecmp(fields[i], "video_id");
@@ -134,8 +147,9 @@ static int csv_seconds(const char *cell, const char *name, double *out, const ch
     if (!cell || !cell[0]) return 0;
     char *end;
     double v = strtod(cell, &end);
-    if (*end || v < 0 || v != v)
-        return vc_fail(err, "%s:%ld: column '%s' must be a non-negative number of seconds, got '%s'", src, lineno, name, cell);
+    if (*end || end == cell || !(v >= 0) || !isfinite(v))
+        return vc_fail(err, "%s:%ld: column '%s' must be a non-negative number of seconds, got '%.100s'", src, lineno,
+                       name, cell);
     *out = v;
     return 0;
 }
@@ -148,18 +162,17 @@ static int csv_record(char **fields, int n, long lineno, void *ud, vc_error *err
         return vc_fail(err, "%s:%ld: %d fields, but the header has %d", src, lineno, n, x->n_header);
     const char *video = fields[x->col[COL_VIDEO]], *caption = fields[x->col[COL_CAPTION]];
     const char *label = x->col[COL_LABEL] >= 0 && fields[x->col[COL_LABEL]][0] ? fields[x->col[COL_LABEL]] : NULL;
-    if (!video[0]) return vc_fail(err, "%s:%ld: empty video path", src, lineno);
+    if (!video[0]) return vc_fail(err, "%s:%ld: column '%s' is empty (a video path is needed)", src, lineno,
+                                  x->names[x->col[COL_VIDEO]]);
     double start, end;
-    if (csv_seconds(x->col[COL_START] >= 0 ? fields[x->col[COL_START]] : NULL, "start", &start, src, lineno, err) ||
-        csv_seconds(x->col[COL_END] >= 0 ? fields[x->col[COL_END]] : NULL, "end", &end, src, lineno, err))
+    const int cs = x->col[COL_START], ce = x->col[COL_END];
+    if (csv_seconds(cs >= 0 ? fields[cs] : NULL, cs >= 0 ? x->names[cs] : "", &start, src, lineno, err) ||
+        csv_seconds(ce >= 0 ? fields[ce] : NULL, ce >= 0 ? x->names[ce] : "", &end, src, lineno, err))
         return -1;
     const char *base = strrchr(video, '/');
-    char with_ext[4096];
-    if (x->video_id && !strchr(base ? base : video, '.')) { /* MSR-VTT: "video7010" is video7010.mp4 */
-        snprintf(with_ext, sizeof with_ext, "%s.mp4", video);
-        video = with_ext;
-    }
-    return add_item(x->c, video, caption, label, start, end, lineno, err);
+    /* MSR-VTT: the id "video7010" names video7010.mp4 */
+    const char *suffix = x->video_id && !strchr(base ? base : video, '.') ? ".mp4" : "";
+    return add_item(x->c, video, suffix, caption, label, start, end, lineno, err);
 }
 
 static int has_suffix(const char *s, const char *suffix) {
@@ -173,9 +186,18 @@ int vc_annotations_load(const char *path, vc_annotation_set *out, vc_error *err)
     if (!out->source) return vc_fail(err, "out of memory");
     load_ctx c = {.set = out};
     const char *slash = strrchr(path, '/');
-    if (slash) snprintf(c.dir, sizeof c.dir, "%.*s", (int)(slash - path), path);
+    const size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0; /* with the '/' */
+    if (!(c.dir = malloc(dir_len + 1))) {
+        vc_annotations_free(out);
+        return vc_fail(err, "%s: out of memory", path);
+    }
+    memcpy(c.dir, path, dir_len);
+    c.dir[dir_len] = 0;
     csv_ctx x = {.c = &c};
-    if (has_suffix(path, ".csv") ? vc_csv_foreach(path, csv_record, &x, err) : vc_jsonl_foreach(path, add_line, &c, err)) {
+    int rc = has_suffix(path, ".csv") ? vc_csv_foreach(path, csv_record, &x, err) : vc_jsonl_foreach(path, add_line, &c, err);
+    free_names(&x);
+    free(c.dir);
+    if (rc) {
         vc_annotations_free(out);
         return -1;
     }

@@ -1,11 +1,16 @@
-/* Annotation files: one clip per line, JSONL with "video" (path, relative to the annotation
- * file's folder unless absolute) and "caption"; optional "label" (class name for
- * classification) and "start"/"end" seconds. "caption" may be a list of strings: one clip per
- * caption, all of the same video (MSR-VTT / COCO style).
- * A path ending in .csv is read as CSV (io/csv.h) whose header names the columns: the video
- * from video, video_path, path or video_id; the caption from caption, sentence, text or title;
- * optional label, start, end (an empty cell is absent). A video_id without a file extension
- * names <id>.mp4 (MSR-VTT's "video7010"). */
+/* Annotation files, one clip per record. Paths are relative to the annotation file's folder
+ * unless absolute.
+ * JSONL (any other extension): one object per line with "video" (path) and "caption"; optional
+ * "label" (class name for classification) and "start"/"end" (seconds); null is absent.
+ * "caption" may be a list of strings (MSR-VTT / COCO style): one clip per caption, all with the
+ * same video, label, start, end and line number; an empty list is an error.
+ * CSV (a path ending in .csv, any case; RFC 4180, see io/csv.h): the header row names the
+ * columns, in any letter case: the video from video, video_path, path or video_id; the caption
+ * from caption, sentence, text or title (the first of these names that the header has wins);
+ * optional label, start, end, where an empty cell is absent; other columns are ignored. Rule
+ * for video_id (MSR-VTT's "video7010"): a value whose last path component has no '.' names
+ * <value>.mp4; other video columns are used as written.
+ * Errors read "FILE:LINE: ..." (the line where the record starts) and name the field/column. */
 #ifndef VC_IO_ANNOTATIONS_H
 #define VC_IO_ANNOTATIONS_H
 

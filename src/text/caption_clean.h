@@ -4,14 +4,17 @@
  *     t = t.replace('-', ' ').replace('/', ' ').replace('<person>', 'person')
  *     t = re.sub(r"\s{2,}", ' ', t)
  *     t = t.rstrip('\n').strip(' ')
- * lower() is CPython's full Unicode lowercase and \s its str.isspace() set. */
+ * lower() is CPython's full Unicode lowercase (final sigma, İ -> i + U+0307) and \s is the
+ * stdlib re's, i.e. str.isspace(): unlike the tokenizer's whitespace_clean, which uses the
+ * `regex` module's \s, it includes U+001C..U+001F. A run of two or more whitespace characters
+ * becomes one space; a single tab or newline stays. */
 #ifndef VC_TEXT_CAPTION_CLEAN_H
 #define VC_TEXT_CAPTION_CLEAN_H
 
 #include "core/error.h"
 
-/* *out: the cleaned UTF-8 text (malloc'd). Invalid UTF-8 becomes U+FFFD, as Python's
- * errors='replace' decoding would give. Fails only when memory runs out. */
+/* *out: the cleaned UTF-8 text (malloc'd; NULL on failure). Fails on invalid UTF-8 (a Python
+ * str cannot hold it), naming the byte, its offset and what is wrong, or when memory runs out. */
 int vc_clean_caption(const char *in, char **out, vc_error *err);
 
 #endif
