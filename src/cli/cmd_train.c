@@ -55,7 +55,7 @@ int cmd_train(int argc, char **argv) {
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
         {0, "positives", ARG_STR, &positives, "RULE", "clips that are positives of each other: caption, video or label"},
         {0, "temp-init", ARG_DOUBLE, &p.temp_init, "X", "initial temperature (random init only)"},
-        {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding (0: zero, as ViCLIP)"},
+        {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding (0: zero, as ViCLIP inflating CLIP; from scratch 0.5 learns frame order)"},
         {0, "temp-min", ARG_DOUBLE, &p.temp_min, "X", "temperature floor"},
         {0, "seed", ARG_U64, &p.seed, "N", "seed of the init, data order, masks and drop-path"},
         {0, "save-every", ARG_I64, &p.save_every, "N", "write a checkpoint every N steps (0: at the end)"},
