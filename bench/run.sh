@@ -40,5 +40,9 @@ video=${VICLIP_SHARED_DATA:-../shared/data}/example1.mp4
 if [ -f "$video" ] && [ -x build/bench_decode ]; then
     echo
     build/bench_decode "$video" --clips 40
-    /usr/bin/python3 -c "import av, torch" 2>/dev/null && /usr/bin/python3 bench/bench_decode_pyav.py "$video" --clips 40
+    if /usr/bin/python3 -c "import av, torch" 2>/dev/null; then
+        /usr/bin/python3 bench/bench_decode_pyav.py "$video" --clips 40
+    else
+        echo "PyAV not installed (python3-av): no Python decoding figure"
+    fi
 fi
