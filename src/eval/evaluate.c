@@ -22,13 +22,8 @@ vc_eval_params vc_eval_default_params(void) {
 
 int vc_tokenize_texts(const vc_tokenizer *tok, const char *const *texts, int n, int ctx, int clean, int32_t *ids,
                       vc_error *err) {
-    for (int i = 0; i < n; i++) {
-        char *cleaned = NULL;
-        int rc = clean ? vc_clean_caption(texts[i], &cleaned, err) : 0;
-        if (!rc) rc = vc_tokenize(tok, cleaned ? cleaned : texts[i], ctx, ids + (size_t)i * ctx, err) < 0 ? -1 : 0;
-        free(cleaned);
-        if (rc) return vc_fail_ctx(err, "text %d", i + 1);
-    }
+    for (int i = 0; i < n; i++)
+        if (vc_tokenize_caption(tok, texts[i], ctx, clean, ids + (size_t)i * ctx, err)) return vc_fail_ctx(err, "text %d", i + 1);
     return 0;
 }
 

@@ -81,3 +81,11 @@ int vc_clean_caption(const char *in, char **out, vc_error *err) {
     vc_ustr_free(&text), vc_ustr_free(&low), vc_ustr_free(&t);
     return rc;
 }
+
+int vc_tokenize_caption(const vc_tokenizer *tok, const char *text, int ctx, int clean, int32_t *ids, vc_error *err) {
+    char *cleaned = NULL;
+    int rc = clean ? vc_clean_caption(text, &cleaned, err) : 0;
+    if (!rc) rc = vc_tokenize(tok, cleaned ? cleaned : text, ctx, ids, err) < 0 ? -1 : 0;
+    free(cleaned);
+    return rc;
+}

@@ -11,10 +11,17 @@
 #ifndef VC_TEXT_CAPTION_CLEAN_H
 #define VC_TEXT_CAPTION_CLEAN_H
 
+#include <stdint.h>
+
 #include "core/error.h"
+#include "text/tokenizer.h"
 
 /* *out: the cleaned UTF-8 text (malloc'd; NULL on failure). Fails on invalid UTF-8 (a Python
  * str cannot hold it), naming the byte, its offset and what is wrong, or when memory runs out. */
 int vc_clean_caption(const char *in, char **out, vc_error *err);
+
+/* ids [ctx]: text tokenised, after vc_clean_caption when clean (the one place captions,
+ * prompts and queries become token ids). */
+int vc_tokenize_caption(const vc_tokenizer *tok, const char *text, int ctx, int clean, int32_t *ids, vc_error *err);
 
 #endif

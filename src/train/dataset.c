@@ -45,11 +45,9 @@ static const char *obviously_unreadable(const char *path) {
 
 static int tokenize_caption(const vc_dataset *d, const vc_tokenizer *tok, int i, int clean, vc_error *err) {
     const vc_annotation *a = &d->ann.items[i];
-    char *cleaned = NULL;
-    if (clean && vc_clean_caption(a->caption, &cleaned, err)) return vc_fail_ctx(err, "%s:%ld: caption", d->ann.source, a->line);
-    int rc = vc_tokenize(tok, cleaned ? cleaned : a->caption, d->ctx, d->tokens + (size_t)i * d->ctx, err) < 0 ? -1 : 0;
-    free(cleaned);
-    return rc ? vc_fail_ctx(err, "%s:%ld: caption", d->ann.source, a->line) : 0;
+    if (vc_tokenize_caption(tok, a->caption, d->ctx, clean, d->tokens + (size_t)i * d->ctx, err))
+        return vc_fail_ctx(err, "%s:%ld: caption", d->ann.source, a->line);
+    return 0;
 }
 
 int vc_dataset_open(vc_dataset *d, const char *annotations, const vc_preprocess *pp, const vc_tokenizer *tok,
