@@ -256,18 +256,23 @@ int vc_model_step_embeddings(vc_model *m, const vc_step_inputs *in, vc_real *v_e
     return 0;
 }
 
+/* Backward through both towers from w->dv / w->dt (already scaled), accumulating into m->grads. */
+static void backward_towers(vc_model *m, const vc_step_inputs *in) {
+    vc_workspace *w = &m->train;
+    vc_vision_backward(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, in->B);
+    if (in->train_text) vc_text_backward(&m->cfg, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
+}
+
 int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err) {
     if (vc_model_enable_grads(m, err) || step_towers(m, in, err)) return -1;
     vc_workspace *w = &m->train;
-    const vc_config *c = &m->cfg;
-    const size_t BE = (size_t)in->B * c->embed_dim;
+    const size_t BE = (size_t)in->B * m->cfg.embed_dim;
     const vc_real s = (vc_real)in->grad_scale;
     for (size_t i = 0; i < BE; i++) {
         w->dv[i] = s * dv[i];
         w->dt[i] = s * dt[i];
     }
-    vc_vision_backward(c, &m->p.v, &m->g.v, &w->vis, w->dv, in->B);
-    if (in->train_text) vc_text_backward(c, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
+    backward_towers(m, in);
     return 0;
 }
 
@@ -279,15 +284,13 @@ int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *los
     if (vc_model_enable_grads(m, err)) return -1;
     if (step_forward(m, in, 1, loss, err)) return -1;
     vc_workspace *w = &m->train;
-    const vc_config *c = &m->cfg;
-    const size_t BE = (size_t)in->B * c->embed_dim;
+    const size_t BE = (size_t)in->B * m->cfg.embed_dim;
     const vc_real s = (vc_real)in->grad_scale;
     for (size_t i = 0; i < BE; i++) {
         w->dv[i] *= s;
         w->dt[i] *= s;
     }
     m->g.temp[0] += s * w->dtemp_value;
-    vc_vision_backward(c, &m->p.v, &m->g.v, &w->vis, w->dv, in->B);
-    if (in->train_text) vc_text_backward(c, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
+    backward_towers(m, in);
     return 0;
 }
