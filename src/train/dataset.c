@@ -28,7 +28,7 @@ static int compare_keyed(const void *a, const void *b) {
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-vc_dataset_opts vc_dataset_default_opts(void) { return (vc_dataset_opts){.clean_captions = 1, .workers = 0}; }
+vc_dataset_opts vc_dataset_default_opts(void) { return (vc_dataset_opts){.clean_captions = 1}; }
 
 static void fill_items(vc_dataset *d) {
     for (int i = 0; i < d->n; i++)

@@ -45,7 +45,6 @@ int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err);
 
 typedef struct vc_dataset_opts {
     int clean_captions; /* ViCLIP's caption cleaning (vc_clean_caption) before tokenising */
-    int workers;        /* decoding threads for vc_dataset_preload (<= 0: the OpenMP thread count) */
 } vc_dataset_opts;
 
 vc_dataset_opts vc_dataset_default_opts(void);
@@ -57,7 +56,7 @@ int vc_dataset_open(vc_dataset *d, const char *annotations, const vc_preprocess 
 
 /* Decodes every clip (evaluation sampling: 'middle', whole frame) into d->frames, leaving
  * unreadable ones out. */
-int vc_dataset_preload(vc_dataset *d, int workers, vc_error *err);
+int vc_dataset_preload(vc_dataset *d, int workers, vc_error *err); /* workers <= 0: the OpenMP thread count */
 
 /* Leaves out the clips with why[i] != NULL (a message, "file:line: " is prepended; ownership
  * of the strings stays with the caller), keeping the others in order, and recomputes the
