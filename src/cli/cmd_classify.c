@@ -69,8 +69,8 @@ int cmd_classify(int argc, char **argv) {
     vc_model *m = NULL;
     vc_tokenizer *tok = NULL;
     rc = vc_read_lines(labels_path, &labels, &C, &err) || (templates_path && vc_read_lines(templates_path, &templates, &nt, &err));
-    if (!rc && !(m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err))) rc = 1;
     if (rc) cli_error("classify", err.msg);
+    if (!rc && !(m = cli_load_model(model, "classify"))) rc = 1;
     if (!rc && !(tok = cli_load_tokenizer(vocab))) rc = 1;
     if (!templates) nt = VC_VICLIP_N_TEMPLATES;
     const int E = m ? m->cfg.embed_dim : 0, n = videos.n, k = top_k < C ? top_k : C;

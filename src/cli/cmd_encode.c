@@ -217,9 +217,8 @@ int cmd_encode(int argc, char **argv) {
         return rc > 0 ? 0 : 2;
     }
     cli_set_threads(threads);
-    vc_error err;
-    vc_model *m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err);
-    if (!m) cli_error("encode", err.msg), rc = 1;
+    vc_model *m = cli_load_model(model, "encode");
+    if (!m) rc = 1;
     else if (video_tensor) rc = encode_video_tensor(m, video_tensor, normalize, out);
     else if (texts.n) rc = encode_texts(m, &texts, vocab, normalize, raw, out);
     else rc = encode_videos(m, &videos, list, workers, json, out);

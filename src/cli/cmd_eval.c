@@ -69,11 +69,8 @@ int cmd_eval(int argc, char **argv) {
     if (!p.annotations) p.annotations = p.zeroshot_annotations;
     cli_set_threads(threads);
     vc_error err;
-    vc_model *m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err);
-    if (!m) {
-        cli_error(what, err.msg);
-        return 1;
-    }
+    vc_model *m = cli_load_model(model, what);
+    if (!m) return 1;
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) {
         vc_model_free(m);

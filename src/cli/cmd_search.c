@@ -153,10 +153,9 @@ int cmd_search(int argc, char **argv) {
     cli_set_threads(threads);
     vc_error err;
     video_index x = {0};
-    vc_model *m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err);
+    vc_model *m = cli_load_model(model, "search");
     vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
     rc = m && tok ? 0 : 1;
-    if (!m) cli_error("search", err.msg);
     const int E = m ? m->cfg.embed_dim : 0;
     if (!rc) {
         char emb_path[4096], list_path[4096], meta_path[4096];

@@ -25,6 +25,8 @@ struct vc_model;
 /* Shared helpers. */
 void cli_set_threads(int threads);            /* <= 0: leave the OpenMP default */
 vc_tokenizer *cli_load_tokenizer(const char *path_or_null); /* prints the error */
+/* A model file (its optimizer state, if a checkpoint, skipped); prints the error as `what`. */
+struct vc_model *cli_load_model(const char *path, const char *what);
 void cli_error(const char *what, const char *msg);
 void cli_format_duration(double s, char *buf, size_t cap);
 

@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "eval/encode_videos.h"
+#include "model/model_io.h"
 #include "io/strbuf.h"
 
 #include "cli/commands.h"
@@ -19,6 +20,13 @@ void cli_set_threads(int threads) {
 }
 
 void cli_error(const char *what, const char *msg) { fprintf(stderr, "viclip %s: error: %s\n", what, msg); }
+
+vc_model *cli_load_model(const char *path, const char *what) {
+    vc_error err;
+    vc_model *m = vc_model_load(path, (const char *const[]){"optimizer.", NULL}, &err); /* checkpoints too */
+    if (!m) cli_error(what, err.msg);
+    return m;
+}
 
 vc_tokenizer *cli_load_tokenizer(const char *path) {
     vc_error err;
