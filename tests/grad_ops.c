@@ -181,6 +181,71 @@ TEST(contrastive_loss_known_value) {
     CHECK_CLOSE(loss, log(1 + exp(-2.0)), 1e-12, 0);
 }
 
+/* One rank's share of the loss in open_clip's local-loss mode: its R rows (global rows
+ * offset..offset+R-1) of video against all N texts and of text against all N videos. */
+typedef struct {
+    int R, N, E, offset;
+    vc_real *vn, *tn, temp;     /* all N normalised rows */
+    const int32_t *ids;
+    vc_real S[64], P[64];
+} block_ctx;
+
+static double block_loss(void *p) {
+    block_ctx *c = p;
+    const int32_t *row_ids = c->ids ? c->ids + c->offset : NULL;
+    double loss = 0;
+    for (int side = 0; side < 2; side++) {
+        const vc_real *rows = (side ? c->tn : c->vn) + (size_t)c->offset * c->E, *cols = side ? c->vn : c->tn;
+        vc_logits_forward(c->S, rows, cols, c->R, c->N, c->E, c->temp);
+        loss += vc_infonce_rows_forward(c->P, c->S, c->R, c->N, row_ids, c->ids, c->offset);
+    }
+    return loss / (2.0 * c->N);
+}
+
+/* Gradients of block_loss w.r.t. vn, tn (all rows) and temp. */
+static void block_grads(block_ctx *c, vc_real *dvn, vc_real *dtn, vc_real *dtemp) {
+    const int32_t *row_ids = c->ids ? c->ids + c->offset : NULL;
+    memset(dvn, 0, sizeof(vc_real) * c->N * c->E), memset(dtn, 0, sizeof(vc_real) * c->N * c->E);
+    double dt = 0;
+    for (int side = 0; side < 2; side++) {
+        const size_t off = (size_t)c->offset * c->E;
+        vc_real *rows = side ? c->tn : c->vn, *cols = side ? c->vn : c->tn;
+        vc_real *drows = side ? dtn : dvn, *dcols = side ? dvn : dtn;
+        vc_logits_forward(c->S, rows + off, cols, c->R, c->N, c->E, c->temp);
+        vc_infonce_rows_forward(c->P, c->S, c->R, c->N, row_ids, c->ids, c->offset);
+        vc_infonce_rows_backward(c->P, c->P, c->R, c->N, row_ids, c->ids, c->offset, 1.0 / (2.0 * c->N));
+        dt += vc_logits_backward(drows + off, dcols, c->P, c->S, rows + off, cols, c->R, c->N, c->E, c->temp);
+    }
+    *dtemp = (vc_real)dt;
+}
+
+static double block_temp_loss(void *p) { return block_loss(p); }
+
+static void local_loss_case(const int32_t *ids, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
+    enum { N = 4, E = 5, R = 2 };
+    vc_real v[N * E], t[N * E], vnorm[N], tnorm[N], scratch[200];
+    vc_fill_random(v, N * E, 1, 30), vc_fill_random(t, N * E, 1, 31);
+    const double full = vc_contrastive_loss(v, t, ids, N, E, 0.3, NULL, NULL, NULL, scratch);
+    vc_l2norm_forward(v, vnorm, v, N, E), vc_l2norm_forward(t, tnorm, t, N, E);
+    double sum = 0;
+    for (int rank = 0; rank < N / R; rank++) {
+        block_ctx c = {.R = R, .N = N, .E = E, .offset = rank * R, .vn = v, .tn = t, .temp = 0.3, .ids = ids};
+        sum += block_loss(&c);
+        vc_real dvn[N * E], dtn[N * E], dtemp;
+        block_grads(&c, dvn, dtn, &dtemp);
+        CHECK(vc_gradcheck(v, N * E, dvn, block_loss, &c, 100, 4, NULL, NULL) < TOL, "rank %d dvn", rank);
+        CHECK(vc_gradcheck(t, N * E, dtn, block_loss, &c, 100, 5, NULL, NULL) < TOL, "rank %d dtn", rank);
+        CHECK(vc_gradcheck(&c.temp, 1, &dtemp, block_temp_loss, &c, 1, 6, NULL, NULL) < TOL, "rank %d dtemp", rank);
+    }
+    CHECK_CLOSE(sum, full, 1e-12, 0);
+}
+
+TEST(local_loss_blocks_sum_to_the_full_loss_with_correct_gradients) { local_loss_case(NULL, vc_t_failed, vc_t_why, vc_t_whylen); }
+TEST(local_loss_blocks_with_shared_ids) {
+    static const int32_t ids[4] = {7, 3, 7, 1};
+    local_loss_case(ids, vc_t_failed, vc_t_why, vc_t_whylen);
+}
+
 TEST_MAIN("grad_ops", T(linear_backward_matches_finite_differences),
           T(projection_backward_matches_finite_differences),
           T(layernorm_backward_matches_finite_differences), T(layernorm_forward_normalises_rows),
@@ -188,4 +253,5 @@ TEST_MAIN("grad_ops", T(linear_backward_matches_finite_differences),
           T(attention_backward_matches_finite_differences),
           T(causal_attention_backward_matches_finite_differences),
           T(contrastive_loss_gradients_diagonal_targets), T(contrastive_loss_gradients_shared_ids),
-          T(contrastive_loss_known_value))
+          T(contrastive_loss_known_value),
+          T(local_loss_blocks_sum_to_the_full_loss_with_correct_gradients), T(local_loss_blocks_with_shared_ids))
