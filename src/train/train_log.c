@@ -1,0 +1,81 @@
+/* What a training run leaves behind: the per-step log, checkpoints, the final model and the
+ * loss plot. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/svg_plot.h"
+#include "model/model_io.h"
+#include "train/checkpoint.h"
+#include "train/train_state.h"
+
+int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err) {
+    fprintf(s->log, "{\"step\":%" PRId64 ",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
+                    "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f}\n",
+            pr->step, pr->loss, pr->lr, pr->grad_norm, pr->temp, pr->masked, pr->samples_per_s, pr->elapsed_s,
+            pr->data_wait_s);
+    if (ferror(s->log)) return vc_fail(err, "%s/train_log.jsonl: write failed", s->p->out_dir);
+    return 0;
+}
+
+int vc_train_checkpoint(vc_train_state *s, int64_t step, vc_error *err) {
+    char path[4096];
+    fflush(s->log);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", s->p->out_dir);
+    return vc_checkpoint_save(path, s->model, &s->opt, step, s->seed, s->args, err);
+}
+
+static int write_loss_plot(const char *log_path, const char *svg_path, vc_error *err) {
+    FILE *f = fopen(log_path, "r");
+    if (!f) return vc_fail(err, "%s: %s", log_path, strerror(errno));
+    size_t cap = 1024, n = 0;
+    double *xs = malloc(cap * sizeof *xs), *ys = malloc(cap * sizeof *ys);
+    char line[1024];
+    while (xs && ys && fgets(line, sizeof line, f)) {
+        double st, l;
+        if (sscanf(line, "{\"step\":%lf,\"loss\":%lf", &st, &l) != 2) continue;
+        if (n == cap) {
+            cap *= 2;
+            double *nx = realloc(xs, cap * sizeof *xs), *ny = realloc(ys, cap * sizeof *ys);
+            if (nx) xs = nx;
+            if (ny) ys = ny;
+            if (!nx || !ny) break;
+        }
+        xs[n] = st, ys[n] = l, n++;
+    }
+    fclose(f);
+    int rc = 0;
+    double *smooth = malloc((n ? n : 1) * sizeof *smooth);
+    if (!xs || !ys || !smooth) {
+        rc = vc_fail(err, "out of memory plotting %s", log_path);
+    } else {
+        /* centred moving average over ~1/20 of the run (no lag, unlike an EMA) */
+        const size_t half = n / 40;
+        for (size_t i = 0; i < n; i++) {
+            size_t lo = i > half ? i - half : 0, hi = i + half < n ? i + half : n - 1;
+            double sum = 0;
+            for (size_t k = lo; k <= hi; k++) sum += ys[k];
+            smooth[i] = sum / (double)(hi - lo + 1);
+        }
+        const char *names[2] = {"loss", "smoothed"};
+        const double *X[2] = {xs, xs}, *Y[2] = {ys, smooth};
+        int lens[2] = {(int)n, (int)n};
+        rc = vc_svg_plot_lines(svg_path, "ViCLIP training loss", "step", "contrastive loss", 2,
+                               names, X, Y, lens, err);
+    }
+    free(xs), free(ys), free(smooth);
+    return rc;
+}
+
+int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
+    char path[4096], svg[4096];
+    fflush(s->log);
+    if (reached_end) {
+        snprintf(path, sizeof path, "%s/model.safetensors", s->p->out_dir);
+        if (vc_model_save(s->model, path, VC_DT_F32, err)) return -1;
+    }
+    snprintf(path, sizeof path, "%s/train_log.jsonl", s->p->out_dir);
+    snprintf(svg, sizeof svg, "%s/loss.svg", s->p->out_dir);
+    return write_loss_plot(path, svg, err);
+}

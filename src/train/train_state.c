@@ -1,0 +1,140 @@
+#include "train/train_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/fs.h"
+#include "model/model_io.h"
+#include "train/checkpoint.h"
+
+static int check_params(const vc_train_params *p, vc_error *err) {
+    if (!p->train_annotations) return vc_fail(err, "no training annotations given");
+    if (!p->out_dir) return vc_fail(err, "no output folder given");
+    if (p->batch_size < 2) return vc_fail(err, "batch size %d: contrastive training needs at least 2", p->batch_size);
+    if (p->accum_freq < 1) return vc_fail(err, "accum-freq %d must be at least 1", p->accum_freq);
+    if (p->steps < 1) return vc_fail(err, "steps %" PRId64 " must be at least 1", p->steps);
+    if (p->mask_ratio < 0 || p->mask_ratio >= 1) return vc_fail(err, "mask ratio %g must be in [0, 1)", p->mask_ratio);
+    if (p->drop_path < 0 || p->drop_path >= 1) return vc_fail(err, "drop-path %g must be in [0, 1)", p->drop_path);
+    if (p->workers < 0 || (p->workers > 0 && p->prefetch < 1)) return vc_fail(err, "workers %d / prefetch %d: need workers >= 0 and prefetch >= 1", p->workers, p->prefetch);
+    if (!(p->lr > 0)) return vc_fail(err, "learning rate %g must be positive", p->lr);
+    return 0;
+}
+
+static void train_args_json(const vc_train_params *p, char *buf, size_t cap) {
+    snprintf(buf, cap,
+             "{\"batch_size\":%d,\"accum_freq\":%d,\"steps\":%" PRId64 ",\"warmup\":%" PRId64
+             ",\"lr\":%g,\"min_lr\":%g,\"wd\":%g,\"grad_clip_norm\":%g,\"mask_ratio\":%g,"
+             "\"unmasked_steps\":%" PRId64 ",\"drop_path\":%g,\"lr_mult_vision\":%g,"
+             "\"lr_mult_text\":%g,\"freeze_text\":%d,\"temp_min\":%g,\"seed\":%" PRIu64 ",\"workers\":%d,"
+             "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d}",
+             p->batch_size, p->accum_freq, p->steps, p->warmup, p->lr, p->min_lr, p->weight_decay,
+             p->grad_clip_norm, p->mask_ratio, p->unmasked_steps, p->drop_path, p->lr_mult_vision,
+             p->lr_mult_text, p->freeze_text, p->temp_min, p->seed, p->workers,
+             p->workers ? vc_sampling_name((vc_sampling)p->sampling) : "middle", p->workers ? p->augment : 0, p->clean_captions);
+}
+
+/* The model and optimizer: resumed from a checkpoint, or a new run from a model file or a seed. */
+static int open_model(vc_train_state *s, vc_error *err) {
+    const vc_train_params *p = s->p;
+    vc_adamw_params op = vc_adamw_default_params();
+    op.beta1 = p->beta1, op.beta2 = p->beta2, op.eps = p->eps, op.weight_decay = p->weight_decay;
+    op.lr_mult[VC_TOWER_VISION] = p->lr_mult_vision;
+    op.lr_mult[VC_TOWER_TEXT] = p->lr_mult_text;
+    op.frozen[VC_TOWER_TEXT] = p->freeze_text;
+    op.temp_min = p->temp_min;
+    if (p->resume) {
+        s->model = vc_checkpoint_load(p->resume, &s->opt, &op, &s->start, &s->seed, err);
+        return s->model ? 0 : -1;
+    }
+    if (p->init_model) {
+        s->model = vc_model_load(p->init_model, NULL, err);
+    } else {
+        s->model = vc_model_new(&p->cfg, err);
+        if (s->model) vc_model_init_random(s->model, s->seed, p->temp_init);
+        if (s->model && p->temporal_init_std > 0) vc_model_init_temporal(s->model, s->seed, p->temporal_init_std);
+    }
+    return !s->model || vc_adamw_init(&s->opt, &s->model->table, &op, err) ? -1 : 0;
+}
+
+static int item_at_position(void *order, int64_t g) { return vc_sample_order_index(order, g); }
+
+/* The training set, preloaded (workers = 0) or streamed by a loader starting at the resumed step. */
+static int open_data(vc_train_state *s, const vc_tokenizer *tok, vc_error *err) {
+    const vc_train_params *p = s->p;
+    const vc_config *c = &s->model->cfg;
+    s->pp = vc_preprocess_default(c->num_frames, c->image_size);
+    const vc_dataset_opts dopts = {.clean_captions = p->clean_captions};
+    if (vc_dataset_open(&s->data, p->train_annotations, &s->pp, tok, c->context_length, &dopts, err)) return -1;
+    if (!p->workers && vc_dataset_preload(&s->data, 0, err)) return -1;
+    if (vc_dataset_set_positives(&s->data, (vc_positives)p->positives, err)) return -1;
+    for (int i = 0; i < s->data.n_skipped && p->on_warning; i++) p->on_warning(s->data.skipped[i], p->user);
+    s->n_skipped = s->data.n_skipped;
+    s->order = (vc_sample_order){s->seed, s->data.n, -1, malloc((size_t)s->data.n * sizeof(int32_t))};
+    if (!s->order.perm) return vc_fail(err, "out of memory for the sample order of %d clips", s->data.n);
+    if (p->workers) {
+        vc_loader_params lp = vc_loader_default_params(&s->pp);
+        lp.clip.sampling = (vc_sampling)p->sampling, lp.clip.augment = p->augment, lp.clip.seed = s->seed;
+        lp.workers = p->workers, lp.batch = s->B, lp.prefetch = p->prefetch, lp.substitute = 1;
+        lp.first_batch = s->start * p->accum_freq; /* batch number = micro-batch counter */
+        lp.item_at = item_at_position, lp.user = &s->order;
+        if (!(s->loader = vc_loader_start(s->data.items, s->data.n, &lp, err))) return -1;
+    }
+    return 0;
+}
+
+/* Buffers for every micro-batch of a step, and for the whole-step loss when accumulating. */
+static int plan_buffers(vc_train_state *s, vc_error *err) {
+    const vc_config *c = &s->model->cfg;
+    const int A = s->A, B = s->B, E = c->embed_dim;
+    s->video = malloc((size_t)A * B * s->clip * sizeof(vc_real));
+    s->tokens = malloc((size_t)A * B * c->context_length * sizeof(int32_t));
+    s->ids = malloc((size_t)A * B * sizeof(int32_t));
+    s->keep = malloc((size_t)A * B * s->N_tok * sizeof(int32_t));
+    s->micro = malloc((size_t)A * sizeof *s->micro);
+    s->rates = malloc((size_t)c->vision_layers * sizeof(double));
+    if (!s->video || !s->tokens || !s->ids || !s->keep || !s->micro || !s->rates)
+        return vc_fail(err, "out of memory for a batch of %d clips", B);
+    if (A > 1) {
+        s->emb = malloc((size_t)2 * A * B * E * sizeof(vc_real));
+        s->demb = malloc((size_t)2 * A * B * E * sizeof(vc_real));
+        s->loss_scratch = malloc(vc_contrastive_scratch_elems(A * B, A * B, E) * sizeof(vc_real));
+        if (!s->emb || !s->demb || !s->loss_scratch)
+            return vc_fail(err, "out of memory for %d accumulated micro-batches of %d clips", A, B);
+    }
+    vc_drop_path_schedule(s->rates, c->vision_layers, s->p->drop_path);
+    return 0;
+}
+
+int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
+    memset(s, 0, sizeof *s);
+    s->p = p;
+    s->seed = p->seed;
+    if (check_params(p, err) || vc_mkdir_p(p->out_dir, err) || open_model(s, err)) return -1;
+    const vc_config *c = &s->model->cfg;
+    if (tok && c->vocab_size < 49408)
+        return vc_fail(err, "the model's vocabulary (%d) is smaller than the CLIP tokenizer's (49408)", c->vocab_size);
+    s->B = p->batch_size, s->A = p->accum_freq;
+    s->N_tok = vc_config_video_tokens(c);
+    s->K_masked = vc_config_kept_tokens(c, p->mask_ratio);
+    s->clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
+    if (open_data(s, tok, err) || plan_buffers(s, err)) return -1;
+    train_args_json(p, s->args, sizeof s->args);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/train_log.jsonl", p->out_dir);
+    s->log = fopen(path, s->start ? "a" : "w");
+    if (!s->log) return vc_fail(err, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+void vc_train_state_free(vc_train_state *s) {
+    vc_loader_free(s->loader);
+    vc_dataset_free(&s->data);
+    vc_model_free(s->model);
+    vc_adamw_free(&s->opt);
+    free(s->video), free(s->tokens), free(s->ids), free(s->keep), free(s->rates), free(s->order.perm);
+    free(s->emb), free(s->demb), free(s->loss_scratch), free(s->micro);
+    if (s->log) fclose(s->log);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,78 @@
+/* One training run's state and the steps of its loop, in the llm.c manner: vc_train (trainer.c)
+ * is open, then per step load_batch -> forward_backward -> update -> log (-> checkpoint), then
+ * finish. Other loops (data-parallel, fine-tuning) reuse these steps instead of copying them.
+ * Internal to the library. */
+#ifndef VC_TRAIN_TRAIN_STATE_H
+#define VC_TRAIN_TRAIN_STATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model/model.h"
+#include "train/dataset.h"
+#include "train/optimizer.h"
+#include "train/trainer.h"
+#include "video/loader.h"
+
+/* Sample order: epoch e visits a permutation drawn from (seed, e); the g-th sample drawn since
+ * the start of training is a pure function of g, so resuming needs only the step. */
+typedef struct vc_sample_order {
+    uint64_t seed;
+    int n;
+    int64_t epoch;
+    int32_t *perm;
+} vc_sample_order;
+
+int vc_sample_order_index(vc_sample_order *o, int64_t g);
+
+typedef struct vc_train_state {
+    const vc_train_params *p;
+    vc_dataset data;
+    vc_loader *loader;              /* streaming only */
+    vc_model *model;
+    vc_adamw opt;
+    vc_preprocess pp;
+    uint64_t seed;
+    int64_t start;                  /* first step to run: 0, or the resumed checkpoint's step */
+    int B, A, N_tok, K_masked;      /* micro-batch, micro-batches per step, tokens, kept when masked */
+    size_t clip;                    /* elements of one clip */
+    vc_real *video;                 /* [A * B] clips: every micro-batch of a step */
+    int32_t *tokens, *ids, *keep;
+    vc_real *emb, *demb, *loss_scratch; /* accumulation: embeddings and their gradients, video then text */
+    vc_step_inputs *micro;          /* [A] the step's micro-batches */
+    double *rates;                  /* drop-path rate per vision layer */
+    vc_sample_order order;
+    FILE *log;                      /* train_log.jsonl */
+    int n_skipped;                  /* clips left out or replaced so far */
+    double data_wait_s;             /* time spent waiting for decoded clips so far */
+    char args[1024];                /* the run's arguments as JSON, stored in checkpoints */
+} vc_train_state;
+
+/* Validates the parameters, builds or resumes the model and optimizer, opens the data (and the
+ * streaming loader at the resumed step), plans the batch buffers and opens the log. On failure
+ * the state is still safe to free. */
+int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_tokenizer *tok, vc_error *err);
+void vc_train_state_free(vc_train_state *s);
+
+/* Fills every micro-batch of `step`: clips (from the loader or the preloaded set), tokens,
+ * positive groups, and the patch masks when `masked`. Warns about clips the loader replaced. */
+int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *err);
+
+/* Zeroes the gradients, then forward, loss and backward over the step's micro-batches; with
+ * accumulation the loss sees every clip of the step as a negative of every other. */
+int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err);
+
+/* Global-norm clipping and one AdamW update at learning rate lr; returns the gradient norm
+ * before clipping. */
+double vc_train_update(vc_train_state *s, double lr);
+
+/* Appends the step's line to train_log.jsonl. */
+int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err);
+
+/* Writes OUT/checkpoint.safetensors (atomically) after `step` completed steps. */
+int vc_train_checkpoint(vc_train_state *s, int64_t step, vc_error *err);
+
+/* After the loop: the final model (when the run reached its last step) and the loss plot. */
+int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err);
+
+#endif
