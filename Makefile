@@ -13,7 +13,8 @@ LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lavformat -lavcodec 
 BUILD   := build
 
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
-                       src/video/*.c src/train/*.c src/eval/*.c)
+                       src/video/*.c src/train/*.c src/eval/*.c \
+                       src/search/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 # The gradient checks run the numeric core in double precision, so finite differences can use
 # a tiny epsilon and tight tolerances; everything else links the float library.

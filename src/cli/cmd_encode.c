@@ -1,5 +1,5 @@
-/* viclip encode: text or video embeddings as .npy. Video embeddings come with the list of
- * inputs in row order, which together make a search index (viclip search --index). */
+/* viclip encode: text or video embeddings as .npy; videos go into a search index (src/search):
+ * whole videos, annotated clips, or windows of long videos, updated in place on later runs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,27 +14,9 @@
 #include "io/npy.h"
 #include "io/strbuf.h"
 #include "model/model_io.h"
+#include "search/build.h"
+#include "search/index.h"
 #include "video/loader.h"
-
-void cli_index_paths(const char *out, char *emb, char *list, char *meta, size_t cap) {
-    size_t len = strlen(out);
-    if (len > 4 && !strcmp(out + len - 4, ".npy")) {
-        snprintf(emb, cap, "%s", out);
-        snprintf(list, cap, "%.*s.txt", (int)(len - 4), out);
-        snprintf(meta, cap, "%.*s.json", (int)(len - 4), out);
-    } else {
-        snprintf(emb, cap, "%s/embeddings.npy", out);
-        snprintf(list, cap, "%s/inputs.txt", out);
-        snprintf(meta, cap, "%s/index.json", out);
-    }
-}
-
-uint64_t cli_model_checksum(const vc_model *m) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the parameter bytes */
-    const unsigned char *b = (const unsigned char *)m->params;
-    for (size_t i = 0; i < m->table.total * sizeof *m->params; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
 
 /* --video-tensor: a preprocessed float32 clip [T,3,H,W] or batch [N,T,3,H,W] -> [N, E]. */
 static int encode_video_tensor(vc_model *m, const char *path, int normalize, const char *out) {
@@ -85,16 +67,8 @@ static int encode_texts(vc_model *m, const arg_str_list *texts, const char *voca
     return rc ? 1 : 0;
 }
 
-static int compare_items(const void *a, const void *b) {
-    const vc_loader_item *x = *(const vc_loader_item *const *)a, *y = *(const vc_loader_item *const *)b;
-    int c = strcmp(x->path, y->path);
-    if (!c) c = (x->start > y->start) - (x->start < y->start);
-    if (!c) c = (x->end > y->end) - (x->end < y->end);
-    return c ? c : (x > y) - (x < y); /* equal clips: the earlier line first */
-}
-
-/* The video inputs: --video paths, then the distinct (video, start, end) of --list annotations
- * (several captions of one clip: it is encoded once), in file order. */
+/* The video inputs: --video paths (whole videos, or windows), then the clips of --list
+ * annotations (the library encodes each distinct clip once). */
 static int collect_videos(const arg_str_list *videos, const char *list, vc_annotation_set *ann, vc_loader_item **items,
                           int *n) {
     vc_error err;
@@ -103,96 +77,90 @@ static int collect_videos(const arg_str_list *videos, const char *list, vc_annot
         cli_error("encode", err.msg);
         return 1;
     }
-    vc_loader_item *from_list = malloc(((size_t)ann->n + 1) * sizeof *from_list);
-    const vc_loader_item **order = malloc(((size_t)ann->n + 1) * sizeof *order);
-    unsigned char *repeat = calloc((size_t)ann->n + 1, 1);
     *items = malloc(((size_t)videos->n + ann->n + 1) * sizeof **items);
-    int rc = from_list && order && repeat && *items ? 0 : (cli_error("encode", "out of memory"), 1);
-    for (int i = 0; !rc && i < ann->n; i++) {
-        from_list[i] = (vc_loader_item){ann->items[i].video, ann->items[i].start, ann->items[i].end};
-        order[i] = &from_list[i];
-    }
-    if (!rc) qsort(order, (size_t)ann->n, sizeof *order, compare_items);
-    for (int i = 1; !rc && i < ann->n; i++)
-        if (!strcmp(order[i]->path, order[i - 1]->path) && order[i]->start == order[i - 1]->start &&
-            order[i]->end == order[i - 1]->end)
-            repeat[order[i] - from_list] = 1;
+    if (!*items) return cli_error("encode", "out of memory"), 1;
     *n = 0;
-    for (int i = 0; !rc && i < videos->n; i++) (*items)[(*n)++] = (vc_loader_item){videos->items[i], -1, -1};
-    for (int i = 0; !rc && i < ann->n; i++)
-        if (!repeat[i]) (*items)[(*n)++] = from_list[i];
-    free(from_list), free(order), free(repeat);
-    return rc;
+    for (int i = 0; i < videos->n; i++) (*items)[(*n)++] = (vc_loader_item){videos->items[i], -1, -1};
+    for (int i = 0; i < ann->n; i++) (*items)[(*n)++] = (vc_loader_item){ann->items[i].video, ann->items[i].start, ann->items[i].end};
+    return 0;
 }
 
-static int write_index(const char *out, const vc_model *m, const vc_loader_item *items, int n, const float *emb,
-                       const unsigned char *ok, int n_ok, char *emb_path, char *list_path, size_t cap) {
-    vc_error err;
-    const int E = m->cfg.embed_dim;
-    char meta_path[4096], config[1024];
-    cli_index_paths(out, emb_path, list_path, meta_path, cap < sizeof meta_path ? cap : sizeof meta_path);
-    size_t len = strlen(out);
-    if (!(len > 4 && !strcmp(out + len - 4, ".npy")) && vc_mkdir_p(out, &err)) return cli_error("encode", err.msg), 1;
-    float *rows = malloc(((size_t)n_ok ? n_ok : 1) * E * sizeof *rows);
-    vc_strbuf list = {0};
-    int rc = rows ? 0 : vc_fail(&err, "out of memory");
-    for (int i = 0, k = 0; i < n && !rc; i++) {
-        if (!ok[i]) continue;
-        memcpy(rows + (size_t)k++ * E, emb + (size_t)i * E, E * sizeof *rows);
-        rc = items[i].start >= 0 || items[i].end >= 0
-                 ? vc_sb_appendf(&list, &err, "%s\t%g\t%g\n", items[i].path, items[i].start, items[i].end)
-                 : vc_sb_appendf(&list, &err, "%s\n", items[i].path);
-    }
-    int64_t shape[2] = {n_ok, E};
-    if (!rc) rc = vc_npy_write(emb_path, VC_DT_F32, 2, shape, rows, &err);
-    if (!rc) rc = vc_atomic_write_file(list_path, list.data ? list.data : "", list.len, &err);
-    /* which model made the index: search refuses another one (same width, other weights) */
-    vc_strbuf meta = {0};
-    vc_config_to_json(&m->cfg, config, sizeof config);
-    if (!rc) rc = vc_sb_appendf(&meta, &err, "{\"config\":%s,\"param_checksum\":\"%016llx\",\"n\":%d}\n", config,
-                                (unsigned long long)cli_model_checksum(m), n_ok);
-    if (!rc) rc = vc_atomic_write_file(meta_path, meta.data, meta.len, &err);
-    vc_sb_free(&meta);
-    if (rc) cli_error("encode", err.msg);
-    free(rows);
-    vc_sb_free(&list);
-    return rc ? 1 : 0;
+static void build_failure(const char *path, const char *msg, void *user) {
+    cli_progress *bar = user;
+    if (bar->tty) fprintf(stderr, "\n");
+    fprintf(stderr, "viclip encode: warning: skipping %s\n", msg); /* msg names the file */
 }
 
-static int encode_videos(vc_model *m, const arg_str_list *videos, const char *list, int workers, int json,
+static void build_progress(const char *what, int done, int total, void *user) {
+    cli_progress *bar = user;
+    bar->what = what;
+    cli_progress_update(done, total, bar);
+}
+
+typedef struct index_request {
+    double window, stride, long_video;
+    int f32, fresh, workers, json;
+} index_request;
+
+static int encode_videos(vc_model *m, const arg_str_list *videos, const char *list, const index_request *q,
                          const char *out) {
     vc_annotation_set ann;
     vc_loader_item *items = NULL;
-    int n = 0, n_ok = 0, rc = collect_videos(videos, list, &ann, &items, &n);
-    const int E = m->cfg.embed_dim;
-    float *emb = rc ? NULL : malloc(((size_t)n ? n : 1) * E * sizeof *emb);
-    unsigned char *ok = rc ? NULL : malloc((size_t)n + 1);
-    if (!rc && (!emb || !ok)) rc = 1, cli_error("encode", "out of memory");
+    vc_error err;
+    vc_search_index x = {0};
+    vc_index_build_stats st;
+    cli_progress bar = cli_progress_begin("encoding");
+    vc_index_build_opts o = vc_index_build_default_opts();
+    o.window = q->window, o.stride = q->stride, o.dtype = q->f32 ? VC_DT_F32 : VC_DT_F16;
+    if (q->long_video > 0) o.long_video_s = q->long_video;
+    o.workers = q->workers > 0 ? q->workers : 2;
+    o.on_failure = build_failure, o.on_progress = build_progress, o.user = &bar;
+    int n = 0, rc = collect_videos(videos, list, &ann, &items, &n);
     if (!rc && n == 0) rc = 1, cli_error("encode", "no videos to encode");
-    if (!rc) rc = cli_encode_videos("encode", m, items, n, workers, emb, ok, &n_ok);
-    char emb_path[4096], list_path[4096];
-    if (!rc) rc = write_index(out, m, items, n, emb, ok, n_ok, emb_path, list_path, sizeof emb_path);
-    if (!rc && json) {
-        printf("{\"embeddings\":");
-        cli_json_string(stdout, emb_path);
-        printf(",\"inputs\":");
-        cli_json_string(stdout, list_path);
-        printf(",\"n_encoded\":%d,\"n_failed\":%d,\"dim\":%d,\"failed\":[", n_ok, n - n_ok, E);
-        for (int i = 0, first = 1; i < n; i++)
-            if (!ok[i]) printf(first ? "" : ","), cli_json_string(stdout, items[i].path), first = 0;
-        printf("]}\n");
-    } else if (!rc) {
-        printf("encoded %d of %d videos -> %s (list: %s)%s\n", n_ok, n, emb_path, list_path,
-               n_ok < n ? "; the others could not be read (see the warnings)" : "");
+    int existing = !rc && !q->fresh && vc_index_exists(out);
+    if (!rc && existing) {
+        if (vc_index_load(out, &x, &err) || vc_index_check_model(&x, m, out, &err) ||
+            (q->f32 && x.dtype != VC_DT_F32 && vc_fail(&err, "%s: the index stores float16; --f32 needs a new index (--fresh)", out)))
+            rc = 1, cli_error("encode", err.msg);
+    } else if (!rc && vc_index_init(&x, m, &o, &err)) {
+        rc = 1, cli_error("encode", err.msg);
     }
-    free(emb), free(ok), free(items);
+    if (!rc && vc_index_update(m, &x, items, n, &o, &st, &err)) rc = 1, cli_error("encode", err.msg);
+    if (!rc && st.n_encoded + st.n_kept == 0) rc = 1, cli_error("encode", "none of the videos could be read");
+    if (!rc && vc_index_save(out, &x, &err)) rc = 1, cli_error("encode", err.msg);
+    char emb_path[4096], win_path[4096], meta_path[4096];
+    vc_index_paths(out, emb_path, win_path, meta_path, sizeof emb_path);
+    const double rate = st.encode_s > 0 ? st.n_windows_new / st.encode_s : 0;
+    if (!rc && st.n_approx)
+        fprintf(stderr, "viclip encode: warning: %d windows took frames by the nominal frame rate where the timestamps "
+                        "differ (variable frame rate)\n", st.n_approx);
+    if (!rc && q->json) {
+        printf("{\"index\":");
+        cli_json_string(stdout, meta_path);
+        printf(",\"embeddings\":");
+        cli_json_string(stdout, emb_path);
+        printf(",\"n_inputs\":%d,\"n_encoded\":%d,\"n_failed\":%d,\"n_kept\":%d,\"n_removed\":%d,\"n_files\":%d,"
+               "\"n_windows\":%d,\"n_windows_new\":%d,\"window\":%g,\"stride\":%g,\"dim\":%d,\"dtype\":\"%s\","
+               "\"encode_s\":%.3f,\"windows_per_s\":%.3f}\n",
+               st.n_inputs, st.n_encoded, st.n_failed, st.n_kept, st.n_removed, x.n_files, x.n, st.n_windows_new, x.window,
+               x.stride, x.dim, x.dtype == VC_DT_F16 ? "F16" : "F32", st.encode_s, rate);
+    } else if (!rc) {
+        printf("encoded %d of %d videos -> %s (%d files, %d windows", st.n_encoded + st.n_kept, st.n_inputs, meta_path,
+               x.n_files, x.n);
+        if (st.n_kept || st.n_removed) printf("; %d unchanged kept, %d removed", st.n_kept, st.n_removed);
+        printf(")%s\n", st.n_failed ? "; the others could not be read (see the warnings)" : "");
+        if (st.n_windows_new) printf("%d new windows in %.1f s (%.2f windows/s)\n", st.n_windows_new, st.encode_s, rate);
+    }
+    vc_index_free(&x);
+    free(items);
     vc_annotations_free(&ann);
     return rc;
 }
 
 int cmd_encode(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *vocab = NULL, *video_tensor = NULL, *list = NULL;
-    int normalize = 0, threads = 0, workers = 2, json = 0, raw = 0;
+    int normalize = 0, threads = 0, workers = 2, json = 0, raw = 0, f32 = 0, fresh = 0;
+    double window = 0, stride = 0, long_video = 60;
     arg_str_list texts = {0}, videos = {0};
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
@@ -200,7 +168,12 @@ int cmd_encode(int argc, char **argv) {
         {0, "video", ARG_STR_LIST, &videos, "FILE", "a video, image or frame folder to embed (repeatable; L2-normalised)"},
         {'l', "list", ARG_STR, &list, "FILE", "embed every clip of these annotations (JSONL or CSV; each clip once)"},
         {0, "video-tensor", ARG_STR, &video_tensor, "X.npy", "a preprocessed float32 clip [T,3,H,W] or [N,T,3,H,W]"},
-        {'o', "out", ARG_STR, &out, "PATH", "X.npy (videos: + X.txt, the inputs in row order) or, for videos, a folder (embeddings.npy + inputs.txt)"},
+        {'o', "out", ARG_STR, &out, "PATH", "X.npy, or for videos an index: a folder (embeddings.npy, windows.npy, index.json) or X.npy (+ X.windows.npy, X.json); an existing index is updated"},
+        {0, "window", ARG_DOUBLE, &window, "SEC", "index every video as windows of SEC seconds (default: only videos longer than --long-video, 8 s)"},
+        {0, "stride", ARG_DOUBLE, &stride, "SEC", "seconds between window starts (default: half the window; 4 s)"},
+        {0, "long-video", ARG_DOUBLE, &long_video, "SEC", "videos longer than this get windows when --window is not given"},
+        {0, "f32", ARG_FLAG, &f32, NULL, "store float32 embeddings (default float16: half the size, same ranking to 1e-3)"},
+        {0, "fresh", ARG_FLAG, &fresh, NULL, "write a new index even if one exists at --out (default: update it)"},
         {0, "normalize", ARG_FLAG, &normalize, NULL, "L2-normalise text / tensor rows (video files always are)"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise texts as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
@@ -211,6 +184,11 @@ int cmd_encode(int argc, char **argv) {
     int rc = args_parse("usage: viclip encode --model FILE (--text TEXT... | --video FILE... | --list ANN | --video-tensor X.npy) --out PATH",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     const int sources = (texts.n > 0) + (videos.n > 0 || list) + (video_tensor != NULL);
+    if (window > 0 && !(stride > 0)) stride = window / 2;
+    if (!rc && (window < 0 || stride < 0 || (stride > 0 && !(window > 0)) || long_video < 0)) {
+        cli_error("encode", "--window and --stride must be > 0 (--stride needs --window), --long-video >= 0");
+        rc = -1;
+    }
     if (rc || !model || !out || sources != 1) {
         if (!rc) cli_error("encode", "--model, --out and one of --text, --video/--list or --video-tensor are required");
         arg_str_list_free(&texts), arg_str_list_free(&videos);
@@ -221,7 +199,10 @@ int cmd_encode(int argc, char **argv) {
     if (!m) rc = 1;
     else if (video_tensor) rc = encode_video_tensor(m, video_tensor, normalize, out);
     else if (texts.n) rc = encode_texts(m, &texts, vocab, normalize, raw, out);
-    else rc = encode_videos(m, &videos, list, workers, json, out);
+    else {
+        index_request q = {window, stride, long_video, f32, fresh, workers, json};
+        rc = encode_videos(m, &videos, list, &q, out);
+    }
     vc_model_free(m);
     arg_str_list_free(&texts), arg_str_list_free(&videos);
     return rc;

@@ -44,10 +44,6 @@ void cli_print_eval_json(const struct vc_eval_result *r, FILE *f);
 
 /* The k best of scores[0..n) (k <= n), best first. */
 void cli_top_k(const float *scores, int n, int k, int *best);
-/* Where an index lives: X.npy + X.txt + X.json, or DIR/embeddings.npy + inputs.txt + index.json
- * (the .json names the model: its config and a checksum of its parameters). */
-void cli_index_paths(const char *out, char *emb, char *list, char *meta, size_t cap);
-uint64_t cli_model_checksum(const struct vc_model *m);
 
 struct vc_import_report;
 /* What a checkpoint was imported as: format, kind, config, parameters, dtype conversions, notes. */

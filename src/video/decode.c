@@ -603,3 +603,45 @@ int vc_video_read(const char *path, const vc_decode_opts *o, int count, vc_pick_
 int vc_video_probe(const char *path, const vc_decode_opts *o, vc_video_info *info, vc_error *err) {
     return vc_video_read(path, o, 0, NULL, NULL, NULL, info, err);
 }
+
+/* ---- streaming ---- */
+
+typedef struct stream_ctx {
+    vc_want_fn want;
+    vc_frame_fn on_frame;
+    void *user;
+} stream_ctx;
+
+static int stream_visit(source *s, int ordinal, double t, void *user, vc_error *err) {
+    const stream_ctx *c = user;
+    int w = c->want(c->user, ordinal, t, err);
+    if (w < 0 || w == 2) return w < 0 ? -1 : 1;
+    if (!w) return 0;
+    vc_rgb_frame f;
+    if (convert_frame(s, &f, err)) return -1;
+    f.index = ordinal, f.time_s = t;
+    return c->on_frame(c->user, 0, &f, err) ? -1 : 0;
+}
+
+int vc_video_stream(const char *path, const vc_decode_opts *o, vc_open_fn on_open, vc_want_fn want,
+                    vc_frame_fn on_frame, void *user, vc_error *err) {
+    pthread_once(&quiet_once, silence_ffmpeg);
+    vc_decode_opts defaults = vc_decode_default_opts();
+    if (!o) o = &defaults;
+    if (!path || !*path) return vc_fail(err, "no video path given");
+    if (!want || !on_frame) return vc_fail(err, "%s: bad frame request", path);
+    const double deadline = o->timeout_s > 0 ? vc_now_s() + o->timeout_s : 0;
+    source s;
+    if (source_open(&s, path, o, deadline, err)) return -1;
+    vc_video_info info;
+    fill_info(&s, &info);
+    int64_t stated = s.st->nb_frames;
+    info.frames = stated > 0 && stated <= INT32_MAX ? (int)stated : 0;
+    int rc = on_open ? on_open(user, &info, err) : 0, seen = 0;
+    if (rc == 0) {
+        stream_ctx c = {want, on_frame, user};
+        rc = source_run(&s, stream_visit, &c, &seen, err);
+    }
+    source_close(&s);
+    return rc < 0 ? -1 : 0;
+}

@@ -69,4 +69,15 @@ int vc_video_probe(const char *path, const vc_decode_opts *o, vc_video_info *inf
 int vc_video_read(const char *path, const vc_decode_opts *o, int count, vc_pick_fn pick, vc_frame_fn on_frame,
                   void *user, vc_video_info *info, vc_error *err);
 
+/* Streaming access for long videos (one decode pass, no seeks): opens the file, calls on_open
+ * once with what the container states (frames 0 when it states no count, duration 0 when
+ * unknown; no frames are counted), then visits every frame in presentation order. For each,
+ * want(user, index, time_s) returns 1 to have it converted and delivered to on_frame (slot 0),
+ * 0 to pass over it cheaply, 2 to stop, or -1 to fail (with err set). on_open returning 1
+ * stops before decoding; -1 fails. Folders of frames and .npy arrays are not streamed. */
+typedef int (*vc_open_fn)(void *user, const vc_video_info *info, vc_error *err);
+typedef int (*vc_want_fn)(void *user, int index, double time_s, vc_error *err);
+int vc_video_stream(const char *path, const vc_decode_opts *o, vc_open_fn on_open, vc_want_fn want,
+                    vc_frame_fn on_frame, void *user, vc_error *err);
+
 #endif

@@ -1,0 +1,252 @@
+#include "search/index.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "io/atomic_file.h"
+#include "io/fs.h"
+#include "io/json.h"
+#include "io/npy.h"
+#include "io/strbuf.h"
+
+static int is_npy_name(const char *out) {
+    size_t len = strlen(out);
+    return len > 4 && !strcmp(out + len - 4, ".npy");
+}
+
+void vc_index_paths(const char *out, char *emb, char *windows, char *meta, size_t cap) {
+    size_t len = strlen(out);
+    if (is_npy_name(out)) {
+        snprintf(emb, cap, "%s", out);
+        snprintf(windows, cap, "%.*s.windows.npy", (int)(len - 4), out);
+        snprintf(meta, cap, "%.*s.json", (int)(len - 4), out);
+    } else {
+        snprintf(emb, cap, "%s/embeddings.npy", out);
+        snprintf(windows, cap, "%s/windows.npy", out);
+        snprintf(meta, cap, "%s/index.json", out);
+    }
+}
+
+int vc_index_exists(const char *out) {
+    char e[4096], w[4096], m[4096];
+    struct stat sb;
+    vc_index_paths(out, e, w, m, sizeof e);
+    return stat(m, &sb) == 0;
+}
+
+void vc_index_free(vc_search_index *x) {
+    for (int f = 0; f < x->n_files; f++) free(x->files[f].path);
+    free(x->files), free(x->rows), free(x->start), free(x->end), free(x->file), free(x->config_json);
+    memset(x, 0, sizeof *x);
+}
+
+void vc_index_row(const vc_search_index *x, int i, float *out) {
+    const size_t off = (size_t)i * x->dim;
+    if (x->dtype == VC_DT_F16) vc_convert_to_f32(out, (const uint16_t *)x->rows + off, VC_DT_F16, (size_t)x->dim);
+    else memcpy(out, (const float *)x->rows + off, (size_t)x->dim * sizeof *out);
+}
+
+int vc_index_find_file(const vc_search_index *x, const char *path) {
+    for (int f = 0; f < x->n_files; f++)
+        if (!strcmp(x->files[f].path, path)) return f;
+    return -1;
+}
+
+static int read_text(const char *path, char **text, size_t *len, vc_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return vc_fail(err, "%s: cannot open the index metadata", path);
+    vc_strbuf sb = {0};
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0) rc = vc_sb_append(&sb, buf, n, err);
+    fclose(f);
+    if (rc) return vc_sb_free(&sb), -1;
+    *text = sb.data ? sb.data : strdup("");
+    *len = sb.len;
+    return 0;
+}
+
+static int load_meta(const char *meta_path, vc_search_index *x, vc_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    if (read_text(meta_path, &text, &len, err)) return -1;
+    vc_json *j = vc_json_parse(text, len, err);
+    free(text);
+    if (!j) return vc_fail_ctx(err, "%s", meta_path);
+    long version = 0, frames = 0, size = 0, dim = 0, n = 0;
+    int rc = 0;
+    const vc_json *v = vc_json_get(j, "version");
+    if (!v) rc = vc_fail(err, "%s: an index of format version 1 (embeddings.npy + inputs.txt): re-encode the videos "
+                              "(viclip encode) to make a version %d index", meta_path, VC_INDEX_VERSION);
+    if (!rc && (vc_json_get_int(j, "version", &version, err) || version != VC_INDEX_VERSION))
+        rc = vc_fail(err, "%s: index format version %ld, this viclip reads version %d", meta_path, version, VC_INDEX_VERSION);
+    const char *sum = rc ? NULL : vc_json_get_str(j, "param_checksum", err);
+    const char *dtype = sum ? vc_json_get_str(j, "dtype", err) : NULL;
+    const vc_json *pre = vc_json_get(j, "preprocess"), *files = vc_json_get(j, "files"), *cfg = vc_json_get(j, "config");
+    if (!rc && (!sum || !dtype)) rc = vc_fail_ctx(err, "%s", meta_path);
+    if (!rc && (!pre || !files || vc_json_type(files) != VC_JSON_ARRAY))
+        rc = vc_fail(err, "%s: missing \"preprocess\" or \"files\"", meta_path);
+    if (!rc && (vc_json_get_int(j, "dim", &dim, err) || vc_json_get_int(j, "n_windows", &n, err) ||
+                vc_json_get_int(pre, "frames", &frames, err) || vc_json_get_int(pre, "size", &size, err) ||
+                vc_json_get_double(pre, "window", &x->window, err) || vc_json_get_double(pre, "stride", &x->stride, err)))
+        rc = vc_fail_ctx(err, "%s", meta_path);
+    if (!rc && (strlen(sum) != 16 || (strcmp(dtype, "F16") && strcmp(dtype, "F32"))))
+        rc = vc_fail(err, "%s: bad param_checksum or dtype (F16 or F32)", meta_path);
+    if (!rc) {
+        snprintf(x->checksum, sizeof x->checksum, "%s", sum);
+        x->dtype = strcmp(dtype, "F16") ? VC_DT_F32 : VC_DT_F16;
+        x->dim = (int)dim, x->n = (int)n, x->frames = (int)frames, x->size = (int)size;
+        const char *sampling = vc_json_string(vc_json_get(pre, "sampling"));
+        snprintf(x->sampling, sizeof x->sampling, "%s", sampling ? sampling : "middle");
+        (void)cfg; /* the caller writes the model's config back (its checksum must match) */
+        x->n_files = (int)vc_json_len(files);
+        x->files = calloc((size_t)x->n_files + 1, sizeof *x->files);
+        if (!x->files) rc = vc_fail(err, "out of memory");
+    }
+    int next = 0;
+    for (int f = 0; !rc && f < x->n_files; f++) {
+        const vc_json *o = vc_json_at(files, (size_t)f);
+        const char *p = vc_json_get_str(o, "path", err);
+        long first = 0, count = 0;
+        double size_d = 0, mtime_s = 0, mtime_ns = 0;
+        if (!p || vc_json_get_int(o, "first", &first, err) || vc_json_get_int(o, "count", &count, err) ||
+            vc_json_get_double(o, "size", &size_d, err) || vc_json_get_double(o, "mtime_s", &mtime_s, err) ||
+            vc_json_get_double(o, "mtime_nsec", &mtime_ns, err) ||
+            vc_json_get_double(o, "duration", &x->files[f].duration, err)) {
+            rc = vc_fail_ctx(err, "%s: files[%d]", meta_path, f);
+            break;
+        }
+        if (first != next || count < 1 || first + count > n) {
+            rc = vc_fail(err, "%s: files[%d] rows [%ld, %ld) do not follow the previous file's", meta_path, f, first, first + count);
+            break;
+        }
+        next = (int)(first + count);
+        x->files[f] = (vc_index_file){strdup(p), (int64_t)size_d, (int64_t)mtime_s * 1000000000 + (int64_t)mtime_ns,
+                                      x->files[f].duration,
+                                      (int)first, (int)count};
+        if (!x->files[f].path) rc = vc_fail(err, "out of memory");
+    }
+    if (!rc && next != n) rc = vc_fail(err, "%s: the files cover %d of %ld rows", meta_path, next, n);
+    vc_json_free(j);
+    return rc;
+}
+
+int vc_index_load(const char *out, vc_search_index *x, vc_error *err) {
+    char emb_path[4096], win_path[4096], meta_path[4096];
+    memset(x, 0, sizeof *x);
+    vc_index_paths(out, emb_path, win_path, meta_path, sizeof emb_path);
+    int rc = load_meta(meta_path, x, err);
+    vc_npy e = {0}, w = {0};
+    int have_e = 0, have_w = 0;
+    if (!rc) rc = vc_npy_read(emb_path, &e, err), have_e = !rc;
+    if (!rc && (e.dtype != x->dtype || e.ndim != 2 || e.shape[0] != x->n || e.shape[1] != x->dim))
+        rc = vc_fail(err, "%s: expected %s [%d, %d] as %s says", emb_path, vc_dtype_name(x->dtype), x->n, x->dim, meta_path);
+    if (!rc) rc = vc_npy_read(win_path, &w, err), have_w = !rc;
+    if (!rc && (w.dtype != VC_DT_F64 || w.ndim != 2 || w.shape[0] != x->n || w.shape[1] != 2))
+        rc = vc_fail(err, "%s: expected float64 [%d, 2] (start, end)", win_path, x->n);
+    if (!rc) {
+        x->start = malloc(((size_t)x->n + 1) * sizeof *x->start);
+        x->end = malloc(((size_t)x->n + 1) * sizeof *x->end);
+        x->file = malloc(((size_t)x->n + 1) * sizeof *x->file);
+        if (!x->start || !x->end || !x->file) rc = vc_fail(err, "out of memory");
+    }
+    for (int i = 0; !rc && i < x->n; i++) x->start[i] = ((double *)w.data)[2 * i], x->end[i] = ((double *)w.data)[2 * i + 1];
+    for (int f = 0; !rc && f < x->n_files; f++)
+        for (int i = 0; i < x->files[f].count; i++) x->file[x->files[f].first + i] = f;
+    if (!rc) x->rows = e.data, e.data = NULL;
+    if (have_e) vc_npy_free(&e);
+    if (have_w) vc_npy_free(&w);
+    if (rc) vc_index_free(x);
+    return rc;
+}
+
+static int write_meta(const char *meta_path, const vc_search_index *x, vc_error *err) {
+    vc_strbuf sb = {0};
+    int rc = vc_sb_appendf(&sb, err,
+                           "{\"format\":\"viclip-index\",\"version\":%d,\"dim\":%d,\"n_windows\":%d,\"dtype\":\"%s\","
+                           "\"param_checksum\":\"%s\",\"config\":%s,\n\"preprocess\":{\"frames\":%d,\"size\":%d,"
+                           "\"sampling\":\"%s\",\"resize\":\"bicubic\",\"mean\":\"imagenet\",\"window\":%.17g,\"stride\":%.17g},\n"
+                           "\"files\":[",
+                           VC_INDEX_VERSION, x->dim, x->n, x->dtype == VC_DT_F16 ? "F16" : "F32", x->checksum,
+                           x->config_json && *x->config_json ? x->config_json : "null", x->frames, x->size,
+                           x->sampling[0] ? x->sampling : "middle", x->window, x->stride);
+    for (int f = 0; !rc && f < x->n_files; f++) {
+        const vc_index_file *v = &x->files[f];
+        rc = vc_sb_appendf(&sb, err, "%s\n{\"path\":", f ? "," : "");
+        if (!rc && vc_sb_append_json_string(&sb, v->path, strlen(v->path), err))
+            rc = vc_fail(err, "%s: the file name is not UTF-8 and cannot be written into the index: rename it", v->path);
+        if (!rc)
+            rc = vc_sb_appendf(&sb, err, ",\"size\":%lld,\"mtime_s\":%lld,\"mtime_nsec\":%lld,\"duration\":%.17g,\"first\":%d,"
+                               "\"count\":%d}", (long long)v->size, (long long)(v->mtime_ns / 1000000000),
+                               (long long)(v->mtime_ns % 1000000000), v->duration, v->first, v->count);
+    }
+    if (!rc) rc = vc_sb_puts(&sb, "]}\n", err);
+    if (!rc) rc = vc_atomic_write_file(meta_path, sb.data, sb.len, err);
+    vc_sb_free(&sb);
+    return rc;
+}
+
+int vc_index_save(const char *out, const vc_search_index *x, vc_error *err) {
+    char emb_path[4096], win_path[4096], meta_path[4096];
+    vc_index_paths(out, emb_path, win_path, meta_path, sizeof emb_path);
+    if (!is_npy_name(out) && vc_mkdir_p(out, err)) return -1;
+    double *w = malloc(((size_t)x->n + 1) * 2 * sizeof *w);
+    if (!w) return vc_fail(err, "out of memory");
+    for (int i = 0; i < x->n; i++) w[2 * i] = x->start[i], w[2 * i + 1] = x->end[i];
+    int64_t es[2] = {x->n, x->dim}, ws[2] = {x->n, 2};
+    /* the metadata last: an interrupted update leaves the old index.json, which the row counts
+     * of the new arrays then contradict, and loading says so */
+    int rc = vc_npy_write(emb_path, x->dtype, 2, es, x->rows ? x->rows : (void *)w, err);
+    if (!rc) rc = vc_npy_write(win_path, VC_DT_F64, 2, ws, w, err);
+    if (!rc) rc = write_meta(meta_path, x, err);
+    free(w);
+    return rc;
+}
+
+int vc_index_append(vc_search_index *x, const char *path, int64_t size, int64_t mtime_ns, double duration,
+                    const float *emb, const double *start, const double *end, int count, vc_error *err) {
+    const size_t es = vc_dtype_size(x->dtype), n = (size_t)x->n + count;
+    void *rows = realloc(x->rows, n * x->dim * es);
+    if (rows) x->rows = rows;
+    double *s = realloc(x->start, n * sizeof *s);
+    if (s) x->start = s;
+    double *e = realloc(x->end, n * sizeof *e);
+    if (e) x->end = e;
+    int *fi = realloc(x->file, n * sizeof *fi);
+    if (fi) x->file = fi;
+    vc_index_file *files = realloc(x->files, ((size_t)x->n_files + 1) * sizeof *files);
+    if (files) x->files = files;
+    char *p = strdup(path);
+    if (!rows || !s || !e || !fi || !files || !p) return free(p), vc_fail(err, "out of memory growing the index");
+    vc_convert_from_f32((char *)x->rows + (size_t)x->n * x->dim * es, x->dtype, emb, (size_t)count * x->dim);
+    for (int i = 0; i < count; i++) {
+        x->start[x->n + i] = start[i], x->end[x->n + i] = end[i];
+        x->file[x->n + i] = x->n_files;
+    }
+    x->files[x->n_files++] = (vc_index_file){p, size, mtime_ns, duration, x->n, count};
+    x->n += count;
+    return 0;
+}
+
+void vc_index_drop_files(vc_search_index *x, const unsigned char *drop) {
+    const size_t row = (size_t)x->dim * vc_dtype_size(x->dtype);
+    int nf = 0, n = 0;
+    for (int f = 0; f < x->n_files; f++) {
+        vc_index_file v = x->files[f];
+        if (drop[f]) {
+            free(v.path);
+            continue;
+        }
+        memmove((char *)x->rows + (size_t)n * row, (char *)x->rows + (size_t)v.first * row, (size_t)v.count * row);
+        memmove(x->start + n, x->start + v.first, (size_t)v.count * sizeof *x->start);
+        memmove(x->end + n, x->end + v.first, (size_t)v.count * sizeof *x->end);
+        for (int i = 0; i < v.count; i++) x->file[n + i] = nf;
+        v.first = n;
+        n += v.count;
+        x->files[nf++] = v;
+    }
+    x->n_files = nf, x->n = n;
+}

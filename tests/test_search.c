@@ -1,0 +1,205 @@
+/* The moment index and search (src/search): windows cut from one decode pass equal clips cut
+ * at the same times; updates keep unchanged files, add new ones, drop missing ones; a file
+ * name with a newline survives the index; exact ranking equals brute force; adjacent matching
+ * windows merge into one moment. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/rng.h"
+#include "io/json.h"
+#include "model/model_io.h"
+#include "search/build.h"
+#include "search/moments.h"
+#include "search/windows.h"
+#include "testutil.h"
+
+#define DIR "build/tests/search"
+#define VID "tests/fixtures/video"
+#define MODEL DIR "/model.safetensors"
+
+static int run(const char *cmd, char *out, size_t cap) { return vc_test_run(cmd, 1, out, cap); }
+
+static int setup(void) {
+    static int done = 0;
+    if (done) return 0;
+    mkdir("build/tests", 0755);
+    char out[4096];
+    if (run("rm -rf " DIR " && mkdir -p " DIR, out, sizeof out)) return -1;
+    vc_config c = vc_config_preset(VC_PRESET_TINY);
+    c.vocab_size = 49408, c.context_length = 32, c.image_size = 32, c.patch_size = 8, c.num_frames = 8;
+    vc_error err;
+    vc_model *m = vc_model_new(&c, &err);
+    if (!m) return -1;
+    vc_model_init_random(m, 7, 0.05);
+    int rc = vc_model_save(m, MODEL, VC_DT_F32, &err);
+    vc_model_free(m);
+    done = rc == 0;
+    return rc;
+}
+
+TEST(plan_covers_the_video_with_full_windows) {
+    double s[16], e[16];
+    int n = vc_plan_windows(3.0, 1.0, 0.5, s, e, 16);
+    const double want_s[] = {0, 0.5, 1.0, 1.5, 2.0};
+    CHECK(n == 5, "%d windows", n);
+    for (int i = 0; i < n; i++) CHECK(fabs(s[i] - want_s[i]) < 1e-12 && fabs(e[i] - s[i] - 1) < 1e-12, "window %d: %g-%g", i, s[i], e[i]);
+    n = vc_plan_windows(10.0, 4.0, 4.0, s, e, 16); /* 0-4, 4-8, then the last 4 s: 6-10 */
+    CHECK(n == 3 && s[2] == 6 && e[2] == 10, "%d windows, last %g-%g", n, s[n - 1], e[n - 1]);
+    n = vc_plan_windows(2.0, 8.0, 4.0, s, e, 16); /* shorter than a window: the whole video */
+    CHECK(n == 1 && s[0] == 0 && e[0] == 2, "%d windows", n);
+}
+
+TEST(windows_from_one_pass_equal_clips_cut_at_the_same_times) {
+    CHECK(setup() == 0, "setup failed");
+    char out[16384];
+    int rc = run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --window 1 --stride 0.5 --out " DIR "/win", out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    FILE *f = fopen(DIR "/clips.jsonl", "w");
+    CHECK(f, "cannot write clips.jsonl");
+    for (int i = 0; i < 5; i++) /* 3 s at 10 fps: 0-1, 0.5-1.5, ..., 2-3 */
+        fprintf(f, "{\"video\": \"../../../" VID "/h264.mp4\", \"caption\": \"c\", \"start\": %g, \"end\": %g}\n", i * 0.5, i * 0.5 + 1);
+    fclose(f);
+    rc = run("build/viclip encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/clips", out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    vc_search_index a, b;
+    vc_error err;
+    CHECK(vc_index_load(DIR "/win", &a, &err) == 0, "%s", err.msg);
+    CHECK(vc_index_load(DIR "/clips", &b, &err) == 0, "%s", err.msg);
+    int ok_shape = a.n == 5 && b.n == 5 && a.dim == b.dim && a.window == 1 && a.stride == 0.5 && a.n_files == 1;
+    double worst = 0, worst_t = 0;
+    float ra[1024], rb[1024];
+    for (int i = 0; ok_shape && i < 5; i++) {
+        vc_index_row(&a, i, ra), vc_index_row(&b, i, rb);
+        for (int k = 0; k < a.dim; k++) worst = fmax(worst, fabs(ra[k] - rb[k]));
+        worst_t = fmax(worst_t, fabs(a.start[i] - b.start[i]) + fabs(a.end[i] - b.end[i]));
+    }
+    vc_index_free(&a), vc_index_free(&b);
+    CHECK(ok_shape, "expected 5 windows of 1 s every 0.5 s in one file");
+    CHECK(worst_t < 1e-9, "window times differ from the clips' by %g", worst_t);
+    CHECK(worst < 2e-3, "a window's embedding differs from the clip's by %g", worst); /* float16 rounding */
+    /* a variable-frame-rate video still gets every window, and says so when frames differ */
+    rc = run("build/viclip encode -m " MODEL " --video " VID "/vfr.mp4 --window 0.5 --fresh --out " DIR "/vfr", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "windows"), "exit %d: %s", rc, out);
+}
+
+TEST(updates_keep_unchanged_files_add_new_ones_and_drop_missing_ones) {
+    CHECK(setup() == 0, "setup failed");
+    char out[16384];
+    int rc = run("cp " VID "/h264.mp4 " DIR "/a.mp4 && cp " VID "/vp9.webm " DIR "/b.webm && "
+                 "build/viclip encode -m " MODEL " --video " DIR "/a.mp4 --out " DIR "/inc", out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    rc = vc_test_run("build/viclip encode -m " MODEL " --json --video " DIR "/a.mp4 --video " DIR "/b.webm --out " DIR "/inc", 0, out, sizeof out);
+    vc_error err;
+    vc_json *j = vc_json_parse(out, strlen(out), &err);
+    CHECK(rc == 0 && j, "exit %d: %s", rc, out);
+    int kept = (int)vc_json_number(vc_json_get(j, "n_kept")), enc = (int)vc_json_number(vc_json_get(j, "n_encoded"));
+    int files = (int)vc_json_number(vc_json_get(j, "n_files"));
+    vc_json_free(j);
+    CHECK(kept == 1 && enc == 1 && files == 2, "kept %d encoded %d files %d: %s", kept, enc, files, out);
+    /* b goes away, a changes: b is removed, a re-encoded */
+    rc = vc_test_run("rm " DIR "/b.webm && cp " VID "/mjpeg.mkv " DIR "/a.mp4 && build/viclip encode -m " MODEL
+                     " --json --video " DIR "/a.mp4 --out " DIR "/inc", 0, out, sizeof out);
+    j = vc_json_parse(out, strlen(out), &err);
+    CHECK(rc == 0 && j, "exit %d: %s", rc, out);
+    kept = (int)vc_json_number(vc_json_get(j, "n_kept")), enc = (int)vc_json_number(vc_json_get(j, "n_encoded"));
+    int removed = (int)vc_json_number(vc_json_get(j, "n_removed"));
+    files = (int)vc_json_number(vc_json_get(j, "n_files"));
+    vc_json_free(j);
+    CHECK(kept == 0 && enc == 1 && removed == 2 && files == 1, "kept %d encoded %d removed %d files %d: %s", kept, enc,
+          removed, files, out);
+    vc_search_index x;
+    CHECK(vc_index_load(DIR "/inc", &x, &err) == 0, "%s", err.msg);
+    int ok = x.n_files == 1 && strstr(x.files[0].path, "a.mp4") && x.n == 1;
+    vc_index_free(&x);
+    CHECK(ok, "the index should hold a.mp4 only");
+    /* another model's index is not updated */
+    CHECK(run("build/viclip encode -m " MODEL " --window 2 --video " DIR "/a.mp4 --out " DIR "/inc", out, sizeof out) == 1 &&
+              strstr(out, "windows"), "changing the windows of an index must be refused: %s", out);
+}
+
+TEST(a_newline_in_a_file_name_survives_the_index) {
+    CHECK(setup() == 0, "setup failed");
+    char out[16384];
+    int rc = run("cp " VID "/h264.mp4 '" DIR "/new\nline.mp4' && build/viclip encode -m " MODEL " --video '" DIR
+                 "/new\nline.mp4' --video " VID "/vp9.webm --out " DIR "/nl", out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    vc_search_index x;
+    vc_error err;
+    CHECK(vc_index_load(DIR "/nl", &x, &err) == 0, "%s", err.msg);
+    int ok = x.n_files == 2 && !strcmp(x.files[0].path, DIR "/new\nline.mp4") && x.n == 2;
+    vc_index_free(&x);
+    CHECK(ok, "the name with a newline must come back as written, with 2 files and 2 rows");
+    rc = vc_test_run("build/viclip search -m " MODEL " --index " DIR "/nl --json -k 2 'a test pattern'", 0, out, sizeof out);
+    vc_json *j = vc_json_parse(out, strlen(out), &err);
+    CHECK(rc == 0 && j, "exit %d: %s", rc, out);
+    const vc_json *res = vc_json_get(vc_json_at(vc_json_get(j, "queries"), 0), "results");
+    int found = 0;
+    for (size_t r = 0; r < vc_json_len(res); r++)
+        found += !strcmp(vc_json_string(vc_json_get(vc_json_at(res, r), "input")), DIR "/new\nline.mp4");
+    vc_json_free(j);
+    CHECK(found == 1, "search must return the file name with its newline: %s", out);
+    /* a name that is not UTF-8 cannot be written into JSON: refused, naming the file */
+    rc = run("cp " VID "/h264.mp4 " DIR "/bad$(printf '\\377').mp4 && build/viclip encode -m " MODEL " --video " DIR
+             "/bad$(printf '\\377').mp4 --out " DIR "/nl8", out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "not UTF-8"), "exit %d: %s", rc, out);
+}
+
+TEST(exact_search_equals_brute_force) {
+    enum { N = 5000, E = 48, NQ = 3, M = 40 };
+    vc_search_index x = {0};
+    x.dim = E, x.dtype = VC_DT_F16;
+    vc_rng r = vc_rng_at(11, 0, 0, 0);
+    float *rows = malloc((size_t)N * E * sizeof *rows), q[NQ * E];
+    double s[N], e[N];
+    for (int i = 0; i < N * E; i++) rows[i] = vc_rng_normal(&r);
+    for (int i = 0; i < NQ * E; i++) q[i] = vc_rng_normal(&r);
+    for (int i = 0; i < N; i++) s[i] = i, e[i] = i + 1;
+    vc_error err;
+    CHECK(vc_index_append(&x, "f", 1, 1, N, rows, s, e, N, &err) == 0, "%s", err.msg);
+    vc_hit hits[NQ * M];
+    int got = 0;
+    CHECK(vc_index_search(&x, q, NQ, M, hits, &got, &err) == 0 && got == M, "%s", err.msg);
+    float row[E];
+    for (int j = 0; j < NQ; j++) {
+        double *all = malloc(N * sizeof *all);
+        for (int i = 0; i < N; i++) {
+            vc_index_row(&x, i, row);
+            all[i] = 0;
+            for (int k = 0; k < E; k++) all[i] += (double)row[k] * q[j * E + k];
+        }
+        for (int h = 0; h < M; h++) {
+            const vc_hit v = hits[j * M + h];
+            int better = 0; /* rows scoring clearly above this hit must all be ranked before it */
+            for (int i = 0; i < N; i++) better += all[i] > all[v.row] + 1e-4;
+            CHECK(fabs(v.score - all[v.row]) < 1e-4 && better <= h, "query %d rank %d: row %d score %g (exact %g), %d better",
+                  j, h, v.row, v.score, all[v.row], better);
+        }
+        free(all);
+    }
+    free(rows);
+    vc_index_free(&x);
+}
+
+TEST(adjacent_matching_windows_merge_into_one_moment) {
+    /* file 0: windows 0-8, 4-12, 8-16, 12-20, 40-48; file 1: 0-8 */
+    vc_search_index x = {0};
+    double st[] = {0, 4, 8, 12, 40, 0}, en[] = {8, 12, 16, 20, 48, 8};
+    int file[] = {0, 0, 0, 0, 0, 1};
+    x.start = st, x.end = en, x.file = file, x.n = 6;
+    vc_hit hits[] = {{1, 0.90f}, {2, 0.89f}, {5, 0.88f}, {4, 0.70f}, {0, 0.50f}, {3, 0.885f}};
+    vc_moment m[4];
+    int n = vc_merge_moments(&x, hits, 6, 0.02, m, 4);
+    CHECK(n == 3, "%d moments", n);
+    /* 4-12 and 8-16 merge, 12-20 joins (within the margin), 0-8 scores too low: covered */
+    CHECK(m[0].file == 0 && m[0].start == 4 && m[0].end == 20 && m[0].n_windows == 3 && fabsf(m[0].score - 0.9f) < 1e-6,
+          "first moment %d %g-%g (%d windows)", m[0].file, m[0].start, m[0].end, m[0].n_windows);
+    CHECK(m[1].file == 1 && m[1].start == 0 && m[1].end == 8, "second moment: the other file");
+    CHECK(m[2].file == 0 && m[2].start == 40 && m[2].end == 48, "third moment: the separate window");
+    CHECK(vc_merge_moments(&x, hits, 6, 0.02, m, 1) == 1 && m[0].end == 20, "top-1 keeps the best moment");
+}
+
+TEST_MAIN("search", T(plan_covers_the_video_with_full_windows), T(windows_from_one_pass_equal_clips_cut_at_the_same_times),
+          T(updates_keep_unchanged_files_add_new_ones_and_drop_missing_ones), T(a_newline_in_a_file_name_survives_the_index),
+          T(exact_search_equals_brute_force), T(adjacent_matching_windows_merge_into_one_moment))
