@@ -9,12 +9,12 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -
 # The OpenMP build of OpenBLAS: BLAS calls made inside our OpenMP regions then run on one thread
 # instead of spawning their own pthreads (Debian's default alternative is the pthread build).
 BLAS_DIR ?= /usr/lib/$(shell $(CC) -print-multiarch)/openblas-openmp
-LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lavformat -lavcodec -lavutil -lswscale -lz -lm -fopenmp
+LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
 BUILD   := build
 
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
                        src/video/*.c src/train/*.c src/eval/*.c \
-                       src/search/*.c)
+                       src/search/*.c src/serve/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 # The gradient checks run the numeric core in double precision, so finite differences can use
 # a tiny epsilon and tight tolerances; everything else links the float library.

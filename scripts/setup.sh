@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy
-      libavformat-dev libavcodec-dev libavutil-dev libswscale-dev)
+      libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libmicrohttpd-dev)
 # PyTorch is only for regenerating fixtures and for `make bench`; tests skip visibly without it.
 # ffmpeg (the tool) only regenerates the decoder test fixtures (tools/gen_video_fixtures.py);
 # python3-av decodes for the PyAV reference comparison (tools/check_frames_pyav.py).
-OPTIONAL_PKGS=(python3-torch python3-av ffmpeg)
+# chromium and wrk: the serve UI test and the serve load benchmark (both skip visibly without).
+OPTIONAL_PKGS=(python3-torch python3-av ffmpeg chromium wrk)
 
 missing=()
 for p in "${PKGS[@]}" "${OPTIONAL_PKGS[@]}"; do

@@ -19,6 +19,7 @@ int cmd_merge(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 struct vc_model;
 

@@ -1,0 +1,63 @@
+/* viclip serve: the moment index over HTTP (src/serve): a JSON API and a one-page UI. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "model/model_io.h"
+#include "search/build.h"
+#include "serve/server.h"
+
+int cmd_serve(int argc, char **argv) {
+    const char *model = NULL, *index = NULL, *vocab = NULL;
+    vc_server_opts o = vc_server_default_opts();
+    int threads = 0, max_body_kb = (int)(o.max_body / 1024);
+    const arg_spec specs[] = {
+        {'m', "model", ARG_STR, &model, "FILE", "model file (the one that made the index)"},
+        {'i', "index", ARG_STR, &index, "PATH", "viclip encode's index (a folder or X.npy)"},
+        {0, "host", ARG_STR, &o.host, "ADDR", "IPv4 address to listen on (127.0.0.1: this machine only)"},
+        {'p', "port", ARG_INT, &o.port, "N", "port (0: any free one; the address is printed)"},
+        {0, "http-threads", ARG_INT, &o.threads, "N", "request threads"},
+        {0, "timeout", ARG_INT, &o.timeout_s, "SEC", "close connections idle this long"},
+        {0, "max-body-kb", ARG_INT, &max_body_kb, "N", "largest request body"},
+        {0, "max-k", ARG_INT, &o.max_k, "N", "most results one search may ask for"},
+        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
+        {'t', "threads", ARG_INT, &threads, "N", "compute threads (default: all cores)"},
+    };
+    int rc = args_parse("usage: viclip serve --model FILE --index PATH [--host 127.0.0.1] [--port 8080]", specs,
+                        (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
+    if (rc || !model || !index || o.threads < 1 || o.timeout_s < 1 || max_body_kb < 1 || o.max_k < 1) {
+        if (!rc) cli_error("serve", "--model and --index are required; --http-threads, --timeout, --max-body-kb, --max-k >= 1");
+        return rc > 0 ? 0 : 2;
+    }
+    o.max_body = (size_t)max_body_kb * 1024;
+    cli_set_threads(threads);
+    /* SIGINT/SIGTERM are waited for here, not delivered to the server threads */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT), sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    vc_error err;
+    vc_search_index x = {0};
+    vc_model *m = cli_load_model(model, "serve");
+    vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
+    rc = m && tok ? 0 : 1;
+    if (!rc && (vc_index_load(index, &x, &err) || vc_index_check_model(&x, m, index, &err))) rc = 1, cli_error("serve", err.msg);
+    vc_server *s = rc ? NULL : vc_server_start(m, tok, &x, &o, &err);
+    if (!rc && !s) rc = 1, cli_error("serve", err.msg);
+    if (s) {
+        printf("viclip serve: %d videos, %d windows: listening on http://%s:%d/\n", x.n_files, x.n, o.host, vc_server_port(s));
+        fflush(stdout);
+        int sig = 0;
+        sigwait(&stop, &sig);
+        vc_server_stop(s);
+        printf("viclip serve: stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    vc_index_free(&x);
+    vc_tokenizer_free(tok);
+    vc_model_free(m);
+    return rc;
+}
