@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "core/rng.h"
+#include "eval/moment_eval.h"
+#include "io/activitynet.h"
 #include "io/json.h"
 #include "model/model_io.h"
 #include "search/build.h"
@@ -200,6 +202,50 @@ TEST(adjacent_matching_windows_merge_into_one_moment) {
     CHECK(vc_merge_moments(&x, hits, 6, 0.02, m, 1) == 1 && m[0].end == 20, "top-1 keeps the best moment");
 }
 
-TEST_MAIN("search", T(plan_covers_the_video_with_full_windows), T(windows_from_one_pass_equal_clips_cut_at_the_same_times),
+TEST(activitynet_captions_are_read_as_published) {
+    vc_moment_truth t;
+    vc_error err;
+    CHECK(vc_activitynet_load("tests/fixtures/activitynet/val_1_sample.json", "videos", "{yid}.mp4", &t, &err) == 0, "%s", err.msg);
+    int ok = t.n == 5 && t.n_videos == 3 && !strcmp(t.q[0].video, "videos/uqiMw7tQ1Cc.mp4") && !strcmp(t.q[1].video_id, "v_uqiMw7tQ1Cc") &&
+             t.q[1].start == 0 && t.q[1].end == 1.2 && !strcmp(t.q[1].sentence, " The bars stay in place while a counter runs.") &&
+             t.q[4].duration == 113.69 && t.q[4].start == 0.57 && t.q[4].end == 42.64;
+    vc_moment_truth_free(&t);
+    CHECK(ok, "the sample's 5 sentences in 3 videos, paths, times and sentences as written");
+    CHECK(vc_activitynet_load("tests/fixtures/activitynet/val_1_sample.json", NULL, NULL, &t, &err) == 0 &&
+              !strcmp(t.q[0].video, "v_uqiMw7tQ1Cc.mp4"), "default pattern {id}.mp4");
+    vc_moment_truth_free(&t);
+    mkdir("build/tests", 0755), mkdir(DIR, 0755);
+    const char *bad = "{\"v_x\": {\"duration\": 5, \"timestamps\": [[1, 2]], \"sentences\": []}}";
+    vc_test_write_file(DIR "/bad_anet.json", bad, strlen(bad));
+    CHECK(vc_activitynet_load(DIR "/bad_anet.json", NULL, NULL, &t, &err) != 0 && strstr(err.msg, "v_x") &&
+              strstr(err.msg, "1 timestamps but 0 sentences"), "%s", err.msg);
+    CHECK_CLOSE(vc_temporal_iou(0, 3, 0, 2.5), 2.5 / 3, 1e-12, 0);
+    CHECK_CLOSE(vc_temporal_iou(0, 3, 4, 5), 0, 0, 0);
+    CHECK_CLOSE(vc_temporal_iou(1, 3, 2, 6), 0.2, 1e-12, 0);
+}
+
+TEST(eval_moments_reports_recall_at_iou_on_activitynet_ground_truth) {
+    CHECK(setup() == 0, "setup failed");
+    char out[16384];
+    /* each video is shorter than the 8 s window, so its only moment is the whole video and the
+     * metrics follow by hand: IoU 2.5/3, 1.2/3, 1.8/3 and 2/2.5; the third video is missing */
+    int rc = run("mkdir -p " DIR "/anet && cp " VID "/h264.mp4 " DIR "/anet/uqiMw7tQ1Cc.mp4 && cp " VID "/vp9.webm " DIR
+                 "/anet/bXdq2zI1Ms0.mp4", out, sizeof out);
+    CHECK(rc == 0, "%s", out);
+    rc = vc_test_run("build/viclip eval moments -m " MODEL " --annotations tests/fixtures/activitynet/val_1_sample.json "
+                     "--video-root " DIR "/anet --pattern '{yid}.mp4' --json", 0, out, sizeof out);
+    vc_error err;
+    vc_json *j = vc_json_parse(out, strlen(out), &err);
+    CHECK(rc == 0 && j, "exit %d: %s", rc, out);
+    double r15 = vc_json_number(vc_json_get(j, "r1_iou0.5")), r17 = vc_json_number(vc_json_get(j, "r1_iou0.7"));
+    double miou = vc_json_number(vc_json_get(j, "miou"));
+    int nq = (int)vc_json_number(vc_json_get(j, "n_queries")), skipped = (int)vc_json_number(vc_json_get(j, "n_skipped"));
+    vc_json_free(j);
+    CHECK(nq == 4 && skipped == 1, "4 sentences evaluated, 1 left out: %s", out);
+    CHECK(fabs(r15 - 0.75) < 1e-4 && fabs(r17 - 0.5) < 1e-4, "R@1 %.4f / %.4f, want 0.75 / 0.5: %s", r15, r17, out);
+    CHECK(fabs(miou - (2.5 / 3 + 0.4 + 0.6 + 0.8) / 4) < 1e-4, "mIoU %.4f: %s", miou, out);
+}
+
+TEST_MAIN("search", T(activitynet_captions_are_read_as_published), T(eval_moments_reports_recall_at_iou_on_activitynet_ground_truth), T(plan_covers_the_video_with_full_windows), T(windows_from_one_pass_equal_clips_cut_at_the_same_times),
           T(updates_keep_unchanged_files_add_new_ones_and_drop_missing_ones), T(a_newline_in_a_file_name_survives_the_index),
           T(exact_search_equals_brute_force), T(adjacent_matching_windows_merge_into_one_moment))

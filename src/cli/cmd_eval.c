@@ -34,6 +34,7 @@ int cmd_eval(int argc, char **argv) {
     int threads = 0, json = 0, raw = 0;
     /* viclip eval retrieval|classify ...: one task; plain viclip eval: both when labels are given */
     int first = 2;
+    if (argc > 2 && !strcmp(argv[2], "moments")) return cmd_eval_moments(argc, argv);
     if (argc > 2 && !strcmp(argv[2], "retrieval")) p.tasks = VC_EVAL_RETRIEVAL, first = 3, what = "eval retrieval";
     else if (argc > 2 && !strcmp(argv[2], "classify")) p.tasks = VC_EVAL_CLASSIFY, first = 3, what = "eval classify";
     const arg_spec specs[] = {
@@ -54,6 +55,7 @@ int cmd_eval(int argc, char **argv) {
     int rc = args_parse("usage: viclip eval [retrieval|classify] --model FILE --annotations FILE [--labels FILE] [options]\n\n"
                         "  viclip eval retrieval --model M --annotations A       R@1/5/10 and median rank, both ways\n"
                         "  viclip eval classify --model M --annotations A --labels L   zero-shot top-1 and top-5\n"
+                        "  viclip eval moments --model M --annotations val_1.json --video-root DIR   R@1 at IoU 0.5/0.7 (ActivityNet Captions)\n"
                         "  viclip eval --model M --annotations A [--labels L]    both", specs,
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, first, NULL);
     if (rc) return rc > 0 ? 0 : 2;

@@ -20,6 +20,7 @@ int cmd_frames(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_eval_moments(int argc, char **argv); /* viclip eval moments */
 
 struct vc_model;
 

@@ -80,3 +80,27 @@ int vc_moments_json(vc_strbuf *sb, const vc_search_index *x, const char *query, 
     if (!rc) rc = vc_sb_puts(sb, "]}", err);
     return rc;
 }
+
+static int by_score_desc(const void *a, const void *b) {
+    const vc_hit *x = a, *y = b;
+    return x->score < y->score ? 1 : x->score > y->score ? -1 : (x->row > y->row) - (x->row < y->row);
+}
+
+int vc_file_moments(const vc_search_index *x, int file, const float *q, int k, double margin, vc_moment *out) {
+    const vc_index_file *f = &x->files[file];
+    vc_hit *hits = malloc(((size_t)f->count + 1) * sizeof *hits);
+    float *row = malloc((size_t)x->dim * sizeof *row);
+    int n = 0;
+    if (hits && row) {
+        for (int i = 0; i < f->count; i++) {
+            vc_index_row(x, f->first + i, row);
+            double s = 0;
+            for (int e = 0; e < x->dim; e++) s += (double)row[e] * q[e];
+            hits[i] = (vc_hit){f->first + i, (float)s};
+        }
+        qsort(hits, (size_t)f->count, sizeof *hits, by_score_desc);
+        n = vc_merge_moments(x, hits, f->count, margin, out, k);
+    }
+    free(hits), free(row);
+    return n;
+}

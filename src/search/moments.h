@@ -21,7 +21,6 @@ typedef struct vc_moment {
 /* hits: one query's candidates, best first. Writes at most k moments, best first; returns how many. */
 int vc_merge_moments(const vc_search_index *x, const vc_hit *hits, int n_hits, double margin, vc_moment *out, int k);
 
-#endif
 
 /* The k best moments of each query (float32 [nq, dim], normalised) into out[q * k ...], their
  * count into n_out[q]: exact search for the best candidate windows, then merging. */
@@ -32,3 +31,9 @@ int vc_search_moments(const vc_search_index *x, const float *q, int nq, int k, d
 /* {"query":..., "results":[{"rank","score","input","start","end","n_windows"}...]} */
 int vc_moments_json(vc_strbuf *sb, const vc_search_index *x, const char *query, const vc_moment *m, int n,
                     vc_error *err);
+
+/* The k best moments of one query (float32 [dim], normalised) within one file of the index
+ * (moment retrieval in a given video). Returns how many (0 on out of memory). */
+int vc_file_moments(const vc_search_index *x, int file, const float *q, int k, double margin, vc_moment *out);
+
+#endif
