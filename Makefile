@@ -29,7 +29,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(GRAD_SRC:tests/grad_%.c=$(B
 
 SETUP_STAMP := $(BUILD)/.setup-done
 
-.PHONY: all test demo bench clean setup
+.PHONY: all test demo bench bench-moments clean setup
 all: $(BUILD)/viclip $(TESTS)
 
 $(SETUP_STAMP): scripts/setup.sh
@@ -70,12 +70,21 @@ demo: $(BUILD)/viclip
 bench: all $(BUILD)/bench_viclip $(BUILD)/bench_decode
 	bash bench/run.sh
 
+# The moment-search benchmark: a 2-hour video indexed in one pass, planted moments found,
+# exact search over 10^6 windows, and a wrk load run on viclip serve (needs `make demo` first).
+bench-moments: $(BUILD)/viclip $(BUILD)/bench_search $(BUILD)/plant_clip
+	bash bench/moments.sh
+
 clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_OBJ:.o=.d)
 
 $(BUILD)/bench_viclip: bench/bench_viclip.c $(BUILD)/libviclip.a
+	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+$(BUILD)/bench_search: bench/bench_search.c $(BUILD)/libviclip.a
+	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+$(BUILD)/plant_clip: bench/plant_clip.c $(BUILD)/libviclip.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
 $(BUILD)/bench_decode: bench/bench_decode.c $(BUILD)/libviclip.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)

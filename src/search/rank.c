@@ -19,6 +19,41 @@ static void f16_block_to_f32(const uint16_t *src, float *dst, size_t n) {
     for (; i < n; i++) dst[i] = vc_f16_to_f32(src[i]);
 }
 
+/* Few queries: the product read straight from float16 rows (one pass over memory, which is
+ * what bounds the search), 4 rows at a time against each query. */
+enum { FUSED_MAX_Q = 8 };
+#if defined(__F16C__) && defined(__FMA__) && defined(__AVX2__)
+#define HAVE_FUSED 1
+static float hsum(__m256 v) {
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    return _mm_cvtss_f32(_mm_add_ss(a, _mm_movehdup_ps(a)));
+}
+static void fused_scores(const uint16_t *rows, int nr, int E, const float *q, int nq, float *scores) {
+    const int E8 = E & ~7;
+    for (int i = 0; i < nr; i++) {
+        const uint16_t *r = rows + (size_t)i * E;
+        for (int j = 0; j < nq; j++) {
+            const float *qj = q + (size_t)j * E;
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            int e = 0;
+            for (; e + 16 <= E8; e += 16) {
+                acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + e))), _mm256_loadu_ps(qj + e), acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + e + 8))), _mm256_loadu_ps(qj + e + 8), acc1);
+            }
+            for (; e < E8; e += 8)
+                acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + e))), _mm256_loadu_ps(qj + e), acc0);
+            float s = hsum(_mm256_add_ps(acc0, acc1));
+            for (; e < E; e++) s += vc_f16_to_f32(r[e]) * qj[e];
+            scores[(size_t)j * nr + i] = s;
+        }
+    }
+}
+#else
+#define HAVE_FUSED 0
+static void fused_scores(const uint16_t *rows, int nr, int E, const float *q, int nq, float *scores) {}
+#endif
+
 /* worse(a, b): a ranks below b */
 static int worse(vc_hit a, vc_hit b) { return a.score < b.score || (a.score == b.score && a.row > b.row); }
 
@@ -73,11 +108,15 @@ int vc_index_search(const vc_search_index *x, const float *q, int nq, int m, vc_
         for (int b = 0; b < n_blocks; b++) {
             const int r0 = b * BLOCK, nr = n - r0 < BLOCK ? n - r0 : BLOCK;
             const float *block = (const float *)x->rows + (size_t)r0 * E;
-            if (x->dtype == VC_DT_F16) {
-                f16_block_to_f32((const uint16_t *)x->rows + (size_t)r0 * E, rows, (size_t)nr * E);
-                block = rows;
+            if (x->dtype == VC_DT_F16 && HAVE_FUSED && nq <= FUSED_MAX_Q) {
+                fused_scores((const uint16_t *)x->rows + (size_t)r0 * E, nr, E, q, nq, scores);
+            } else {
+                if (x->dtype == VC_DT_F16) {
+                    f16_block_to_f32((const uint16_t *)x->rows + (size_t)r0 * E, rows, (size_t)nr * E);
+                    block = rows;
+                }
+                vc_gemm(0, 1, nq, nr, E, 1, q, E, block, E, 0, scores, nr);
             }
-            vc_gemm(0, 1, nq, nr, E, 1, q, E, block, E, 0, scores, nr);
             for (int j = 0; j < nq; j++)
                 for (int i = 0; i < nr; i++)
                     heap_push(heap + (size_t)j * k, &len[j], k, (vc_hit){r0 + i, scores[(size_t)j * nr + i]});
