@@ -16,6 +16,7 @@
 #include "model/model_io.h"
 #include "search/index.h"
 #include "testutil.h"
+#include "tiny_model.h"
 #include "vocab_util.h"
 
 #define DIR "build/tests/cmd"
@@ -37,16 +38,8 @@ static int setup(void) {
     if (done) return 0;
     mkdir("build/tests", 0755);
     mkdir(DIR, 0755);
-    vc_config c = vc_config_preset(VC_PRESET_TINY);
-    c.vocab_size = 49408, c.context_length = 32, c.image_size = 32, c.patch_size = 8, c.num_frames = 8;
-    vc_error err;
-    vc_model *m = vc_model_new(&c, &err);
-    if (!m) return -1;
-    vc_model_init_random(m, 7, 0.05);
-    int rc = vc_model_save(m, MODEL, VC_DT_F32, &err);
-    vc_model_init_random(m, 8, 0.05); /* same shapes, other weights */
-    rc = rc || vc_model_save(m, DIR "/other.safetensors", VC_DT_F32, &err);
-    vc_model_free(m);
+    /* the other model: same shapes, other weights */
+    int rc = vc_test_save_tiny_model(MODEL, 7) || vc_test_save_tiny_model(DIR "/other.safetensors", 8);
     char out[4096];
     rc = rc || run("mkdir -p " DIR "/bad && head -c 3000 " VID "/h264.mp4 > " DIR "/bad/truncated.mp4 && "
                    "echo 'not a video' > " DIR "/bad/text.mp4 && : > " DIR "/bad/empty.mp4 && "

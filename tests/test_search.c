@@ -16,6 +16,7 @@
 #include "search/moments.h"
 #include "search/windows.h"
 #include "testutil.h"
+#include "tiny_model.h"
 
 #define DIR "build/tests/search"
 #define VID "tests/fixtures/video"
@@ -29,14 +30,7 @@ static int setup(void) {
     mkdir("build/tests", 0755);
     char out[4096];
     if (run("rm -rf " DIR " && mkdir -p " DIR, out, sizeof out)) return -1;
-    vc_config c = vc_config_preset(VC_PRESET_TINY);
-    c.vocab_size = 49408, c.context_length = 32, c.image_size = 32, c.patch_size = 8, c.num_frames = 8;
-    vc_error err;
-    vc_model *m = vc_model_new(&c, &err);
-    if (!m) return -1;
-    vc_model_init_random(m, 7, 0.05);
-    int rc = vc_model_save(m, MODEL, VC_DT_F32, &err);
-    vc_model_free(m);
+    int rc = vc_test_save_tiny_model(MODEL, 7);
     done = rc == 0;
     return rc;
 }

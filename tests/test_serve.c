@@ -17,6 +17,7 @@
 #include "io/json.h"
 #include "model/model_io.h"
 #include "testutil.h"
+#include "tiny_model.h"
 
 #define DIR "build/tests/serve"
 #define VID "tests/fixtures/video"
@@ -34,15 +35,7 @@ static int start(void) {
     char out[8192];
     mkdir("build/tests", 0755);
     if (vc_test_run("rm -rf " DIR " && mkdir -p " DIR, 1, out, sizeof out)) return -1;
-    vc_config c = vc_config_preset(VC_PRESET_TINY);
-    c.vocab_size = 49408, c.context_length = 32, c.image_size = 32, c.patch_size = 8, c.num_frames = 8;
-    vc_error err;
-    vc_model *m = vc_model_new(&c, &err);
-    if (!m) return -1;
-    vc_model_init_random(m, 7, 0.05);
-    int rc = vc_model_save(m, MODEL, VC_DT_F32, &err);
-    vc_model_free(m);
-    if (rc || vc_test_run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --video " VID "/vp9.webm --window 1 "
+    if (vc_test_save_tiny_model(MODEL, 7) || vc_test_run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --video " VID "/vp9.webm --window 1 "
                           "--stride 0.5 --out " DIR "/index", 1, out, sizeof out))
         return fprintf(stderr, "%s\n", out), -1;
     FILE *p = popen("sh -c 'echo $$; exec build/viclip serve -m " MODEL " --index " DIR "/index --port 0 --timeout 1 "

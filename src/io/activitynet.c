@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/fs.h"
 #include "io/json.h"
 #include "io/strbuf.h"
 
@@ -27,20 +28,6 @@ static int expand(const char *root, const char *pattern, const char *id, char **
     return 0;
 }
 
-static int read_all(const char *path, char **text, size_t *n, vc_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return vc_fail(err, "%s: cannot open", path);
-    vc_strbuf sb = {0};
-    char buf[65536];
-    size_t got;
-    int rc = 0;
-    while (!rc && (got = fread(buf, 1, sizeof buf, f)) > 0) rc = vc_sb_append(&sb, buf, got, err);
-    fclose(f);
-    if (rc) return vc_sb_free(&sb), -1;
-    *text = sb.data, *n = sb.len;
-    return 0;
-}
-
 int vc_activitynet_load(const char *json_path, const char *video_root, const char *pattern, vc_moment_truth *out,
                         vc_error *err) {
     memset(out, 0, sizeof *out);
@@ -49,10 +36,10 @@ int vc_activitynet_load(const char *json_path, const char *video_root, const cha
         return vc_fail(err, "file-name pattern '%s' has neither {id} nor {yid}", pattern);
     char *text = NULL;
     size_t len = 0;
-    if (read_all(json_path, &text, &len, err)) return -1;
-    vc_json *j = text ? vc_json_parse(text, len, err) : NULL;
+    if (vc_read_file(json_path, &text, &len, err)) return -1;
+    vc_json *j = vc_json_parse(text, len, err);
     free(text);
-    if (!j) return text ? vc_fail_ctx(err, "%s", json_path) : vc_fail(err, "%s: empty file", json_path);
+    if (!j) return vc_fail_ctx(err, "%s", json_path);
     int rc = vc_json_type(j) == VC_JSON_OBJECT ? 0
              : vc_fail(err, "%s: expected ActivityNet Captions' object of videos keyed by id, got a %s", json_path,
                        vc_json_type_name(vc_json_type(j)));

@@ -1,8 +1,11 @@
 #include "io/fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "io/strbuf.h"
 
 int vc_mkdir_p(const char *path, vc_error *err) {
     char buf[4096];
@@ -18,5 +21,21 @@ int vc_mkdir_p(const char *path, vc_error *err) {
     }
     struct stat st;
     if (stat(path, &st) || !S_ISDIR(st.st_mode)) return vc_fail(err, "%s exists and is not a folder", path);
+    return 0;
+}
+
+int vc_read_file(const char *path, char **text, size_t *len, vc_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return vc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    vc_strbuf sb = {0};
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0) rc = vc_sb_append(&sb, buf, n, err);
+    if (!rc && ferror(f)) rc = vc_fail(err, "%s: read error", path);
+    fclose(f);
+    if (!rc && !sb.data) rc = vc_sb_reserve(&sb, 0, err);
+    if (rc) return vc_sb_free(&sb), -1;
+    *text = sb.data, *len = sb.len;
     return 0;
 }

@@ -54,25 +54,10 @@ int vc_index_find_file(const vc_search_index *x, const char *path) {
     return -1;
 }
 
-static int read_text(const char *path, char **text, size_t *len, vc_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return vc_fail(err, "%s: cannot open the index metadata", path);
-    vc_strbuf sb = {0};
-    char buf[65536];
-    size_t n;
-    int rc = 0;
-    while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0) rc = vc_sb_append(&sb, buf, n, err);
-    fclose(f);
-    if (rc) return vc_sb_free(&sb), -1;
-    *text = sb.data ? sb.data : strdup("");
-    *len = sb.len;
-    return 0;
-}
-
 static int load_meta(const char *meta_path, vc_search_index *x, vc_error *err) {
     char *text = NULL;
     size_t len = 0;
-    if (read_text(meta_path, &text, &len, err)) return -1;
+    if (vc_read_file(meta_path, &text, &len, err)) return -1;
     vc_json *j = vc_json_parse(text, len, err);
     free(text);
     if (!j) return vc_fail_ctx(err, "%s", meta_path);
