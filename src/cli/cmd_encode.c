@@ -141,15 +141,17 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
         cli_json_string(stdout, emb_path);
         printf(",\"n_inputs\":%d,\"n_encoded\":%d,\"n_failed\":%d,\"n_kept\":%d,\"n_removed\":%d,\"n_files\":%d,"
                "\"n_windows\":%d,\"n_windows_new\":%d,\"window\":%g,\"stride\":%g,\"dim\":%d,\"dtype\":\"%s\","
-               "\"encode_s\":%.3f,\"windows_per_s\":%.3f}\n",
+               "\"encode_s\":%.3f,\"encode_cpu_s\":%.3f,\"windows_per_s\":%.3f}\n",
                st.n_inputs, st.n_encoded, st.n_failed, st.n_kept, st.n_removed, x.n_files, x.n, st.n_windows_new, x.window,
-               x.stride, x.dim, x.dtype == VC_DT_F16 ? "F16" : "F32", st.encode_s, rate);
+               x.stride, x.dim, x.dtype == VC_DT_F16 ? "F16" : "F32", st.encode_s, st.encode_cpu_s, rate);
     } else if (!rc) {
         printf("encoded %d of %d videos -> %s (%d files, %d windows", st.n_encoded + st.n_kept, st.n_inputs, meta_path,
                x.n_files, x.n);
         if (st.n_kept || st.n_removed) printf("; %d unchanged kept, %d removed", st.n_kept, st.n_removed);
         printf(")%s\n", st.n_failed ? "; the others could not be read (see the warnings)" : "");
-        if (st.n_windows_new) printf("%d new windows in %.1f s (%.2f windows/s)\n", st.n_windows_new, st.encode_s, rate);
+        if (st.n_windows_new)
+            printf("%d new windows in %.1f s (%.2f windows/s; %.1f CPU s)\n", st.n_windows_new, st.encode_s, rate,
+                   st.encode_cpu_s);
     }
     vc_index_free(&x);
     free(items);

@@ -41,7 +41,7 @@ int vc_index_init(vc_search_index *x, const vc_model *m, const vc_index_build_op
     return set_model(x, m, err);
 }
 
-int vc_index_check_model(const vc_search_index *x, const vc_model *m, const char *where, vc_error *err) {
+int vc_index_check_model(vc_search_index *x, const vc_model *m, const char *where, vc_error *err) {
     char mine[17];
     snprintf(mine, sizeof mine, "%016llx", (unsigned long long)vc_model_checksum(m));
     if (strcmp(x->checksum, mine))
@@ -50,7 +50,7 @@ int vc_index_check_model(const vc_search_index *x, const vc_model *m, const char
     if (x->dim != m->cfg.embed_dim || x->frames != m->cfg.num_frames || x->size != m->cfg.image_size)
         return vc_fail(err, "%s: the index holds %d-dim embeddings of %d frames at %d px, the model makes %d-dim of %d at %d",
                        where, x->dim, x->frames, x->size, m->cfg.embed_dim, m->cfg.num_frames, m->cfg.image_size);
-    return set_model((vc_search_index *)x, m, err);
+    return set_model(x, m, err);
 }
 
 typedef struct file_job {
@@ -184,7 +184,7 @@ int vc_index_update(vc_model *m, vc_search_index *x, const vc_loader_item *items
         struct stat sb;
         if (stat(x->files[f].path, &sb)) drop[f] = 1, st->n_removed++;
     }
-    const double t0 = vc_now_s();
+    const double t0 = vc_now_s(), c0 = vc_cpu_s();
     for (int j = 0; j < n_jobs; j++) {
         file_job *f = &jobs[j];
         struct stat sb;
@@ -232,7 +232,7 @@ int vc_index_update(vc_model *m, vc_search_index *x, const vc_loader_item *items
         f->emb = ws.emb, f->start = ws.start, f->end = ws.end, f->n_rows = ws.n;
         st->n_approx += ws.n_approx;
     }
-    st->encode_s = vc_now_s() - t0;
+    st->encode_s = vc_now_s() - t0, st->encode_cpu_s = vc_cpu_s() - c0;
     if (!rc) vc_index_drop_files(x, drop);
     for (int j = 0; !rc && j < n_jobs; j++) {
         file_job *f = &jobs[j];

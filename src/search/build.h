@@ -34,7 +34,8 @@ typedef struct vc_index_build_stats {
     int n_removed;      /* files dropped: gone from disk, or re-encoded */
     int n_windows_new;  /* rows added */
     int n_approx;       /* windows whose frames differ from the prediction (variable frame rate) */
-    double encode_s;    /* time spent encoding */
+    double encode_s;    /* wall time spent encoding */
+    double encode_cpu_s; /* CPU time of the process meanwhile (all threads) */
 } vc_index_build_stats;
 
 /* FNV-1a over the parameter bytes: the index records it, search refuses another model's index. */
@@ -43,8 +44,9 @@ uint64_t vc_model_checksum(const vc_model *m);
 /* Starts an empty index for model m (x is overwritten). */
 int vc_index_init(vc_search_index *x, const vc_model *m, const vc_index_build_opts *o, vc_error *err);
 
-/* Checks that index x was made by model m with compatible options; fails naming `where`. */
-int vc_index_check_model(const vc_search_index *x, const vc_model *m, const char *where, vc_error *err);
+/* Checks that index x was made by model m (same weights and shapes), fails naming `where`;
+ * then records the model's config in x (indexes store it for information). */
+int vc_index_check_model(vc_search_index *x, const vc_model *m, const char *where, vc_error *err);
 
 /* Adds items (whole videos: start = end = -1; clips: their range) to x as described above. */
 int vc_index_update(vc_model *m, vc_search_index *x, const vc_loader_item *items, int n,
