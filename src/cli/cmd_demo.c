@@ -78,6 +78,7 @@ int cmd_demo(int argc, char **argv) {
         {0, "drop-path", ARG_DOUBLE, &tp.drop_path, "X", "max drop-path rate"},
         {0, "n-train", ARG_INT, &sp.n_train, "N", "synthetic training clips"},
         {0, "seed", ARG_U64, &tp.seed, "N", "training seed"},
+        {0, "init", ARG_STR, &tp.init_model, "FILE", "start from this model file instead of a random init (e.g. viclip pretrain's)"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
@@ -109,8 +110,8 @@ int cmd_demo(int argc, char **argv) {
     tp.train_annotations = train_ann;
     tp.out_dir = out;
     tp.on_progress = cli_print_train_progress;
-    printf("[2/3] training ViCLIP (%s) from scratch: %lld steps of %d clips, %.0f%% patch masking then %lld unmasked steps\n",
-           "demo config", (long long)tp.steps, tp.batch_size, 100 * tp.mask_ratio, (long long)tp.unmasked_steps);
+    printf("[2/3] training ViCLIP (%s) %s: %lld steps of %d clips, %.0f%% patch masking then %lld unmasked steps\n",
+           tp.init_model ? tp.init_model : "demo config", tp.init_model ? "from a model file" : "from scratch", (long long)tp.steps, tp.batch_size, 100 * tp.mask_ratio, (long long)tp.unmasked_steps);
     fflush(stdout);
     const double t_train = vc_now_s();
     if (vc_train(&tp, tok, NULL, &err)) {

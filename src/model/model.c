@@ -65,34 +65,6 @@ void vc_drop_path_schedule(double *rates, int layers, double max_rate) {
     for (int l = 0; l < layers; l++) rates[l] = layers > 1 ? max_rate * l / (layers - 1) : 0;
 }
 
-static void fill_normal(vc_real *x, size_t n, double std, vc_rng *r) {
-    for (size_t i = 0; i < n; i++) x[i] = (vc_real)(std * vc_rng_normal(r));
-}
-static void fill_const(vc_real *x, size_t n, double v) {
-    for (size_t i = 0; i < n; i++) x[i] = (vc_real)v;
-}
-
-static void init_blocks(vc_block_view *blocks, int layers, int W, vc_rng *r) {
-    const double attn_std = pow(W, -0.5), proj_std = pow(W, -0.5) * pow(2.0 * layers, -0.5);
-    const double fc_std = pow(2.0 * W, -0.5);
-    const size_t w = (size_t)W;
-    for (int l = 0; l < layers; l++) {
-        vc_block_view *b = &blocks[l];
-        fill_const(b->ln1_w, w, 1);
-        fill_const(b->ln1_b, w, 0);
-        fill_normal(b->qkv_w, 3 * w * w, attn_std, r);
-        fill_const(b->qkv_b, 3 * w, 0);
-        fill_normal(b->out_w, w * w, proj_std, r);
-        fill_const(b->out_b, w, 0);
-        fill_const(b->ln2_w, w, 1);
-        fill_const(b->ln2_b, w, 0);
-        fill_normal(b->fc_w, 4 * w * w, fc_std, r);
-        fill_const(b->fc_b, 4 * w, 0);
-        fill_normal(b->proj_w, 4 * w * w, proj_std, r);
-        fill_const(b->proj_b, w, 0);
-    }
-}
-
 void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init) {
     const vc_config *c = &m->cfg;
     const size_t W = (size_t)c->vision_width, Wt = (size_t)c->text_width, E = (size_t)c->embed_dim;
@@ -100,28 +72,28 @@ void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init) {
     vc_rng r = vc_rng_at(seed, VC_STREAM_INIT, 0, 0);
     const double scale = pow((double)W, -0.5);
     /* Follows CLIP's initialisation; the temporal embedding starts at zero as in ViCLIP. */
-    fill_normal(m->p.v.conv1, W * P3, pow((double)P3, -0.5), &r);
-    fill_normal(m->p.v.class_emb, W, scale, &r);
-    fill_normal(m->p.v.pos_emb, (1 + (size_t)vc_config_patches(c)) * W, scale, &r);
-    fill_const(m->p.v.temporal_emb, (size_t)c->num_frames * W, 0);
-    fill_const(m->p.v.ln_pre_w, W, 1);
-    fill_const(m->p.v.ln_pre_b, W, 0);
-    init_blocks(m->p.v.blocks, c->vision_layers, c->vision_width, &r);
-    fill_const(m->p.v.ln_post_w, W, 1);
-    fill_const(m->p.v.ln_post_b, W, 0);
-    fill_normal(m->p.v.proj, W * E, scale, &r);
-    fill_normal(m->p.t.token_emb, (size_t)c->vocab_size * Wt, 0.02, &r);
-    fill_normal(m->p.t.pos_emb, (size_t)c->context_length * Wt, 0.01, &r);
-    init_blocks(m->p.t.blocks, c->text_layers, c->text_width, &r);
-    fill_const(m->p.t.ln_final_w, Wt, 1);
-    fill_const(m->p.t.ln_final_b, Wt, 0);
-    fill_normal(m->p.t.proj, Wt * E, pow((double)Wt, -0.5), &r);
+    vc_fill_normal(m->p.v.conv1, W * P3, pow((double)P3, -0.5), &r);
+    vc_fill_normal(m->p.v.class_emb, W, scale, &r);
+    vc_fill_normal(m->p.v.pos_emb, (1 + (size_t)vc_config_patches(c)) * W, scale, &r);
+    vc_fill_const(m->p.v.temporal_emb, (size_t)c->num_frames * W, 0);
+    vc_fill_const(m->p.v.ln_pre_w, W, 1);
+    vc_fill_const(m->p.v.ln_pre_b, W, 0);
+    vc_blocks_init(m->p.v.blocks, c->vision_layers, c->vision_width, &r);
+    vc_fill_const(m->p.v.ln_post_w, W, 1);
+    vc_fill_const(m->p.v.ln_post_b, W, 0);
+    vc_fill_normal(m->p.v.proj, W * E, scale, &r);
+    vc_fill_normal(m->p.t.token_emb, (size_t)c->vocab_size * Wt, 0.02, &r);
+    vc_fill_normal(m->p.t.pos_emb, (size_t)c->context_length * Wt, 0.01, &r);
+    vc_blocks_init(m->p.t.blocks, c->text_layers, c->text_width, &r);
+    vc_fill_const(m->p.t.ln_final_w, Wt, 1);
+    vc_fill_const(m->p.t.ln_final_b, Wt, 0);
+    vc_fill_normal(m->p.t.proj, Wt * E, pow((double)Wt, -0.5), &r);
     m->p.temp[0] = (vc_real)temp_init;
 }
 
 void vc_model_init_temporal(vc_model *m, uint64_t seed, double std) {
     vc_rng r = vc_rng_at(seed, VC_STREAM_INIT, 1, 0);
-    fill_normal(m->p.v.temporal_emb, (size_t)m->cfg.num_frames * m->cfg.vision_width, std, &r);
+    vc_fill_normal(m->p.v.temporal_emb, (size_t)m->cfg.num_frames * m->cfg.vision_width, std, &r);
 }
 
 /* Lays out (counting when a->base is NULL) everything a workspace needs. */

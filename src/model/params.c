@@ -4,19 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
-typedef struct {
-    vc_param_table *t;
-    int cap;
-} table_builder;
-
-static int add_param(table_builder *b, vc_tower tower, int decay, int ndim, const int64_t *shape,
-                     const char *fmt, ...) {
+void vc_table_add(vc_table_builder *b, vc_tower tower, int decay, int ndim, const int64_t *shape,
+                  const char *fmt, ...) {
     vc_param_table *t = b->t;
+    if (b->failed) return;
     if (t->count == b->cap) {
         int cap = b->cap ? 2 * b->cap : 64;
         vc_param_info *n = realloc(t->info, (size_t)cap * sizeof *n);
-        if (!n) return -1;
+        if (!n) {
+            b->failed = 1;
+            return;
+        }
         t->info = n;
         b->cap = cap;
     }
@@ -36,17 +36,14 @@ static int add_param(table_builder *b, vc_tower tower, int decay, int ndim, cons
     p->tower = tower;
     p->decay = decay;
     t->total += p->numel;
-    return 0;
 }
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 #define NDIM(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 #define ADD(tower, decay, name_fmt, ...) \
-    if (add_param(&b, tower, decay, NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__), name_fmt, prefix, i)) goto oom;
+    vc_table_add(b, tower, decay, NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__), name_fmt, prefix, i)
 
-static int add_blocks(table_builder *bp, vc_tower tower, const char *prefix, int layers, int w) {
-    table_builder b = *bp;
-    int rc = 0;
+void vc_table_add_blocks(vc_table_builder *b, vc_tower tower, const char *prefix, int layers, int w) {
     for (int i = 0; i < layers; i++) {
         ADD(tower, 0, "%s.transformer.resblocks.%d.ln_1.weight", w);
         ADD(tower, 0, "%s.transformer.resblocks.%d.ln_1.bias", w);
@@ -61,16 +58,11 @@ static int add_blocks(table_builder *bp, vc_tower tower, const char *prefix, int
         ADD(tower, 1, "%s.transformer.resblocks.%d.mlp.c_proj.weight", w, 4 * w);
         ADD(tower, 0, "%s.transformer.resblocks.%d.mlp.c_proj.bias", w);
     }
-    *bp = b;
-    return rc;
-oom:
-    *bp = b;
-    return -1;
 }
 
 int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err) {
     memset(t, 0, sizeof *t);
-    table_builder b = {t, 0};
+    vc_table_builder builder = {t, 0, 0}, *b = &builder;
     const int W = c->vision_width, P = vc_config_patches(c), p = c->patch_size;
     const int Wt = c->text_width, E = c->embed_dim;
     const char *prefix = "vision_encoder";
@@ -82,21 +74,20 @@ int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err) {
     ADD(VC_TOWER_VISION, 0, "%s.temporal_positional_embedding", 1, c->num_frames, W);
     ADD(VC_TOWER_VISION, 0, "%s.ln_pre.weight", W);
     ADD(VC_TOWER_VISION, 0, "%s.ln_pre.bias", W);
-    if (add_blocks(&b, VC_TOWER_VISION, prefix, c->vision_layers, W)) goto oom;
+    vc_table_add_blocks(b, VC_TOWER_VISION, prefix, c->vision_layers, W);
     ADD(VC_TOWER_VISION, 0, "%s.ln_post.weight", W);
     ADD(VC_TOWER_VISION, 0, "%s.ln_post.bias", W);
     ADD(VC_TOWER_VISION, 1, "%s.proj", W, E);
     prefix = "text_encoder";
     ADD(VC_TOWER_TEXT, 0, "%s.token_embedding.weight", c->vocab_size, Wt);
     ADD(VC_TOWER_TEXT, 0, "%s.positional_embedding", c->context_length, Wt);
-    if (add_blocks(&b, VC_TOWER_TEXT, prefix, c->text_layers, Wt)) goto oom;
+    vc_table_add_blocks(b, VC_TOWER_TEXT, prefix, c->text_layers, Wt);
     ADD(VC_TOWER_TEXT, 0, "%s.ln_final.weight", Wt);
     ADD(VC_TOWER_TEXT, 0, "%s.ln_final.bias", Wt);
     ADD(VC_TOWER_TEXT, 1, "%s.text_projection", Wt, E);
-    if (add_param(&b, VC_TOWER_SHARED, 0, 0, NULL, "temp")) goto oom;
+    vc_table_add(b, VC_TOWER_SHARED, 0, 0, NULL, "temp");
     (void)i;
-    return 0;
-oom:
+    if (!b->failed) return 0;
     vc_param_table_free(t);
     return vc_fail(err, "out of memory building the parameter table");
 }
@@ -116,7 +107,7 @@ static vc_real *at(const vc_param_table *t, vc_real *base, int *cursor) {
     return base + t->info[(*cursor)++].offset;
 }
 
-static void bind_block(const vc_param_table *t, vc_real *base, int *k, vc_block_view *b) {
+void vc_block_view_bind(const vc_param_table *t, vc_real *base, int *k, vc_block_view *b) {
     b->ln1_w = at(t, base, k);
     b->ln1_b = at(t, base, k);
     b->qkv_w = at(t, base, k);
@@ -149,13 +140,13 @@ int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *ba
     v->v.temporal_emb = at(t, base, &k);
     v->v.ln_pre_w = at(t, base, &k);
     v->v.ln_pre_b = at(t, base, &k);
-    for (int l = 0; l < c->vision_layers; l++) bind_block(t, base, &k, &v->v.blocks[l]);
+    for (int l = 0; l < c->vision_layers; l++) vc_block_view_bind(t, base, &k, &v->v.blocks[l]);
     v->v.ln_post_w = at(t, base, &k);
     v->v.ln_post_b = at(t, base, &k);
     v->v.proj = at(t, base, &k);
     v->t.token_emb = at(t, base, &k);
     v->t.pos_emb = at(t, base, &k);
-    for (int l = 0; l < c->text_layers; l++) bind_block(t, base, &k, &v->t.blocks[l]);
+    for (int l = 0; l < c->text_layers; l++) vc_block_view_bind(t, base, &k, &v->t.blocks[l]);
     v->t.ln_final_w = at(t, base, &k);
     v->t.ln_final_b = at(t, base, &k);
     v->t.proj = at(t, base, &k);
@@ -167,4 +158,33 @@ void vc_params_view_free(vc_params_view *v) {
     free(v->v.blocks);
     free(v->t.blocks);
     v->v.blocks = v->t.blocks = NULL;
+}
+
+void vc_fill_normal(vc_real *x, size_t n, double std, vc_rng *r) {
+    for (size_t i = 0; i < n; i++) x[i] = (vc_real)(std * vc_rng_normal(r));
+}
+
+void vc_fill_const(vc_real *x, size_t n, double v) {
+    for (size_t i = 0; i < n; i++) x[i] = (vc_real)v;
+}
+
+void vc_blocks_init(vc_block_view *blocks, int layers, int W, vc_rng *r) {
+    const double attn_std = pow(W, -0.5), proj_std = pow(W, -0.5) * pow(2.0 * layers, -0.5);
+    const double fc_std = pow(2.0 * W, -0.5);
+    const size_t w = (size_t)W;
+    for (int l = 0; l < layers; l++) {
+        vc_block_view *b = &blocks[l];
+        vc_fill_const(b->ln1_w, w, 1);
+        vc_fill_const(b->ln1_b, w, 0);
+        vc_fill_normal(b->qkv_w, 3 * w * w, attn_std, r);
+        vc_fill_const(b->qkv_b, 3 * w, 0);
+        vc_fill_normal(b->out_w, w * w, proj_std, r);
+        vc_fill_const(b->out_b, w, 0);
+        vc_fill_const(b->ln2_w, w, 1);
+        vc_fill_const(b->ln2_b, w, 0);
+        vc_fill_normal(b->fc_w, 4 * w * w, fc_std, r);
+        vc_fill_const(b->fc_b, 4 * w, 0);
+        vc_fill_normal(b->proj_w, 4 * w * w, proj_std, r);
+        vc_fill_const(b->proj_b, w, 0);
+    }
 }

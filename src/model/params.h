@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/real.h"
+#include "core/rng.h"
 #include "model/config.h"
 
 typedef enum { VC_TOWER_VISION = 0, VC_TOWER_TEXT = 1, VC_TOWER_SHARED = 2 } vc_tower;
@@ -65,6 +66,22 @@ typedef struct vc_params_view {
     vc_real *base;
 } vc_params_view;
 
+/* Builds a table tensor by tensor (the model's, and the pretraining heads' next to it). A
+ * failed allocation is recorded in `failed`, so a table is built by a run of calls and checked
+ * once. */
+typedef struct vc_table_builder {
+    vc_param_table *t;
+    int cap;
+    int failed;
+} vc_table_builder;
+/* shape: ndim sizes. fmt: printf-style name. */
+void vc_table_add(vc_table_builder *b, vc_tower tower, int decay, int ndim, const int64_t *shape,
+                  const char *fmt, ...);
+/* `layers` pre-LN blocks named PREFIX.transformer.resblocks.N.* (the official names). */
+void vc_table_add_blocks(vc_table_builder *b, vc_tower tower, const char *prefix, int layers, int width);
+/* Binds one block's twelve tensors, starting at table entry *cursor (advanced past them). */
+void vc_block_view_bind(const vc_param_table *t, vc_real *base, int *cursor, vc_block_view *v);
+
 /* Builds the table for a config. Returns -1 only on allocation failure. */
 int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err);
 void vc_param_table_free(vc_param_table *t);
@@ -75,5 +92,12 @@ const vc_param_info *vc_param_find(const vc_param_table *t, const char *name);
 int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *base,
                         vc_params_view *v, vc_error *err);
 void vc_params_view_free(vc_params_view *v);
+
+/* Initialisation helpers: x[0..n) from N(0, std^2), or a constant. */
+void vc_fill_normal(vc_real *x, size_t n, double std, vc_rng *r);
+void vc_fill_const(vc_real *x, size_t n, double v);
+/* CLIP's initialisation of `layers` blocks of width W (attention/MLP weights scaled by width and
+ * depth, biases 0, LayerNorms 1 and 0). */
+void vc_blocks_init(vc_block_view *blocks, int layers, int W, vc_rng *r);
 
 #endif

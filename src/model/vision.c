@@ -52,7 +52,7 @@ void vc_vision_sample_keep(int32_t *keep, int B, int N, int K, unsigned long lon
 
 /* Gathers the pixels of kept patches: patches[b, k, (c, ky, kx)] from video[b, t, c, y, x]
  * with token j = n*T + t, patch n = (py, px) in row-major order. */
-static void gather_patches(const vc_config *c, vc_real *patches, const vc_real *video,
+void vc_vision_gather_patches(const vc_config *c, vc_real *patches, const vc_real *video,
                            const int32_t *keep, int B, int K) {
     const int T = c->num_frames, p = c->patch_size, S = c->image_size, G = S / p;
     const size_t P3 = 3 * (size_t)p * p, frame = 3 * (size_t)S * S;
@@ -79,7 +79,7 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
     if (keep && acts->keep != keep) memcpy(acts->keep, keep, (size_t)B * K * sizeof *keep);
     const int32_t *kept = keep ? acts->keep : NULL;
     acts->masked = keep != NULL;
-    gather_patches(c, acts->patches, video, kept, B, K);
+    vc_vision_gather_patches(c, acts->patches, video, kept, B, K);
     for (int b = 0; b < B; b++) /* patch embedding (Conv3d with kernel = stride, no bias) */
         vc_linear_forward(acts->embed + ((size_t)b * L + 1) * W, acts->patches + (size_t)b * K * P3,
                           p->conv1, NULL, K, P3, W);
@@ -114,8 +114,7 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
 
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                         vc_vision_acts *acts, const vc_real *demb, int B) {
-    const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;
-    const int P3 = 3 * c->patch_size * c->patch_size;
+    const int W = c->vision_width, L = acts->K + 1;
     const size_t BLW = (size_t)B * L * W;
     memset(acts->d_cls, 0, (size_t)B * W * sizeof(vc_real));
     vc_project_backward(acts->d_cls, g->proj, demb, acts->cls_ln, p->proj, B, W, c->embed_dim);
@@ -127,6 +126,18 @@ void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_v
                           acts->cls_mean, acts->cls_rstd, B, W);
     for (int b = 0; b < B; b++)
         memcpy(acts->d_stream + (size_t)b * L * W, d_cls_in + (size_t)b * W, W * sizeof(vc_real));
+    vc_vision_backward_tokens(c, p, g, acts, B);
+}
+
+const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts *acts) {
+    return acts->training ? acts->blocks[c->vision_layers - 1].out : acts->x;
+}
+
+void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                               vc_vision_acts *acts, int B) {
+    const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;
+    const int P3 = 3 * c->patch_size * c->patch_size;
+    const size_t BLW = (size_t)B * L * W;
     vc_block_dims d = {B, L, W, c->vision_heads, 0};
     for (int l = c->vision_layers - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->x;

@@ -42,6 +42,21 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                         vc_vision_acts *acts, const vc_real *demb, int B);
 
+/* The last block's output, all tokens [B, L, W] with the class token first (training plans
+ * keep it for backward). */
+const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts *acts);
+/* Backward from acts->d_stream [B, L, W], the gradient w.r.t. that output (filled by the
+ * caller; overwritten on the way down): blocks, ln_pre and the embeddings. vc_vision_backward
+ * ends here after routing demb into the class token's row; token-level objectives (MAE, UMT)
+ * start here. */
+void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                               vc_vision_acts *acts, int B);
+
+/* Gathers the pixels of the tokens `idx` [B, K] (patch-major token j = n*T + t; NULL: all
+ * tokens in order) from video [B, T, 3, H, W] into patches [B, K, 3*p*p], channel-major. */
+void vc_vision_gather_patches(const vc_config *c, vc_real *patches, const vc_real *video,
+                              const int32_t *idx, int B, int K);
+
 /* Draws a random mask: for each clip keep K of N tokens (uniformly, ascending order). */
 void vc_vision_sample_keep(int32_t *keep, int B, int N, int K, unsigned long long seed,
                            unsigned long long step);

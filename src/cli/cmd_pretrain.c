@@ -1,0 +1,74 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "train/pretrain.h"
+
+static void print_progress(const vc_train_progress *p, void *user) {
+    char eta[32];
+    cli_format_duration(p->eta_s, eta, sizeof eta);
+    printf("step %6lld/%lld | %s loss %.4f | lr %.2e | |g| %.3f | %7.1f clips/s | eta %s\n", (long long)p->step,
+           (long long)p->steps, (const char *)user, p->loss, p->lr, p->grad_norm, p->samples_per_s, eta);
+    fflush(stdout);
+}
+
+int cmd_pretrain(int argc, char **argv) {
+    vc_pretrain_params p = vc_pretrain_default_params();
+    const char *model_config = "demo", *vocab = NULL, *objective = "mae";
+    int threads = 0;
+    const arg_spec specs[] = {
+        {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "clips (JSONL or CSV annotations; captions unused)"},
+        {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder: model.safetensors (pretrained video tower), train_log.jsonl"},
+        {0, "objective", ARG_STR, &objective, "NAME", "mae: VideoMAE (tube masking, pixel decoder, loss on hidden patches)"},
+        {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when starting from scratch: tiny, demo, b16, l14"},
+        {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
+        {0, "mask-ratio", ARG_DOUBLE, &p.mask_ratio, "X", "fraction of each frame's patches hidden, the same in every frame"},
+        {0, "decoder-width", ARG_INT, &p.decoder_width, "N", "MAE decoder width"},
+        {0, "decoder-depth", ARG_INT, &p.decoder_depth, "N", "MAE decoder blocks"},
+        {0, "decoder-heads", ARG_INT, &p.decoder_heads, "N", "MAE decoder attention heads"},
+        {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per step"},
+        {'s', "steps", ARG_I64, &p.steps, "N", "optimizer steps"},
+        {0, "warmup", ARG_I64, &p.warmup, "N", "linear warmup steps"},
+        {0, "lr", ARG_DOUBLE, &p.lr, "X", "peak learning rate"},
+        {0, "min-lr", ARG_DOUBLE, &p.min_lr, "X", "cosine schedule floor"},
+        {0, "wd", ARG_DOUBLE, &p.weight_decay, "X", "AdamW weight decay (matrices only)"},
+        {0, "beta1", ARG_DOUBLE, &p.beta1, "X", "AdamW beta1"},
+        {0, "beta2", ARG_DOUBLE, &p.beta2, "X", "AdamW beta2"},
+        {0, "grad-clip-norm", ARG_DOUBLE, &p.grad_clip_norm, "X", "clip the global gradient norm (0: off)"},
+        {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding"},
+        {0, "seed", ARG_U64, &p.seed, "N", "seed of the init, data order and masks"},
+        {0, "log-every", ARG_INT, &p.progress_every, "N", "print progress every N steps"},
+        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (the data set reader tokenises captions)"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+    };
+    int rc = args_parse("usage: viclip pretrain --train-data FILE --out DIR [--objective mae] [options]\n\n"
+                        "Vision-first pretraining of the video tower without text. Writes a whole model file\n"
+                        "(the text tower as initialised) for `viclip train --init-vision` or `--init`.",
+                        specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
+    if (rc) return rc > 0 ? 0 : 2;
+    vc_error err;
+    vc_pretrain_objective obj;
+    if (vc_pretrain_objective_parse(objective, &obj, &err) ||
+        (!p.init_model && vc_config_from_name(model_config, &p.cfg, &err))) {
+        cli_error("pretrain", err.msg);
+        return 2;
+    }
+    p.objective = (int)obj;
+    cli_set_threads(threads);
+    vc_tokenizer *tok = cli_load_tokenizer(vocab);
+    if (!tok) return 1;
+    p.on_progress = print_progress;
+    p.on_warning = cli_print_warning;
+    p.user = (void *)objective;
+    vc_train_summary sum;
+    rc = vc_pretrain(&p, tok, &sum, &err);
+    vc_tokenizer_free(tok);
+    if (rc) {
+        cli_error("pretrain", err.msg);
+        return 1;
+    }
+    cli_print_train_summary(&sum, stdout);
+    printf("wrote %s/model.safetensors and %s/train_log.jsonl\n", p.out_dir, p.out_dir);
+    return 0;
+}
