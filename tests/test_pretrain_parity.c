@@ -1,9 +1,42 @@
-/* MAE pretraining against the PyTorch reference (tools/gen_pretrain_fixture.py): the same tiny
- * video tower and decoder, video and tube mask give the same predictions, loss and gradients. */
+/* MAE and UMT pretraining against the PyTorch reference (tools/gen_pretrain_fixture.py): the
+ * same tiny towers, heads and video give the same predictions, teacher features, semantic
+ * mask, loss and gradients. */
 #include "model/mae.h"
+#include "model/umt.h"
 #include "parity.h"
 
 #define FIXTURE "tests/fixtures/mae_ref.safetensors"
+
+/* Norm-wise relative error of every gradient of a table against grad.<name>; a tensor without a
+ * reference gradient must have none. Returns the number compared, or -1 (why filled). */
+static int compare_grads(const vc_safetensors *st, const vc_param_table *t, const vc_real *grads, double tol,
+                         double *worst, const char **worst_name, char *why, size_t whylen) {
+    int checked = 0;
+    for (int i = 0; i < t->count; i++) {
+        const vc_param_info *pi = &t->info[i];
+        char name[160];
+        snprintf(name, sizeof name, "grad.%s", pi->name);
+        if (!vc_st_find(st, name)) { /* no reference gradient: the loss does not reach it */
+            double sum = 0;
+            for (size_t k = 0; k < pi->numel; k++) sum += fabs((double)grads[pi->offset + k]);
+            if (sum != 0) return snprintf(why, whylen, "%s has a gradient the reference does not", pi->name), -1;
+            continue;
+        }
+        size_t n = 0;
+        double *ref = read_ref(st, name, &n), num = 0, den = 0;
+        if (!ref || n != pi->numel) return free(ref), snprintf(why, whylen, "%s", name), -1;
+        for (size_t k = 0; k < n; k++) {
+            double e = grads[pi->offset + k] - ref[k];
+            num += e * e, den += ref[k] * ref[k];
+        }
+        free(ref);
+        double rel = den > 0 ? sqrt(num / den) : sqrt(num);
+        if (rel > tol) return snprintf(why, whylen, "%s: gradient relative error %.3g", pi->name, rel), -1;
+        if (rel > *worst) *worst = rel, *worst_name = pi->name;
+        checked++;
+    }
+    return checked;
+}
 
 TEST(mae_step_matches_pytorch_reference) {
     (void)parity_run; /* the contrastive parity helper, unused here */
@@ -46,32 +79,12 @@ TEST(mae_step_matches_pytorch_reference) {
     free(ref);
     double worst = 0;
     const char *worst_name = "";
-    int checked = 0;
-    const struct { vc_real *g; const vc_param_table *t; } sets[2] = {{m->grads, &m->table}, {d->grads, &d->table}};
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s].t->count; i++) {
-            const vc_param_info *pi = &sets[s].t->info[i];
-            char name[160];
-            snprintf(name, sizeof name, "grad.%s", pi->name);
-            if (!vc_st_find(st, name)) { /* no reference gradient: the loss does not reach it */
-                double sum = 0;
-                for (size_t k = 0; k < pi->numel; k++) sum += fabs((double)sets[s].g[pi->offset + k]);
-                CHECK(sum == 0, "%s has a gradient the reference does not", pi->name);
-                continue;
-            }
-            ref = read_ref(st, name, &n);
-            CHECK(ref && n == pi->numel, "%s", name);
-            double num = 0, den = 0;
-            for (size_t k = 0; k < n; k++) {
-                double e = sets[s].g[pi->offset + k] - ref[k];
-                num += e * e, den += ref[k] * ref[k];
-            }
-            free(ref);
-            double rel = den > 0 ? sqrt(num / den) : sqrt(num);
-            CHECK(rel < 1e-4, "%s: gradient relative error %.3g", pi->name, rel);
-            if (rel > worst) worst = rel, worst_name = pi->name;
-            checked++;
-        }
+    char why[256];
+    int c1 = compare_grads(st, &m->table, m->grads, 1e-4, &worst, &worst_name, why, sizeof why);
+    CHECK(c1 >= 0, "%s", why);
+    int c2 = compare_grads(st, &d->table, d->grads, 1e-4, &worst, &worst_name, why, sizeof why);
+    CHECK(c2 >= 0, "%s", why);
+    const int checked = c1 + c2;
     CHECK(checked >= 40, "only %d gradients compared", checked);
     printf("  %d gradients: worst norm-wise relative error %.3g (%s)\n", checked, worst, worst_name);
     vc_mae_work_free(&w);
@@ -81,4 +94,72 @@ TEST(mae_step_matches_pytorch_reference) {
     vc_st_close(st);
 }
 
-TEST_MAIN("pretrain_parity", T(mae_step_matches_pytorch_reference))
+TEST(umt_step_matches_pytorch_reference) {
+    vc_error err;
+    vc_model *tm = vc_model_load("tests/fixtures/umt_teacher.safetensors", NULL, &err);
+    CHECK(tm, "%s (regenerate with tools/gen_pretrain_fixture.py)", err.msg);
+    vc_safetensors *st = vc_st_open("tests/fixtures/umt_ref.safetensors", &err);
+    CHECK(st, "%s", err.msg);
+    vc_model *m = vc_model_from_safetensors(st, (const char *const[]){"umt_head.", "input.", "output.", "grad.", NULL}, &err);
+    CHECK(m && vc_model_enable_grads(m, &err) == 0, "%s", err.msg);
+    const vc_config *c = &m->cfg;
+    const int B = 2, T = c->num_frames, P = vc_config_patches(c), E = c->embed_dim, KP = 4, K = KP * T;
+    vc_umt_teacher *t = vc_umt_teacher_new(tm, T, &err);
+    vc_umt_head *h = vc_umt_head_new(c->vision_width, E, &err);
+    CHECK(t && h, "%s", err.msg);
+    for (int i = 0; i < h->table.count; i++) {
+        size_t n = 0;
+        double *v = read_ref(st, h->table.info[i].name, &n);
+        CHECK(v && n == h->table.info[i].numel, "fixture lacks %s", h->table.info[i].name);
+        for (size_t k = 0; k < n; k++) h->params[h->table.info[i].offset + k] = (vc_real)v[k];
+        free(v);
+    }
+    size_t nv = 0, nk = 0, n = 0;
+    double *video_d = read_ref(st, "input.video", &nv);
+    int32_t *want_keep = read_ints(st, "output.keep", &nk);
+    CHECK(video_d && want_keep && nk == (size_t)B * K, "fixture inputs missing");
+    vc_real *video = malloc(nv * sizeof *video);
+    for (size_t i = 0; i < nv; i++) video[i] = (vc_real)video_d[i];
+    CHECK(vc_umt_teacher_forward(t, video, B, &err) == 0, "%s", err.msg);
+    double *ref = read_ref(st, "output.teacher_features", &n);
+    CHECK(ref && n == (size_t)B * T * P * E, "output.teacher_features");
+    cmp_result r = compare(t->features, ref, n);
+    printf("  teacher features (frame by frame): cosine %.9f, max abs err / max %.3g\n", r.cosine, r.max_abs_rel);
+    CHECK(r.cosine > 0.99999 && r.max_abs_rel < 1e-4, "teacher features mismatch");
+    free(ref);
+    ref = read_ref(st, "output.teacher_attention", &n);
+    CHECK(ref && n == (size_t)B * T * P, "output.teacher_attention");
+    r = compare(t->attention, ref, n);
+    printf("  teacher class-token attention: max abs err / max %.3g\n", r.max_abs_rel);
+    CHECK(r.max_abs_rel < 1e-4, "teacher attention mismatch");
+    free(ref);
+    int32_t keep[2 * 64];
+    vc_umt_select(keep, t->attention, VC_UMT_SEMANTIC, B, T, P, KP, 0, 0);
+    CHECK(memcmp(keep, want_keep, (size_t)B * K * sizeof *keep) == 0, "semantic mask differs from the reference's top-k");
+    vc_umt_work w = {0};
+    double loss;
+    vc_model_zero_grads(m);
+    CHECK(vc_umt_step(&w, m, h, t, video, keep, B, K, VC_UMT_COSINE, 1, 1, &loss, &err) == 0, "%s", err.msg);
+    ref = read_ref(st, "output.loss", &n);
+    printf("  loss %.9f vs reference %.9f\n", loss, ref[0]);
+    CHECK(fabs(loss - ref[0]) <= 1e-5 * ref[0], "loss mismatch");
+    free(ref);
+    double worst = 0;
+    const char *worst_name = "";
+    char why[256];
+    int c1 = compare_grads(st, &m->table, m->grads, 1e-4, &worst, &worst_name, why, sizeof why);
+    CHECK(c1 >= 0, "%s", why);
+    int c2 = compare_grads(st, &h->table, h->grads, 1e-4, &worst, &worst_name, why, sizeof why);
+    CHECK(c2 >= 0, "%s", why);
+    CHECK(c1 + c2 >= 30, "only %d gradients compared", c1 + c2);
+    printf("  %d gradients: worst norm-wise relative error %.3g (%s)\n", c1 + c2, worst, worst_name);
+    vc_umt_work_free(&w);
+    vc_umt_head_free(h);
+    vc_umt_teacher_free(t);
+    vc_model_free(m);
+    vc_model_free(tm);
+    free(video_d), free(want_keep), free(video);
+    vc_st_close(st);
+}
+
+TEST_MAIN("pretrain_parity", T(mae_step_matches_pytorch_reference), T(umt_step_matches_pytorch_reference))

@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""Writes tests/fixtures/mae_ref.safetensors: a VideoMAE-style step in PyTorch (float64) on the
-tiny config, for tests/test_pretrain_parity.c.
+"""Writes the pretraining fixtures for tests/test_pretrain_parity.c, PyTorch in float64 on the
+tiny config:
 
-  /usr/bin/python3 tools/gen_pretrain_fixture.py [--out FILE] [--seed N]
+  tests/fixtures/mae_ref.safetensors      a VideoMAE-style step
+  tests/fixtures/umt_ref.safetensors      an Unmasked Teacher step (student, head, outputs)
+  tests/fixtures/umt_teacher.safetensors  its teacher (a model file)
 
+  /usr/bin/python3 tools/gen_pretrain_fixture.py [--dir DIR] [--seed N]
+
+MAE:
 The reference is written from the description of the objective (VideoMAE: tube masking, the
 encoder on visible tokens only, a decoder that puts a learned mask token at hidden positions,
 per-patch normalised pixel targets with the unbiased variance and eps 1e-6, MSE on the hidden
@@ -14,6 +19,13 @@ patches only), on top of tools/viclip_ref.py's video tower:
   pred    = head(norm(decoder blocks(x)))[hidden positions]
   target  = per-patch, per-channel normalised pixels of the hidden patches, (c, ky, kx) order
   loss    = mean((pred - target)^2)
+
+UMT (Unmasked Teacher, from its description): the teacher sees every frame alone (a one-frame
+clip, so ViCLIP adds its mean temporal embedding), unmasked; its features are ln_post(tokens) @
+proj for every patch token, and its last block's class-token attention to the patches, averaged
+over heads, ranks each frame's patches. The student keeps the top KEEP_PATCHES patches of each
+frame (tokens n*T + t, ascending), and its visible tokens after LayerNorm + Linear are aligned
+to the teacher's feature of the same frame and patch: loss = mean(1 - cosine).
 
 Parameters and inputs are drawn, rounded to float32 and stored as F32 (the float C build
 loads exactly what the reference ran); the loss, predictions and every gradient of the video
@@ -84,10 +96,84 @@ def tube_mask(cfg, g):
     return torch.tensor(keep, dtype=torch.int32), torch.tensor(masked, dtype=torch.int32)
 
 
+def teacher_outputs(teacher, video):
+    """Per frame: features [B*T, P, E] and class-token attention of the last block [B*T, P]."""
+    b, t = video.shape[:2]
+    frames = video.reshape(b * t, 1, *video.shape[2:])
+    vis = teacher.vision_encoder
+    taps = {}
+    cls, x = vis.embed(frames)
+    x = vis.ln_pre(torch.cat([cls, x], dim=1))
+    taps["in0"] = x
+    for i, blk in enumerate(vis.transformer.resblocks):
+        taps[f"in{i + 1}"] = x = blk(x)
+    last = vis.transformer.resblocks[-1]
+    h = last.ln_1(taps[f"in{len(vis.transformer.resblocks) - 1}"])
+    w = h.shape[-1]
+    heads = last.attn.heads
+    qkv = torch.nn.functional.linear(h, last.attn.in_proj_weight, last.attn.in_proj_bias)
+    q, k = qkv[..., :w], qkv[..., w:2 * w]
+    q = q.reshape(b * t, -1, heads, w // heads).transpose(1, 2) / (w // heads) ** 0.5
+    k = k.reshape(b * t, -1, heads, w // heads).transpose(1, 2)
+    probs = (q @ k.transpose(-2, -1)).softmax(-1)
+    attention = probs[:, :, 0, 1:].mean(1)
+    features = vis.ln_post(x[:, 1:]) @ vis.proj
+    return features, attention
+
+
+def umt_fixture(args, cfg, g):
+    teacher = ref.ViCLIPRef(cfg)
+    ref.init_random_(teacher, seed=args.seed + 10)
+    student = ref.ViCLIPRef(cfg)
+    ref.init_random_(student, seed=args.seed + 11)
+    head = nn.Sequential(nn.LayerNorm(cfg.vision_width, eps=1e-5), nn.Linear(cfg.vision_width, cfg.embed_dim))
+    with torch.no_grad():
+        head[0].weight.copy_(1 + 0.1 * torch.randn(cfg.vision_width, generator=g, dtype=torch.float64))
+        head[0].bias.copy_(0.1 * torch.randn(cfg.vision_width, generator=g, dtype=torch.float64))
+        head[1].weight.copy_(torch.randn(cfg.embed_dim, cfg.vision_width, generator=g, dtype=torch.float64) * cfg.vision_width ** -0.5)
+        head[1].bias.copy_(0.1 * torch.randn(cfg.embed_dim, generator=g, dtype=torch.float64))
+    teacher, student, head = teacher.float().double(), student.float().double(), head.float().double()
+    video = torch.randn(BATCH, cfg.num_frames, 3, cfg.image_size, cfg.image_size, generator=g).float().double()
+    t, n_patch = cfg.num_frames, cfg.grid ** 2
+    with torch.no_grad():
+        features, attention = teacher_outputs(teacher, video)
+    top = attention.topk(KEEP_PATCHES, dim=-1).indices.reshape(BATCH, t, KEEP_PATCHES)  # [B, T, k]
+    keep = torch.tensor([sorted(int(n) * t + f for f in range(t) for n in top[b, f]) for b in range(BATCH)],
+                        dtype=torch.int32)
+    tokens = encoder_tokens(student.vision_encoder, video, keep)
+    out = head(tokens)
+    kl = keep.long()
+    target = features.reshape(BATCH, t, n_patch, -1)[torch.arange(BATCH).unsqueeze(1), kl % t, kl // t]
+    loss = (1 - torch.nn.functional.cosine_similarity(out, target, dim=-1)).mean()
+    loss.backward()
+    print(f"umt loss {loss.item():.12f}")
+    tensors = {name: p.float() for name, p in student.state_dict().items()}
+    names = {"0.weight": "umt_head.norm.weight", "0.bias": "umt_head.norm.bias",
+             "1.weight": "umt_head.proj.weight", "1.bias": "umt_head.proj.bias"}
+    for name, p in head.named_parameters():
+        tensors[names[name]] = p.detach().float()
+        tensors["grad." + names[name]] = p.grad.detach().clone()
+    for name, p in student.named_parameters():
+        if p.grad is not None:
+            tensors["grad." + name] = p.grad.detach().clone()
+    tensors["input.video"] = video.float()
+    tensors["output.keep"] = keep
+    tensors["output.teacher_features"] = features
+    tensors["output.teacher_attention"] = attention
+    tensors["output.loss"] = loss.detach().reshape(1)
+    meta = {"config": cfg.to_json(), "format": "viclip"}
+    path = os.path.join(args.dir, "umt_ref.safetensors")
+    ref.write_safetensors(path, tensors, meta)
+    print("wrote", path)
+    path = os.path.join(args.dir, "umt_teacher.safetensors")
+    ref.write_safetensors(path, {name: p.float() for name, p in teacher.state_dict().items()}, meta)
+    print("wrote", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ap.add_argument("--out", default=os.path.join(repo, "tests", "fixtures", "mae_ref.safetensors"))
+    ap.add_argument("--dir", default=os.path.join(repo, "tests", "fixtures"))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -131,8 +217,10 @@ def main():
     out["output.loss"] = loss.detach().reshape(1)
     meta = {"config": cfg.to_json(), "format": "viclip",
             "mae_decoder": f'{{"width":{DEC_WIDTH},"depth":{DEC_DEPTH},"heads":{DEC_HEADS}}}'}
-    ref.write_safetensors(args.out, out, meta)
-    print("wrote", args.out)
+    path = os.path.join(args.dir, "mae_ref.safetensors")
+    ref.write_safetensors(path, out, meta)
+    print("wrote", path)
+    umt_fixture(args, cfg, g)
 
 
 if __name__ == "__main__":

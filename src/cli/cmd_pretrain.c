@@ -15,18 +15,21 @@ static void print_progress(const vc_train_progress *p, void *user) {
 
 int cmd_pretrain(int argc, char **argv) {
     vc_pretrain_params p = vc_pretrain_default_params();
-    const char *model_config = "demo", *vocab = NULL, *objective = "mae";
+    const char *model_config = "demo", *vocab = NULL, *objective = "mae", *umt_loss = "cosine", *umt_masking = "semantic";
     int threads = 0;
     const arg_spec specs[] = {
         {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "clips (JSONL or CSV annotations; captions unused)"},
         {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder: model.safetensors (pretrained video tower), train_log.jsonl"},
-        {0, "objective", ARG_STR, &objective, "NAME", "mae: VideoMAE (tube masking, pixel decoder, loss on hidden patches)"},
+        {0, "objective", ARG_STR, &objective, "NAME", "mae: VideoMAE (tube masking, pixel decoder, loss on hidden patches); umt: Unmasked Teacher"},
         {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when starting from scratch: tiny, demo, b16, l14"},
         {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
         {0, "mask-ratio", ARG_DOUBLE, &p.mask_ratio, "X", "fraction of each frame's patches hidden, the same in every frame"},
         {0, "decoder-width", ARG_INT, &p.decoder_width, "N", "MAE decoder width"},
         {0, "decoder-depth", ARG_INT, &p.decoder_depth, "N", "MAE decoder blocks"},
         {0, "decoder-heads", ARG_INT, &p.decoder_heads, "N", "MAE decoder attention heads"},
+        {0, "teacher", ARG_STR, &p.teacher, "FILE", "UMT: frozen teacher (viclip or imported image-CLIP model file), run frame by frame"},
+        {0, "umt-loss", ARG_STR, &umt_loss, "NAME", "UMT alignment of projected visible tokens to the teacher's: cosine or mse"},
+        {0, "umt-masking", ARG_STR, &umt_masking, "NAME", "UMT: semantic (keep the patches the teacher attends to most) or random"},
         {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per step"},
         {'s', "steps", ARG_I64, &p.steps, "N", "optimizer steps"},
         {0, "warmup", ARG_I64, &p.warmup, "N", "linear warmup steps"},
@@ -42,7 +45,7 @@ int cmd_pretrain(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (the data set reader tokenises captions)"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
-    int rc = args_parse("usage: viclip pretrain --train-data FILE --out DIR [--objective mae] [options]\n\n"
+    int rc = args_parse("usage: viclip pretrain --train-data FILE --out DIR [--objective mae|umt [--teacher FILE]] [options]\n\n"
                         "Vision-first pretraining of the video tower without text. Writes a whole model file\n"
                         "(the text tower as initialised) for `viclip train --init-vision` or `--init`.",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
@@ -55,6 +58,16 @@ int cmd_pretrain(int argc, char **argv) {
         return 2;
     }
     p.objective = (int)obj;
+    if (strcmp(umt_loss, "cosine") && strcmp(umt_loss, "mse")) {
+        cli_error("pretrain", "--umt-loss: expected cosine or mse");
+        return 2;
+    }
+    if (strcmp(umt_masking, "semantic") && strcmp(umt_masking, "random")) {
+        cli_error("pretrain", "--umt-masking: expected semantic or random");
+        return 2;
+    }
+    p.umt_loss = strcmp(umt_loss, "mse") ? 0 : 1;
+    p.umt_masking = strcmp(umt_masking, "random") ? 0 : 1;
     cli_set_threads(threads);
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) return 1;

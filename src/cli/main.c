@@ -12,7 +12,7 @@ static const struct {
     {"demo", cmd_demo, "generate the synthetic set, train a small ViCLIP, evaluate, print a table"},
     {"synth", cmd_synth, "write the synthetic moving-shapes video-caption set"},
     {"train", cmd_train, "train (from scratch, from a model file, or resume a checkpoint)"},
-    {"pretrain", cmd_pretrain, "vision-first pretraining of the video tower (MAE)"},
+    {"pretrain", cmd_pretrain, "vision-first pretraining of the video tower (MAE or Unmasked Teacher)"},
     {"eval", cmd_eval, "retrieval R@1/5/10 both ways and zero-shot classification"},
     {"encode", cmd_encode, "text or video embeddings as .npy (videos: a search index)"},
     {"classify", cmd_classify, "zero-shot classification of videos against class names"},

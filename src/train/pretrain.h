@@ -1,5 +1,7 @@
 /* Vision-first pretraining of the video tower, before contrastive training: VideoMAE-style
- * masked reconstruction (tube masking, a small pixel decoder, loss on the hidden patches).
+ * masked reconstruction (tube masking, a small pixel decoder, loss on the hidden patches) or
+ * Unmasked Teacher distillation (a frozen teacher's per-frame token features, semantic or
+ * random masking, cosine or MSE alignment of the student's visible tokens).
  * Writes a whole model file whose video tower is pretrained (the text tower keeps its
  * initialisation), so `viclip train --init-vision` / `--init` can start from it. */
 #ifndef VC_TRAIN_PRETRAIN_H
@@ -11,7 +13,7 @@
 #include "text/tokenizer.h"
 #include "train/trainer.h"
 
-typedef enum { VC_PRETRAIN_MAE = 0 } vc_pretrain_objective;
+typedef enum { VC_PRETRAIN_MAE = 0, VC_PRETRAIN_UMT = 1 } vc_pretrain_objective;
 
 int vc_pretrain_objective_parse(const char *s, vc_pretrain_objective *out, vc_error *err);
 
@@ -24,8 +26,11 @@ typedef struct vc_pretrain_params {
     int batch_size;
     int64_t steps, warmup;
     double lr, min_lr, weight_decay, grad_clip_norm, beta1, beta2, eps;
-    double mask_ratio;              /* fraction of the spatial patches hidden in every frame (0.9) */
-    int decoder_width, decoder_depth, decoder_heads;
+    double mask_ratio;              /* fraction of each frame's patches hidden (MAE: the same in every frame) */
+    int decoder_width, decoder_depth, decoder_heads; /* MAE */
+    const char *teacher;            /* UMT: the frozen teacher's model file */
+    int umt_loss;                   /* vc_umt_loss */
+    int umt_masking;                /* vc_umt_masking */
     double temporal_init_std;       /* random init only (0: zero, as ViCLIP) */
     uint64_t seed;
     int clean_captions;
