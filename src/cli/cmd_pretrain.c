@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "train/dataset.h"
 #include "train/pretrain.h"
 
 static void print_progress(const vc_train_progress *p, void *user) {
@@ -16,13 +17,17 @@ static void print_progress(const vc_train_progress *p, void *user) {
 int cmd_pretrain(int argc, char **argv) {
     vc_pretrain_params p = vc_pretrain_default_params();
     const char *model_config = "demo", *vocab = NULL, *objective = "mae", *umt_loss = "cosine", *umt_masking = "semantic";
-    int threads = 0;
+    int threads = 0, no_augment = 0;
+    const char *sampling = "rand";
     const arg_spec specs[] = {
-        {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "clips (JSONL or CSV annotations; captions unused)"},
-        {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder: model.safetensors (pretrained video tower), train_log.jsonl"},
+        {0, "train-data", ARG_STR, &p.train.train_annotations, "FILE", "clips (JSONL or CSV annotations; captions unused)"},
+        {'j', "workers", ARG_INT, &p.train.workers, "N", "decoding threads streaming clips (0: decode each clip once, keep in memory)"},
+        {0, "sampling", ARG_STR, &sampling, "MODE", "frame sampling when streaming: rand, middle or demo"},
+        {0, "no-augment", ARG_FLAG, &no_augment, NULL, "no RandomResizedCrop + flip when streaming"},
+        {'o', "out", ARG_STR, &p.train.out_dir, "DIR", "output folder: model.safetensors (pretrained video tower), train_log.jsonl, loss.svg"},
         {0, "objective", ARG_STR, &objective, "NAME", "mae: VideoMAE (tube masking, pixel decoder, loss on hidden patches); umt: Unmasked Teacher"},
         {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when starting from scratch: tiny, demo, b16, l14"},
-        {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
+        {0, "init", ARG_STR, &p.train.init_model, "FILE", "start from this model file instead of a random init"},
         {0, "mask-ratio", ARG_DOUBLE, &p.mask_ratio, "X", "fraction of each frame's patches hidden, the same in every frame"},
         {0, "decoder-width", ARG_INT, &p.decoder_width, "N", "MAE decoder width"},
         {0, "decoder-depth", ARG_INT, &p.decoder_depth, "N", "MAE decoder blocks"},
@@ -30,18 +35,18 @@ int cmd_pretrain(int argc, char **argv) {
         {0, "teacher", ARG_STR, &p.teacher, "FILE", "UMT: frozen teacher (viclip or imported image-CLIP model file), run frame by frame"},
         {0, "umt-loss", ARG_STR, &umt_loss, "NAME", "UMT alignment of projected visible tokens to the teacher's: cosine or mse"},
         {0, "umt-masking", ARG_STR, &umt_masking, "NAME", "UMT: semantic (keep the patches the teacher attends to most) or random"},
-        {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per step"},
-        {'s', "steps", ARG_I64, &p.steps, "N", "optimizer steps"},
-        {0, "warmup", ARG_I64, &p.warmup, "N", "linear warmup steps"},
-        {0, "lr", ARG_DOUBLE, &p.lr, "X", "peak learning rate"},
-        {0, "min-lr", ARG_DOUBLE, &p.min_lr, "X", "cosine schedule floor"},
-        {0, "wd", ARG_DOUBLE, &p.weight_decay, "X", "AdamW weight decay (matrices only)"},
-        {0, "beta1", ARG_DOUBLE, &p.beta1, "X", "AdamW beta1"},
-        {0, "beta2", ARG_DOUBLE, &p.beta2, "X", "AdamW beta2"},
-        {0, "grad-clip-norm", ARG_DOUBLE, &p.grad_clip_norm, "X", "clip the global gradient norm (0: off)"},
-        {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding"},
-        {0, "seed", ARG_U64, &p.seed, "N", "seed of the init, data order and masks"},
-        {0, "log-every", ARG_INT, &p.progress_every, "N", "print progress every N steps"},
+        {'b', "batch-size", ARG_INT, &p.train.batch_size, "N", "clips per step"},
+        {'s', "steps", ARG_I64, &p.train.steps, "N", "optimizer steps"},
+        {0, "warmup", ARG_I64, &p.train.warmup, "N", "linear warmup steps"},
+        {0, "lr", ARG_DOUBLE, &p.train.lr, "X", "peak learning rate"},
+        {0, "min-lr", ARG_DOUBLE, &p.train.min_lr, "X", "cosine schedule floor"},
+        {0, "wd", ARG_DOUBLE, &p.train.weight_decay, "X", "AdamW weight decay (matrices only)"},
+        {0, "beta1", ARG_DOUBLE, &p.train.beta1, "X", "AdamW beta1"},
+        {0, "beta2", ARG_DOUBLE, &p.train.beta2, "X", "AdamW beta2"},
+        {0, "grad-clip-norm", ARG_DOUBLE, &p.train.grad_clip_norm, "X", "clip the global gradient norm (0: off)"},
+        {0, "temporal-init-std", ARG_DOUBLE, &p.train.temporal_init_std, "X", "random init only: std of the temporal embedding"},
+        {0, "seed", ARG_U64, &p.train.seed, "N", "seed of the init, data order and masks"},
+        {0, "log-every", ARG_INT, &p.train.progress_every, "N", "print progress every N steps"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (the data set reader tokenises captions)"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
@@ -51,9 +56,14 @@ int cmd_pretrain(int argc, char **argv) {
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     vc_error err;
+    vc_sampling smode;
+    if (vc_sampling_parse(sampling, &smode, &err)) {
+        cli_error("pretrain", err.msg);
+        return 2;
+    }
     vc_pretrain_objective obj;
     if (vc_pretrain_objective_parse(objective, &obj, &err) ||
-        (!p.init_model && vc_config_from_name(model_config, &p.cfg, &err))) {
+        (!p.train.init_model && vc_config_from_name(model_config, &p.train.cfg, &err))) {
         cli_error("pretrain", err.msg);
         return 2;
     }
@@ -71,9 +81,11 @@ int cmd_pretrain(int argc, char **argv) {
     cli_set_threads(threads);
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) return 1;
-    p.on_progress = print_progress;
-    p.on_warning = cli_print_warning;
-    p.user = (void *)objective;
+    p.train.on_progress = print_progress;
+    p.train.on_warning = cli_print_warning;
+    p.train.user = (void *)objective;
+    p.train.sampling = (int)smode;
+    p.train.augment = !no_augment;
     vc_train_summary sum;
     rc = vc_pretrain(&p, tok, &sum, &err);
     vc_tokenizer_free(tok);
@@ -82,6 +94,6 @@ int cmd_pretrain(int argc, char **argv) {
         return 1;
     }
     cli_print_train_summary(&sum, stdout);
-    printf("wrote %s/model.safetensors and %s/train_log.jsonl\n", p.out_dir, p.out_dir);
+    printf("wrote %s/model.safetensors, %s/train_log.jsonl and %s/loss.svg\n", p.train.out_dir, p.train.out_dir, p.train.out_dir);
     return 0;
 }
