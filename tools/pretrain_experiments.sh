@@ -7,15 +7,17 @@
 #   (iv)  contrastive only, TOTAL - PRE steps       (what (ii)/(iii) get without pretraining)
 # Each contrastive stage is `viclip demo`, which prints retrieval R@1 and zero-shot top-1 on
 # held-out attribute combinations next to the shuffled-frames baseline. One run at a time.
-# Usage: tools/pretrain_experiments.sh [OUT_DIR] [TOTAL] [PRE] [BATCH] [UNMASKED] [THREADS]
-# (UNMASKED: the demo recipe's final unmasked contrastive steps, in every contrastive stage)
+# Usage: tools/pretrain_experiments.sh [OUT_DIR] [TOTAL] [PRE] [BATCH] [UNMASKED] [N_TRAIN] [THREADS]
+# (UNMASKED: the demo recipe's final unmasked contrastive steps, in every contrastive stage;
+# N_TRAIN: synthetic training clips, default the demo's 4000)
 set -eu
-out=${1:-runs/pretrain_exp}; total=${2:-200}; pre=${3:-80}; batch=${4:-32}; unmasked=${5:-40}; threads=${6:-2}
+out=${1:-runs/pretrain_exp}; total=${2:-200}; pre=${3:-80}; batch=${4:-32}; unmasked=${5:-40}; ntrain=${6:-4000}
+threads=${7:-2}
 v=${VICLIP:-build/viclip}
 rest=$((total - pre))
 mkdir -p "$out"
 run() { echo "+ $*" | tee -a "$out/commands.txt"; "$@"; }
-demo() { run $v demo -b "$batch" --unmasked-steps "$unmasked" -t "$threads" "$@"; }
+demo() { run $v demo -b "$batch" --unmasked-steps "$unmasked" --n-train "$ntrain" -t "$threads" "$@"; }
 demo --out "$out/i" --steps "$total" > "$out/i.log"
 data="$out/i/data/train.jsonl"
 run $v pretrain --objective mae --train-data "$data" --out "$out/mae" --steps "$pre" --batch-size "$batch" \
