@@ -224,7 +224,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
                        d->enc.vision_width, vc_config_video_tokens(&d->enc), d->enc.patch_size);
     if (check_masks(c, keep, masked, B, K, err) || work_plan(w, c, d, B, K, err)) return -1;
     if (backward && !m->grads) return vc_fail(err, "MAE backward: the model's gradients are not enabled");
-    const int M = w->M, N = K + M, W = c->vision_width, D = d->width, L = K + 1;
+    const int M = w->M, N = K + M, W = c->vision_width, D = d->width;
     const int pp = c->patch_size * c->patch_size, P3 = 3 * pp;
     const size_t BK = (size_t)B * K, BM = (size_t)B * M;
     memcpy(w->keep, keep, BK * sizeof *keep);
@@ -232,9 +232,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
 
     /* encoder on the visible tokens; its patch tokens (not the class token) go to the decoder */
     vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0);
-    const vc_real *out = vc_vision_output_tokens(c, &w->vis);
-    for (int b = 0; b < B; b++)
-        memcpy(w->enc_tok + (size_t)b * K * W, out + ((size_t)b * L + 1) * W, (size_t)K * W * sizeof(vc_real));
+    vc_vision_patch_tokens(c, &w->vis, w->enc_tok, B);
     vc_layernorm_forward(w->enc_ln, w->enc_mean, w->enc_rstd, w->enc_tok, d->p.enc_norm_w, d->p.enc_norm_b, (int)BK, W);
     vc_linear_forward(w->vis_emb, w->enc_ln, d->p.embed_w, d->p.embed_b, (int)BK, W, D);
     /* decoder input in token order: visible tokens' embeddings, the mask token elsewhere */
@@ -295,9 +293,6 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
     memset(w->d_enc_tok, 0, BK * W * sizeof(vc_real));
     vc_layernorm_backward(w->d_enc_tok, d->g.enc_norm_w, d->g.enc_norm_b, w->d_enc_ln, w->enc_tok, d->p.enc_norm_w,
                           w->enc_mean, w->enc_rstd, (int)BK, W);
-    memset(w->vis.d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
-    for (int b = 0; b < B; b++)
-        memcpy(w->vis.d_stream + ((size_t)b * L + 1) * W, w->d_enc_tok + (size_t)b * K * W, (size_t)K * W * sizeof(vc_real));
-    vc_vision_backward_tokens(c, &m->p.v, &m->g.v, &w->vis, B);
+    vc_vision_backward_patch_tokens(c, &m->p.v, &m->g.v, &w->vis, w->d_enc_tok, B);
     return 0;
 }

@@ -223,7 +223,7 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
                 const int32_t *keep, int B, int K, vc_umt_loss kind, int backward, double grad_scale,
                 double *loss, vc_error *err) {
     const vc_config *c = &m->cfg, *tc = &t->frame_model->cfg;
-    const int T = c->num_frames, P = vc_config_patches(c), W = c->vision_width, E = h->E, L = K + 1;
+    const int T = c->num_frames, P = vc_config_patches(c), W = c->vision_width, E = h->E;
     if (h->W != W || E != tc->embed_dim || t->T != T || vc_config_patches(tc) != P)
         return vc_fail(err, "UMT: the student (width %d, %d frames of %d patches), head (%d -> %d) and teacher (%d frames of %d patches, features %d) do not fit",
                        W, T, P, h->W, E, t->T, vc_config_patches(tc), tc->embed_dim);
@@ -254,9 +254,8 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
     }
     const size_t n = (size_t)B * K;
     vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0);
-    const vc_real *out = vc_vision_output_tokens(c, &w->vis);
+    vc_vision_patch_tokens(c, &w->vis, w->tok, B);
     for (int b = 0; b < B; b++) {
-        memcpy(w->tok + (size_t)b * K * W, out + ((size_t)b * L + 1) * W, (size_t)K * W * sizeof(vc_real));
         for (int k = 0; k < K; k++) { /* token n*T + f <-> the teacher's frame f, patch n */
             const int j = keep[(size_t)b * K + k], f = j % T, p = j / T;
             memcpy(w->target + ((size_t)b * K + k) * E, t->features + (((size_t)b * T + f) * P + p) * E, (size_t)E * sizeof(vc_real));
@@ -272,9 +271,6 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
     vc_linear_backward(w->d_ln, h->g_proj_w, h->g_proj_b, w->d_out, w->ln, h->proj_w, (int)n, W, E);
     memset(w->d_tok, 0, n * W * sizeof(vc_real));
     vc_layernorm_backward(w->d_tok, h->g_norm_w, h->g_norm_b, w->d_ln, w->tok, h->norm_w, w->mean, w->rstd, (int)n, W);
-    memset(w->vis.d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
-    for (int b = 0; b < B; b++)
-        memcpy(w->vis.d_stream + ((size_t)b * L + 1) * W, w->d_tok + (size_t)b * K * W, (size_t)K * W * sizeof(vc_real));
-    vc_vision_backward_tokens(c, &m->p.v, &m->g.v, &w->vis, B);
+    vc_vision_backward_patch_tokens(c, &m->p.v, &m->g.v, &w->vis, w->d_tok, B);
     return 0;
 }

@@ -133,6 +133,22 @@ const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts 
     return acts->training ? acts->blocks[c->vision_layers - 1].out : acts->x;
 }
 
+void vc_vision_patch_tokens(const vc_config *c, const vc_vision_acts *acts, vc_real *dst, int B) {
+    const int W = c->vision_width, K = acts->K, L = K + 1;
+    const vc_real *out = vc_vision_output_tokens(c, acts);
+    for (int b = 0; b < B; b++)
+        memcpy(dst + (size_t)b * K * W, out + ((size_t)b * L + 1) * W, (size_t)K * W * sizeof(vc_real));
+}
+
+void vc_vision_backward_patch_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                                     vc_vision_acts *acts, const vc_real *d_tokens, int B) {
+    const int W = c->vision_width, K = acts->K, L = K + 1;
+    memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
+    for (int b = 0; b < B; b++)
+        memcpy(acts->d_stream + ((size_t)b * L + 1) * W, d_tokens + (size_t)b * K * W, (size_t)K * W * sizeof(vc_real));
+    vc_vision_backward_tokens(c, p, g, acts, B);
+}
+
 void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                                vc_vision_acts *acts, int B) {
     const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;

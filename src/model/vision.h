@@ -52,6 +52,12 @@ const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts 
 void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                                vc_vision_acts *acts, int B);
 
+/* The last block's patch-token outputs [B, K, W] (the class token left out), and the backward
+ * from their gradient d_tokens [B, K, W] (the class token's zero) through the whole tower. */
+void vc_vision_patch_tokens(const vc_config *c, const vc_vision_acts *acts, vc_real *dst, int B);
+void vc_vision_backward_patch_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                                     vc_vision_acts *acts, const vc_real *d_tokens, int B);
+
 /* Gathers the pixels of the tokens `idx` [B, K] (patch-major token j = n*T + t; NULL: all
  * tokens in order) from video [B, T, 3, H, W] into patches [B, K, 3*p*p], channel-major. */
 void vc_vision_gather_patches(const vc_config *c, vc_real *patches, const vc_real *video,
