@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
-# Issue 12's multi-stage experiment on the synthetic set (demo model config, demo recipe):
+# Issue 12's multi-stage experiment on the synthetic set (demo model config, the demo's recipe):
 # the same total number of optimizer steps, from random weights,
-#   (i)   contrastive only                          TOTAL steps
 #   (ii)  MAE pretraining, then contrastive         PRE + (TOTAL - PRE) steps
-#   (iii) UMT pretraining (teacher: (i)'s model), then contrastive
+#   (i)   contrastive only                          TOTAL steps
+#   (iii) UMT pretraining (teacher: TEACHER, e.g. a `viclip demo` model), then contrastive
 #   (iv)  contrastive only, TOTAL - PRE steps       (what (ii)/(iii) get without pretraining)
-# Each contrastive stage is `viclip demo`, which prints retrieval R@1 and zero-shot top-1 on
-# held-out attribute combinations next to the shuffled-frames baseline. One run at a time.
-# Usage: tools/pretrain_experiments.sh [OUT_DIR] [TOTAL] [PRE] [BATCH] [UNMASKED] [N_TRAIN] [THREADS]
-# (UNMASKED: the demo recipe's final unmasked contrastive steps, in every contrastive stage;
-# N_TRAIN: synthetic training clips, default the demo's 4000)
+# Each contrastive stage is `viclip train` with `viclip demo`'s settings, evaluated as the demo
+# evaluates (retrieval on held-out clips, zero-shot top-1 on held-out attribute combinations),
+# in frame order and with shuffled frames. One run at a time; results in OUT/results.tsv.
+# Usage: tools/pretrain_experiments.sh OUT_DIR TEACHER [TOTAL] [PRE] [BATCH] [UNMASKED] [N_TRAIN] [THREADS]
 set -eu
-out=${1:-runs/pretrain_exp}; total=${2:-200}; pre=${3:-80}; batch=${4:-32}; unmasked=${5:-40}; ntrain=${6:-4000}
-threads=${7:-2}
+out=$1; teacher=$2; total=${3:-100}; pre=${4:-40}; batch=${5:-24}; unmasked=${6:-20}; ntrain=${7:-1500}
+threads=${8:-2}
 v=${VICLIP:-build/viclip}
 rest=$((total - pre))
 mkdir -p "$out"
-run() { echo "+ $*" | tee -a "$out/commands.txt"; "$@"; }
-demo() { run $v demo -b "$batch" --unmasked-steps "$unmasked" --n-train "$ntrain" -t "$threads" "$@"; }
-demo --out "$out/i" --steps "$total" > "$out/i.log"
-data="$out/i/data/train.jsonl"
-run $v pretrain --objective mae --train-data "$data" --out "$out/mae" --steps "$pre" --batch-size "$batch" \
-    --warmup 20 --lr 1e-3 -t "$threads" --log-every 20 > "$out/mae.log"
-demo --out "$out/ii" --init "$out/mae/model.safetensors" --steps "$rest" > "$out/ii.log"
-run $v pretrain --objective umt --teacher "$out/i/model.safetensors" --train-data "$data" --out "$out/umt" \
-    --steps "$pre" --batch-size "$batch" --warmup 20 --lr 1e-3 -t "$threads" --log-every 20 > "$out/umt.log"
-demo --out "$out/iii" --init "$out/umt/model.safetensors" --steps "$rest" > "$out/iii.log"
-demo --out "$out/iv" --steps "$rest" > "$out/iv.log"
-for r in i ii iii iv; do printf '%-4s ' "$r"; tail -n 1 "$out/$r.log"; done
+run() { echo "+ $*" >> "$out/commands.txt"; "$@"; }
+[ -f "$out/data/train.jsonl" ] || run $v synth "$out/data" --n-train "$ntrain" -t "$threads" > /dev/null
+data="$out/data"
+# the demo's recipe (src/cli/cmd_demo.c) with a shorter warmup for these short runs
+train() { run $v train --train-data "$data/train.jsonl" --workers 0 -m demo -b "$batch" --warmup 10 --lr 1e-3 \
+    --min-lr 1e-5 --wd 0.05 --mask-ratio 0.5 --unmasked-steps "$unmasked" --drop-path 0.05 --temp-init 0.07 \
+    --positives label --temporal-init-std 0.5 --seed 0 --log-every 20 -t "$threads" "$@"; }
+evaluate() { # name model
+    local r=() f
+    for f in "" --shuffle-frames; do
+        r+=("$(run $v eval --model "$2" --annotations "$data/eval.jsonl" --labels "$data/classes.txt" \
+            --zeroshot-annotations "$data/heldout.jsonl" --templates "$data/templates.txt" --json -t "$threads" $f)")
+    done
+    printf '%s\t%s\t%s\n' "$1" "${r[0]}" "${r[1]}" >> "$out/results.tsv"
+}
+pretrain() { run $v pretrain --train-data "$data/train.jsonl" --steps "$pre" --batch-size "$batch" --warmup 10 \
+    --lr 1e-3 -t "$threads" --log-every 10 "$@"; }
+pretrain --objective mae --out "$out/mae" > "$out/mae.log"
+train --init "$out/mae/model.safetensors" --steps "$rest" --out "$out/ii" > "$out/ii.log"
+evaluate "ii_mae_then_contrastive" "$out/ii/model.safetensors"
+train --steps "$total" --out "$out/i" > "$out/i.log"
+evaluate "i_contrastive_only" "$out/i/model.safetensors"
+pretrain --objective umt --teacher "$teacher" --out "$out/umt" > "$out/umt.log"
+train --init "$out/umt/model.safetensors" --steps "$rest" --out "$out/iii" > "$out/iii.log"
+evaluate "iii_umt_then_contrastive" "$out/iii/model.safetensors"
+train --steps "$rest" --out "$out/iv" > "$out/iv.log"
+evaluate "iv_contrastive_only_short" "$out/iv/model.safetensors"
