@@ -69,11 +69,11 @@ static int encode_texts(vc_model *m, const arg_str_list *texts, const char *voca
 
 /* The video inputs: --video paths (whole videos, or windows), then the clips of --list
  * annotations (the library encodes each distinct clip once). */
-static int collect_videos(const arg_str_list *videos, const char *list, vc_annotation_set *ann, vc_loader_item **items,
-                          int *n) {
+static int collect_videos(const arg_str_list *videos, const char *list, const vc_annotation_opts *ao,
+                          vc_annotation_set *ann, vc_loader_item **items, int *n) {
     vc_error err;
     memset(ann, 0, sizeof *ann);
-    if (list && vc_annotations_load(list, ann, &err)) {
+    if (list && vc_annotations_load_opts(list, ao, ann, &err)) {
         cli_error("encode", err.msg);
         return 1;
     }
@@ -100,6 +100,7 @@ static void build_progress(const char *what, int done, int total, void *user) {
 typedef struct index_request {
     double window, stride, long_video;
     int f32, fresh, workers, json;
+    vc_annotation_opts annotation; /* how --list is read */
 } index_request;
 
 static int encode_videos(vc_model *m, const arg_str_list *videos, const char *list, const index_request *q,
@@ -115,7 +116,7 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
     if (q->long_video > 0) o.long_video_s = q->long_video;
     o.workers = q->workers > 0 ? q->workers : 2;
     o.on_failure = build_failure, o.on_progress = build_progress, o.user = &bar;
-    int n = 0, rc = collect_videos(videos, list, &ann, &items, &n);
+    int n = 0, rc = collect_videos(videos, list, &q->annotation, &ann, &items, &n);
     if (!rc && n == 0) rc = 1, cli_error("encode", "no videos to encode");
     int existing = !rc && !q->fresh && vc_index_exists(out);
     if (!rc && existing) {
@@ -160,7 +161,8 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
 }
 
 int cmd_encode(int argc, char **argv) {
-    const char *model = NULL, *out = NULL, *vocab = NULL, *video_tensor = NULL, *list = NULL;
+    const char *model = NULL, *out = NULL, *vocab = NULL, *video_tensor = NULL, *list = NULL, *format = "auto";
+    vc_annotation_opts ao = {0};
     int normalize = 0, threads = 0, workers = 2, json = 0, raw = 0, f32 = 0, fresh = 0;
     double window = 0, stride = 0, long_video = 60;
     arg_str_list texts = {0}, videos = {0};
@@ -179,6 +181,7 @@ int cmd_encode(int argc, char **argv) {
         {0, "normalize", ARG_FLAG, &normalize, NULL, "L2-normalise text / tensor rows (video files always are)"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise texts as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
+        CLI_ANNOTATION_SPECS(format, ao),
         {0, "json", ARG_FLAG, &json, NULL, "print a JSON summary (videos)"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
@@ -191,6 +194,7 @@ int cmd_encode(int argc, char **argv) {
         cli_error("encode", "--window and --stride must be > 0 (--stride needs --window), --long-video >= 0");
         rc = -1;
     }
+    if (!rc && cli_parse_annotation_format("encode", format, &ao)) rc = -1;
     if (rc || !model || !out || sources != 1) {
         if (!rc) cli_error("encode", "--model, --out and one of --text, --video/--list or --video-tensor are required");
         arg_str_list_free(&texts), arg_str_list_free(&videos);
@@ -202,7 +206,7 @@ int cmd_encode(int argc, char **argv) {
     else if (video_tensor) rc = encode_video_tensor(m, video_tensor, normalize, out);
     else if (texts.n) rc = encode_texts(m, &texts, vocab, normalize, raw, out);
     else {
-        index_request q = {window, stride, long_video, f32, fresh, workers, json};
+        index_request q = {window, stride, long_video, f32, fresh, workers, json, ao};
         rc = encode_videos(m, &videos, list, &q, out);
     }
     vc_model_free(m);

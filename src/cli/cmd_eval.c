@@ -30,7 +30,7 @@ static void eval_warning(const char *msg, void *user) {
 
 int cmd_eval(int argc, char **argv) {
     vc_eval_params p = vc_eval_default_params();
-    const char *model = NULL, *vocab = NULL, *what = "eval";
+    const char *model = NULL, *vocab = NULL, *what = "eval", *sampling = "middle", *interp = "bicubic", *format = "auto";
     int threads = 0, json = 0, raw = 0;
     /* viclip eval retrieval|classify ...: one task; plain viclip eval: both when labels are given */
     int first = 2;
@@ -44,6 +44,8 @@ int cmd_eval(int argc, char **argv) {
         {0, "zeroshot-annotations", ARG_STR, &p.zeroshot_annotations, "FILE", "clips to classify when they differ from --annotations"},
         {0, "templates", ARG_STR, &p.templates, "FILE", "prompt templates with {}, one per line (default: ViCLIP's 16 action templates)"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise captions and prompts as written (default: ViCLIP's caption cleaning)"},
+        CLI_ANNOTATION_SPECS(format, p.annotation),
+        CLI_CLIP_SPECS(sampling, interp),
         {'j', "workers", ARG_INT, &p.workers, "N", "video decoding threads"},
         {0, "shuffle-frames", ARG_FLAG, &p.shuffle_frames, NULL, "shuffle each clip's frames (no-temporal baseline)"},
         {0, "single-frame", ARG_FLAG, &p.single_frame, NULL, "repeat each clip's middle frame (no temporal information)"},
@@ -59,6 +61,7 @@ int cmd_eval(int argc, char **argv) {
                         "  viclip eval --model M --annotations A [--labels L]    both", specs,
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, first, NULL);
     if (rc) return rc > 0 ? 0 : 2;
+    if (cli_parse_clip_flags(what, sampling, interp, &p.clip) || cli_parse_annotation_format(what, format, &p.annotation)) return 2;
     p.clean_captions = !raw;
     if (!model || (!p.annotations && !p.zeroshot_annotations)) {
         cli_error(what, "--model and --annotations are required");

@@ -8,7 +8,7 @@
 
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
-    const char *model_config = "demo", *vocab = NULL, *positives = "caption", *sampling = "rand";
+    const char *model_config = "demo", *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto";
     int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0;
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
@@ -16,6 +16,7 @@ int cmd_train(int argc, char **argv) {
     const arg_spec specs[] = {
         {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training annotations (JSONL or CSV: video, caption[, start, end])"},
         {'j', "workers", ARG_INT, &p.workers, "N", "decoding threads streaming clips ahead of the model (0: decode each clip once, keep in memory)"},
+        CLI_ANNOTATION_SPECS(format, p.annotation),
         {0, "prefetch", ARG_INT, &p.prefetch, "N", "batches decoded ahead"},
         {0, "sampling", ARG_STR, &sampling, "MODE", "frame sampling when streaming: rand (ViCLIP training), middle or demo"},
         {0, "no-augment", ARG_FLAG, &no_augment, NULL, "no RandomResizedCrop + flip when streaming (e.g. direction-labelled data)"},
@@ -77,6 +78,7 @@ int cmd_train(int argc, char **argv) {
         return 2;
     }
     p.sampling = (int)smode;
+    if (cli_parse_annotation_format("train", format, &p.annotation)) return 2;
     vc_positives pos;
     if (vc_positives_parse(positives, &pos, &err)) {
         cli_error("train", err.msg);

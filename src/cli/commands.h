@@ -65,9 +65,26 @@ cli_progress cli_progress_begin(const char *what);
 void cli_progress_update(int done, int total, void *user); /* user: cli_progress* */
 
 struct vc_loader_item;
+struct vc_clip_opts;
 /* Encodes videos with a progress bar, one warning per unreadable input (command name `what`).
  * emb [n, E] normalised, ok[i] = 0 for unreadable inputs. Prints errors; returns 0 or 1. */
 int cli_encode_videos(const char *what, struct vc_model *m, const struct vc_loader_item *items, int n, int workers,
-                      float *emb, unsigned char *ok, int *n_ok);
+                      const struct vc_clip_opts *clip, float *emb, unsigned char *ok, int *n_ok);
+
+/* How clips are made (--sampling, --interp) and where annotated videos are (--format,
+ * --video-root, --video-pattern): the same flags in every command that reads videos. */
+#define CLI_CLIP_SPECS(sampling, interp)                                                                              \
+    {0, "sampling", ARG_STR, &(sampling), "middle|rand|demo",                                                         \
+     "frame sampling: middle (segment midpoints, the official evaluation), rand, demo (every n/T-th frame, the official demo)"}, \
+    {0, "interp", ARG_STR, &(interp), "bicubic|bilinear", "frame resize: bicubic (the official evaluation) or bilinear (the official demo)"}
+#define CLI_ANNOTATION_SPECS(format, opts)                                                                            \
+    {0, "format", ARG_STR, &(format), "NAME", "annotation format: auto, viclip, internvid, msrvtt, kinetics or webvid"}, \
+    {0, "video-root", ARG_STR, &(opts).video_root, "DIR", "folder the annotated videos are in (default: the annotation file's)"}, \
+    {0, "video-pattern", ARG_STR, &(opts).video_pattern, "PATTERN",                                                   \
+     "file name from the record's fields, e.g. '{id}_{start:06d}_{end:06d}.mp4' (default: the format's)"}
+struct vc_annotation_opts;
+/* Fill o from the flag values; print the error and return 2 when a name is unknown. */
+int cli_parse_clip_flags(const char *what, const char *sampling, const char *interp, struct vc_clip_opts *o);
+int cli_parse_annotation_format(const char *what, const char *format, struct vc_annotation_opts *o);
 
 #endif

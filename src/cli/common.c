@@ -6,7 +6,9 @@
 #include "core/clock.h"
 #include "eval/encode_videos.h"
 #include "model/model_io.h"
+#include "model/model_open.h"
 #include "io/strbuf.h"
+#include "io/annotations.h"
 
 #include "cli/commands.h"
 #include "train/trainer.h"
@@ -23,8 +25,14 @@ void cli_error(const char *what, const char *msg) { fprintf(stderr, "viclip %s: 
 
 vc_model *cli_load_model(const char *path, const char *what) {
     vc_error err;
-    vc_model *m = vc_model_load(path, (const char *const[]){"optimizer.", NULL}, &err); /* checkpoints too */
+    vc_model_source src;
+    vc_model *m = vc_model_open(path, NULL, &src, &err); /* any checkpoint format, training checkpoints too */
     if (!m) cli_error(what, err.msg);
+    if (m && src.imported) {
+        char line[1024];
+        vc_model_source_describe(path, &src, line, sizeof line);
+        fprintf(stderr, "viclip %s: %s\n", what, line);
+    }
     return m;
 }
 
@@ -118,10 +126,29 @@ static void warn_unreadable(int item, const char *msg, void *user) {
 
 static void encode_progress(int done, int total, void *user) { cli_progress_update(done, total, &((encode_ctx *)user)->bar); }
 
-int cli_encode_videos(const char *what, vc_model *m, const vc_loader_item *items, int n, int workers, float *emb,
-                      unsigned char *ok, int *n_ok) {
+int cli_parse_clip_flags(const char *what, const char *sampling, const char *interp, vc_clip_opts *o) {
+    vc_error err;
+    if (vc_sampling_parse(sampling, &o->sampling, &err) || vc_interp_parse(interp, &o->interp, &err)) {
+        cli_error(what, err.msg);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_parse_annotation_format(const char *what, const char *format, vc_annotation_opts *o) {
+    vc_error err;
+    if (vc_annotation_format_parse(format, &o->format, &err)) {
+        cli_error(what, err.msg);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_encode_videos(const char *what, vc_model *m, const vc_loader_item *items, int n, int workers,
+                      const vc_clip_opts *clip, float *emb, unsigned char *ok, int *n_ok) {
     encode_ctx c = {what, cli_progress_begin("encoding")};
     vc_video_encode_params p = vc_video_encode_default_params();
+    if (clip) p.clip = *clip;
     if (workers > 0) p.workers = workers;
     p.on_failure = warn_unreadable, p.on_progress = encode_progress, p.user = &c;
     vc_error err;

@@ -17,6 +17,7 @@ vc_eval_params vc_eval_default_params(void) {
     p.clean_captions = 1;
     p.workers = 2;
     p.seed = 1234;
+    p.clip = vc_clip_default_opts();
     return p;
 }
 
@@ -75,7 +76,7 @@ static int load_and_encode(vc_model *m, const vc_tokenizer *tok, const char *ann
     const vc_config *c = &m->cfg;
     const int E = c->embed_dim;
     vc_preprocess pp = vc_preprocess_default(c->num_frames, c->image_size);
-    vc_dataset_opts o = {.clean_captions = p->clean_captions};
+    vc_dataset_opts o = {.clean_captions = p->clean_captions, .annotations = p->annotation};
     *v = NULL;
     if (vc_dataset_open(d, annotations, &pp, tok, c->context_length, &o, err)) return -1;
     const int n = d->n;
@@ -84,6 +85,7 @@ static int load_and_encode(vc_model *m, const vc_tokenizer *tok, const char *ann
     *v = malloc((size_t)n * E * sizeof **v);
     int rc = sink.why && ok && *v ? 0 : vc_fail(err, "out of memory encoding %d clips", n);
     vc_video_encode_params ep = vc_video_encode_default_params();
+    ep.clip = p->clip;
     ep.workers = p->workers, ep.shuffle_frames = p->shuffle_frames, ep.single_frame = p->single_frame, ep.seed = p->seed;
     ep.on_failure = remember_failure, ep.on_progress = forward_progress, ep.user = &sink;
     if (!rc) rc = vc_encode_videos(m, d->items, n, &ep, *v, ok, NULL, err);

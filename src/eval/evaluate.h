@@ -8,6 +8,8 @@
 #include "eval/metrics.h"
 #include "model/model.h"
 #include "text/tokenizer.h"
+#include "io/annotations.h"
+#include "video/clip.h"
 
 enum { VC_EVAL_RETRIEVAL = 1, VC_EVAL_CLASSIFY = 2 };
 
@@ -22,6 +24,8 @@ typedef struct vc_eval_params {
     int shuffle_frames;          /* destroy temporal order (tests whether order is used) */
     int single_frame;            /* the middle frame repeated: no temporal information at all */
     uint64_t seed;               /* for the shuffle */
+    vc_annotation_opts annotation; /* format, video root, file-name pattern of the annotation files */
+    vc_clip_opts clip;           /* frame sampling and resize (default: evaluation, 'middle', bicubic) */
     void (*on_warning)(const char *msg, void *user); /* clips left out because they cannot be read */
     void (*on_progress)(int done, int total, void *user); /* clips encoded */
     void *user;

@@ -1,4 +1,5 @@
 #include "io/annotations.h"
+#include "io/annotations_build.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,11 +11,7 @@
 #include "io/csv.h"
 #include "io/json.h"
 
-typedef struct {
-    vc_annotation_set *set;
-    int cap;
-    char *dir;      /* the annotation file's folder with a trailing '/', or "" (the current one) */
-} load_ctx;
+typedef vc_ann_builder load_ctx;
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
@@ -34,8 +31,7 @@ static int optional_seconds(const vc_json *obj, const char *key, double *out, co
     return 0;
 }
 
-/* Appends one clip; the path (+ suffix) is resolved against the annotation file's folder. */
-static int add_item(load_ctx *c, const char *video, const char *suffix, const char *caption, const char *label,
+int vc_ann_add(load_ctx *c, const char *video, const char *suffix, const char *caption, const char *label,
                     double start, double end, long lineno, vc_error *err) {
     const char *src = c->set->source;
     if (start >= 0 && end >= 0 && end <= start)
@@ -62,11 +58,46 @@ oom:
     return vc_fail(err, "%s:%ld: out of memory", src, lineno);
 }
 
+typedef struct {
+    load_ctx *c;
+    vc_annotation_format format; /* AUTO until the first line decides */
+    const char *pattern;
+    int checked;                 /* the first line's fields were checked against the format */
+} jsonl_ctx;
+
+/* A data set's JSONL line (InternVid): its members as text. */
+static int add_dataset_line(jsonl_ctx *x, const vc_json *obj, long lineno, vc_error *err) {
+    enum { MAX_FIELDS = 64 };
+    const char *names[MAX_FIELDS], *values[MAX_FIELDS];
+    char numbers[MAX_FIELDS][32];
+    int n = 0;
+    for (size_t i = 0; i < vc_json_len(obj) && n < MAX_FIELDS; i++) {
+        const vc_json *v = vc_json_value_at(obj, i);
+        if (vc_json_type(v) == VC_JSON_STRING) values[n] = vc_json_string(v);
+        else if (vc_json_type(v) == VC_JSON_NUMBER) snprintf(numbers[n], sizeof numbers[n], "%.17g", vc_json_number(v)), values[n] = numbers[n];
+        else continue;
+        names[n++] = vc_json_key_at(obj, i);
+    }
+    if (!x->checked) {
+        x->checked = 1;
+        if (x->format == VC_ANN_AUTO) x->format = vc_ann_detect_columns(names, n);
+        if (x->format != VC_ANN_VICLIP && vc_ann_check_columns(x->format, names, n, x->c->set->source, lineno, err)) return -1;
+    }
+    if (x->format == VC_ANN_VICLIP) return 1; /* viclip's own line */
+    vc_ann_record r = {names, values, n, lineno, NULL};
+    return vc_ann_add_record(x->c, x->format, x->pattern, &r, err);
+}
+
 static int add_line(const vc_json *obj, long lineno, void *ud, vc_error *err) {
-    load_ctx *c = ud;
+    jsonl_ctx *x = ud;
+    load_ctx *c = x->c;
     const char *src = c->set->source;
     if (vc_json_type(obj) != VC_JSON_OBJECT)
         return vc_fail(err, "%s:%ld: each line must be a JSON object", src, lineno);
+    if (x->format != VC_ANN_VICLIP) {
+        int rc = add_dataset_line(x, obj, lineno, err);
+        if (rc <= 0) return rc;
+    }
     const vc_json *video = vc_json_get(obj, "video"), *caption = vc_json_get(obj, "caption");
     const vc_json *label = vc_json_get(obj, "label");
     if (!video || vc_json_type(video) != VC_JSON_STRING || !vc_json_string(video)[0])
@@ -88,7 +119,7 @@ static int add_line(const vc_json *obj, long lineno, void *ud, vc_error *err) {
         const vc_json *cap = many ? vc_json_at(caption, k) : caption;
         if (vc_json_type(cap) != VC_JSON_STRING)
             return vc_fail(err, "%s:%ld: field 'caption': caption %zu of the list is not a string", src, lineno, k + 1);
-        if (add_item(c, vc_json_string(video), "", vc_json_string(cap), label ? vc_json_string(label) : NULL, start,
+        if (vc_ann_add(c, vc_json_string(video), "", vc_json_string(cap), label ? vc_json_string(label) : NULL, start,
                      end, lineno, err))
             return -1;
     }
@@ -108,6 +139,8 @@ static const char *const COLUMN_NAMES[N_COLS][5] = {
 
 typedef struct {
     load_ctx *c;
+    vc_annotation_format format; /* a data set's CSV (header-detected or given), or VC_ANN_VICLIP */
+    const char *pattern;
     int col[N_COLS]; /* column index of each field, -1 if absent */
     int n_header;
     int video_id;    /* the video column is MSR-VTT's video_id: ids without an extension get .mp4 */
@@ -125,6 +158,8 @@ static int csv_header(csv_ctx *x, char **fields, int n, long lineno, vc_error *e
     if (!(x->names = calloc((size_t)n, sizeof *x->names))) return vc_fail(err, "%s: out of memory", src);
     for (x->n_header = 0; x->n_header < n; x->n_header++)
         if (!(x->names[x->n_header] = dup_str(fields[x->n_header]))) return vc_fail(err, "%s: out of memory", src);
+    if (x->format == VC_ANN_AUTO) x->format = vc_ann_detect_columns((const char *const *)fields, n);
+    if (x->format != VC_ANN_VICLIP) return vc_ann_check_columns(x->format, (const char *const *)fields, n, src, lineno, err);
     for (int k = 0; k < N_COLS; k++) {
         x->col[k] = -1;
         for (int a = 0; COLUMN_NAMES[k][a] && x->col[k] < 0; a++)
@@ -160,6 +195,10 @@ static int csv_record(char **fields, int n, long lineno, void *ud, vc_error *err
     const char *src = x->c->set->source;
     if (n != x->n_header)
         return vc_fail(err, "%s:%ld: %d fields, but the header has %d", src, lineno, n, x->n_header);
+    if (x->format != VC_ANN_VICLIP) {
+        vc_ann_record r = {(const char *const *)x->names, (const char *const *)fields, n, lineno, NULL};
+        return vc_ann_add_record(x->c, x->format, x->pattern, &r, err);
+    }
     const char *video = fields[x->col[COL_VIDEO]], *caption = fields[x->col[COL_CAPTION]];
     const char *label = x->col[COL_LABEL] >= 0 && fields[x->col[COL_LABEL]][0] ? fields[x->col[COL_LABEL]] : NULL;
     if (!video[0]) return vc_fail(err, "%s:%ld: column '%s' is empty (a video path is needed)", src, lineno,
@@ -172,7 +211,7 @@ static int csv_record(char **fields, int n, long lineno, void *ud, vc_error *err
     const char *base = strrchr(video, '/');
     /* MSR-VTT: the id "video7010" names video7010.mp4 */
     const char *suffix = x->video_id && !strchr(base ? base : video, '.') ? ".mp4" : "";
-    return add_item(x->c, video, suffix, caption, label, start, end, lineno, err);
+    return vc_ann_add(x->c, video, suffix, caption, label, start, end, lineno, err);
 }
 
 static int has_suffix(const char *s, const char *suffix) {
@@ -181,20 +220,37 @@ static int has_suffix(const char *s, const char *suffix) {
 }
 
 int vc_annotations_load(const char *path, vc_annotation_set *out, vc_error *err) {
+    return vc_annotations_load_opts(path, NULL, out, err);
+}
+
+int vc_annotations_load_opts(const char *path, const vc_annotation_opts *o, vc_annotation_set *out, vc_error *err) {
+    const vc_annotation_opts defaults = {0};
+    if (!o) o = &defaults;
     memset(out, 0, sizeof *out);
     out->source = dup_str(path);
     if (!out->source) return vc_fail(err, "out of memory");
     load_ctx c = {.set = out};
+    /* relative video paths start at --video-root, else at the annotation file's folder */
     const char *slash = strrchr(path, '/');
-    const size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0; /* with the '/' */
-    if (!(c.dir = malloc(dir_len + 1))) {
+    const char *root = o->video_root && o->video_root[0] ? o->video_root : path;
+    size_t dir_len = o->video_root && o->video_root[0] ? strlen(root) : slash ? (size_t)(slash - path) + 1 : 0;
+    const int add_slash = o->video_root && o->video_root[0] && root[dir_len - 1] != '/';
+    if (!(c.dir = malloc(dir_len + 2))) {
         vc_annotations_free(out);
         return vc_fail(err, "%s: out of memory", path);
     }
-    memcpy(c.dir, path, dir_len);
+    memcpy(c.dir, root, dir_len);
+    if (add_slash) c.dir[dir_len++] = '/';
     c.dir[dir_len] = 0;
-    csv_ctx x = {.c = &c};
-    int rc = has_suffix(path, ".csv") ? vc_csv_foreach(path, csv_record, &x, err) : vc_jsonl_foreach(path, add_line, &c, err);
+    csv_ctx x = {.c = &c, .format = o->format, .pattern = o->video_pattern};
+    jsonl_ctx j = {.c = &c, .format = o->format, .pattern = o->video_pattern};
+    const int json_doc = o->format == VC_ANN_MSRVTT || (o->format == VC_ANN_AUTO && has_suffix(path, ".json"));
+    int rc;
+    if (json_doc) rc = vc_ann_load_msrvtt_json(&c, o->video_pattern, err);
+    else if (o->format == VC_ANN_INTERNVID && !has_suffix(path, ".csv")) rc = vc_jsonl_foreach(path, add_line, &j, err);
+    else if (has_suffix(path, ".csv") || o->format == VC_ANN_KINETICS || o->format == VC_ANN_WEBVID)
+        rc = vc_csv_foreach(path, csv_record, &x, err);
+    else rc = vc_jsonl_foreach(path, add_line, &j, err);
     free_names(&x);
     free(c.dir);
     if (rc) {

@@ -32,7 +32,44 @@ typedef struct vc_annotation_set {
     char *source;   /* the annotation file path */
 } vc_annotation_set;
 
+/* The annotation files of public data sets, read as they are published (io/annotation_formats.c).
+ * Each stores a video id, not a path: the file is found under video_root (default: the
+ * annotation file's folder) by a pattern of the record's fields, "{name}" or "{name:06d}" (an
+ * integer, zero-padded), where {id}, {start} and {end} stand for the format's id and time
+ * fields. A pattern that names {start} or {end} points at an already cut clip, so the times
+ * are not applied again; otherwise start/end select the segment of the video.
+ *   internvid  JSONL or CSV: YoutubeID, Start_timestamp / End_timestamp (HH:MM:SS.mmm), Caption;
+ *              "{id}.mp4" (the whole YouTube video; the segment is cut at decoding)
+ *   msrvtt     MSRVTT_data.json: {"videos": [...], "sentences": [{"video_id", "caption"}]}, one
+ *              clip per sentence; "{id}.mp4". (The 1k-A test CSV, ",key,vid_key,video_id,sentence",
+ *              is a plain CSV: video_id + sentence.)
+ *   kinetics   CSV label,youtube_id,time_start,time_end,split; caption = label = the class;
+ *              "{id}_{start:06d}_{end:06d}.mp4" (the cut clips of the usual downloaders)
+ *   webvid     CSV videoid,name,page_dir,...; caption = name; "{page_dir}/{id}.mp4"
+ * VC_ANN_AUTO picks the format from the extension, the CSV header or the first JSONL object
+ * (a .json file is MSR-VTT's); a file that matches none is viclip's own JSONL/CSV. */
+typedef enum {
+    VC_ANN_AUTO = 0,
+    VC_ANN_VICLIP,     /* viclip's JSONL / CSV (above) */
+    VC_ANN_INTERNVID,
+    VC_ANN_MSRVTT,
+    VC_ANN_KINETICS,
+    VC_ANN_WEBVID,
+} vc_annotation_format;
+
+typedef struct vc_annotation_opts {
+    vc_annotation_format format;
+    const char *video_root;    /* NULL: the annotation file's folder */
+    const char *video_pattern; /* NULL: the format's default (above); viclip's own files ignore it */
+} vc_annotation_opts;
+
+/* "auto", "viclip", "internvid", "msrvtt", "kinetics", "webvid" -> *out. */
+int vc_annotation_format_parse(const char *name, vc_annotation_format *out, vc_error *err);
+const char *vc_annotation_format_name(vc_annotation_format f);
+
 int vc_annotations_load(const char *path, vc_annotation_set *out, vc_error *err);
+/* o NULL: automatic format, paths relative to the file. */
+int vc_annotations_load_opts(const char *path, const vc_annotation_opts *o, vc_annotation_set *out, vc_error *err);
 void vc_annotations_free(vc_annotation_set *s);
 
 /* Reads a text file of one entry per line (labels, templates), skipping blank lines. */

@@ -54,7 +54,7 @@ int vc_dataset_open(vc_dataset *d, const char *annotations, const vc_preprocess 
                     int ctx, const vc_dataset_opts *o, vc_error *err) {
     memset(d, 0, sizeof *d);
     const vc_dataset_opts opts = o ? *o : vc_dataset_default_opts();
-    if (vc_annotations_load(annotations, &d->ann, err)) return -1;
+    if (vc_annotations_load_opts(annotations, &opts.annotations, &d->ann, err)) return -1;
     d->pp = *pp;
     d->n = d->ann.n;
     d->ctx = ctx;

@@ -45,6 +45,7 @@ int vc_dataset_set_positives(vc_dataset *d, vc_positives mode, vc_error *err);
 
 typedef struct vc_dataset_opts {
     int clean_captions; /* ViCLIP's caption cleaning (vc_clean_caption) before tokenising */
+    vc_annotation_opts annotations; /* format, video root and file-name pattern of the annotation file */
 } vc_dataset_opts;
 
 vc_dataset_opts vc_dataset_default_opts(void);

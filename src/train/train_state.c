@@ -7,6 +7,7 @@
 
 #include "io/fs.h"
 #include "model/model_io.h"
+#include "model/model_open.h"
 #include "train/checkpoint.h"
 
 static int check_params(const vc_train_params *p, vc_error *err) {
@@ -49,7 +50,13 @@ static int open_model(vc_train_state *s, vc_error *err) {
         return s->model ? 0 : -1;
     }
     if (p->init_model) {
-        s->model = vc_model_load(p->init_model, NULL, err);
+        vc_model_source src;
+        s->model = vc_model_open(p->init_model, NULL, &src, err); /* any checkpoint format */
+        if (s->model && src.imported && p->on_warning) {
+            char line[1024];
+            vc_model_source_describe(p->init_model, &src, line, sizeof line);
+            p->on_warning(line, p->user);
+        }
     } else {
         s->model = vc_model_new(&p->cfg, err);
         if (s->model) vc_model_init_random(s->model, s->seed, p->temp_init);
@@ -65,7 +72,7 @@ static int open_data(vc_train_state *s, const vc_tokenizer *tok, vc_error *err) 
     const vc_train_params *p = s->p;
     const vc_config *c = &s->model->cfg;
     s->pp = vc_preprocess_default(c->num_frames, c->image_size);
-    const vc_dataset_opts dopts = {.clean_captions = p->clean_captions};
+    const vc_dataset_opts dopts = {.clean_captions = p->clean_captions, .annotations = p->annotation};
     if (vc_dataset_open(&s->data, p->train_annotations, &s->pp, tok, c->context_length, &dopts, err)) return -1;
     if (!p->workers && vc_dataset_preload(&s->data, 0, err)) return -1;
     if (vc_dataset_set_positives(&s->data, (vc_positives)p->positives, err)) return -1;

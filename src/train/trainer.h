@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "io/annotations.h"
 #include "model/config.h"
 #include "text/tokenizer.h"
 
@@ -28,6 +29,7 @@ typedef struct vc_train_summary {
 
 typedef struct vc_train_params {
     const char *train_annotations;  /* JSONL (see io/annotations.h) */
+    vc_annotation_opts annotation;  /* its format, video root and file-name pattern */
     const char *out_dir;            /* model.safetensors, checkpoint.safetensors, train_log.jsonl, loss.svg */
     const char *init_model;         /* start from this model file (else random init with cfg) */
     const char *resume;             /* continue from this training checkpoint */
