@@ -14,7 +14,7 @@ BUILD   := build
 
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
                        src/video/*.c src/train/*.c src/eval/*.c \
-                       src/search/*.c src/serve/*.c)
+                       src/search/*.c src/serve/*.c src/api/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 # The gradient checks run the numeric core in double precision, so finite differences can use
 # a tiny epsilon and tight tolerances; everything else links the float library.
@@ -29,8 +29,20 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(GRAD_SRC:tests/grad_%.c=$(B
 
 SETUP_STAMP := $(BUILD)/.setup-done
 
-.PHONY: all test demo bench bench-moments clean setup
-all: $(BUILD)/viclip $(TESTS)
+# The public library: include/viclip.h. Library objects are position independent with hidden
+# symbols, so libviclip.so exports only the VICLIP_API functions; the CLI and the tests link the
+# static libviclip.a, which also holds the internals they use.
+VERSION  := 0.1.0
+SONAME   := libviclip.so.0
+SHARED   := $(BUILD)/libviclip.so.$(VERSION)
+PREFIX   ?= /usr/local
+LIB_CFLAGS := -fPIC -fvisibility=hidden -DVICLIP_BUILD
+# Programs that may use only the public header (examples/, bench/): no -Isrc.
+PUB_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -fopenmp $(OPT) -g -Iinclude
+PRIVATE_LIBS := -lopenblas -lavformat -lavcodec -lavutil -lswscale -lz -lm -fopenmp
+
+.PHONY: all test demo bench bench-moments clean setup install
+all: $(BUILD)/viclip $(SHARED) $(BUILD)/viclip.pc $(BUILD)/examples/similarity $(TESTS)
 
 $(SETUP_STAMP): scripts/setup.sh
 	bash scripts/setup.sh
@@ -39,7 +51,7 @@ setup: $(SETUP_STAMP)
 
 $(BUILD)/obj/%.o: %.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(if $(filter src/cli/%,$<),,$(LIB_CFLAGS)) -c $< -o $@
 $(BUILD)/obj64/%.o: %.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DVC_DOUBLE -c $< -o $@
@@ -47,6 +59,46 @@ $(BUILD)/obj64/%.o: %.c | $(SETUP_STAMP)
 $(BUILD)/libviclip.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+$(SHARED): $(LIB_OBJ) src/api/viclip.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,src/api/viclip.map $(CFLAGS) $(LIB_OBJ) -o $@ $(LDLIBS)
+	ln -sf libviclip.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libviclip.so.$(VERSION) $(BUILD)/libviclip.so
+
+# pkg-config file for PREFIX (make install PREFIX=... writes the installed one).
+define VICLIP_PC
+prefix=$(PREFIX)
+libdir=$${prefix}/lib
+includedir=$${prefix}/include
+
+Name: viclip
+Description: ViCLIP video-text embeddings in C (InternVideo/InternVid)
+Version: $(VERSION)
+Cflags: -I$${includedir}
+Libs: -L$${libdir} -lviclip
+Libs.private: -L$(BLAS_DIR) $(PRIVATE_LIBS)
+endef
+export VICLIP_PC
+$(BUILD)/viclip.pc: Makefile
+	@mkdir -p $(BUILD)
+	printf '%s\n' "$$VICLIP_PC" > $@
+
+$(BUILD)/examples/%: examples/%.c include/viclip.h $(SHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(PUB_CFLAGS) $< -L$(BUILD) -lviclip -Wl,-rpath,'$$ORIGIN/..' -o $@
+
+install: $(BUILD)/viclip $(SHARED) $(BUILD)/libviclip.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	           $(DESTDIR)$(PREFIX)/share/viclip
+	install -m 755 $(BUILD)/viclip $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 include/viclip.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libviclip.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libviclip.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf libviclip.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libviclip.so
+	printf '%s\n' "$$VICLIP_PC" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/viclip.pc
+	if [ -f $(BUILD)/assets/bpe_simple_vocab_16e6.txt.gz ]; then \
+	    install -m 644 $(BUILD)/assets/bpe_simple_vocab_16e6.txt.gz $(DESTDIR)$(PREFIX)/share/viclip/; fi
+
 $(BUILD)/libviclip64.a: $(F64_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -80,11 +132,11 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_OBJ:.o=.d)
 
-$(BUILD)/bench_viclip: bench/bench_viclip.c $(BUILD)/libviclip.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+$(BUILD)/bench_viclip: bench/bench_viclip.c include/viclip.h $(BUILD)/libviclip.a
+	$(CC) $(PUB_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+$(BUILD)/bench_decode: bench/bench_decode.c include/viclip.h $(BUILD)/libviclip.a
+	$(CC) $(PUB_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
 $(BUILD)/bench_search: bench/bench_search.c $(BUILD)/libviclip.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
 $(BUILD)/plant_clip: bench/plant_clip.c $(BUILD)/libviclip.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
-$(BUILD)/bench_decode: bench/bench_decode.c $(BUILD)/libviclip.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)

@@ -1,30 +1,37 @@
 /* Decode + preprocess throughput: clips/s of T x S x S (default 8 x 224 x 224) float clips
  * from one video (default ../shared/data/example1.mp4, 640x480 MPEG-4 Part 2), with clips
  * decoded in parallel by 1 and 2 OpenMP workers (one single-threaded decoder each), and one
- * clip at a time with a 2-thread decoder.
+ * clip at a time with a 2-thread decoder. Uses only the public header (include/viclip.h).
  * usage: build/bench_decode [VIDEO] [--clips N] */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "core/clock.h"
-#include "video/clip.h"
+#include "viclip.h"
 
-static double run(const char *path, int clips, int workers, int dec_threads, const vc_clip_opts *base, int *failed) {
-    const vc_preprocess pp = vc_preprocess_default(8, 224);
-    const size_t n = (size_t)pp.frames * 3 * pp.size * pp.size;
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static double run(const char *path, int clips, int workers, int dec_threads, const struct viclip_video_params *base,
+                  int *failed) {
+    const int T = 8, S = 224;
+    const size_t n = (size_t)T * 3 * S * S;
     int bad = 0;
-    double t0 = vc_now_s();
+    double t0 = now_s();
 #pragma omp parallel num_threads(workers) reduction(+ : bad)
     {
-        vc_real *out = malloc(n * sizeof *out);
+        float *out = malloc(n * sizeof *out);
 #pragma omp for schedule(dynamic, 1)
         for (int i = 0; i < clips; i++) {
-            vc_clip_opts o = *base;
-            o.threads = dec_threads, o.key = (uint64_t)i;
-            vc_error err;
-            if (!out || vc_clip_load_opts(path, &pp, &o, out, NULL, &err)) {
+            struct viclip_video_params p = *base;
+            p.decode_threads = dec_threads, p.key = (uint64_t)i;
+            viclip_error err;
+            if (!out || viclip_load_clip_sized(path, T, S, &p, out, &err)) {
                 if (!bad) fprintf(stderr, "bench_decode: %s\n", out ? err.msg : "out of memory");
                 bad++;
             }
@@ -32,7 +39,7 @@ static double run(const char *path, int clips, int workers, int dec_threads, con
         free(out);
     }
     *failed = bad;
-    return clips / (vc_now_s() - t0);
+    return clips / (now_s() - t0);
 }
 
 int main(int argc, char **argv) {
@@ -42,8 +49,8 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--clips") && i + 1 < argc) clips = atoi(argv[++i]);
         else path = argv[i];
     }
-    vc_clip_opts eval = vc_clip_default_opts(), train = vc_clip_default_opts();
-    train.sampling = VC_SAMPLE_RAND, train.augment = 1, train.seed = 1;
+    struct viclip_video_params eval = viclip_video_default_params(), train = viclip_video_default_params();
+    train.sampling = VICLIP_SAMPLING_RAND, train.augment = 1, train.seed = 1;
     int failed = 0;
     run(path, 2, 1, 1, &eval, &failed); /* warm the page cache */
     if (failed) return 1;
