@@ -6,13 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy
+PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy pkg-config
       libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libmicrohttpd-dev)
 # PyTorch is only for regenerating fixtures and for `make bench`; tests skip visibly without it.
 # ffmpeg (the tool) only regenerates the decoder test fixtures (tools/gen_video_fixtures.py);
-# python3-av decodes for the PyAV reference comparison (tools/check_frames_pyav.py).
+# python3-av decodes for the PyAV reference comparison (tools/check_frames_pyav.py);
+# python3-opencv is the official demo's cv2.resize, the reference for --interp bilinear
+# (tools/check_resize_cv2.py, tools/gen_demo_fixture.py). pkg-config builds against viclip.pc.
 # chromium and wrk: the serve UI test and the serve load benchmark (both skip visibly without).
-OPTIONAL_PKGS=(python3-torch python3-av ffmpeg chromium wrk)
+OPTIONAL_PKGS=(python3-torch python3-av ffmpeg python3-opencv chromium wrk)
 
 missing=()
 for p in "${PKGS[@]}" "${OPTIONAL_PKGS[@]}"; do

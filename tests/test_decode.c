@@ -121,14 +121,15 @@ TEST(resize_known_answers) {
     /* same size: bicubic at integer positions is the identity */
     CHECK(!vc_resize_rgb_u8(src, 4, 4, 12, dst, 4, 4, VC_INTERP_BICUBIC, &err), "%s", err.msg);
     CHECK(!memcmp(src, dst, sizeof src), "bicubic 4->4 is not the identity");
-    /* bilinear exact 2x down (align_corners=False): the mean of each 2x2 block, rounded half even */
+    /* bilinear (cv2.resize INTER_LINEAR) exact 2x down: OpenCV's INTER_AREA, the mean of each 2x2
+     * block rounded half up (every block here is a tie: x.5) */
     CHECK(!vc_resize_rgb_u8(src, 4, 4, 12, half, 2, 2, VC_INTERP_BILINEAR, &err), "%s", err.msg);
     for (int y = 0; y < 2; y++)
         for (int x = 0; x < 2; x++)
             for (int c = 0; c < 3; c++) {
                 double m = (src[((2 * y) * 4 + 2 * x) * 3 + c] + src[((2 * y) * 4 + 2 * x + 1) * 3 + c] +
                             src[((2 * y + 1) * 4 + 2 * x) * 3 + c] + src[((2 * y + 1) * 4 + 2 * x + 1) * 3 + c]) / 4.0;
-                CHECK(half[(y * 2 + x) * 3 + c] == (uint8_t)nearbyint(m), "block (%d,%d,%d): %d vs %g", y, x, c,
+                CHECK(half[(y * 2 + x) * 3 + c] == (uint8_t)floor(m + 0.5), "block (%d,%d,%d): %d vs %g", y, x, c,
                       half[(y * 2 + x) * 3 + c], m);
             }
     /* a constant image stays constant under bicubic up- and down-scaling (weights sum to 1) */

@@ -5,10 +5,13 @@
  * `viclip classify --templates - --sampling demo --interp bilinear --raw-captions` must print them. */
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "core/rng.h"
 #include "io/json.h"
 #include "io/npy.h"
 #include "testutil.h"
+#include "video/transform.h"
 
 #define D "build/tests/demo"
 
@@ -109,4 +112,51 @@ TEST(every_model_flag_imports_an_official_pth_in_memory) {
     CHECK(rc == 0 && strstr(out, "\"vision_width\":64"), "info: %s", out);
 }
 
-TEST_MAIN("demo", T(one_command_gives_the_official_demo_probabilities), T(every_model_flag_imports_an_official_pth_in_memory))
+/* --interp bilinear is the demo's cv2.resize, byte for byte, on random images and sizes
+ * (down and up, the exact 2x reduction, widths that are and are not multiples of 16). */
+TEST(bilinear_is_cv2_resize_byte_for_byte) {
+    enum { N = 60 };
+    int sz[N][4] = {{640, 480, 224, 224}, {48, 36, 32, 32}, {4, 4, 2, 2}, {5, 3, 11, 7}, {1280, 720, 224, 224}, {37, 91, 13, 29}};
+    vc_rng r = vc_rng_at(11, 0, 0, 0);
+    for (int i = 6; i < N; i++)
+        for (int k = 0; k < 4; k++) sz[i][k] = 1 + (int)vc_rng_below(&r, k < 2 ? 300 : 260);
+    mkdir("build/tests", 0755);
+    mkdir(D, 0755);
+    FILE *f = fopen(D "/resize_in.bin", "wb");
+    CHECK(f, "cannot write " D "/resize_in.bin");
+    size_t total_out = 0;
+    for (int i = 0; i < N; i++) {
+        fwrite(sz[i], 4, 4, f);
+        for (int b = 0; b < sz[i][0] * sz[i][1] * 3; b++) fputc((int)vc_rng_below(&r, 256), f);
+        total_out += (size_t)sz[i][2] * sz[i][3] * 3;
+    }
+    fclose(f);
+    char out[4096];
+    if (vc_test_run("/usr/bin/python3 tools/check_resize_cv2.py " D "/resize_in.bin " D "/resize_cv2.bin", 1, out,
+                    sizeof out)) {
+        printf("SKIP demo: no cv2 (python3-opencv) to compare with (%.200s)\n", out);
+        return;
+    }
+    size_t n_in, n_ref;
+    unsigned char *in = vc_test_read_file(D "/resize_in.bin", &n_in), *ref = vc_test_read_file(D "/resize_cv2.bin", &n_ref);
+    CHECK(in && ref && n_ref == total_out, "cv2 output %zu bytes, expected %zu", n_ref, total_out);
+    size_t pos = 16, at = 0;
+    int bad = 0;
+    for (int i = 0; i < N && !bad; i++) {
+        const int w = sz[i][0], h = sz[i][1], ow = sz[i][2], oh = sz[i][3];
+        unsigned char *mine = malloc((size_t)ow * oh * 3);
+        vc_error err;
+        CHECK(mine && vc_resize_rgb_u8(in + pos, w, h, (size_t)w * 3, mine, ow, oh, VC_INTERP_BILINEAR, &err) == 0, "%s", err.msg);
+        for (size_t b = 0; b < (size_t)ow * oh * 3 && !bad; b++)
+            if (mine[b] != ref[at + b]) {
+                bad = 1;
+                snprintf(out, sizeof out, "%dx%d -> %dx%d: byte %zu is %d, cv2 %d", w, h, ow, oh, b, mine[b], ref[at + b]);
+            }
+        free(mine);
+        pos += (size_t)w * h * 3 + 16, at += (size_t)ow * oh * 3;
+    }
+    free(in), free(ref);
+    CHECK(!bad, "%s", out);
+}
+
+TEST_MAIN("demo", T(bilinear_is_cv2_resize_byte_for_byte), T(one_command_gives_the_official_demo_probabilities), T(every_model_flag_imports_an_official_pth_in_memory))

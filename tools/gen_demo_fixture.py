@@ -11,9 +11,8 @@ written out here independently of it:
               no prompt template), context 32
   output:     softmax(100 * video_emb @ text_emb.T) of the L2-normalised embeddings
 
-The resize here is torch's bilinear (align_corners=False, no antialiasing) rounded half to even,
-the rule viclip's --interp bilinear follows; cv2.resize computes the same interpolation in
-11-bit fixed point, which can differ by one grey level on some pixels.
+The frames are resized with cv2.resize itself (python3-opencv), as the demo does; viclip's
+--interp bilinear reproduces it byte for byte (tests/test_demo.c also checks that directly).
 
 Writes into --out (default build/tests/demo; nothing is committed):
   model.pth     the tiny model as the official checkpoints store it: torch.save({"model": state_dict})
@@ -34,6 +33,8 @@ import struct
 import sys
 import zlib
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -94,10 +95,10 @@ def main():
         write_png(os.path.join(out, "frames", f"{i:03d}.png"), frames[i])
 
     step = N_FRAMES // CFG.num_frames
-    picked = frames[::step][:CFG.num_frames]                                   # [T, H, W, 3]
-    x = picked.permute(0, 3, 1, 2).to(torch.float32)
-    x = F.interpolate(x, size=(CFG.image_size, CFG.image_size), mode="bilinear", align_corners=False)
-    x = x.round().clamp(0, 255).to(torch.float64) / 255.0                    # uint8 frames, as cv2 returns
+    picked = frames[::step][:CFG.num_frames].numpy()                           # [T, H, W, 3] RGB
+    # the demo: cv2.resize(bgr[:, :, ::-1], (S, S)); the channel order does not change the resize
+    resized = np.stack([cv2.resize(np.ascontiguousarray(f), (CFG.image_size, CFG.image_size)) for f in picked])
+    x = torch.from_numpy(resized).permute(0, 3, 1, 2).to(torch.float64) / 255.0
     x = (x - torch.tensor(MEAN, dtype=torch.float64).view(1, 3, 1, 1)) / torch.tensor(STD, dtype=torch.float64).view(1, 3, 1, 1)
     video = x.to(torch.float32).unsqueeze(0)                                   # [1, T, 3, S, S]
 

@@ -124,7 +124,11 @@ def demo_indices(n, T):
 
 
 def resize_u8(frames, S, mode="bicubic"):
-    """torchvision Resize((S, S)) on a uint8 tensor: float interpolate, clamp, round, uint8."""
+    """bicubic: torchvision Resize((S, S)) on a uint8 tensor: float interpolate, clamp, round, uint8.
+    bilinear: the official demo's cv2.resize(frame, (S, S)) (INTER_LINEAR), needs python3-opencv."""
+    if mode == "bilinear":
+        import cv2
+        return np.stack([cv2.resize(np.ascontiguousarray(f), (S, S)) for f in frames])
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
     y = F.interpolate(x, size=(S, S), mode=mode, align_corners=False)
     y = y.clamp(0, 255).round().to(torch.uint8)

@@ -3,7 +3,8 @@
  * Evaluation (the official test transform): Resize((S, S), BICUBIC) on uint8 tensors, i.e.
  * torch.nn.functional.interpolate(float(x), (S, S), mode='bicubic', align_corners=False,
  * antialias=False), clamped to [0, 255] and rounded half to even back to uint8 — aspect ratio is
- * not kept. Bilinear (align_corners=False, no antialias) is available as an option.
+ * not kept. Bilinear is the official demo's cv2.resize(frame, (S, S)) (INTER_LINEAR), reproduced
+ * bit for bit, fixed-point weights and rounding included (transform.c).
  * Training: RandomResizedCrop(S, scale=(0.5, 1), ratio=(3/4, 4/3), BICUBIC) then
  * RandomHorizontalFlip, with one draw per clip (all frames get the same crop and flip).
  * Normalisation with mean/std is vc_clip_normalize (video/clip.h). */
