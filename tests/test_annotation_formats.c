@@ -5,7 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include "io/annotations.h"
+#include "model/model_io.h"
 #include "testutil.h"
 
 #define FIX "tests/fixtures/annotations/"
@@ -140,6 +143,43 @@ TEST(viclip_files_are_unchanged_by_detection) {
     vc_annotations_free(&s);
 }
 
+/* The commands take the files as published: eval finds Kinetics' cut clips under --video-root
+ * by the default pattern, and an explicit --format that does not fit is a file:line error. */
+TEST(eval_reads_a_kinetics_csv_with_video_root) {
+    vc_error err;
+    vc_config c = vc_config_preset(VC_PRESET_DEMO);
+    vc_model *m = vc_model_new(&c, &err);
+    CHECK(m, "%s", err.msg);
+    vc_model_init_random(m, 3, 0.01);
+    mkdir("build/tests", 0755);
+    mkdir(TMP, 0755);
+    mkdir(TMP "/k400", 0755);
+    int rc = vc_model_save(m, TMP "/m.safetensors", VC_DT_F32, &err);
+    vc_model_free(m);
+    CHECK(rc == 0, "%s", err.msg);
+    char cwd[1024], src[1200];
+    CHECK(getcwd(cwd, sizeof cwd), "getcwd");
+    snprintf(src, sizeof src, "%s/tests/fixtures/video/h264.mp4", cwd);
+    const char *clips[] = {TMP "/k400/--07WQ2iBlw_000001_000011.mp4", TMP "/k400/-0NLYx7lpH0_000015_000025.mp4",
+                           TMP "/k400/zzzzE0ncP1Y_000120_000130.mp4"};
+    for (int i = 0; i < 3; i++) {
+        unlink(clips[i]);
+        CHECK(symlink(src, clips[i]) == 0, "symlink %s", clips[i]);
+    }
+    const char *labels = write_tmp("k400_labels.txt", "abseiling\nair drumming\nzumba\n");
+    CHECK(labels, "labels");
+    char out[8192];
+    rc = vc_test_run("build/viclip eval classify --model " TMP "/m.safetensors --annotations " FIX "kinetics400_val.csv "
+                     "--video-root " TMP "/k400 --labels " TMP "/k400_labels.txt --json -j 1", 0, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "\"n_zeroshot_clips\":3") && strstr(out, "\"n_skipped\":0"), "exit %d: %s", rc, out);
+    rc = vc_test_run("build/viclip eval classify --model " TMP "/m.safetensors --annotations " FIX "kinetics400_val.csv "
+                     "--format webvid --labels " TMP "/k400_labels.txt", 1, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "kinetics400_val.csv:1:") && strstr(out, "'videoid' missing"), "exit %d: %s", rc, out);
+    rc = vc_test_run("build/viclip eval --model " TMP "/m.safetensors --annotations x.csv --format k400", 1, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "'k400'"), "exit %d: %s", rc, out);
+}
+
 TEST_MAIN("annotation_formats", T(internvid_jsonl_youtube_ids_and_hms_timestamps), T(msrvtt_data_json_one_clip_per_sentence),
           T(msrvtt_1ka_test_csv_reads_as_plain_csv), T(kinetics_csv_cut_clip_names_and_labels), T(webvid_csv_page_dir_and_name),
-          T(errors_name_file_line_and_field), T(viclip_files_are_unchanged_by_detection))
+          T(errors_name_file_line_and_field), T(viclip_files_are_unchanged_by_detection),
+          T(eval_reads_a_kinetics_csv_with_video_root))

@@ -264,11 +264,7 @@ int viclip_classify(viclip_context *ctx, const float *videos, int n, const char 
     for (int i = 0; !rc && i < n; i++) {
         const float *s = scores + (size_t)i * n_labels;
         if (sims) memcpy(sims + (size_t)i * n_labels, s, (size_t)n_labels * sizeof *s);
-        if (!probs) continue;
-        double mx = -INFINITY, sum = 0;
-        for (int c = 0; c < n_labels; c++) mx = s[c] > mx ? s[c] : mx;
-        for (int c = 0; c < n_labels; c++) sum += exp(scale * (s[c] - mx));
-        for (int c = 0; c < n_labels; c++) probs[(size_t)i * n_labels + c] = (float)(exp(scale * (s[c] - mx)) / sum);
+        if (probs) vc_softmax_scaled(s, n_labels, scale, probs + (size_t)i * n_labels);
     }
     free(text), free(scores);
     if (rc) pass_error(&e, err);

@@ -14,14 +14,6 @@
 #include "model/model_io.h"
 #include "video/loader.h"
 
-/* probabilities = softmax(scores / temp), as the model scores a video against its classes. */
-static void softmax_scaled(const float *scores, int C, double temp, float *prob) {
-    double mx = -INFINITY, sum = 0;
-    for (int c = 0; c < C; c++) mx = scores[c] > mx ? scores[c] : mx;
-    for (int c = 0; c < C; c++) sum += prob[c] = (float)exp((scores[c] - mx) / temp);
-    for (int c = 0; c < C; c++) prob[c] = (float)(prob[c] / sum);
-}
-
 static void print_result(const char *video, char **labels, const float *score, const float *prob, const int *best, int k,
                          int json, int first) {
     if (!json) {
@@ -105,7 +97,7 @@ int cmd_classify(int argc, char **argv) {
         for (int i = 0, first = 1; i < n; i++) {
             if (!ok[i]) continue;
             const float *s = scores + (size_t)i * C;
-            softmax_scaled(s, C, logit_scale > 0 ? 1 / logit_scale : m->p.temp[0], prob);
+            vc_softmax_scaled(s, C, logit_scale > 0 ? logit_scale : 1.0 / m->p.temp[0], prob); /* as the model scores a video */
             cli_top_k(s, C, k, best);
             print_result(videos.items[i], labels, s, prob, best, k, json, first);
             first = 0;

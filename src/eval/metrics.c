@@ -1,5 +1,6 @@
 #include "eval/metrics.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "kernels/gemm.h"
@@ -74,4 +75,11 @@ void vc_classify_metrics_compute(const vc_real *scores, int Nv, int C, const int
     }
     if (Nv > 0) m.top1 /= Nv, m.top5 /= Nv;
     *out = m;
+}
+
+void vc_softmax_scaled(const vc_real *scores, int C, double scale, vc_real *prob) {
+    double mx = -INFINITY, sum = 0;
+    for (int c = 0; c < C; c++) mx = scores[c] > mx ? scores[c] : mx;
+    for (int c = 0; c < C; c++) sum += exp(scale * (scores[c] - mx));
+    for (int c = 0; c < C; c++) prob[c] = (vc_real)(exp(scale * (scores[c] - mx)) / sum);
 }

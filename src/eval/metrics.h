@@ -31,6 +31,8 @@ typedef struct vc_classify_metrics {
  * scores_out [Nv, C] (may be NULL) receives the template-averaged similarities. */
 void vc_zeroshot_scores(const vc_real *video, int Nv, const vc_real *class_text, int C,
                         int n_templates, int E, vc_real *scores_out);
+/* prob[0..C) = softmax(scale * scores) (in double, max subtracted): class probabilities. */
+void vc_softmax_scaled(const vc_real *scores, int C, double scale, vc_real *prob);
 void vc_classify_metrics_compute(const vc_real *scores, int Nv, int C, const int *labels,
                                  vc_classify_metrics *out);
 
