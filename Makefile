@@ -49,6 +49,12 @@ $(SETUP_STAMP): scripts/setup.sh
 	@mkdir -p $(BUILD) && touch $@
 setup: $(SETUP_STAMP)
 
+# Library objects built before they were position independent are rebuilt once.
+LIB_FLAGS_STAMP := $(BUILD)/.lib-objects-pic
+$(LIB_FLAGS_STAMP):
+	@mkdir -p $(BUILD) && touch $@
+$(LIB_OBJ): $(LIB_FLAGS_STAMP)
+
 $(BUILD)/obj/%.o: %.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(if $(filter src/cli/%,$<),,$(LIB_CFLAGS)) -c $< -o $@
