@@ -39,7 +39,7 @@ PREFIX   ?= /usr/local
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DVICLIP_BUILD
 # Programs that may use only the public header (examples/, bench/): no -Isrc.
 PUB_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -fopenmp $(OPT) -g -Iinclude
-PRIVATE_LIBS := -lopenblas -lavformat -lavcodec -lavutil -lswscale -lz -lm -fopenmp
+PRIVATE_LIBS := -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
 
 .PHONY: all test demo bench bench-moments clean setup install
 all: $(BUILD)/viclip $(SHARED) $(BUILD)/viclip.pc $(BUILD)/examples/similarity $(TESTS)
