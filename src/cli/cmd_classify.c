@@ -45,8 +45,8 @@ int cmd_classify(int argc, char **argv) {
     int top_k = 5, json = 0, raw = 0, workers = 2, threads = 0;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
-        {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line"},
-        {0, "templates", ARG_STR, &templates_path, "FILE", "prompt templates with {}, one per line (default: ViCLIP's 16 action templates)"},
+        {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line (-: standard input)"},
+        {0, "templates", ARG_STR, &templates_path, "FILE", "prompt templates with one {} each, one per line (-: standard input; default: ViCLIP's 16 action templates)"},
         {'k', "top-k", ARG_INT, &top_k, "N", "classes shown per video"},
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise prompts as written (default: ViCLIP's caption cleaning)"},
@@ -62,13 +62,19 @@ int cmd_classify(int argc, char **argv) {
         arg_str_list_free(&videos);
         return rc > 0 ? 0 : 2;
     }
+    if (templates_path && !strcmp(labels_path, "-") && !strcmp(templates_path, "-")) {
+        cli_error("classify", "--labels and --templates cannot both be read from standard input");
+        arg_str_list_free(&videos);
+        return 2;
+    }
     cli_set_threads(threads);
     vc_error err;
     char **labels = NULL, **templates = NULL;
     int C = 0, nt = 0;
     vc_model *m = NULL;
     vc_tokenizer *tok = NULL;
-    rc = vc_read_lines(labels_path, &labels, &C, &err) || (templates_path && vc_read_lines(templates_path, &templates, &nt, &err));
+    rc = vc_read_class_names(labels_path, &labels, &C, &err) ||
+         (templates_path && vc_read_templates(templates_path, &templates, &nt, &err));
     if (rc) cli_error("classify", err.msg);
     if (!rc && !(m = cli_load_model(model, "classify"))) rc = 1;
     if (!rc && !(tok = cli_load_tokenizer(vocab))) rc = 1;
