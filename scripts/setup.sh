@@ -13,6 +13,8 @@ PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy
 # python3-av decodes for the PyAV reference comparison (tools/check_frames_pyav.py).
 # chromium and wrk: the serve UI test and the serve load benchmark (both skip visibly without).
 OPTIONAL_PKGS=(python3-torch python3-av ffmpeg chromium wrk)
+# `make fuzz` (scripts/setup.sh fuzz): libFuzzer comes with clang's runtime libraries.
+[ "${1:-}" = fuzz ] && PKGS+=(clang libclang-rt-dev libomp-dev)
 
 missing=()
 for p in "${PKGS[@]}" "${OPTIONAL_PKGS[@]}"; do

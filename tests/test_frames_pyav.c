@@ -38,7 +38,7 @@ TEST(preprocessed_frames_match_pyav_and_torch) {
         printf("SKIP frames_pyav: neither %s nor the ffmpeg tool (to make test clips) is there\n", example);
         return;
     }
-    int rc = vc_test_run("/usr/bin/python3 tools/check_frames_pyav.py --tolerance 1", 1, out, sizeof out);
+    int rc = vc_test_run("VICLIP_BIN=" VICLIP " /usr/bin/python3 tools/check_frames_pyav.py --tolerance 1", 1, out, sizeof out);
     int compared = 0, shared = 0, generated = 0;
     int parsed = parse_summary(out, &compared, &shared, &generated);
     printf("%s", out);

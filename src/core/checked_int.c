@@ -30,7 +30,7 @@ int vc_parse_i64(const char *text, int64_t lo, int64_t hi, int64_t *out, const c
     int neg;
     uint64_t mag;
     const int r = text ? magnitude(text, 1, &neg, &mag) : -1;
-    if (r < 0) return vc_fail(err, "%s: '%s' is not an integer", what, text ? text : "");
+    if (r < 0) return vc_fail(err, "%s: '%s' is not a valid integer", what, text ? text : "");
     if (r > 0 || mag > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
         return out_of_range(what, text, lo, hi, err);
     const int64_t v = neg ? (int64_t)(0 - mag) : (int64_t)mag; /* 0 - mag: INT64_MIN without overflow */
@@ -43,7 +43,7 @@ int vc_parse_u64(const char *text, uint64_t hi, uint64_t *out, const char *what,
     int neg;
     uint64_t mag;
     const int r = text ? magnitude(text, 0, &neg, &mag) : -1;
-    if (r < 0) return vc_fail(err, "%s: '%s' is not a non-negative integer", what, text ? text : "");
+    if (r < 0) return vc_fail(err, "%s: '%s' is not a valid integer (0 or more)", what, text ? text : "");
     if (r > 0 || mag > hi) return vc_fail(err, "%s is %s, outside 0..%" PRIu64, what, text, hi);
     *out = mag;
     return 0;

@@ -560,7 +560,7 @@ int vc_json_get_int_in(const vc_json *obj, const char *key, int64_t lo, int64_t 
     int64_t i = 0;
     char what[160];
     snprintf(what, sizeof what, "field '%.120s'", key);
-    if (vc_json_as_int64(v, &i)) return vc_fail(err, "%s must be an integer in %" PRId64 "..%" PRId64 ", got %s", what, lo, hi, v->text);
+    if (vc_json_as_int64(v, &i)) return vc_fail(err, "%s must be an integer, got %s", what, v->text);
     if (i < lo || i > hi) return vc_fail(err, "%s is %s, outside %" PRId64 "..%" PRId64, what, v->text, lo, hi);
     *out = i;
     return 0;
