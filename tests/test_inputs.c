@@ -20,6 +20,7 @@
 #include "kernels/fastmath.h"
 #include "model/config.h"
 #include "model/model_io.h"
+#include "video/sampling.h"
 #include "testutil.h"
 #include "vocab_util.h"
 
@@ -251,7 +252,17 @@ TEST(fast_exp_keeps_nan_and_the_limits) {
     CHECK_CLOSE(vc_exp(-80.0f), 1.804851387845e-35, 0, 2e-7);
 }
 
+TEST(sampling_a_video_that_claims_2_to_the_31_frames) {
+    int idx[8];
+    vc_error err;
+    CHECK(vc_sample_indices(VC_SAMPLE_MIDDLE, INT32_MAX, 8, NULL, idx, &err) == 0, "%s", err.msg);
+    for (int k = 0; k < 8; k++)
+        CHECK(idx[k] >= 0 && idx[k] < INT32_MAX && (k == 0 || idx[k] > idx[k - 1]), "slot %d: frame %d", k, idx[k]);
+    CHECK(idx[7] == 2013265918, "last slot %d (the middle of frames 1879048191..2147483646)", idx[7]);
+}
+
 TEST_MAIN("inputs", T(an_output_that_is_an_input_is_refused_and_the_input_kept),
           T(stale_temp_files_of_interrupted_writes_are_removed), T(integers_out_of_range_are_errors_that_quote_them),
           T(class_names_and_templates_that_mean_nothing_are_refused),
-          T(the_float32_clip_frames_writes_is_accepted_by_encode_and_classify), T(fast_exp_keeps_nan_and_the_limits))
+          T(the_float32_clip_frames_writes_is_accepted_by_encode_and_classify), T(fast_exp_keeps_nan_and_the_limits),
+          T(sampling_a_video_that_claims_2_to_the_31_frames))
