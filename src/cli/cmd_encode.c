@@ -160,11 +160,11 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
 }
 
 /* Every file encode reads (model, list, tensor, vocabulary, videos) against every file it
- * writes (for videos, the index: the .npy, its list and its .json). */
+ * writes (for videos, the index: its embeddings, windows and metadata files). */
 static int prepare_outputs(const char *out, const char *model, const char *list, const char *tensor, const char *vocab,
                            const arg_str_list *videos, int index) {
     char emb[4096], names[4096], meta[4096];
-    cli_index_paths(out, emb, names, meta, sizeof emb);
+    vc_index_paths(out, emb, names, meta, sizeof emb);
     const char *outs[] = {index ? emb : out, names, meta};
     const int n_in = 4 + videos->n;
     const char **ins = malloc((size_t)n_in * sizeof *ins);
