@@ -1,16 +1,20 @@
 # viclip build. `make` builds the library, the CLI and the tests; `make test` runs the tests;
 # `make demo` trains and evaluates a small ViCLIP on the embedded synthetic set; `make bench`
-# compares against PyTorch. Dependencies are installed by scripts/setup.sh (run once, stamped).
+# compares against PyTorch; `make asan` runs the whole suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer (in build-asan/); `make fuzz` runs every libFuzzer harness of
+# tests/fuzz/ for FUZZ_SECONDS each (in build-fuzz/). Dependencies are installed by
+# scripts/setup.sh (run once, stamped).
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -fopenmp \
-           $(OPT) -g -Iinclude -Isrc -MMD -MP
+           $(OPT) $(SAN) -g -Iinclude -Isrc -MMD -MP
 # The OpenMP build of OpenBLAS: BLAS calls made inside our OpenMP regions then run on one thread
 # instead of spawning their own pthreads (Debian's default alternative is the pthread build).
 BLAS_DIR ?= /usr/lib/$(shell $(CC) -print-multiarch)/openblas-openmp
 LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
-BUILD   := build
+# BUILD is a variable so that the sanitizer and fuzzing builds live in folders of their own.
+BUILD   ?= build
 
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
                        src/video/*.c src/train/*.c src/eval/*.c \
@@ -27,7 +31,9 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 F64_OBJ  := $(F64_SRC:%.c=$(BUILD)/obj64/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(GRAD_SRC:tests/grad_%.c=$(BUILD)/tests/test_grad_%)
 
-SETUP_STAMP := $(BUILD)/.setup-done
+# One stamp for every build folder: setup installs packages and fetches the vocabulary into
+# build/assets, which the sanitizer and fuzzing builds share (and must not run twice at once).
+SETUP_STAMP := build/.setup-done
 
 # The public library: include/viclip.h. Library objects are position independent with hidden
 # symbols, so libviclip.so exports only the VICLIP_API functions; the CLI and the tests link the
@@ -41,12 +47,12 @@ LIB_CFLAGS := -fPIC -fvisibility=hidden -DVICLIP_BUILD
 PUB_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -fopenmp $(OPT) -g -Iinclude
 PRIVATE_LIBS := -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
 
-.PHONY: all test demo bench bench-moments clean setup install
+.PHONY: all test demo bench bench-moments clean setup install asan asan-ci fuzz
 all: $(BUILD)/viclip $(SHARED) $(BUILD)/viclip.pc $(BUILD)/examples/similarity $(TESTS)
 
 $(SETUP_STAMP): scripts/setup.sh
 	bash scripts/setup.sh
-	@mkdir -p $(BUILD) && touch $@
+	@mkdir -p $(dir $@) && touch $@
 setup: $(SETUP_STAMP)
 
 # Library objects built before they were position independent are rebuilt once.
@@ -112,15 +118,54 @@ $(BUILD)/libviclip64.a: $(F64_OBJ)
 $(BUILD)/viclip: $(CLI_OBJ) $(BUILD)/libviclip.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
+# Tests run the CLI of their own build (VC_BUILD_DIR/viclip).
+TEST_CFLAGS = -Itests -DVC_BUILD_DIR='"$(BUILD)"'
 $(BUILD)/tests/test_grad_%: tests/grad_%.c $(BUILD)/libviclip64.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DVC_DOUBLE -Itests $< $(BUILD)/libviclip64.a -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -DVC_DOUBLE $(TEST_CFLAGS) $< $(BUILD)/libviclip64.a -o $@ $(LDLIBS)
 $(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libviclip.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
 
-test: all
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} tests/run.sh
+# ---- sanitizers -------------------------------------------------------------------------------
+# Any sanitizer report fails the process (no recovery), so a test that triggers one fails.
+SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
+             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2}
+ASAN_MAKE := $(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -march=native' SAN='$(SAN_FLAGS)'
+# The short pass `make test` adds: the readers and loaders (files and videos from outside).
+ASAN_CI_TESTS := npy json annotations safetensors import loader
+ASAN_CI_BINS  := $(ASAN_CI_TESTS:%=build-asan/tests/test_%)
+
+asan: $(SETUP_STAMP)
+	$(ASAN_MAKE) all
+	@mkdir -p build/tests
+	$(SAN_ENV) VICLIP_TEST_BUILDS=build-asan tests/run.sh
+
+asan-ci: $(SETUP_STAMP)
+	$(ASAN_MAKE) $(ASAN_CI_BINS)
+
+test: all asan-ci
+	@mkdir -p build/tests
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(SAN_ENV) VICLIP_TEST_BINS="$(ASAN_CI_BINS)" tests/run.sh
+
+# ---- fuzzing ----------------------------------------------------------------------------------
+# The library built with clang's fuzzer instrumentation plus ASan/UBSan, one binary per harness,
+# each run for FUZZ_SECONDS on a copy of its seed corpus (tests/fuzz/corpus/NAME, if any).
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_MAKE    := $(MAKE) --no-print-directory CC=clang BUILD=build-fuzz OPT='-O1 -march=native' \
+                SAN='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -Wno-pass-failed'
+
+fuzz: $(SETUP_STAMP)
+	bash scripts/setup.sh fuzz
+	$(FUZZ_MAKE) build-fuzz/libviclip.a
+	@for n in $(FUZZ_NAMES); do \
+	    clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	        -fopenmp -Iinclude -Isrc tests/fuzz/fuzz_$$n.c build-fuzz/libviclip.a -o build-fuzz/fuzz_$$n \
+	        $(filter-out -fopenmp,$(LDLIBS)) -fopenmp || exit 1; \
+	done
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_NAMES)
 
 demo: $(BUILD)/viclip
 	$(BUILD)/viclip demo $(DEMO_ARGS)
@@ -134,9 +179,10 @@ bench-moments: $(BUILD)/viclip $(BUILD)/bench_search $(BUILD)/plant_clip
 	bash bench/moments.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_OBJ:.o=.d) $(TESTS:=.d) \
+         $(BUILD)/bench_viclip.d $(BUILD)/bench_decode.d
 
 $(BUILD)/bench_viclip: bench/bench_viclip.c include/viclip.h $(BUILD)/libviclip.a
 	$(CC) $(PUB_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)

@@ -15,6 +15,8 @@ PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy pkg-config
 # (tools/check_resize_cv2.py, tools/gen_demo_fixture.py). pkg-config builds against viclip.pc.
 # chromium and wrk: the serve UI test and the serve load benchmark (both skip visibly without).
 OPTIONAL_PKGS=(python3-torch python3-av ffmpeg python3-opencv chromium wrk)
+# `make fuzz` (scripts/setup.sh fuzz): libFuzzer comes with clang's runtime libraries.
+[ "${1:-}" = fuzz ] && PKGS+=(clang libclang-rt-dev libomp-dev)
 
 missing=()
 for p in "${PKGS[@]}" "${OPTIONAL_PKGS[@]}"; do

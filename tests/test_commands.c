@@ -76,7 +76,7 @@ static double dot(const float *a, const float *b, int n) {
 TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
     CHECK(setup() == 0, "setup failed");
     char out[16384];
-    int rc = run("build/viclip encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index", out, sizeof out);
+    int rc = run(VICLIP " encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     const char *bad[] = {"truncated.mp4", "text.mp4", "empty.mp4", "missing.mp4"};
     for (int i = 0; i < 4; i++) CHECK(strstr(out, bad[i]), "no warning names %s: %s", bad[i], out);
@@ -90,8 +90,8 @@ TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
     vc_index_free(&x);
     CHECK(ok, "index.json lists %d files, not the 4 good videos in order (h264 once)", n);
     /* the h264 row equals frames -> --video-tensor */
-    rc = run("build/viclip frames " VID "/h264.mp4 --frames 8 --size 32 --out " DIR "/h264_clip.npy && "
-             "build/viclip encode -m " MODEL " --video-tensor " DIR "/h264_clip.npy --normalize --out " DIR "/h264_emb.npy",
+    rc = run(VICLIP " frames " VID "/h264.mp4 --frames 8 --size 32 --out " DIR "/h264_clip.npy && "
+             VICLIP " encode -m " MODEL " --video-tensor " DIR "/h264_clip.npy --normalize --out " DIR "/h264_emb.npy",
              out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     vc_npy idx, one;
@@ -111,10 +111,10 @@ TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
 TEST(search_ranks_index_rows_by_cosine_with_the_query) {
     CHECK(setup() == 0, "setup failed");
     char out[16384], raw[16384];
-    CHECK(run("build/viclip encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index.npy", out, sizeof out) == 0, "%s", out);
-    CHECK(run("build/viclip encode -m " MODEL " --text 'colour bars moving' --normalize --out " DIR "/q.npy", out, sizeof out) == 0, "%s", out);
+    CHECK(run(VICLIP " encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index.npy", out, sizeof out) == 0, "%s", out);
+    CHECK(run(VICLIP " encode -m " MODEL " --text 'colour bars moving' --normalize --out " DIR "/q.npy", out, sizeof out) == 0, "%s", out);
     int rc;
-    vc_json *j = run_json("build/viclip search -m " MODEL " --index " DIR "/index.npy -k 3 --json 'colour bars moving'", &rc, raw, sizeof raw);
+    vc_json *j = run_json(VICLIP " search -m " MODEL " --index " DIR "/index.npy -k 3 --json 'colour bars moving'", &rc, raw, sizeof raw);
     CHECK(j && rc == 0, "exit %d: %s", rc, raw);
     vc_npy idx, q;
     vc_error err;
@@ -136,10 +136,10 @@ TEST(search_ranks_index_rows_by_cosine_with_the_query) {
     vc_npy_free(&idx), vc_npy_free(&q), vc_json_free(j);
     CHECK(fabs(top - best) < 1e-5, "top score %.6f, best cosine %.6f", top, best);
     /* an index made by another model (same shapes, other weights) is refused */
-    rc = run("build/viclip search -m " DIR "/other.safetensors --index " DIR "/index.npy 'colour bars'", out, sizeof out);
+    rc = run(VICLIP " search -m " DIR "/other.safetensors --index " DIR "/index.npy 'colour bars'", out, sizeof out);
     CHECK(rc == 1 && strstr(out, "cmd/index.json") && strstr(out, "another model"), "exit %d: %s", rc, out);
     /* a folder of videos is encoded on the spot; its unreadable file is reported and left out */
-    rc = run("build/viclip search -m " MODEL " --index " DIR "/folder -k 10 'colour bars'", out, sizeof out);
+    rc = run(VICLIP " search -m " MODEL " --index " DIR "/folder -k 10 'colour bars'", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "notes.mp4") && strstr(out, "warning"), "no warning for the unreadable file: %s", out);
     CHECK(strstr(out, " 3. ") && !strstr(out, " 4. "), "expected exactly 3 results: %s", out);
@@ -149,7 +149,7 @@ TEST(classify_averages_templates_and_gives_softmax_probabilities) {
     CHECK(setup() == 0, "setup failed");
     char raw[16384];
     int rc;
-    vc_json *j = run_json("build/viclip classify -m " MODEL " --labels " DIR "/labels.txt -k 3 --json " VID "/h264.mp4 "
+    vc_json *j = run_json(VICLIP " classify -m " MODEL " --labels " DIR "/labels.txt -k 3 --json " VID "/h264.mp4 "
                           DIR "/bad/text.mp4", &rc, raw, sizeof raw);
     CHECK(j && rc == 0, "exit %d: %s", rc, raw);
     CHECK(vc_json_number(vc_json_get(j, "n_templates")) == 16, "ViCLIP's 16 templates by default: %s", raw);
@@ -166,7 +166,7 @@ TEST(classify_averages_templates_and_gives_softmax_probabilities) {
     float *txt = malloc((size_t)3 * 16 * E * sizeof *txt);
     CHECK(vc_encode_class_prompts(m, tok, classes, 3, NULL, 0, 1, txt, &err) == 0, "%s", err.msg);
     char out[8192];
-    CHECK(run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --f32 --fresh --out " DIR "/one.npy", out, sizeof out) == 0, "%s", out);
+    CHECK(run(VICLIP " encode -m " MODEL " --video " VID "/h264.mp4 --f32 --fresh --out " DIR "/one.npy", out, sizeof out) == 0, "%s", out);
     vc_npy v;
     CHECK(vc_npy_read(DIR "/one.npy", &v, &err) == 0, "%s", err.msg);
     double psum = 0, prev = INFINITY;
@@ -193,12 +193,12 @@ TEST(eval_retrieval_and_classify_subcommands_match_the_library) {
     CHECK(setup() == 0, "setup failed");
     char raw[16384];
     int rc;
-    vc_json *r = run_json("build/viclip eval retrieval -m " MODEL " -a " DIR "/clips.jsonl --json", &rc, raw, sizeof raw);
+    vc_json *r = run_json(VICLIP " eval retrieval -m " MODEL " -a " DIR "/clips.jsonl --json", &rc, raw, sizeof raw);
     CHECK(r && rc == 0, "exit %d: %s", rc, raw);
     CHECK(vc_json_get(r, "t2v_r1") && !vc_json_get(r, "zeroshot_top1"), "retrieval only: %s", raw);
     CHECK(vc_json_number(vc_json_get(r, "n_skipped")) == 4 && vc_json_number(vc_json_get(r, "n_clips")) == 5 &&
               vc_json_number(vc_json_get(r, "n_videos")) == 4, "counts: %s", raw);
-    vc_json *c = run_json("build/viclip eval classify -m " MODEL " -a " DIR "/clips.jsonl -l " DIR "/labels.txt --json", &rc, raw, sizeof raw);
+    vc_json *c = run_json(VICLIP " eval classify -m " MODEL " -a " DIR "/clips.jsonl -l " DIR "/labels.txt --json", &rc, raw, sizeof raw);
     CHECK(c && rc == 0, "exit %d: %s", rc, raw);
     CHECK(!vc_json_get(c, "t2v_r1") && vc_json_get(c, "zeroshot_top1"), "classify only: %s", raw);
     vc_error err;
@@ -218,14 +218,14 @@ TEST(eval_retrieval_and_classify_subcommands_match_the_library) {
           "classification differs from the library");
     vc_json_free(r), vc_json_free(c);
     char out[8192];
-    CHECK(run("build/viclip eval classify -m " MODEL " -a " DIR "/clips.jsonl", out, sizeof out) == 2, "classify without labels: %s", out);
+    CHECK(run(VICLIP " eval classify -m " MODEL " -a " DIR "/clips.jsonl", out, sizeof out) == 2, "classify without labels: %s", out);
     CHECK(strstr(out, "--labels"), "message: %s", out);
 }
 
 TEST(train_streams_real_videos_and_reports_unreadable_ones_in_the_summary) {
     CHECK(setup() == 0, "setup failed");
     char out[32768];
-    int rc = run("build/viclip train --train-data " DIR "/clips.jsonl --out " DIR "/run -m demo --vision-width 32 --vision-layers 1 "
+    int rc = run(VICLIP " train --train-data " DIR "/clips.jsonl --out " DIR "/run -m demo --vision-width 32 --vision-layers 1 "
                  "--text-width 32 --text-layers 1 --embed-dim 16 -b 2 --steps 4 --warmup 1 --workers 2 --log-every 1 -t 2",
                  out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);

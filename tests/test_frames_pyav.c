@@ -38,7 +38,7 @@ TEST(preprocessed_frames_match_pyav_and_torch) {
         printf("SKIP frames_pyav: neither %s nor the ffmpeg tool (to make test clips) is there\n", example);
         return;
     }
-    int rc = vc_test_run("/usr/bin/python3 tools/check_frames_pyav.py --tolerance 1", 1, out, sizeof out);
+    int rc = vc_test_run("VICLIP_BIN=" VICLIP " /usr/bin/python3 tools/check_frames_pyav.py --tolerance 1", 1, out, sizeof out);
     int compared = 0, shared = 0, generated = 0;
     int parsed = parse_summary(out, &compared, &shared, &generated);
     printf("%s", out);
@@ -60,7 +60,7 @@ TEST(reference_ignoring_the_yuv_tag_is_caught) {
         printf("SKIP frames_pyav negative control: needs python3-av, torch and %s\n", clip);
         return;
     }
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tools/check_frames_pyav.py --assume-bt601 '%s'", clip);
+    snprintf(cmd, sizeof cmd, "VICLIP_BIN=" VICLIP " /usr/bin/python3 tools/check_frames_pyav.py --assume-bt601 '%s'", clip);
     int rc = vc_test_run(cmd, 1, out, sizeof out);
     CHECK(rc == 1, "a BT.601 reference for a BT.709 clip should fail the check, exit %d:\n%s", rc, out);
     /* the row: name, mode, n, rot, source, yuv, indices, max, mean, >1, diffs, off-tie */

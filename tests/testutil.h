@@ -63,6 +63,13 @@ static inline int vc_run_tests(const char *suite, const vc_test_case *cases, int
     }
 #define T(fn) {#fn, fn}
 
+/* The build folder the test was built in (the Makefile passes it: build, build-asan) and the
+ * viclip command of that build, so a sanitizer build tests its own CLI. */
+#ifndef VC_BUILD_DIR
+#define VC_BUILD_DIR "build"
+#endif
+#define VICLIP VC_BUILD_DIR "/viclip"
+
 /* Path to the shared data folder (../shared/data from the project root), or NULL. */
 static inline const char *vc_shared_data_dir(void) {
     const char *env = getenv("VICLIP_SHARED_DATA");

@@ -2,9 +2,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/checked_int.h"
 
 static int push(arg_str_list *l, const char *s) {
     if (l->n == l->cap) {
@@ -53,31 +56,30 @@ void args_print_help(const char *usage, const arg_spec *specs, int n_specs) {
 }
 
 static int set_value(const arg_spec *s, const char *v) {
-    char *end;
-    errno = 0;
+    char flag[80];
+    snprintf(flag, sizeof flag, "--%s", s->long_name);
+    vc_error err;
+    int64_t i;
     switch (s->kind) {
-    case ARG_INT: {
-        long x = strtol(v, &end, 10);
-        if (*end || errno || x < -2147483647L || x > 2147483647L) goto bad;
-        *(int *)s->target = (int)x;
+    case ARG_INT:
+        if (vc_parse_i64(v, 0, INT_MAX, &i, flag, &err)) goto bad;
+        *(int *)s->target = (int)i;
         return 0;
-    }
-    case ARG_I64: {
-        long long x = strtoll(v, &end, 10);
-        if (*end || errno) goto bad;
-        *(int64_t *)s->target = x;
+    case ARG_I64:
+        if (vc_parse_i64(v, 0, ARG_MAX_STEPS, &i, flag, &err)) goto bad;
+        *(int64_t *)s->target = i;
         return 0;
-    }
-    case ARG_U64: {
-        if (v[0] == '-') goto bad;
-        unsigned long long x = strtoull(v, &end, 10);
-        if (*end || errno) goto bad;
-        *(uint64_t *)s->target = x;
+    case ARG_U64:
+        if (vc_parse_u64(v, UINT64_MAX, (uint64_t *)s->target, flag, &err)) goto bad;
         return 0;
-    }
     case ARG_DOUBLE: {
+        char *end;
+        errno = 0;
         double x = strtod(v, &end);
-        if (*end || errno || end == v) goto bad;
+        if (*end || errno || end == v) {
+            fprintf(stderr, "error: --%s: '%s' is not a valid number\n", s->long_name, v);
+            return -1;
+        }
         *(double *)s->target = x;
         return 0;
     }
@@ -91,8 +93,7 @@ static int set_value(const arg_spec *s, const char *v) {
     default: return -1;
     }
 bad:
-    fprintf(stderr, "error: --%s: '%s' is not a valid %s\n", s->long_name, v,
-            s->kind == ARG_DOUBLE ? "number" : "integer");
+    fprintf(stderr, "error: %s\n", err.msg);
     return -1;
 }
 

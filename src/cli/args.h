@@ -5,6 +5,11 @@
 
 #include <stdint.h>
 
+/* Integer values are range-checked (vc_parse_i64): every integer flag is a count or a size,
+ * so ARG_INT takes 0..INT_MAX; ARG_I64 is a number of training steps, 0..ARG_MAX_STEPS (far
+ * beyond any real run, so a larger value is a typo, not a plan); ARG_U64 (seeds) any 64-bit
+ * value. */
+#define ARG_MAX_STEPS 1000000000LL
 typedef enum { ARG_FLAG, ARG_INT, ARG_I64, ARG_U64, ARG_DOUBLE, ARG_STR, ARG_STR_LIST } arg_kind;
 
 typedef struct arg_str_list {

@@ -39,8 +39,8 @@ int cmd_classify(int argc, char **argv) {
     int top_k = 5, json = 0, raw = 0, workers = 2, threads = 0;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
-        {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line"},
-        {0, "templates", ARG_STR, &templates_path, "FILE", "prompt templates with {}, one per line (default: ViCLIP's 16 action templates; '-': the labels as written, as the official demo)"},
+        {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line (-: standard input)"},
+        {0, "templates", ARG_STR, &templates_path, "FILE", "prompt templates with one {} each, one per line (default: ViCLIP's 16 action templates; '-': the labels as written, as the official demo)"},
         {'k', "top-k", ARG_INT, &top_k, "N", "classes shown per video"},
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise prompts as written (default: ViCLIP's caption cleaning)"},
@@ -69,8 +69,8 @@ int cmd_classify(int argc, char **argv) {
     vc_tokenizer *tok = NULL;
     static const char *const AS_WRITTEN[] = {"{}"}; /* --templates -: each label is its own prompt */
     const int as_written = templates_path && !strcmp(templates_path, "-");
-    rc = vc_read_lines(labels_path, &labels, &C, &err) ||
-         (templates_path && !as_written && vc_read_lines(templates_path, &templates, &nt, &err));
+    rc = vc_read_class_names(labels_path, &labels, &C, &err) ||
+         (templates_path && !as_written && vc_read_templates(templates_path, &templates, &nt, &err));
     if (rc) cli_error("classify", err.msg);
     if (!rc && !(m = cli_load_model(model, "classify"))) rc = 1;
     if (!rc && !(tok = cli_load_tokenizer(vocab))) rc = 1;

@@ -78,6 +78,10 @@ int cmd_convert(int argc, char **argv) {
         arg_str_list_free(&pos);
         return 2;
     }
+    if (!dry && cli_prepare_outputs("convert", (const char *const *)pos.items + 1, 1, (const char *const *)pos.items, 1)) {
+        arg_str_list_free(&pos);
+        return 2;
+    }
     vc_error err;
     vc_import_report rep;
     vc_model *m = vc_import_file(pos.items[0], &o, &rep, &err);
@@ -127,6 +131,10 @@ int cmd_merge(int argc, char **argv) {
     vc_dtype dt;
     if (pos.n != 2 || !out || parse_dtype(dtype_s, &dt) || !(alpha >= 0 && alpha <= 1)) {
         cli_error("merge", "give A and B, -o OUT, --alpha in [0, 1] and --dtype f32, f16 or bf16");
+        arg_str_list_free(&pos);
+        return 2;
+    }
+    if (cli_prepare_outputs("merge", &out, 1, (const char *const *)pos.items, 2)) {
         arg_str_list_free(&pos);
         return 2;
     }

@@ -160,6 +160,23 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
     return rc;
 }
 
+/* Every file encode reads (model, list, tensor, vocabulary, videos) against every file it
+ * writes (for videos, the index: its embeddings, windows and metadata files). */
+static int prepare_outputs(const char *out, const char *model, const char *list, const char *tensor, const char *vocab,
+                           const arg_str_list *videos, int index) {
+    char emb[4096], names[4096], meta[4096];
+    vc_index_paths(out, emb, names, meta, sizeof emb);
+    const char *outs[] = {index ? emb : out, names, meta};
+    const int n_in = 4 + videos->n;
+    const char **ins = malloc((size_t)n_in * sizeof *ins);
+    if (!ins) return cli_error("encode", "out of memory"), 1;
+    ins[0] = model, ins[1] = list, ins[2] = tensor, ins[3] = vocab;
+    for (int i = 0; i < videos->n; i++) ins[4 + i] = videos->items[i];
+    const int rc = cli_prepare_outputs("encode", outs, index ? 3 : 1, ins, n_in);
+    free(ins);
+    return rc;
+}
+
 int cmd_encode(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *vocab = NULL, *video_tensor = NULL, *list = NULL, *format = "auto";
     vc_annotation_opts ao = {0};
@@ -199,6 +216,10 @@ int cmd_encode(int argc, char **argv) {
         if (!rc) cli_error("encode", "--model, --out and one of --text, --video/--list or --video-tensor are required");
         arg_str_list_free(&texts), arg_str_list_free(&videos);
         return rc > 0 ? 0 : 2;
+    }
+    if (prepare_outputs(out, model, list, video_tensor, vocab, &videos, videos.n > 0 || list)) {
+        arg_str_list_free(&texts), arg_str_list_free(&videos);
+        return 2;
     }
     cli_set_threads(threads);
     vc_model *m = cli_load_model(model, "encode");

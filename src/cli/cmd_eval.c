@@ -40,9 +40,9 @@ int cmd_eval(int argc, char **argv) {
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file (.safetensors)"},
         {'a', "annotations", ARG_STR, &p.annotations, "FILE", "clips + captions (JSONL or CSV); for classify, clips with a 'label' (or the class as caption)"},
-        {'l', "labels", ARG_STR, &p.labels, "FILE", "class names, one per line: enables zero-shot classification"},
+        {'l', "labels", ARG_STR, &p.labels, "FILE", "class names, one per line (-: standard input): enables zero-shot classification"},
         {0, "zeroshot-annotations", ARG_STR, &p.zeroshot_annotations, "FILE", "clips to classify when they differ from --annotations"},
-        {0, "templates", ARG_STR, &p.templates, "FILE", "prompt templates with {}, one per line (default: ViCLIP's 16 action templates)"},
+        {0, "templates", ARG_STR, &p.templates, "FILE", "prompt templates with one {} each, one per line (default: ViCLIP's 16 action templates)"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise captions and prompts as written (default: ViCLIP's caption cleaning)"},
         CLI_ANNOTATION_SPECS(format, p.annotation),
         CLI_CLIP_SPECS(sampling, interp),

@@ -64,7 +64,8 @@ int cmd_frames(int argc, char **argv) {
     else if (vc_sampling_parse(sampling, &o.sampling, &err) || vc_interp_parse(interp, &o.interp, &err)) cli_error("frames", err.msg);
     else if (parse_triple(mean, pp.mean, "mean") || parse_triple(std, pp.std, "std")) {
     } else if (!(pp.std[0] > 0 && pp.std[1] > 0 && pp.std[2] > 0)) cli_error("frames", "--std values must be positive");
-    else rc = 0;
+    else if (cli_prepare_outputs("frames", &out, 1, (const char *const *)pos.items, 1)) {
+    } else rc = 0;
     if (rc) {
         arg_str_list_free(&pos);
         return rc;

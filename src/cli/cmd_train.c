@@ -98,6 +98,7 @@ int cmd_train(int argc, char **argv) {
         cli_error("train", err.msg);
         return 2;
     }
+    if (cli_prepare_train_outputs(&p, vocab)) return 2;
     cli_set_threads(threads);
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) return 1;

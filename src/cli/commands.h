@@ -32,6 +32,12 @@ vc_tokenizer *cli_load_tokenizer(const char *path_or_null); /* prints the error 
 struct vc_model *cli_load_model(const char *path, const char *what);
 void cli_error(const char *what, const char *msg);
 void cli_format_duration(double s, char *buf, size_t cap);
+/* vc_prepare_outputs (io/fs.h) before a command writes: no output may be one of its inputs;
+ * stale temp files of the outputs go. Prints the error; returns 0 or 1. */
+int cli_prepare_outputs(const char *what, const char *const *outputs, int n_out, const char *const *inputs, int n_in);
+struct vc_train_params;
+/* cli_prepare_outputs for the files a training run writes into p->out_dir. */
+int cli_prepare_train_outputs(const struct vc_train_params *p, const char *vocab);
 
 struct vc_eval_result;
 struct vc_train_progress;

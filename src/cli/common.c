@@ -7,6 +7,7 @@
 #include "eval/encode_videos.h"
 #include "model/model_io.h"
 #include "model/model_open.h"
+#include "io/fs.h"
 #include "io/strbuf.h"
 #include "io/annotations.h"
 
@@ -22,6 +23,27 @@ void cli_set_threads(int threads) {
 }
 
 void cli_error(const char *what, const char *msg) { fprintf(stderr, "viclip %s: error: %s\n", what, msg); }
+
+int cli_prepare_outputs(const char *what, const char *const *outputs, int n_out, const char *const *inputs, int n_in) {
+    vc_error err;
+    if (!vc_prepare_outputs(outputs, n_out, inputs, n_in, &err)) return 0;
+    cli_error(what, err.msg);
+    return 1;
+}
+
+int cli_prepare_train_outputs(const vc_train_params *p, const char *vocab) {
+    static const char *const names[] = {"model.safetensors", "train_log.jsonl", "loss.svg", "checkpoint.safetensors"};
+    enum { N = sizeof names / sizeof names[0] };
+    char paths[N][4200];
+    const char *outs[N];
+    for (int i = 0; i < N; i++) snprintf(paths[i], sizeof paths[i], "%s/%s", p->out_dir, names[i]), outs[i] = paths[i];
+    /* --resume DIR/checkpoint.safetensors --out DIR continues a run: its checkpoint (read whole
+     * before it is replaced atomically) is the one input a run may overwrite */
+    const char *ins[] = {p->train_annotations, p->init_model, vocab, p->resume};
+    return p->out_dir ? cli_prepare_outputs("train", outs, N - 1, ins, 4) ||
+                            cli_prepare_outputs("train", outs + N - 1, 1, ins, 3)
+                      : 0;
+}
 
 vc_model *cli_load_model(const char *path, const char *what) {
     vc_error err;

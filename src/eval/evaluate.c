@@ -43,6 +43,7 @@ int vc_encode_texts_normalized(vc_model *m, const vc_tokenizer *tok, const char 
 int vc_encode_class_prompts(vc_model *m, const vc_tokenizer *tok, const char *const *classes, int C,
                             const char *const *templates, int nt, int clean, vc_real *out, vc_error *err) {
     if (!templates) templates = vc_viclip_action_templates, nt = VC_VICLIP_N_TEMPLATES;
+    if (vc_check_class_names(classes, C, NULL, err) || vc_check_templates(templates, nt, NULL, err)) return -1;
     char **prompts = calloc((size_t)C * nt, sizeof *prompts);
     int rc = prompts ? 0 : vc_fail(err, "out of memory for %d prompts", C * nt);
     for (int c = 0; c < C && !rc; c++)
@@ -143,8 +144,8 @@ static int zeroshot(vc_model *m, const vc_tokenizer *tok, const vc_dataset *d, c
     int C = 0, nt = 0, rc = -1;
     vc_real *txt = NULL, *scores = NULL;
     int *y = NULL;
-    if (vc_read_lines(p->labels, &labels, &C, err)) return -1;
-    if (p->templates && vc_read_lines(p->templates, &templates, &nt, err)) goto done;
+    if (vc_read_class_names(p->labels, &labels, &C, err)) return -1;
+    if (p->templates && vc_read_templates(p->templates, &templates, &nt, err)) goto done;
     if (!templates) nt = VC_VICLIP_N_TEMPLATES;
     const int E = m->cfg.embed_dim;
     y = malloc((size_t)d->n * sizeof *y);

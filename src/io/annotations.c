@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "io/csv.h"
 #include "io/json.h"
@@ -271,42 +272,64 @@ void vc_annotations_free(vc_annotation_set *s) {
     memset(s, 0, sizeof *s);
 }
 
-int vc_read_lines(const char *path, char ***lines, int *n, vc_error *err) {
+int vc_read_lines_numbered(const char *path, char ***lines, long **line_numbers, int *n, vc_error *err) {
     *lines = NULL;
     *n = 0;
-    FILE *f = fopen(path, "r");
+    if (line_numbers) *line_numbers = NULL;
+    const int from_stdin = !strcmp(path, "-");
+    FILE *f = from_stdin ? stdin : fopen(path, "r");
     if (!f) return vc_fail(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+        if (!from_stdin) fclose(f);
+        return vc_fail(err, "%s is a folder, not a text file of one entry per line", path);
+    }
     char *buf = NULL;
     size_t cap = 0;
     ssize_t len;
     int count = 0, alloc = 0;
+    long lineno = 0;
     char **out = NULL;
+    long *nums = NULL;
     while ((len = getline(&buf, &cap, f)) >= 0) {
+        lineno++;
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) buf[--len] = 0;
         if (len == 0) continue;
         if (count == alloc) {
             alloc = alloc ? 2 * alloc : 64;
             char **grown = realloc(out, (size_t)alloc * sizeof *grown);
-            if (!grown) goto oom;
-            out = grown;
+            if (grown) out = grown;
+            long *grown_nums = grown ? realloc(nums, (size_t)alloc * sizeof *grown_nums) : NULL;
+            if (!grown_nums) goto oom;
+            nums = grown_nums;
         }
         if (!(out[count] = dup_str(buf))) goto oom;
-        count++;
+        nums[count++] = lineno;
     }
+    const int read_error = ferror(f) ? errno : 0;
     free(buf);
-    fclose(f);
-    if (!count) {
-        free(out);
-        return vc_fail(err, "%s: no lines", path);
+    if (!from_stdin) fclose(f);
+    if (read_error || !count) {
+        vc_free_lines(out, count);
+        free(nums);
+        return read_error ? vc_fail(err, "%s: read error: %s", path, strerror(read_error))
+                          : vc_fail(err, "%s: no lines (the file is empty or blank)", path);
     }
     *lines = out;
     *n = count;
+    if (line_numbers) *line_numbers = nums;
+    else free(nums);
     return 0;
 oom:
     free(buf);
-    fclose(f);
+    if (!from_stdin) fclose(f);
     vc_free_lines(out, count);
+    free(nums);
     return vc_fail(err, "%s: out of memory", path);
+}
+
+int vc_read_lines(const char *path, char ***lines, int *n, vc_error *err) {
+    return vc_read_lines_numbered(path, lines, NULL, n, err);
 }
 
 void vc_free_lines(char **lines, int n) {

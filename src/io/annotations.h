@@ -72,8 +72,11 @@ int vc_annotations_load(const char *path, vc_annotation_set *out, vc_error *err)
 int vc_annotations_load_opts(const char *path, const vc_annotation_opts *o, vc_annotation_set *out, vc_error *err);
 void vc_annotations_free(vc_annotation_set *s);
 
-/* Reads a text file of one entry per line (labels, templates), skipping blank lines. */
+/* Reads a text file of one entry per line (labels, templates), skipping empty lines; path "-"
+ * is standard input. A folder, an unreadable file or one without any line is an error. */
 int vc_read_lines(const char *path, char ***lines, int *n, vc_error *err);
+/* The same, with the 1-based line number of each entry in *line_numbers (malloc'd). */
+int vc_read_lines_numbered(const char *path, char ***lines, long **line_numbers, int *n, vc_error *err);
 void vc_free_lines(char **lines, int n);
 
 #endif

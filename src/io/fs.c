@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "io/strbuf.h"
+#include "io/atomic_file.h"
 
 int vc_mkdir_p(const char *path, vc_error *err) {
     char buf[4096];
@@ -37,5 +38,18 @@ int vc_read_file(const char *path, char **text, size_t *len, vc_error *err) {
     if (!rc && !sb.data) rc = vc_sb_reserve(&sb, 0, err);
     if (rc) return vc_sb_free(&sb), -1;
     *text = sb.data, *len = sb.len;
+    return 0;
+}
+
+int vc_prepare_outputs(const char *const *outputs, int n_out, const char *const *inputs, int n_in, vc_error *err) {
+    for (int o = 0; o < n_out; o++) {
+        struct stat so, si;
+        if (!outputs[o] || stat(outputs[o], &so)) continue;
+        for (int i = 0; i < n_in; i++)
+            if (inputs[i] && !stat(inputs[i], &si) && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+                return vc_fail(err, "the output %s is the input %s (the same file): refusing to overwrite an input",
+                               outputs[o], inputs[i]);
+    }
+    for (int o = 0; o < n_out; o++) vc_atomic_remove_stale(outputs[o]);
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "io/json.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -553,12 +554,21 @@ static const vc_json *member_of_type(const vc_json *obj, const char *key, vc_jso
     return v;
 }
 
-int vc_json_get_int(const vc_json *obj, const char *key, long *out, vc_error *err) {
+int vc_json_get_int_in(const vc_json *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, vc_error *err) {
     const vc_json *v = member_of_type(obj, key, VC_JSON_NUMBER, "an integer", err);
     if (!v) return -1;
-    int64_t i;
-    if (vc_json_as_int64(v, &i) || i < LONG_MIN || i > LONG_MAX)
-        return vc_fail(err, "field '%s' must be an integer in range, got %s", key, v->text);
+    int64_t i = 0;
+    char what[160];
+    snprintf(what, sizeof what, "field '%.120s'", key);
+    if (vc_json_as_int64(v, &i)) return vc_fail(err, "%s must be an integer, got %s", what, v->text);
+    if (i < lo || i > hi) return vc_fail(err, "%s is %s, outside %" PRId64 "..%" PRId64, what, v->text, lo, hi);
+    *out = i;
+    return 0;
+}
+
+int vc_json_get_int(const vc_json *obj, const char *key, long *out, vc_error *err) {
+    int64_t i = 0;
+    if (vc_json_get_int_in(obj, key, LONG_MIN, LONG_MAX, &i, err)) return -1;
     *out = (long)i;
     return 0;
 }

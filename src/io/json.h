@@ -43,10 +43,12 @@ size_t vc_json_string_len(const vc_json *v);
 int vc_json_as_int64(const vc_json *v, int64_t *out);
 
 /* Typed member getters for reading configs; errors name the field ("field 'depth' ...").
- * vc_json_get_int: the member must be an integral number that fits a long.
+ * vc_json_get_int: the member must be an integral number that fits a long;
+ * vc_json_get_int_in: one in [lo, hi] (the error quotes the value as written).
  * vc_json_get_str: returns the string inside the tree (NULL and err set on failure); strings
  * with embedded NUL bytes are refused since the caller would see them cut short. */
 int vc_json_get_int(const vc_json *obj, const char *key, long *out, vc_error *err);
+int vc_json_get_int_in(const vc_json *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, vc_error *err);
 int vc_json_get_double(const vc_json *obj, const char *key, double *out, vc_error *err);
 int vc_json_get_bool(const vc_json *obj, const char *key, int *out, vc_error *err);
 const char *vc_json_get_str(const vc_json *obj, const char *key, vc_error *err);

@@ -184,7 +184,8 @@ static int shape_bytes(int ndim, const int64_t *shape, size_t esz, size_t *nbyte
 
 static int read_exact(FILE *f, void *buf, size_t n) { return n == 0 || fread(buf, 1, n, f) == n ? 0 : -1; }
 
-static int read_file(FILE *f, const char *path, vc_npy *out, vc_error *err) {
+/* The header (and, with_data, the data) into *out; the file size must match the header either way. */
+static int read_file(FILE *f, const char *path, int with_data, vc_npy *out, vc_error *err) {
     struct stat st;
     if (fstat(fileno(f), &st)) return vc_fail(err, "%s: cannot stat: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode)) return vc_fail(err, "%s: not a regular file", path);
@@ -234,28 +235,34 @@ static int read_file(FILE *f, const char *path, vc_npy *out, vc_error *err) {
     if (avail > nbytes)
         return vc_fail(err, "%s: %llu unexpected bytes after the %zu bytes of data", path,
                        (unsigned long long)(avail - nbytes), nbytes);
+    out->dtype = dt;
+    out->ndim = h.ndim;
+    memcpy(out->shape, h.shape, sizeof h.shape);
+    if (!with_data) return 0;
     void *data = malloc(nbytes ? nbytes : 1);
     if (!data) return vc_fail(err, "%s: out of memory for %zu bytes of data", path, nbytes);
     if (read_exact(f, data, nbytes)) {
         free(data);
         return vc_fail(err, "%s: read error in the data", path);
     }
-    out->dtype = dt;
-    out->ndim = h.ndim;
-    memcpy(out->shape, h.shape, sizeof h.shape);
     out->data = data;
     out->nbytes = nbytes;
     return 0;
 }
 
-int vc_npy_read(const char *path, vc_npy *out, vc_error *err) {
+static int read_path(const char *path, int with_data, vc_npy *out, vc_error *err) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) return vc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    int rc = read_file(f, path, out, err);
+    int rc = read_file(f, path, with_data, out, err);
     fclose(f);
+    if (rc) memset(out, 0, sizeof *out);
     return rc;
 }
+
+int vc_npy_read(const char *path, vc_npy *out, vc_error *err) { return read_path(path, 1, out, err); }
+
+int vc_npy_read_header(const char *path, vc_npy *out, vc_error *err) { return read_path(path, 0, out, err); }
 
 void vc_npy_free(vc_npy *a) {
     if (!a) return;

@@ -24,6 +24,8 @@ typedef struct {
 /* Reads the whole array. On failure *out is zeroed (vc_npy_free is still safe). */
 int vc_npy_read(const char *path, vc_npy *out, vc_error *err);
 void vc_npy_free(vc_npy *a);
+/* dtype, ndim and shape only (data stays NULL), with the same checks of the header and size. */
+int vc_npy_read_header(const char *path, vc_npy *out, vc_error *err);
 /* Writes data (C order, prod(shape) elements of dtype) atomically. BF16 has no NumPy type. */
 int vc_npy_write(const char *path, vc_dtype dtype, int ndim, const int64_t *shape, const void *data, vc_error *err);
 

@@ -1,9 +1,10 @@
 #include "io/svg_plot.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "io/atomic_file.h"
 
 /* Canvas and plot-area geometry in SVG user units; the legend sits right of the plot area. */
 enum { WIDTH = 800, HEIGHT = 480, PLOT_L = 80, PLOT_R = 630, PLOT_T = 50, PLOT_B = 420, LEGEND_X = 645,
@@ -139,10 +140,12 @@ int vc_svg_plot_lines(const char *path, const char *title, const char *xlabel, c
     make_axis(&ax, xlo, xhi, have, X_TICKS);
     make_axis(&ay, ylo, yhi, have, Y_TICKS);
 
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return vc_fail(err, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return vc_fail(err, "cannot write %s: %s", tmp, strerror(errno));
+    vc_atomic_file *out = vc_atomic_open(path, err);
+    FILE *f = out ? vc_atomic_stream(out, err) : NULL;
+    if (!f) {
+        vc_atomic_abort(out);
+        return -1;
+    }
 
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -224,16 +227,5 @@ int vc_svg_plot_lines(const char *path, const char *title, const char *xlabel, c
                 (PLOT_L + PLOT_R) / 2, (PLOT_T + PLOT_B) / 2);
     fputs("</svg>\n", f);
 
-    const int bad = ferror(f);
-    if (fclose(f) || bad) {
-        const int e = errno;
-        remove(tmp);
-        return vc_fail(err, "error writing %s: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, path)) {
-        const int e = errno;
-        remove(tmp);
-        return vc_fail(err, "cannot rename %s to %s: %s", tmp, path, strerror(e));
-    }
-    return 0;
+    return vc_atomic_commit(out, err);
 }

@@ -18,8 +18,11 @@ static inline vc_real vc_exp(vc_real x) { return exp(x); }
 static inline float vc_exp(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     /* round to nearest by the 1.5*2^23 trick: a plain add/sub that vectorises (roundf is a libm
-     * call here); exact since |x*log2(e)| < 2^22 after the clamp */
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+     * call here); exact since |x*log2(e)| < 2^22 after the clamp. t then holds n in its low
+     * mantissa bits, which build 2^n with unsigned arithmetic only: no float-to-int conversion
+     * or left shift of a negative value, either undefined for NaN (which passes the clamp and
+     * reaches the result through r). */
+    const float t = x * 1.44269504088896341f + 12582912.0f, n = t - 12582912.0f;
     float r = x - n * 0.693145751953125f; /* ln2 split in two parts for an exact reduction */
     r -= n * 1.42860682030941723212e-6f;
     float p = 1.0f / 720.0f;
@@ -29,7 +32,9 @@ static inline float vc_exp(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t t_bits;
+    memcpy(&t_bits, &t, sizeof t_bits);
+    const uint32_t bits = (t_bits - 0x4B400000u + 127u) << 23; /* 0x4B400000: the bits of 1.5*2^23 */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;

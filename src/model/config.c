@@ -62,8 +62,8 @@ int vc_config_validate(const vc_config *c, vc_error *err) {
         {"text_heads", c->text_heads}, {"embed_dim", c->embed_dim},
     };
     for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
-        if (pos[i].v <= 0 || pos[i].v > 1 << 20)
-            return vc_fail(err, "config field '%s' = %d is out of range", pos[i].name, pos[i].v);
+        if (pos[i].v <= 0 || pos[i].v > VC_CONFIG_MAX_DIM)
+            return vc_fail(err, "config field '%s' is %d, outside 1..%d", pos[i].name, pos[i].v, VC_CONFIG_MAX_DIM);
     if (c->image_size % c->patch_size)
         return vc_fail(err, "config: image_size %d is not a multiple of patch_size %d",
                        c->image_size, c->patch_size);
@@ -111,12 +111,13 @@ int vc_config_from_json(const char *json, vc_config *out, vc_error *err) {
     if (!root) return vc_fail_ctx(err, "model config metadata");
     vc_config c;
     memset(&c, 0, sizeof c);
-    long v = 0;
-#define VC_READ(f)                                                   \
-    if (vc_json_get_int(root, #f, &v, err)) {                        \
-        vc_json_free(root);                                          \
-        return vc_fail_ctx(err, "model config metadata");            \
-    }                                                                \
+    int64_t v = 0;
+    /* range-checked as read: a value that does not fit is an error quoting it, not a wrapped int */
+#define VC_READ(f)                                                              \
+    if (vc_json_get_int_in(root, #f, 1, VC_CONFIG_MAX_DIM, &v, err)) {          \
+        vc_json_free(root);                                                     \
+        return vc_fail_ctx(err, "model config metadata");                       \
+    }                                                                           \
     c.f = (int)v;
     VC_CONFIG_FIELDS(VC_READ)
 #undef VC_READ

@@ -25,6 +25,9 @@ typedef struct vc_config {
     int embed_dim;      /* output of proj and text_projection */
 } vc_config;
 
+/* Every field lies in 1..VC_CONFIG_MAX_DIM (checked when a config is read or validated). */
+#define VC_CONFIG_MAX_DIM (1 << 20)
+
 typedef enum { VC_PRESET_TINY, VC_PRESET_DEMO, VC_PRESET_B16, VC_PRESET_L14 } vc_preset;
 
 vc_config vc_config_preset(vc_preset p);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked_int.h"
 #include "model/import.h"
 
 typedef enum { KIND_VICLIP, KIND_CLIP } ckpt_kind;
@@ -51,7 +52,15 @@ static int count_layers(const vc_imp_set *s, ckpt_kind kind, const char *tower) 
     }
 }
 
+/* A config value taken from a tensor's shape: range-checked, never a wrapped int. */
+static int dim(int64_t v, const char *what, int *out, vc_error *err) {
+    if (vc_check_i64(v, 1, VC_CONFIG_MAX_DIM, what, err)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static int isqrt_exact(int64_t v) {
+    if (v < 0 || v > (int64_t)VC_CONFIG_MAX_DIM * VC_CONFIG_MAX_DIM) return -1; /* g*g cannot overflow */
     for (int64_t g = 0; g * g <= v; g++)
         if (g * g == v) return (int)g;
     return -1;
@@ -100,8 +109,9 @@ int vc_import_infer_config(const vc_imp_set *s, const vc_import_opts *o, vc_conf
         shape_str(conv, sh, sizeof sh);
         return vc_fail(err, "conv1 weight has shape %s: expected [W,3,p,p] (CLIP) or [W,3,1,p,p] (ViCLIP)", sh);
     }
-    c->vision_width = (int)conv->shape[0];
-    c->patch_size = (int)conv->shape[conv->ndim - 1];
+    if (dim(conv->shape[0], "vision width (conv1 rows)", &c->vision_width, err) ||
+        dim(conv->shape[conv->ndim - 1], "patch size (conv1)", &c->patch_size, err))
+        return -1;
     if (need(s, kind, "vision_encoder.positional_embedding", 2, &pos, err)) return -1;
     int g = isqrt_exact(pos->shape[0] - 1);
     if (g <= 0) return vc_fail(err, "vision positional_embedding has %lld rows: not 1 + a square grid", (long long)pos->shape[0]);
@@ -111,9 +121,10 @@ int vc_import_infer_config(const vc_imp_set *s, const vc_import_opts *o, vc_conf
     if (need(s, kind, "text_encoder.token_embedding.weight", 2, &tok, err)) return -1;
     if (need(s, kind, "text_encoder.positional_embedding", 2, &tpos, err)) return -1;
     if (need(s, kind, "text_encoder.text_projection", 2, &tproj, err)) return -1;
-    c->embed_dim = (int)proj->shape[1];
-    c->vocab_size = (int)tok->shape[0];
-    c->text_width = (int)tok->shape[1];
+    if (dim(proj->shape[1], "embedding size (proj)", &c->embed_dim, err) ||
+        dim(tok->shape[0], "vocabulary size (token_embedding)", &c->vocab_size, err) ||
+        dim(tok->shape[1], "text width (token_embedding)", &c->text_width, err))
+        return -1;
     c->vision_layers = count_layers(s, kind, "vision_encoder");
     c->text_layers = count_layers(s, kind, "text_encoder");
     const vc_config *meta = s->has_config ? &s->config : NULL;
@@ -123,7 +134,10 @@ int vc_import_infer_config(const vc_imp_set *s, const vc_import_opts *o, vc_conf
     if ((c->text_heads = heads_for(c->text_width, o->text_heads, meta ? meta->text_width : 0,
                                    meta ? meta->text_heads : 0, "text", err)) < 0)
         return -1;
-    const int src_frames = temporal ? (int)temporal->shape[1] : 0, src_ctx = (int)tpos->shape[0];
+    int src_frames = 0, src_ctx = 0;
+    if ((temporal && dim(temporal->shape[1], "frames (temporal_positional_embedding)", &src_frames, err)) ||
+        dim(tpos->shape[0], "text context (positional_embedding)", &src_ctx, err))
+        return -1;
     c->num_frames = o->frames > 0 ? o->frames : src_frames > 0 ? src_frames : 8;
     c->image_size = o->image_size > 0 ? o->image_size : src_image;
     c->context_length = o->context > 0 ? o->context : kind == KIND_CLIP ? (src_ctx < 32 ? src_ctx : 32) : src_ctx;

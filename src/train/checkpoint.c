@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked_int.h"
 #include "model/model_io.h"
 
 static const char *const MOMENT_PREFIX[2] = {"optimizer.exp_avg.", "optimizer.exp_avg_sq."};
@@ -40,28 +41,21 @@ int vc_checkpoint_save(const char *path, const vc_model *m, const vc_adamw *opt,
     return rc;
 }
 
-static int parse_u64(const char *s, uint64_t *out) {
-    if (!s || !*s) return -1;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end) return -1;
-    *out = v;
-    return 0;
-}
-
 vc_model *vc_checkpoint_load(const char *path, vc_adamw *opt, const vc_adamw_params *opt_params,
                              int64_t *step, uint64_t *seed, vc_error *err) {
     vc_safetensors *st = vc_st_open(path, err);
     if (!st) return NULL;
     vc_model *m = NULL;
-    uint64_t s = 0, sd = 0;
+    int64_t s = 0;
+    uint64_t sd = 0;
     const char *fmt = vc_st_meta(st, "format");
     if (!fmt || strcmp(fmt, "viclip-train")) {
         vc_fail(err, "%s: not a training checkpoint (metadata format is '%s')", path, fmt ? fmt : "missing");
         goto fail;
     }
-    if (parse_u64(vc_st_meta(st, "step"), &s) || parse_u64(vc_st_meta(st, "seed"), &sd)) {
-        vc_fail(err, "%s: metadata 'step' and 'seed' must be non-negative integers", path);
+    if (vc_parse_i64(vc_st_meta(st, "step"), 0, INT64_MAX, &s, "metadata 'step'", err) ||
+        vc_parse_u64(vc_st_meta(st, "seed"), UINT64_MAX, &sd, "metadata 'seed'", err)) {
+        vc_fail_ctx(err, "%s", path);
         goto fail;
     }
     m = vc_model_from_safetensors(st, (const char *const[]){"optimizer.", NULL}, err);

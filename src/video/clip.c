@@ -42,6 +42,12 @@ int vc_clip_is_npy(const char *path) {
     return got == 6 && !memcmp(magic, "\x93NUMPY", 6);
 }
 
+int vc_clip_is_preprocessed(const char *path) {
+    vc_npy h;
+    vc_error ignored;
+    return vc_clip_is_npy(path) && !vc_npy_read_header(path, &h, &ignored) && h.dtype == VC_DT_F32;
+}
+
 /* Frame index and augmentation draws share the stream and key, told apart by the last counter. */
 enum { DRAW_FRAMES = 0, DRAW_CROP = 1 };
 
@@ -71,6 +77,9 @@ static int frame_to_clip(const vc_clip_opts *o, const uint8_t *src, int w, int h
 static int frames_from_npy(const vc_npy *a, const char *path, const vc_preprocess *pp, const vc_clip_opts *o,
                            uint8_t *out, int *frame_idx, vc_error *err) {
     const int S = pp->size, T = pp->frames;
+    if (a->dtype == VC_DT_F32)
+        return vc_fail(err, "%s: a float32 clip [T, 3, H, W] is already preprocessed: it is fed to the model as it is and "
+                            "cannot be resampled or augmented (give uint8 frames [T, H, W, 3] or the video)", path);
     if (a->dtype != VC_DT_U8 || a->ndim != 4 || a->shape[3] != 3 || a->shape[0] < 1)
         return vc_fail(err, "%s: expected uint8 frames [T, H, W, 3] or float32 [T, 3, H, W]", path);
     if (a->shape[1] != S || a->shape[2] != S)

@@ -48,6 +48,10 @@ vc_clip_opts vc_clip_default_opts(void);
 /* 1 if path is read as a NumPy array (.npy extension or NumPy magic), 0 if it is decoded. */
 int vc_clip_is_npy(const char *path);
 
+/* 1 if path is a float32 .npy array: an already preprocessed clip [T, 3, S, S] (as `viclip
+ * frames` writes), which only vc_clip_load(_opts) reads (it has no uint8 frames). */
+int vc_clip_is_preprocessed(const char *path);
+
 /* Loads a clip file into raw uint8 RGB frames [T, S, S, 3] (sampled to T frames). */
 int vc_clip_load_u8(const char *path, const vc_preprocess *pp, uint8_t *out, vc_error *err);
 

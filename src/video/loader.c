@@ -210,7 +210,7 @@ int vc_loader_next(vc_loader *l, vc_loader_batch *out, vc_error *err) {
     l->given = l->pending, l->n_given = l->n_pending;
     l->pending = NULL, l->n_pending = l->cap_pending = 0;
     pthread_mutex_unlock(&l->mu);
-    qsort(l->given, (size_t)l->n_given, sizeof *l->given, by_item);
+    if (l->n_given > 1) qsort(l->given, (size_t)l->n_given, sizeof *l->given, by_item); /* never qsort(NULL, 0) */
     out->failed = l->given, out->n_failed = l->n_given;
     out->end = over;
     if (over) return 0;

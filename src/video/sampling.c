@@ -66,7 +66,8 @@ int vc_sample_indices(vc_sampling mode, int n, int frames, vc_rng *rng, int *idx
         for (int k = 0; k < picked; k++) {
             int first = segment_bound(n, picked, k), last = segment_bound(n, picked, k + 1) - 1;
             if (last <= first) single_frame_segment = 1;
-            if (mode == VC_SAMPLE_MIDDLE) idx[k] = (first + last) / 2;
+            /* in 64 bits: a container may claim up to 2^31 - 1 frames (found by make fuzz) */
+            if (mode == VC_SAMPLE_MIDDLE) idx[k] = (int)(((int64_t)first + last) / 2);
             else if (last > first) idx[k] = first + (int)vc_rng_below(rng, (uint64_t)(last - first));
         }
         if (mode == VC_SAMPLE_RAND && single_frame_segment &&

@@ -1,4 +1,4 @@
-/* libFuzzer harness for annotation files, CSV and JSONL (not built by default):
+/* libFuzzer harness for annotation files, CSV and JSONL (`make fuzz` builds and runs it; by hand:)
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *     tests/fuzz/fuzz_annotations.c src/io/annotations.c src/io/csv.c src/io/json.c src/io/strbuf.c \
  *     src/core/error.c -lm -o build/fuzz_annotations

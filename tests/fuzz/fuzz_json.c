@@ -1,4 +1,4 @@
-/* libFuzzer harness for the JSON parser and the JSON Lines reader (not built by default):
+/* libFuzzer harness for the JSON parser and the JSON Lines reader (`make fuzz` builds and runs it; by hand:)
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *     tests/fuzz/fuzz_json.c src/io/json.c src/io/strbuf.c src/core/error.c -lm -o build/fuzz_json
  *   build/fuzz_json -max_total_time=60

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the safe pickle VM (not built by default):
+/* libFuzzer harness for the safe pickle VM (`make fuzz` builds and runs it; by hand:)
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *     tests/fuzz/fuzz_pickle.c src/io/pickle.c src/io/dtype.c src/core/error.c -o build/fuzz_pickle
  *   build/fuzz_pickle -max_total_time=60 -max_len=4096 -timeout=10 tests/fuzz/corpus/pickle

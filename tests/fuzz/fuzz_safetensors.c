@@ -1,4 +1,4 @@
-/* libFuzzer harness for the safetensors reader (not built by default):
+/* libFuzzer harness for the safetensors reader (`make fuzz` builds and runs it; by hand:)
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *     tests/fuzz/fuzz_safetensors.c src/io/safetensors.c src/io/json.c src/io/strbuf.c \
  *     src/io/dtype.c src/io/atomic_file.c src/core/error.c -lm -o build/fuzz_safetensors

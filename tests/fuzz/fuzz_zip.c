@@ -1,4 +1,4 @@
-/* libFuzzer harness for the ZIP reader and the whole checkpoint reader (not built by default):
+/* libFuzzer harness for the ZIP reader and the whole checkpoint reader (`make fuzz` builds and runs it; by hand:)
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *     tests/fuzz/fuzz_zip.c src/io/zip.c src/io/pickle.c src/io/dtype.c src/io/safetensors.c \
  *     src/io/json.c src/io/strbuf.c src/io/atomic_file.c src/model/import.c src/model/config.c \
