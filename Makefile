@@ -6,10 +6,12 @@ CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -fopenmp \
            $(OPT) -g -Iinclude -Isrc -MMD -MP
-# The OpenMP build of OpenBLAS: BLAS calls made inside our OpenMP regions then run on one thread
+# oneDNN (-ldnnl, its OpenMP build) computes the float GEMMs with kernels chosen from cpuid; the
+# double-precision gradient checks use OpenBLAS dgemm. The OpenMP build of OpenBLAS: BLAS calls
+# made inside our OpenMP regions then run on one thread
 # instead of spawning their own pthreads (Debian's default alternative is the pthread build).
 BLAS_DIR ?= /usr/lib/$(shell $(CC) -print-multiarch)/openblas-openmp
-LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
+LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -ldnnl -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
 BUILD   := build
 
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
