@@ -43,6 +43,7 @@ static void print_result(const char *video, char **labels, const float *score, c
 int cmd_classify(int argc, char **argv) {
     const char *model = NULL, *labels_path = NULL, *templates_path = NULL, *vocab = NULL;
     int top_k = 5, json = 0, raw = 0, workers = 2, threads = 0;
+    const char *precision = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
         {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line"},
@@ -53,6 +54,7 @@ int cmd_classify(int argc, char **argv) {
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
     };
     arg_str_list videos = {0};
     int rc = args_parse("usage: viclip classify --model FILE --labels FILE [options] VIDEO...", specs,
@@ -70,7 +72,7 @@ int cmd_classify(int argc, char **argv) {
     vc_tokenizer *tok = NULL;
     rc = vc_read_lines(labels_path, &labels, &C, &err) || (templates_path && vc_read_lines(templates_path, &templates, &nt, &err));
     if (rc) cli_error("classify", err.msg);
-    if (!rc && !(m = cli_load_model(model, "classify"))) rc = 1;
+    if (!rc && !(m = cli_load_model(model, precision, "classify"))) rc = 1;
     if (!rc && !(tok = cli_load_tokenizer(vocab))) rc = 1;
     if (!templates) nt = VC_VICLIP_N_TEMPLATES;
     const int E = m ? m->cfg.embed_dim : 0, n = videos.n, k = top_k < C ? top_k : C;

@@ -21,10 +21,27 @@ void cli_set_threads(int threads) {
 
 void cli_error(const char *what, const char *msg) { fprintf(stderr, "viclip %s: error: %s\n", what, msg); }
 
-vc_model *cli_load_model(const char *path, const char *what) {
+int cli_precision(const char *name, vc_precision *p, const char *what) {
+    if (!name) {
+        *p = vc_default_precision();
+        return 0;
+    }
+    if (vc_precision_from_name(name, p)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "--precision %s: expected fp32 or bf16", name);
+        cli_error(what, msg);
+        return -1;
+    }
+    return 0;
+}
+
+vc_model *cli_load_model(const char *path, const char *precision, const char *what) {
+    vc_precision prec;
+    if (cli_precision(precision, &prec, what)) return NULL;
     vc_error err;
     vc_model *m = vc_model_load(path, (const char *const[]){"optimizer.", NULL}, &err); /* checkpoints too */
     if (!m) cli_error(what, err.msg);
+    else vc_model_set_precision(m, prec);
     return m;
 }
 
