@@ -41,6 +41,9 @@ TEST(bf16_matches_pytorch_at_b16_shapes) {
         return;
     }
     if (!have_fixture(vc_t_failed, vc_t_why, vc_t_whylen)) return;
+    char gemm[256];
+    vc_gemm_describe(gemm, sizeof gemm); /* says whether this ran on AVX512-BF16 or AMX kernels */
+    printf("  bf16 via %s\n", gemm);
     parity_run(B16_FIXTURE, VC_BF16, 5e-2, 0.999, 1e-2, 5e-2, vc_t_failed, vc_t_why, vc_t_whylen);
 }
 
