@@ -33,7 +33,7 @@ static cmp_result compare_rows(const vc_real *a, const double *b, size_t n, size
     return res;
 }
 
-static cmp_result compare(const vc_real *a, const double *b, size_t n) { return compare_rows(a, b, n, n); }
+static inline cmp_result compare(const vc_real *a, const double *b, size_t n) { return compare_rows(a, b, n, n); }
 
 /* Element count of a fixture tensor, or 0 when it is missing. */
 static size_t fixture_numel(const vc_safetensors *st, const char *name, const vc_st_tensor **t) {
