@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """PyTorch side of the ViCLIP CPU benchmark (compare with bench/bench_viclip.c).
 
-  /usr/bin/python3 bench/bench_torch.py --threads 2 [--config b16|tiny] [--iters 3]
+  python3 bench/bench_torch.py --threads 2 [--config b16|tiny] [--iters 3] [--precision fp32|bf16]
 
 Builds the architecture of tools/viclip_ref.py (same as the official ViCLIP) in float32 with
-random weights and measures, after one warm-up run, the median of --iters runs of:
+random weights (attention through F.scaled_dot_product_attention where PyTorch has it; with
+--precision bf16 every forward runs under torch.autocast bfloat16) and measures, after one warm-up run, the median of --iters runs of:
   (a) video encode, batch 1 and batch 4, no masking, torch.no_grad()   -> clips/s, GFLOP/s
   (b) text encode, batch 64 full contexts                              -> captions/s
   (c) one training step: both towers forward + VTC loss + backward + AdamW step, with the
@@ -120,6 +121,8 @@ def main():
     ap.add_argument("--train-batch", type=int, default=8)
     ap.add_argument("--text-batch", type=int, default=64)
     ap.add_argument("--masking-prob", type=float, default=0.9)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                    help="bf16: torch.autocast('cpu', bfloat16) around every forward (fp32 master weights)")
     ap.add_argument("--freeze-text", action="store_true",
                     help="train the vision tower only (the official ViCLIP default)")
     args = ap.parse_args()
@@ -128,6 +131,11 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    ref.FUSED_ATTENTION = True
+    bf16 = args.precision == "bf16"
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
     load_before = os.getloadavg()[0]  # other work on the machine skews OpenMP timings badly
     cfg = ref.PRESETS[args.config]
     rss = PeakRss()
@@ -142,7 +150,7 @@ def main():
     # (a) video encode, no masking
     model.eval()
     rss.start()
-    with torch.no_grad():
+    with torch.no_grad(), autocast():
         for b in (1, 4):
             video = torch.randn(b, cfg.num_frames, 3, cfg.image_size, cfg.image_size, generator=g)
             med, times = timed(lambda: model.encode_video(video), args.iters)
@@ -155,7 +163,7 @@ def main():
 
     # (b) text encode
     rss.start()
-    with torch.no_grad():
+    with torch.no_grad(), autocast():
         text = random_tokens(cfg, args.text_batch, g)
         med, times = timed(lambda: model.encode_text(text), args.iters)
     res["text_caps_per_s"] = args.text_batch / med
@@ -181,7 +189,8 @@ def main():
     def step():
         keep = ref.random_keep_indices(bt, cfg.video_tokens, kept, g)
         opt.zero_grad(set_to_none=True)
-        loss = model.loss(video, text, idx, keep)
+        with autocast():
+            loss = model.loss(video, text, idx, keep)
         loss.backward()
         opt.step()
         return loss
@@ -214,6 +223,7 @@ def main():
         "iters": args.iters,
         "loadavg_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "torch_version": torch.__version__,
+        "precision": args.precision,
         "threads": torch.get_num_threads(),
     }
     print(json.dumps(summary))

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what viclip needs to build and test, only where it is missing:
-#   Debian packages: compiler toolchain, OpenBLAS (OpenMP build), zlib, FFmpeg libraries (video decoding);
+#   Debian packages: compiler toolchain, oneDNN (float GEMMs), OpenBLAS (OpenMP build, double GEMMs), zlib, FFmpeg libraries (video decoding);
 #   python3-torch/numpy for the reference fixtures and the PyTorch benchmark (optional at run time);
 #   the CLIP BPE vocabulary, taken from the PyPI wheel of clip-anytorch (see scripts/get_vocab.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy pkg-config
+PKGS=(build-essential libdnnl-dev libopenblas-openmp-dev zlib1g-dev python3-numpy pkg-config
       libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libmicrohttpd-dev)
 # PyTorch is only for regenerating fixtures and for `make bench`; tests skip visibly without it.
 # ffmpeg (the tool) only regenerates the decoder test fixtures (tools/gen_video_fixtures.py);

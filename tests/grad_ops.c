@@ -15,7 +15,7 @@
 /* Each op's scalar loss is sum(out * R) for a fixed random R, so d loss / d out = R. */
 typedef struct {
     int N, IC, OC, C, B, L, H, causal;
-    vc_real *x, *w, *b, *out, *R, *mean, *rstd, *probs, *scratch;
+    vc_real *x, *w, *b, *out, *R, *mean, *rstd, *lse, *scratch;
 } op_ctx;
 
 static double dot(const vc_real *a, const vc_real *b, size_t n) {
@@ -26,7 +26,7 @@ static double dot(const vc_real *a, const vc_real *b, size_t n) {
 
 static double linear_loss(void *p) {
     op_ctx *c = p;
-    vc_linear_forward(c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
+    vc_linear_forward(VC_FP32, c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
     return dot(c->out, c->R, (size_t)c->N * c->OC);
 }
 
@@ -35,7 +35,7 @@ TEST(linear_backward_matches_finite_differences) {
     vc_real x[35], w[42], b[6], out[30], R[30], dx[35] = {0}, dw[42] = {0}, db[6] = {0};
     c.x = x, c.w = w, c.b = b, c.out = out, c.R = R;
     vc_fill_random(x, 35, 1, 1), vc_fill_random(w, 42, 1, 2), vc_fill_random(b, 6, 1, 3), vc_fill_random(R, 30, 1, 4);
-    vc_linear_backward(dx, dw, db, R, x, w, 5, 7, 6);
+    vc_linear_backward(VC_FP32, dx, dw, db, R, x, w, 5, 7, 6);
     CHECK(vc_gradcheck(x, 35, dx, linear_loss, &c, 100, 1, NULL, NULL) < TOL, "dx");
     CHECK(vc_gradcheck(w, 42, dw, linear_loss, &c, 100, 2, NULL, NULL) < TOL, "dw");
     CHECK(vc_gradcheck(b, 6, db, linear_loss, &c, 100, 3, NULL, NULL) < TOL, "db");
@@ -105,23 +105,24 @@ TEST(quickgelu_matches_definition_and_gradient) {
 
 static double attn_loss(void *p) {
     op_ctx *c = p;
-    vc_attention_forward(c->out, c->probs, c->scratch, c->x, c->B, c->L, c->C, c->H, c->causal);
+    vc_attention_forward(c->out, c->lse, c->scratch, c->x, c->B, c->L, c->C, c->H, c->causal);
     return dot(c->out, c->R, (size_t)c->B * c->L * c->C);
 }
 
-static void attention_case(int causal, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
-    enum { B = 2, L = 5, C = 8, H = 2 };
+/* L above VC_ATTN_QBLOCK makes the forward and backward cross query blocks. */
+static void attention_case(int L, int causal, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
+    enum { B = 2, C = 8, H = 2, LMAX = VC_ATTN_QBLOCK + 6 };
     op_ctx c = {.B = B, .L = L, .C = C, .H = H, .causal = causal};
-    static vc_real qkv[B * L * 3 * C], out[B * L * C], R[B * L * C], probs[B * H * L * L];
-    static vc_real scratch[64 * L * L], dqkv[B * L * 3 * C];
+    static vc_real qkv[B * LMAX * 3 * C], out[B * LMAX * C], R[B * LMAX * C], lse[B * H * LMAX];
+    static vc_real scratch[2 * 64 * VC_ATTN_QBLOCK * LMAX], dqkv[B * LMAX * 3 * C];
     memset(dqkv, 0, sizeof dqkv);
-    c.x = qkv, c.out = out, c.R = R, c.probs = probs, c.scratch = scratch;
+    c.x = qkv, c.out = out, c.R = R, c.lse = lse, c.scratch = scratch;
     vc_fill_random(qkv, B * L * 3 * C, 1, 14 + causal), vc_fill_random(R, B * L * C, 1, 15);
     attn_loss(&c);
-    /* a direct evaluation of one output: sample 1, head 1, query 2 */
-    {
-        int b = 1, h = 1, i = 2, hd = C / H;
-        double s[L], mx = -1e300, z = 0;
+    /* a direct evaluation of outputs of sample 1, head 1: query 2 and the last query */
+    for (int qi = 0; qi < 2; qi++) {
+        int b = 1, h = 1, i = qi ? L - 1 : 2, hd = C / H;
+        double s[LMAX], mx = -1e300, z = 0;
         for (int j = 0; j < L; j++) {
             double d = 0;
             for (int k = 0; k < hd; k++)
@@ -133,14 +134,25 @@ static void attention_case(int causal, int *vc_t_failed, char *vc_t_why, size_t 
         double o = 0;
         for (int j = 0; j < L; j++) o += exp(s[j] - mx) / z * qkv[(b * L + j) * 3 * C + 2 * C + h * hd + 1];
         CHECK_CLOSE(out[(b * L + i) * C + h * hd + 1], o, 1e-12, 0);
+        CHECK_CLOSE(lse[(b * H + h) * L + i], mx + log(z), 1e-12, 0);
     }
-    vc_attention_backward(dqkv, scratch, R, qkv, probs, B, L, C, H);
-    double e = vc_gradcheck(qkv, B * L * 3 * C, dqkv, attn_loss, &c, 1000, 1, NULL, NULL);
-    CHECK(e < TOL, "dqkv error %g", e);
+    vc_attention_backward(dqkv, scratch, R, qkv, out, lse, B, L, C, H, causal);
+    double num = 0, ana = 0;
+    double e = vc_gradcheck(qkv, B * L * 3 * C, dqkv, attn_loss, &c, 1000, 1, &num, &ana);
+    /* The blocked cases' loss sums 1,120 outputs: central differences then carry ~1e-9 of
+     * round-off, a few 1e-6 of the 1e-3 * max|grad| floor; an indexing slip would give O(1). */
+    const double tol = L > VC_ATTN_QBLOCK ? 2e-5 : TOL;
+    CHECK(e < tol, "dqkv error %g (numeric %.12g, analytic %.12g)", e, num, ana);
 }
 
-TEST(attention_backward_matches_finite_differences) { attention_case(0, vc_t_failed, vc_t_why, vc_t_whylen); }
-TEST(causal_attention_backward_matches_finite_differences) { attention_case(1, vc_t_failed, vc_t_why, vc_t_whylen); }
+TEST(attention_backward_matches_finite_differences) { attention_case(5, 0, vc_t_failed, vc_t_why, vc_t_whylen); }
+TEST(causal_attention_backward_matches_finite_differences) { attention_case(5, 1, vc_t_failed, vc_t_why, vc_t_whylen); }
+TEST(blocked_attention_backward_matches_finite_differences) {
+    attention_case(VC_ATTN_QBLOCK + 6, 0, vc_t_failed, vc_t_why, vc_t_whylen);
+}
+TEST(blocked_causal_attention_backward_matches_finite_differences) {
+    attention_case(VC_ATTN_QBLOCK + 6, 1, vc_t_failed, vc_t_why, vc_t_whylen);
+}
 
 typedef struct {
     int B, E;
@@ -252,6 +264,8 @@ TEST_MAIN("grad_ops", T(linear_backward_matches_finite_differences),
           T(quickgelu_matches_definition_and_gradient),
           T(attention_backward_matches_finite_differences),
           T(causal_attention_backward_matches_finite_differences),
+          T(blocked_attention_backward_matches_finite_differences),
+          T(blocked_causal_attention_backward_matches_finite_differences),
           T(contrastive_loss_gradients_diagonal_targets), T(contrastive_loss_gradients_shared_ids),
           T(contrastive_loss_known_value),
           T(local_loss_blocks_sum_to_the_full_loss_with_correct_gradients), T(local_loss_blocks_with_shared_ids))

@@ -161,6 +161,7 @@ TEST(classify_averages_templates_and_gives_softmax_probabilities) {
     vc_model *m = vc_model_load(MODEL, NULL, &err);
     vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(m && tok, "model or tokenizer");
+    vc_model_set_precision(m, vc_default_precision()); /* what the commands use without --precision */
     const int E = m->cfg.embed_dim;
     const char *classes[3] = {"pattern", "noise", "gradient"};
     float *txt = malloc((size_t)3 * 16 * E * sizeof *txt);

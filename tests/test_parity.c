@@ -4,7 +4,7 @@
 #include "parity.h"
 
 TEST(matches_pytorch_reference_in_float32) {
-    parity_run("tests/fixtures/tiny_ref.safetensors", 1e-4, 0.99999, 1e-5, 1e-4, vc_t_failed, vc_t_why, vc_t_whylen);
+    parity_run("tests/fixtures/tiny_ref.safetensors", VC_FP32, 1e-4, 0.99999, 1e-5, 1e-4, vc_t_failed, vc_t_why, vc_t_whylen);
 }
 
 TEST_MAIN("parity_f32", T(matches_pytorch_reference_in_float32))

@@ -37,6 +37,7 @@ int cmd_classify(int argc, char **argv) {
     const char *sampling = "middle", *interp = "bicubic";
     double logit_scale = 0;
     int top_k = 5, json = 0, raw = 0, workers = 2, threads = 0;
+    const char *precision = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
         {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line (-: standard input)"},
@@ -49,6 +50,7 @@ int cmd_classify(int argc, char **argv) {
         {0, "logit-scale", ARG_DOUBLE, &logit_scale, "X", "probabilities = softmax(X * similarity) (default: 1/temp of the model; the demo uses 100)"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
     };
     arg_str_list videos = {0};
     int rc = args_parse("usage: viclip classify --model FILE --labels FILE [options] VIDEO...", specs,
@@ -72,7 +74,7 @@ int cmd_classify(int argc, char **argv) {
     rc = vc_read_class_names(labels_path, &labels, &C, &err) ||
          (templates_path && !as_written && vc_read_templates(templates_path, &templates, &nt, &err));
     if (rc) cli_error("classify", err.msg);
-    if (!rc && !(m = cli_load_model(model, "classify"))) rc = 1;
+    if (!rc && !(m = cli_load_model(model, precision, "classify"))) rc = 1;
     if (!rc && !(tok = cli_load_tokenizer(vocab))) rc = 1;
     if (as_written) nt = 1;
     else if (!templates) nt = VC_VICLIP_N_TEMPLATES;

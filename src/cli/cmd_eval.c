@@ -37,6 +37,7 @@ int cmd_eval(int argc, char **argv) {
     if (argc > 2 && !strcmp(argv[2], "moments")) return cmd_eval_moments(argc, argv);
     if (argc > 2 && !strcmp(argv[2], "retrieval")) p.tasks = VC_EVAL_RETRIEVAL, first = 3, what = "eval retrieval";
     else if (argc > 2 && !strcmp(argv[2], "classify")) p.tasks = VC_EVAL_CLASSIFY, first = 3, what = "eval classify";
+    const char *precision = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file (.safetensors)"},
         {'a', "annotations", ARG_STR, &p.annotations, "FILE", "clips + captions (JSONL or CSV); for classify, clips with a 'label' (or the class as caption)"},
@@ -53,6 +54,7 @@ int cmd_eval(int argc, char **argv) {
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
     };
     int rc = args_parse("usage: viclip eval [retrieval|classify] --model FILE --annotations FILE [--labels FILE] [options]\n\n"
                         "  viclip eval retrieval --model M --annotations A       R@1/5/10 and median rank, both ways\n"
@@ -74,7 +76,7 @@ int cmd_eval(int argc, char **argv) {
     if (!p.annotations) p.annotations = p.zeroshot_annotations;
     cli_set_threads(threads);
     vc_error err;
-    vc_model *m = cli_load_model(model, what);
+    vc_model *m = cli_load_model(model, precision, what);
     if (!m) return 1;
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) {

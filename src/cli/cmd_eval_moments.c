@@ -45,7 +45,7 @@ int cmd_eval_moments(int argc, char **argv) {
     vc_error err;
     vc_moment_truth t;
     if (vc_activitynet_load(ann, root, pattern, &t, &err)) return cli_error("eval moments", err.msg), 1;
-    vc_model *m = cli_load_model(model, "eval moments");
+    vc_model *m = cli_load_model(model, NULL, "eval moments");
     vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
     vc_search_index x = {0};
     vc_loader_item *items = calloc((size_t)t.n_videos + 1, sizeof *items);

@@ -85,6 +85,7 @@ int cmd_search(int argc, char **argv) {
     const char *model = NULL, *index = NULL, *vocab = NULL;
     int top_k = 10, json = 0, raw = 0, workers = 2, threads = 0;
     double margin = 0.02;
+    const char *precision = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
         {'i', "index", ARG_STR, &index, "PATH", "viclip encode's index (a folder or X.npy), or a folder of videos"},
@@ -95,6 +96,7 @@ int cmd_search(int argc, char **argv) {
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads (folder of videos)"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
     };
     arg_str_list queries = {0};
     int rc = args_parse("usage: viclip search --model FILE --index PATH [options] QUERY...", specs,
@@ -107,7 +109,7 @@ int cmd_search(int argc, char **argv) {
     cli_set_threads(threads);
     vc_error err;
     vc_search_index x = {0};
-    vc_model *m = cli_load_model(model, "search");
+    vc_model *m = cli_load_model(model, precision, "search");
     vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
     rc = m && tok ? 0 : 1;
     if (!rc) {

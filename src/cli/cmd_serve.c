@@ -42,7 +42,7 @@ int cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     vc_error err;
     vc_search_index x = {0};
-    vc_model *m = cli_load_model(model, "serve");
+    vc_model *m = cli_load_model(model, NULL, "serve");
     vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
     rc = m && tok ? 0 : 1;
     if (!rc && (vc_index_load(index, &x, &err) || vc_index_check_model(&x, m, index, &err))) rc = 1, cli_error("serve", err.msg);

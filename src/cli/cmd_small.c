@@ -1,10 +1,13 @@
 /* The small commands: synth, tokenize, info. */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/cpu.h"
+#include "kernels/gemm.h"
 #include "model/import.h"
 #include "model/model_io.h"
 #include "video/synth.h"
@@ -80,11 +83,40 @@ int cmd_tokenize(int argc, char **argv) {
     return rc;
 }
 
+/* The CPU, its features and the kernels this process selected from them. */
+static int print_system(void) {
+    char cpu[512], gemm[256];
+    vc_error err;
+    vc_isa isa;
+    if (vc_cpu_select_isa(&isa, &err)) {
+        cli_error("info", err.msg);
+        return 1;
+    }
+    vc_cpu_describe(cpu, sizeof cpu);
+    vc_gemm_describe(gemm, sizeof gemm);
+    printf("cpu:        %s\n", cpu);
+    printf("kernels:    %s%s\n", vc_isa_name(isa), getenv("VICLIP_ISA") ? " (capped by VICLIP_ISA)" : "");
+    printf("gemm:       %s\n", gemm);
+    printf("precision:  default %s (bf16 %s)\n", vc_precision_name(vc_default_precision()),
+           vc_gemm_has_bf16() ? "runs as bf16 x bf16 -> fp32" : "unavailable here: runs as fp32");
+    printf("threads:    %d (OMP_NUM_THREADS)\n", omp_get_max_threads());
+    return 0;
+}
+
 int cmd_info(int argc, char **argv) {
     arg_str_list pos = {0};
-    int rc = args_parse("usage: viclip info FILE\n\nA viclip .safetensors file: its metadata, tensors and dtypes. Any other checkpoint\n"
-                        "`viclip convert` reads (.pth, .pt, -hf safetensors, OpenCLIP): what it imports as.",
-                        NULL, 0, argc, argv, 2, &pos);
+    int sys = 0;
+    const arg_spec specs[] = {
+        {0, "system", ARG_FLAG, &sys, NULL, "print the CPU, its features and the kernels selected (no FILE)"},
+    };
+    int rc = args_parse("usage: viclip info FILE | viclip info --system\n\nA viclip .safetensors file: its metadata, tensors and dtypes. Any other checkpoint\n"
+                        "`viclip convert` reads (.pth, .pt, -hf safetensors, OpenCLIP): what it imports as.\n"
+                        "--system: the CPU and the kernels viclip picked from its features (VICLIP_ISA=avx2 etc. caps them).",
+                        specs, 1, argc, argv, 2, &pos);
+    if (!rc && sys && pos.n == 0) {
+        arg_str_list_free(&pos);
+        return print_system();
+    }
     if (rc || pos.n != 1) {
         if (!rc) cli_error("info", "give exactly one file");
         arg_str_list_free(&pos);

@@ -13,6 +13,7 @@ int cmd_train(int argc, char **argv) {
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
     vc_config over = {0};
+    const char *precision = NULL;
     const arg_spec specs[] = {
         {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training annotations (JSONL or CSV: video, caption[, start, end])"},
         {'j', "workers", ARG_INT, &p.workers, "N", "decoding threads streaming clips ahead of the model (0: decode each clip once, keep in memory)"},
@@ -64,6 +65,7 @@ int cmd_train(int argc, char **argv) {
         {0, "log-every", ARG_INT, &p.progress_every, "N", "print progress every N steps"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
     };
     int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]", specs,
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
@@ -99,6 +101,9 @@ int cmd_train(int argc, char **argv) {
         return 2;
     }
     if (cli_prepare_train_outputs(&p, vocab)) return 2;
+    vc_precision prec;
+    if (cli_precision(precision, &prec, "train")) return 2;
+    p.precision = (int)prec;
     cli_set_threads(threads);
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
     if (!tok) return 1;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kernels/gemm.h"
 #include "text/tokenizer.h"
 
 int cmd_synth(int argc, char **argv);
@@ -29,7 +30,10 @@ struct vc_model;
 void cli_set_threads(int threads);            /* <= 0: leave the OpenMP default */
 vc_tokenizer *cli_load_tokenizer(const char *path_or_null); /* prints the error */
 /* A model file (its optimizer state, if a checkpoint, skipped); prints the error as `what`. */
-struct vc_model *cli_load_model(const char *path, const char *what);
+struct vc_model *cli_load_model(const char *path, const char *precision, const char *what);
+/* --precision NAME (NULL: the default for this CPU) -> *p; prints the error and returns -1. */
+int cli_precision(const char *name, vc_precision *p, const char *what);
+#define CLI_PRECISION_HELP "fp32 or bf16 matrix products (bf16 x bf16 -> fp32; default: the fastest accurate one on this CPU, see viclip info --system)"
 void cli_error(const char *what, const char *msg);
 void cli_format_duration(double s, char *buf, size_t cap);
 /* vc_prepare_outputs (io/fs.h) before a command writes: no output may be one of its inputs;

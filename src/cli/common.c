@@ -45,11 +45,28 @@ int cli_prepare_train_outputs(const vc_train_params *p, const char *vocab) {
                       : 0;
 }
 
-vc_model *cli_load_model(const char *path, const char *what) {
+int cli_precision(const char *name, vc_precision *p, const char *what) {
+    if (!name) {
+        *p = vc_default_precision();
+        return 0;
+    }
+    if (vc_precision_from_name(name, p)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "--precision %s: expected fp32 or bf16", name);
+        cli_error(what, msg);
+        return -1;
+    }
+    return 0;
+}
+
+vc_model *cli_load_model(const char *path, const char *precision, const char *what) {
+    vc_precision prec;
+    if (cli_precision(precision, &prec, what)) return NULL;
     vc_error err;
     vc_model_source src;
     vc_model *m = vc_model_open(path, NULL, &src, &err); /* any checkpoint format, training checkpoints too */
     if (!m) cli_error(what, err.msg);
+    if (m) vc_model_set_precision(m, prec);
     if (m && src.imported) {
         char line[1024];
         vc_model_source_describe(path, &src, line, sizeof line);

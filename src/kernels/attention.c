@@ -7,71 +7,114 @@
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 
-
 size_t vc_attention_scratch_elems(int L, int max_threads) {
-    return (size_t)max_threads * (size_t)L * (size_t)L;
+    return (size_t)max_threads * 2 * VC_ATTN_QBLOCK * (size_t)L;
 }
 
-/* In-place row softmax of an L x L score tile; with `causal`, keys j > i get probability 0. */
-static void softmax_rows(vc_real *S, int L, int causal) {
-    for (int i = 0; i < L; i++) {
-        vc_real *row = S + (size_t)i * L;
-        int n = causal ? i + 1 : L;
+/* Keys a query block [i0, i1) sees: all of them, or up to i1 - 1 when causal. */
+static int keys_seen(int i1, int L, int causal) { return causal ? i1 : L; }
+
+/* Row softmax of an n x nk score tile (row r is query i0 + r) in place; returns each row's
+ * log-sum-exp in lse (if non-NULL). Causal: keys j > i get probability 0. */
+static void softmax_tile(vc_real *S, int n, int nk, int i0, int causal, vc_real *lse) {
+    for (int r = 0; r < n; r++) {
+        vc_real *row = S + (size_t)r * nk;
+        int valid = causal ? i0 + r + 1 : nk;
         vc_real mx = row[0];
-        for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int j = 1; j < valid; j++) mx = row[j] > mx ? row[j] : mx;
         vc_real sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < valid; j++) {
             row[j] = vc_exp(row[j] - mx);
             sum += row[j];
         }
         vc_real inv = (vc_real)(1.0 / sum);
-        for (int j = 0; j < n; j++) row[j] *= inv;
-        for (int j = n; j < L; j++) row[j] = 0;
+#pragma omp simd
+        for (int j = 0; j < valid; j++) row[j] *= inv;
+        for (int j = valid; j < nk; j++) row[j] = 0;
+        if (lse) lse[r] = mx + (vc_real)log((double)sum);
     }
 }
 
-void vc_attention_forward(vc_real *out, vc_real *probs, vc_real *scratch, const vc_real *qkv,
+void vc_attention_forward(vc_real *out, vc_real *lse, vc_real *scratch, const vc_real *qkv,
                           int B, int L, int C, int H, int causal) {
-    const int hd = C / H, C3 = 3 * C;
+    const int hd = C / H, C3 = 3 * C, nblk = (L + VC_ATTN_QBLOCK - 1) / VC_ATTN_QBLOCK;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
-    /* One (sample, head) pair per iteration; the BLAS runs single-threaded inside. */
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < B * H; bh++) {
-        int b = bh / H, h = bh % H;
+    /* One (sample, head, query block) per iteration; the GEMMs run single-threaded inside. */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < B * H * nblk; t++) {
+        int bh = t / nblk, b = bh / H, h = bh % H;
+        int i0 = (t % nblk) * VC_ATTN_QBLOCK, i1 = i0 + VC_ATTN_QBLOCK < L ? i0 + VC_ATTN_QBLOCK : L;
+        int n = i1 - i0, nk = keys_seen(i1, L, causal);
         const vc_real *q = qkv + (size_t)b * L * C3 + h * hd;
         const vc_real *k = q + C, *v = q + 2 * C;
-        vc_real *S = probs ? probs + (size_t)bh * L * L
-                           : scratch + (size_t)omp_get_thread_num() * L * L;
-        vc_gemm(0, 1, L, L, hd, scale, q, C3, k, C3, 0, S, L);          /* [L,hd]@[hd,L] */
-        softmax_rows(S, L, causal);
-        vc_gemm(0, 0, L, hd, L, 1, S, L, v, C3, 0, out + (size_t)b * L * C + h * hd, C);
+        vc_real *S = scratch + (size_t)omp_get_thread_num() * 2 * VC_ATTN_QBLOCK * L;
+        vc_gemm(0, 1, n, nk, hd, scale, q + (size_t)i0 * C3, C3, k, C3, 0, S, nk);
+        softmax_tile(S, n, nk, i0, causal, lse ? lse + (size_t)bh * L + i0 : NULL);
+        vc_gemm(0, 0, n, hd, nk, 1, S, nk, v, C3, 0, out + ((size_t)b * L + i0) * C + h * hd, C);
     }
 }
 
 void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,
-                           const vc_real *qkv, const vc_real *probs, int B, int L, int C, int H) {
+                           const vc_real *qkv, const vc_real *out, const vc_real *lse, int B,
+                           int L, int C, int H, int causal) {
     const int hd = C / H, C3 = 3 * C;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
-#pragma omp parallel for schedule(static)
+    /* One (sample, head) per iteration: its dK and dV collect every query block's share, so
+     * the blocks run in order on one thread and no two threads write the same gradient. */
+#pragma omp parallel for schedule(dynamic, 1)
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         size_t qoff = (size_t)b * L * C3 + h * hd;
         const vc_real *q = qkv + qoff, *k = q + C, *v = q + 2 * C;
         vc_real *dq = dqkv + qoff, *dk = dq + C, *dv = dq + 2 * C;
-        const vc_real *P = probs + (size_t)bh * L * L;
-        const vc_real *dO = dout + (size_t)b * L * C + h * hd;
-        vc_real *dS = scratch + (size_t)omp_get_thread_num() * L * L;
-        vc_gemm(0, 1, L, L, hd, 1, dO, C, v, C3, 0, dS, L);            /* dP = dO @ V^T */
-        for (int i = 0; i < L; i++) {                                   /* softmax backward */
-            const vc_real *p = P + (size_t)i * L;
-            vc_real *d = dS + (size_t)i * L;
-            double dot = 0;
-            for (int j = 0; j < L; j++) dot += (double)p[j] * d[j];
-            for (int j = 0; j < L; j++) d[j] = p[j] * (d[j] - (vc_real)dot);
+        vc_real *P = scratch + (size_t)omp_get_thread_num() * 2 * VC_ATTN_QBLOCK * L;
+        vc_real *dS = P + (size_t)VC_ATTN_QBLOCK * L;
+        for (int i0 = 0; i0 < L; i0 += VC_ATTN_QBLOCK) {
+            int i1 = i0 + VC_ATTN_QBLOCK < L ? i0 + VC_ATTN_QBLOCK : L, n = i1 - i0;
+            int nk = keys_seen(i1, L, causal);
+            const vc_real *qi = q + (size_t)i0 * C3;
+            const vc_real *dO = dout + ((size_t)b * L + i0) * C + h * hd;
+            const vc_real *O = out + ((size_t)b * L + i0) * C + h * hd;
+            vc_gemm(0, 1, n, nk, hd, scale, qi, C3, k, C3, 0, P, nk);        /* scores again */
+            vc_gemm(0, 1, n, nk, hd, 1, dO, C, v, C3, 0, dS, nk);            /* dP = dO V^T */
+            for (int r = 0; r < n; r++) {
+                vc_real *p = P + (size_t)r * nk, *d = dS + (size_t)r * nk;
+                const vc_real m = lse[(size_t)bh * L + i0 + r];
+                const int valid = causal ? i0 + r + 1 : nk;
+                /* softmax backward: dS = P (dP - rowsum(dO * O)), rowsum(P dP) = dO . O */
+                double dot = 0;
+                for (int e = 0; e < hd; e++) dot += (double)dO[(size_t)r * C + e] * O[(size_t)r * C + e];
+                const vc_real D = (vc_real)dot;
+#pragma omp simd
+                for (int j = 0; j < valid; j++) {
+                    p[j] = vc_exp(p[j] - m);
+                    d[j] = p[j] * (d[j] - D);
+                }
+                for (int j = valid; j < nk; j++) p[j] = d[j] = 0;
+            }
+            vc_gemm(0, 0, n, hd, nk, scale, dS, nk, k, C3, 1, dq + (size_t)i0 * C3, C3); /* dQ += s dS K */
+            vc_gemm(1, 0, nk, hd, n, scale, dS, nk, qi, C3, 1, dk, C3);    /* dK += s dS^T Q */
+            vc_gemm(1, 0, nk, hd, n, 1, P, nk, dO, C, 1, dv, C3);          /* dV += P^T dO */
         }
-        vc_gemm(0, 0, L, hd, L, scale, dS, L, k, C3, 1, dq, C3);        /* dQ += s dS @ K */
-        vc_gemm(1, 0, L, hd, L, scale, dS, L, q, C3, 1, dk, C3);        /* dK += s dS^T @ Q */
-        vc_gemm(1, 0, L, hd, L, 1, P, L, dO, C, 1, dv, C3);             /* dV += P^T @ dO */
+    }
+}
+
+void vc_attention_query_probs(vc_real *probs, const vc_real *qkv, const vc_real *lse, int B,
+                              int L, int C, int H, int query, int causal) {
+    const int hd = C / H, C3 = 3 * C;
+    const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+        int b = bh / H, h = bh % H;
+        const vc_real *q = qkv + ((size_t)b * L + query) * C3 + h * hd;
+        const vc_real *k = qkv + (size_t)b * L * C3 + C + h * hd;
+        const vc_real m = lse[(size_t)bh * L + query];
+        vc_real *p = probs + (size_t)bh * L;
+        for (int j = 0; j < L; j++) {
+            vc_real d = 0;
+            for (int e = 0; e < hd; e++) d += q[e] * k[(size_t)j * C3 + e];
+            p[j] = (causal && j > query) ? 0 : vc_exp(d * scale - m);
+        }
     }
 }

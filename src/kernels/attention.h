@@ -1,6 +1,11 @@
 /* Multi-head scaled dot-product attention over packed q/k/v (nn.MultiheadAttention layout:
  * qkv[b, l, 0:C] = q, [C:2C] = k, [2C:3C] = v; head h owns columns h*hd .. h*hd+hd-1 of each).
- * The output is the concatenation of heads, before the output projection. */
+ * The output is the concatenation of heads, before the output projection.
+ *
+ * Blocked (flash-style): queries are processed VC_ATTN_QBLOCK rows at a time against all keys,
+ * so only a QBLOCK x L score tile per thread exists, never the L x L matrix (B/16 unmasked:
+ * 1,569 tokens x 12 heads). Softmax is fused with the score tile; training keeps only the
+ * row log-sum-exp, and backward recomputes the probabilities from it. */
 #ifndef VC_KERNELS_ATTENTION_H
 #define VC_KERNELS_ATTENTION_H
 
@@ -8,16 +13,24 @@
 
 #include "core/real.h"
 
-/* Scratch elements the caller must provide for L tokens (one L x L tile per thread). */
+enum { VC_ATTN_QBLOCK = 64 };
+
+/* Scratch elements the caller must provide for L tokens (two QBLOCK x L tiles per thread). */
 size_t vc_attention_scratch_elems(int L, int max_threads);
 
-/* out [B, L, C]; probs [B, H, L, L] keeps the softmax for backward (NULL at inference, then
- * scratch is used instead); causal masks keys after the query (text tower). */
-void vc_attention_forward(vc_real *out, vc_real *probs, vc_real *scratch, const vc_real *qkv,
+/* out [B, L, C]; lse [B, H, L] keeps each query row's log-sum-exp of scaled scores for
+ * backward (NULL at inference); causal masks keys after the query (text tower). */
+void vc_attention_forward(vc_real *out, vc_real *lse, vc_real *scratch, const vc_real *qkv,
                           int B, int L, int C, int H, int causal);
 
-/* dqkv [B, L, 3C] accumulated; needs the saved probs and scratch. */
+/* dqkv [B, L, 3C] accumulated; needs the forward's out and lse, and scratch. */
 void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,
-                           const vc_real *qkv, const vc_real *probs, int B, int L, int C, int H);
+                           const vc_real *qkv, const vc_real *out, const vc_real *lse, int B,
+                           int L, int C, int H, int causal);
+
+/* probs [B, H, L]: the attention of query row `query` over all keys, recomputed from the
+ * forward's lse (what the saved probability matrix would hold in that row). */
+void vc_attention_query_probs(vc_real *probs, const vc_real *qkv, const vc_real *lse, int B,
+                              int L, int C, int H, int query, int causal);
 
 #endif

@@ -1,12 +1,46 @@
 /* Row-major GEMM: C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C.
- * The one place the BLAS is called, so the backend (OpenBLAS now, oneDNN or cuBLAS later)
- * can change without touching the model. */
+ * The one place the model's matrix products are computed, so the backend can change without
+ * touching the model. The float build calls oneDNN, which picks its kernels (AVX2, AVX-512,
+ * AVX512-BF16, AMX) from the CPU's features at run time, capped by VICLIP_ISA (core/cpu.h);
+ * the double build (gradient checks) calls the BLAS's dgemm as a plain reference. */
 #ifndef VC_KERNELS_GEMM_H
 #define VC_KERNELS_GEMM_H
 
+#include <stdint.h>
+
+#include "core/cpu.h"
 #include "core/real.h"
+
+/* Arithmetic of the model's large matrix products. BF16 rounds both operands to bfloat16 and
+ * accumulates in fp32 (the result, LayerNorm/softmax statistics and master weights stay fp32). */
+typedef enum vc_precision { VC_FP32 = 0, VC_BF16 = 1 } vc_precision;
+
+const char *vc_precision_name(vc_precision p);
+int vc_precision_from_name(const char *name, vc_precision *p);
 
 void vc_gemm(int trans_a, int trans_b, int M, int N, int K, vc_real alpha, const vc_real *A,
              int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C, int ldc);
+
+/* vc_gemm in the given precision. BF16 falls back to FP32 where the CPU (or VICLIP_ISA) has
+ * no bf16 GEMM and in the double build. */
+void vc_gemm_p(vc_precision prec, int trans_a, int trans_b, int M, int N, int K, vc_real alpha,
+               const vc_real *A, int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C,
+               int ldc);
+
+/* The kernel level the GEMM uses (VICLIP_ISA applied) and a one-line description of the
+ * backend, e.g. "oneDNN 2.6.3, max ISA avx512_bf16 (effective avx512_core_bf16)". */
+vc_isa vc_gemm_isa(void);
+void vc_gemm_describe(char *buf, size_t cap);
+/* Whether BF16 runs as bf16 here (an AVX512-BF16 or AMX GEMM), not as the FP32 fallback. */
+int vc_gemm_has_bf16(void);
+/* The precision commands use without --precision: the fastest one whose accuracy holds here. */
+vc_precision vc_default_precision(void);
+
+/* fp32 -> bf16, round to nearest even (NaN stays NaN). */
+static inline uint16_t vc_bf16_from_f32(float x) {
+    union { float f; uint32_t u; } v = {x};
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40);
+    return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1)) >> 16);
+}
 
 #endif

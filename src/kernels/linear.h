@@ -1,13 +1,15 @@
-/* Dense layers. Gradients are ACCUMULATED (+=) into d* buffers; a NULL d* pointer skips it. */
+/* Dense layers. Gradients are ACCUMULATED (+=) into d* buffers; a NULL d* pointer skips it.
+ * prec chooses the arithmetic of the matrix products (kernels/gemm.h); bias sums stay fp32. */
 #ifndef VC_KERNELS_LINEAR_H
 #define VC_KERNELS_LINEAR_H
 
 #include "core/real.h"
+#include "kernels/gemm.h"
 
 /* nn.Linear: out[N,OC] = inp[N,IC] @ W[OC,IC]^T + b[OC] (b may be NULL). */
-void vc_linear_forward(vc_real *out, const vc_real *inp, const vc_real *W, const vc_real *b,
+void vc_linear_forward(vc_precision prec, vc_real *out, const vc_real *inp, const vc_real *W, const vc_real *b,
                        int N, int IC, int OC);
-void vc_linear_backward(vc_real *dinp, vc_real *dW, vc_real *db, const vc_real *dout,
+void vc_linear_backward(vc_precision prec, vc_real *dinp, vc_real *dW, vc_real *db, const vc_real *dout,
                         const vc_real *inp, const vc_real *W, int N, int IC, int OC);
 
 /* Projection stored as [IC, OC] (CLIP's proj / text_projection): out = inp @ P. */

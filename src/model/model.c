@@ -146,6 +146,15 @@ oom:
                    Bv, K + 1, Bt);
 }
 
+/* The blocks read the precision from their scratch; set it before every forward so a change
+ * by vc_model_set_precision applies to the next call whatever was planned. */
+static void use_precision(const vc_model *m, vc_workspace *w) {
+    w->vis.scratch.precision = m->precision;
+    w->txt.scratch.precision = m->precision;
+}
+
+void vc_model_set_precision(vc_model *m, vc_precision p) { m->precision = p; }
+
 enum { INFER_VIDEO_CHUNK = 4, INFER_TEXT_CHUNK = 64 };
 
 int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out, vc_error *err) {
@@ -158,6 +167,7 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
         if (!m->infer.planned || m->infer.Bv < B) {
             if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, err)) return -1;
         }
+        use_precision(m, &m->infer);
         vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0);
         memcpy(out + (size_t)n0 * c->embed_dim, m->infer.vis.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
@@ -174,6 +184,7 @@ int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out
             if (workspace_plan(m, &m->infer, Bv, INFER_TEXT_CHUNK, vc_config_video_tokens(c), 0, 0, 0, err))
                 return -1;
         }
+        use_precision(m, &m->infer);
         vc_text_forward(c, &m->p.t, &m->infer.txt, tokens + (size_t)n0 * c->context_length, B);
         memcpy(out + (size_t)n0 * c->embed_dim, m->infer.txt.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
@@ -206,6 +217,7 @@ static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
         return -1;
     vc_workspace *w = &m->train;
     const vc_config *c = &m->cfg;
+    use_precision(m, w);
     vc_vision_forward(c, &m->p.v, &w->vis, in->video, in->B, in->keep, in->drop_rates, in->seed, in->step);
     vc_text_forward(c, &m->p.t, &w->txt, in->tokens, in->B);
     return 0;

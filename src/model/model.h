@@ -34,11 +34,16 @@ typedef struct vc_model {
     vc_params_view g;
     vc_workspace infer, train;
     int max_threads;
+    vc_precision precision; /* of the transformer's matrix products; VC_FP32 unless set */
 } vc_model;
 
 vc_model *vc_model_new(const vc_config *cfg, vc_error *err);
 void vc_model_free(vc_model *m);
 int vc_model_enable_grads(vc_model *m, vc_error *err);
+/* BF16: the towers' linear layers (patch embedding, q/k/v, out, MLP) multiply in bf16 with fp32
+ * accumulation, forward and backward; parameters, gradients, LayerNorm, softmax and the loss
+ * stay fp32. Falls back to FP32 where the CPU has no bf16 GEMM (kernels/gemm.h). */
+void vc_model_set_precision(vc_model *m, vc_precision p);
 void vc_model_zero_grads(vc_model *m);
 
 /* CLIP-style initialisation from a seed (temporal embedding zero, temp = temp_init). */

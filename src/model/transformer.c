@@ -22,7 +22,7 @@ void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims 
         b->ln1_mean = vc_arena_take(a, N);
         b->ln1_rstd = vc_arena_take(a, N);
         b->qkv = vc_arena_take(a, N * 3 * W);
-        b->probs = training ? vc_arena_take(a, (size_t)d.B * d.H * d.L * d.L) : NULL;
+        b->lse = training ? vc_arena_take(a, (size_t)d.B * d.H * d.L) : NULL;
         b->attn = vc_arena_take(a, N * W);
         b->ln2 = training ? vc_arena_take(a, N * W) : b->ln1;
         b->ln2_mean = vc_arena_take(a, N);
@@ -82,14 +82,14 @@ void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch
     const int N = d.B * d.L, W = d.W;
     const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + d.B : NULL;
     vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
-    vc_linear_forward(a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
-    vc_attention_forward(a->attn, a->probs, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
-    vc_linear_forward(s->branch, a->attn, p->out_w, p->out_b, N, W, W);
+    vc_linear_forward(s->precision, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
+    vc_attention_forward(a->attn, a->lse, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
+    vc_linear_forward(s->precision, s->branch, a->attn, p->out_w, p->out_b, N, W, W);
     residual_add(a->res1, inp, s->branch, dp1, d.B, d.L, W);
     vc_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p->ln2_w, p->ln2_b, N, W);
-    vc_linear_forward(a->fc, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W);
+    vc_linear_forward(s->precision, a->fc, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W);
     vc_quickgelu_forward(a->gelu, a->fc, (size_t)N * 4 * W);
-    vc_linear_forward(s->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W);
+    vc_linear_forward(s->precision, s->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W);
     residual_add(a->out, a->res1, s->branch, dp2, d.B, d.L, W);
 }
 
@@ -102,22 +102,23 @@ void vc_block_backward(const vc_block_view *p, vc_block_view *g, const vc_block_
     /* MLP branch: dx holds d(out) = d(res1) from the skip path plus what flows through the MLP. */
     scale_rows(s->branch, dx, dp2, d.B, d.L, W);
     memset(s->d_hidden, 0, N4W * sizeof(vc_real));
-    vc_linear_backward(s->d_hidden, g->proj_w, g->proj_b, s->branch, a->gelu, p->proj_w, N, 4 * W, W);
+    vc_linear_backward(s->precision, s->d_hidden, g->proj_w, g->proj_b, s->branch, a->gelu, p->proj_w, N, 4 * W, W);
     memset(s->d_fc, 0, N4W * sizeof(vc_real));
     vc_quickgelu_backward(s->d_fc, a->fc, s->d_hidden, N4W);
     memset(s->d_ln, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->d_ln, g->fc_w, g->fc_b, s->d_fc, a->ln2, p->fc_w, N, W, 4 * W);
+    vc_linear_backward(s->precision, s->d_ln, g->fc_w, g->fc_b, s->d_fc, a->ln2, p->fc_w, N, W, 4 * W);
     vc_layernorm_backward(dx, g->ln2_w, g->ln2_b, s->d_ln, a->res1, p->ln2_w, a->ln2_mean,
                           a->ln2_rstd, N, W);
 
     /* Attention branch: dx now holds d(res1). */
     scale_rows(s->branch, dx, dp1, d.B, d.L, W);
     memset(s->d_attn, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->d_attn, g->out_w, g->out_b, s->branch, a->attn, p->out_w, N, W, W);
+    vc_linear_backward(s->precision, s->d_attn, g->out_w, g->out_b, s->branch, a->attn, p->out_w, N, W, W);
     memset(s->d_qkv, 0, 3 * NW * sizeof(vc_real));
-    vc_attention_backward(s->d_qkv, s->attn_tile, s->d_attn, a->qkv, a->probs, d.B, d.L, W, d.H);
+    vc_attention_backward(s->d_qkv, s->attn_tile, s->d_attn, a->qkv, a->attn, a->lse, d.B, d.L, W,
+                          d.H, d.causal);
     memset(s->d_ln, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->d_ln, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, p->qkv_w, N, W, 3 * W);
+    vc_linear_backward(s->precision, s->d_ln, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, p->qkv_w, N, W, 3 * W);
     vc_layernorm_backward(dx, g->ln1_w, g->ln1_b, s->d_ln, inp, p->ln1_w, a->ln1_mean,
                           a->ln1_rstd, N, W);
 }

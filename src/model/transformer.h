@@ -6,12 +6,13 @@
 #define VC_MODEL_TRANSFORMER_H
 
 #include "core/arena.h"
+#include "kernels/gemm.h"
 #include "model/params.h"
 
 typedef struct vc_block_acts {
     vc_real *ln1, *ln1_mean, *ln1_rstd; /* [N, W], [N], [N] */
     vc_real *qkv;                       /* [N, 3W] */
-    vc_real *probs;                     /* [B, H, L, L]; NULL when not training */
+    vc_real *lse;                       /* [B, H, L] attention log-sum-exp; NULL when not training */
     vc_real *attn;                      /* [N, W] heads concatenated */
     vc_real *res1;                      /* [N, W] stream after the attention branch */
     vc_real *ln2, *ln2_mean, *ln2_rstd;
@@ -23,8 +24,9 @@ typedef struct vc_block_acts {
 
 /* Scratch shared by all blocks of a tower (not kept between forward and backward). */
 typedef struct vc_block_scratch {
+    vc_precision precision; /* of the blocks' matrix products (set by the model) */
     vc_real *branch;     /* [N, W] */
-    vc_real *attn_tile;  /* per-thread L x L tiles */
+    vc_real *attn_tile;  /* per-thread attention score tiles */
     /* backward only */
     vc_real *d_ln;       /* [N, W] */
     vc_real *d_attn;     /* [N, W] */
@@ -39,7 +41,7 @@ typedef struct vc_block_dims {
 } vc_block_dims;
 
 /* Lays out `layers` blocks. training: each block keeps its own activations (and attention
- * probabilities) for backward; otherwise all blocks share one set and the residual stream is
+ * log-sum-exps) for backward; otherwise all blocks share one set and the residual stream is
  * updated in place in `stream` (which must be the tower's [N, W] input/output buffer). */
 void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims d, int training,
                     int drop_path, vc_real *stream);

@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include "core/rng.h"
+#include "kernels/attention.h"
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 
@@ -110,13 +111,18 @@ int vc_umt_teacher_forward(vc_umt_teacher *t, const vc_real *video, int B, vc_er
         vc_layernorm_forward(t->ln + (size_t)f * P * W, t->mean + (size_t)f * P, t->rstd + (size_t)f * P,
                              out + ((size_t)f * L + 1) * W, t->frame_model->p.v.ln_post_w, t->frame_model->p.v.ln_post_b, P, W);
     vc_project_forward(t->features, t->ln, t->frame_model->p.v.proj, F * P, W, c->embed_dim);
-    const vc_real *probs = t->acts.blocks[c->vision_layers - 1].probs; /* [F, H, L, L] */
+    /* the class token's attention in the last block, recomputed from its q/k and log-sum-exp */
+    const vc_block_acts *last = &t->acts.blocks[c->vision_layers - 1];
+    vc_real *probs = malloc((size_t)F * H * L * sizeof *probs); /* [F, H, L] */
+    if (!probs) return vc_fail(err, "out of memory for the UMT teacher's attention on %d frames", F);
+    vc_attention_query_probs(probs, last->qkv, last->lse, F, L, W, H, 0, 0);
     for (int f = 0; f < F; f++)
         for (int n = 0; n < P; n++) {
             double s = 0;
-            for (int h = 0; h < H; h++) s += probs[(((size_t)f * H + h) * L) * L + 1 + n];
+            for (int h = 0; h < H; h++) s += probs[((size_t)f * H + h) * L + 1 + n];
             t->attention[(size_t)f * P + n] = (vc_real)(s / H);
         }
+    free(probs);
     return 0;
 }
 
@@ -262,13 +268,13 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
         }
     }
     vc_layernorm_forward(w->ln, w->mean, w->rstd, w->tok, h->norm_w, h->norm_b, (int)n, W);
-    vc_linear_forward(w->out, w->ln, h->proj_w, h->proj_b, (int)n, W, E);
+    vc_linear_forward(VC_FP32, w->out, w->ln, h->proj_w, h->proj_b, (int)n, W, E);
     *loss = vc_umt_align_loss(kind, w->out, w->target, (int)n, E, backward ? w->d_out : NULL);
     if (!backward) return 0;
     const vc_real s = (vc_real)grad_scale;
     for (size_t i = 0; i < n * E; i++) w->d_out[i] *= s;
     memset(w->d_ln, 0, n * W * sizeof(vc_real));
-    vc_linear_backward(w->d_ln, h->g_proj_w, h->g_proj_b, w->d_out, w->ln, h->proj_w, (int)n, W, E);
+    vc_linear_backward(VC_FP32, w->d_ln, h->g_proj_w, h->g_proj_b, w->d_out, w->ln, h->proj_w, (int)n, W, E);
     memset(w->d_tok, 0, n * W * sizeof(vc_real));
     vc_layernorm_backward(w->d_tok, h->g_norm_w, h->g_norm_b, w->d_ln, w->tok, h->norm_w, w->mean, w->rstd, (int)n, W);
     vc_vision_backward_patch_tokens(c, &m->p.v, &m->g.v, &w->vis, w->d_tok, B);

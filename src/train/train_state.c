@@ -119,6 +119,7 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     s->p = p;
     s->seed = p->seed;
     if (check_params(p, err) || vc_mkdir_p(p->out_dir, err) || open_model(s, err)) return -1;
+    vc_model_set_precision(s->model, (vc_precision)p->precision);
     const vc_config *c = &s->model->cfg;
     if (tok && c->vocab_size < 49408)
         return vc_fail(err, "the model's vocabulary (%d) is smaller than the CLIP tokenizer's (49408)", c->vocab_size);

@@ -63,6 +63,7 @@ typedef struct vc_train_params {
     void (*on_warning)(const char *msg, void *user); /* e.g. a clip left out because it cannot be read */
     void *user;
     int progress_every;             /* call on_progress every N steps */
+    int precision;                  /* vc_precision of the matrix products (0: fp32) */
 } vc_train_params;
 
 vc_train_params vc_train_default_params(void);
