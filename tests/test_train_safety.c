@@ -17,6 +17,7 @@
 #include "model/model_io.h"
 #include "testutil.h"
 #include "train/checkpoint.h"
+#include "train/train_state.h"
 #include "io/jsonl_log.h"
 #include "train/trainer.h"
 #include "video/synth.h"
@@ -102,9 +103,10 @@ static int64_t checkpoint_step(const char *path, char *why, size_t cap) {
 TEST(diverging_run_stops_with_an_error_and_keeps_the_last_finite_checkpoint) {
     CHECK(data_dir(), "no synthetic data");
     char cmd[4000], out[16384], why[2048] = "";
-    /* lr 1e8 blows the weights up in the first steps; the run must not end with exit 0 and a
-     * model that gives NaN, nor write a NaN checkpoint over the last good one */
-    train_cmd(cmd, sizeof cmd, DIR "/diverge", "--steps 3 --lr 1e8 --save-every 1");
+    /* lr 1e8: the loss is still finite at step 2, but the weights after it give NaN; the run used
+     * to end there with exit 0 and that model. It must fail, keep the step-1 checkpoint and write
+     * no model. */
+    train_cmd(cmd, sizeof cmd, DIR "/diverge", "--steps 2 --lr 1e8 --save-every 1");
     CHECK(system("rm -rf " DIR "/diverge") == 0, "cleanup");
     int rc = run(cmd, out, sizeof out);
     CHECK(rc == 1, "a diverging run exited %d: %s", rc, out);
@@ -112,11 +114,8 @@ TEST(diverging_run_stops_with_an_error_and_keeps_the_last_finite_checkpoint) {
           "the message should say what diverged and point at the learning rate: %s", out);
     struct stat st;
     CHECK(stat(DIR "/diverge/model.safetensors", &st) != 0, "a final model was written by a diverged run");
-    if (stat(DIR "/diverge/checkpoint.safetensors", &st) == 0) {
-        int64_t step = checkpoint_step(DIR "/diverge/checkpoint.safetensors", why, sizeof why);
-        CHECK(step >= 1 && step < 3, "the checkpoint left is not a finite one before the divergence: step %lld %s",
-              (long long)step, why);
-    }
+    int64_t step = checkpoint_step(DIR "/diverge/checkpoint.safetensors", why, sizeof why);
+    CHECK(step == 1, "the checkpoint left is not the finite one of step 1: step %lld %s", (long long)step, why);
     long steps[64];
     CHECK(log_steps(DIR "/diverge/train_log.jsonl", steps, 64, why, sizeof why) >= 0, "%s", why);
 }
@@ -138,6 +137,20 @@ TEST(non_finite_initial_weights_are_named_not_blamed_on_the_learning_rate) {
     CHECK(rc == -1, "training from an infinite temperature succeeded");
     CHECK(strstr(err.msg, "temp") && !strstr(err.msg, "learning rate") && !strstr(err.msg, "--lr"),
           "the message should name the tensor and not blame the learning rate: %s", err.msg);
+}
+
+TEST(non_finite_loss_or_gradient_norm_stops_with_the_step_named) {
+    vc_train_state s;
+    memset(&s, 0, sizeof s);
+    s.start = 3; /* resumed at step 3 */
+    vc_error err;
+    CHECK(vc_train_check_finite(&s, 5, 2.5, 10.0, 1e-3, &err) == 0, "finite values refused: %s", err.msg);
+    CHECK(vc_train_check_finite(&s, 5, 2.5, NAN, 1e-3, &err) == -1, "a NaN gradient norm passed");
+    CHECK(strstr(err.msg, "gradient norm") && strstr(err.msg, "step 6") && strstr(err.msg, "learning rate"), "got: %s", err.msg);
+    CHECK(vc_train_check_finite(&s, 5, INFINITY, 1.0, 1e-3, &err) == -1 && strstr(err.msg, "loss became inf"), "got: %s", err.msg);
+    /* the first step of a run has had no update yet: not the learning rate's fault */
+    CHECK(vc_train_check_finite(&s, 3, NAN, NAN, 1e-3, &err) == -1, "a NaN loss passed");
+    CHECK(strstr(err.msg, "step 4, the first of this run") && !strstr(err.msg, "learning rate"), "got: %s", err.msg);
 }
 
 /* Starts the CLI as a child writing to `log`; returns its pid. */
@@ -296,5 +309,6 @@ TEST(log_is_cut_back_to_the_checkpoint_step_and_written_in_whole_lines) {
 
 TEST_MAIN("train_safety", T(log_is_cut_back_to_the_checkpoint_step_and_written_in_whole_lines), T(diverging_run_stops_with_an_error_and_keeps_the_last_finite_checkpoint),
           T(non_finite_initial_weights_are_named_not_blamed_on_the_learning_rate),
+          T(non_finite_loss_or_gradient_norm_stops_with_the_step_named),
           T(sigterm_finishes_the_step_writes_a_checkpoint_and_exits_143), T(a_second_signal_ends_the_run_at_once),
           T(resume_refuses_flags_that_contradict_the_checkpoint), T(resumed_log_drops_the_lines_past_the_checkpoint))
