@@ -153,44 +153,39 @@ TEST(non_finite_loss_or_gradient_norm_stops_with_the_step_named) {
     CHECK(strstr(err.msg, "step 4, the first of this run") && !strstr(err.msg, "learning rate"), "got: %s", err.msg);
 }
 
-/* Starts the CLI as a child writing to `log`; returns its pid. */
-static pid_t spawn(const char *cmd, const char *log) {
+/* Starts a training run in `dir` as a child (its output in dir/stdout.txt) and waits until its
+ * log has a line; the child's pid, or -1 (the child killed) when no line came within 120 s. */
+static pid_t start_run_and_wait_for_a_step(const char *dir, const char *extra) {
+    char cmd[4000], log[512], out[512];
+    snprintf(log, sizeof log, "%s/train_log.jsonl", dir);
+    snprintf(out, sizeof out, "%s/stdout.txt", dir);
+    train_cmd(cmd, sizeof cmd, dir, extra);
     pid_t pid = fork();
     if (pid == 0) {
         char full[8192];
-        snprintf(full, sizeof full, "exec env %s > %s 2>&1", cmd, log); /* exec: the pid is viclip's */
+        snprintf(full, sizeof full, "exec env %s > %s 2>&1", cmd, out); /* exec: the pid is viclip's */
         execl("/bin/sh", "sh", "-c", full, (char *)NULL);
         _exit(127);
     }
-    return pid;
-}
-
-/* Waits until path has at least `lines` newline characters (or the child ended); 0 when it does. */
-static int wait_for_lines(const char *path, int lines, pid_t pid, double timeout_s) {
-    for (double t = 0; t < timeout_s; t += 0.05) {
+    for (double t = 0; pid > 0 && t < 120; t += 0.05) {
         size_t len;
-        char *text = (char *)vc_test_read_file(path, &len);
-        int n = 0;
-        for (size_t i = 0; text && i < len; i++) n += text[i] == '\n';
+        char *text = (char *)vc_test_read_file(log, &len);
+        const int has_line = text && memchr(text, '\n', len);
         free(text);
-        if (n >= lines) return 0;
+        if (has_line) return pid;
         if (waitpid(pid, NULL, WNOHANG) == pid) return -1;
         nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
     }
+    if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
     return -1;
 }
 
 TEST(sigterm_finishes_the_step_writes_a_checkpoint_and_exits_143) {
     CHECK(data_dir(), "no synthetic data");
     CHECK(system("rm -rf " DIR "/sigterm && mkdir -p " DIR "/sigterm") == 0, "cleanup");
-    char cmd[4000], why[2048] = "";
-    train_cmd(cmd, sizeof cmd, DIR "/sigterm", "--steps 5000 --lr 1e-3");
-    pid_t pid = spawn(cmd, DIR "/sigterm/stdout.txt");
-    CHECK(pid > 0, "fork");
-    if (wait_for_lines(DIR "/sigterm/train_log.jsonl", 1, pid, 120)) {
-        kill(pid, SIGKILL), waitpid(pid, NULL, 0);
-        CHECK(0, "the run wrote no log line within 120 s");
-    }
+    char why[2048] = "";
+    pid_t pid = start_run_and_wait_for_a_step(DIR "/sigterm", "--steps 5000 --lr 1e-3");
+    CHECK(pid > 0, "the run wrote no log line within 120 s");
     kill(pid, SIGTERM);
     int status = 0;
     CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
@@ -212,14 +207,8 @@ TEST(sigterm_finishes_the_step_writes_a_checkpoint_and_exits_143) {
 TEST(a_second_signal_ends_the_run_at_once) {
     CHECK(data_dir(), "no synthetic data");
     CHECK(system("rm -rf " DIR "/sigint2 && mkdir -p " DIR "/sigint2") == 0, "cleanup");
-    char cmd[4000];
-    train_cmd(cmd, sizeof cmd, DIR "/sigint2", "--steps 5000 --lr 1e-3 --batch-size 48"); /* slower steps */
-    pid_t pid = spawn(cmd, DIR "/sigint2/stdout.txt");
-    CHECK(pid > 0, "fork");
-    if (wait_for_lines(DIR "/sigint2/train_log.jsonl", 1, pid, 120)) {
-        kill(pid, SIGKILL), waitpid(pid, NULL, 0);
-        CHECK(0, "the run wrote no log line within 120 s");
-    }
+    pid_t pid = start_run_and_wait_for_a_step(DIR "/sigint2", "--steps 5000 --lr 1e-3 --batch-size 48"); /* slower steps */
+    CHECK(pid > 0, "the run wrote no log line within 120 s");
     kill(pid, SIGINT);
     nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL); /* two pending SIGINTs would merge into one */
     kill(pid, SIGINT);

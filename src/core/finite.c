@@ -5,25 +5,18 @@
 
 /* The exponent test on the bits vectorises (isfinite on floats does not always), so the
  * common all-finite case is one fast pass; only a failing array is scanned again to count. */
-static int all_finite_f32(const float *x, size_t n) {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof u);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
+#define ALL_FINITE(name, T, U, EXP)                          \
+    static int name(const T *x, size_t n) {                  \
+        U bad = 0;                                           \
+        for (size_t i = 0; i < n; i++) {                     \
+            U u;                                             \
+            memcpy(&u, &x[i], sizeof u);                     \
+            bad |= (u & (EXP)) == (EXP);                     \
+        }                                                    \
+        return !bad;                                         \
     }
-    return !bad;
-}
-
-static int all_finite_f64(const double *x, size_t n) {
-    uint64_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t u;
-        memcpy(&u, &x[i], sizeof u);
-        bad |= (u & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
-    }
-    return !bad;
-}
+ALL_FINITE(all_finite_f32, float, uint32_t, 0x7f800000u)
+ALL_FINITE(all_finite_f64, double, uint64_t, 0x7ff0000000000000ull)
 
 #define COUNT_NONFINITE(x, n)                                  \
     vc_nonfinite c = {0, 0, 0};                                \
