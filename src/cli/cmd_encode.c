@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/finite.h"
 #include "eval/evaluate.h"
 #include "io/annotations.h"
 #include "io/atomic_file.h"
@@ -35,6 +36,7 @@ static int encode_video_tensor(vc_model *m, const char *path, int normalize, con
                      (long long)a.shape[lead + 3], c->num_frames, c->image_size, c->image_size);
     int N = !rc && lead ? (int)a.shape[0] : 1;
     if (!rc && (N < 1 || a.shape[0] > 1000000)) rc = vc_fail(&err, "%s: %lld clips", path, (long long)a.shape[0]);
+    if (!rc) rc = vc_check_finite_f32(a.data, a.nbytes / sizeof(float), path, &err);
     float *emb = rc ? NULL : malloc((size_t)N * c->embed_dim * sizeof *emb);
     if (!rc && !emb) rc = vc_fail(&err, "out of memory");
     if (!rc) rc = vc_model_encode_video(m, a.data, N, emb, &err);

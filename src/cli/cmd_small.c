@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/cpu.h"
 #include "kernels/gemm.h"
+#include "core/finite.h"
 #include "model/import.h"
 #include "model/model_io.h"
 #include "video/synth.h"
@@ -103,13 +104,50 @@ static int print_system(void) {
     return 0;
 }
 
+/* The "finite:" line of info: every float tensor (parameters and optimizer moments) scanned
+ * for NaN and Inf. Returns 1 when one is found. */
+static int print_finiteness(const vc_safetensors *st) {
+    size_t bad_tensors = 0, nan = 0, inf = 0;
+    char first[512] = "";
+    double *buf = NULL;
+    size_t cap = 0;
+    for (int i = 0; i < vc_st_count(st); i++) {
+        const vc_st_tensor *t = vc_st_at(st, i);
+        if (!vc_dtype_is_float(t->dtype)) continue;
+        const size_t n = t->nbytes / vc_dtype_size(t->dtype);
+        if (n > cap) {
+            double *nb = realloc(buf, n * sizeof *buf);
+            if (!nb) {
+                printf("finite:     not checked (out of memory)\n");
+                free(buf);
+                return 1;
+            }
+            buf = nb, cap = n;
+        }
+        vc_convert_to_f64(buf, t->data, t->dtype, n); /* exact for every float dtype */
+        const vc_nonfinite c = vc_count_nonfinite_f64(buf, n);
+        if (c.nan + c.inf == 0) continue;
+        if (!bad_tensors++)
+            snprintf(first, sizeof first, "tensor '%s' has %zu NaN and %zu Inf values (first at element %zu)", t->name,
+                     c.nan, c.inf, c.first);
+        nan += c.nan, inf += c.inf;
+    }
+    free(buf);
+    if (!bad_tensors) {
+        printf("finite:     yes (no NaN or Inf)\n");
+        return 0;
+    }
+    printf("finite:     NO: %zu NaN and %zu Inf values in %zu tensors; %s\n", nan, inf, bad_tensors, first);
+    return 1;
+}
+
 int cmd_info(int argc, char **argv) {
     arg_str_list pos = {0};
     int sys = 0;
     const arg_spec specs[] = {
         {0, "system", ARG_FLAG, &sys, NULL, "print the CPU, its features and the kernels selected (no FILE)"},
     };
-    int rc = args_parse("usage: viclip info FILE | viclip info --system\n\nA viclip .safetensors file: its metadata, tensors and dtypes. Any other checkpoint\n"
+    int rc = args_parse("usage: viclip info FILE | viclip info --system\n\nA viclip .safetensors file: its metadata, tensors, dtypes and whether every value is\nfinite (exit status 1 when a NaN or Inf is found). Any other checkpoint\n"
                         "`viclip convert` reads (.pth, .pt, -hf safetensors, OpenCLIP): what it imports as.\n"
                         "--system: the CPU and the kernels viclip picked from its features (VICLIP_ISA=avx2 etc. caps them).",
                         specs, 1, argc, argv, 2, &pos);
@@ -158,6 +196,7 @@ int cmd_info(int argc, char **argv) {
     printf("elements:   %zu (%.2f M)\n", total, total / 1e6);
     for (int d = 0; d < 16; d++)
         if (counts[d]) printf("  %-8s  %zu elements\n", vc_dtype_name((vc_dtype)d), counts[d]);
+    if (print_finiteness(st)) rc = 1;
     vc_model *m = cfg ? vc_model_from_safetensors(st, (const char *const[]){"optimizer.", NULL}, &err) : NULL;
     if (m) {
         size_t vis = 0, txt = 0;

@@ -1,14 +1,40 @@
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/train_resume.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
 
+/* The one piece of process state: which signal asked training to stop (0: none). The first
+ * SIGINT/SIGTERM lets the current step finish and a checkpoint be written; a second one ends
+ * the process at once with the default action. Only async-signal-safe calls in the handler. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (stop_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+}
+
+static void install_stop_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* decoding and file I/O carry on through the first signal */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
-    const char *model_config = "demo", *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto";
+    const char *model_config = NULL, *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto";
     int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0;
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
@@ -23,7 +49,7 @@ int cmd_train(int argc, char **argv) {
         {0, "no-augment", ARG_FLAG, &no_augment, NULL, "no RandomResizedCrop + flip when streaming (e.g. direction-labelled data)"},
         {0, "raw-captions", ARG_FLAG, &raw_captions, NULL, "tokenise captions as written (default: ViCLIP's cleaning)"},
         {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder (model, checkpoint, log, loss curve)"},
-        {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when training from scratch: tiny, demo, b16, l14"},
+        {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when training from scratch: tiny, demo, b16, l14 (default: demo)"},
         {0, "image-size", ARG_INT, &over.image_size, "N", "override: input resolution"},
         {0, "patch-size", ARG_INT, &over.patch_size, "N", "override: patch size"},
         {0, "frames", ARG_INT, &over.num_frames, "N", "override: frames per clip"},
@@ -67,58 +93,76 @@ int cmd_train(int argc, char **argv) {
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
     };
-    int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]", specs,
-                        (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
+    const int n_specs = (int)(sizeof specs / sizeof specs[0]);
+    int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]\n\n"
+                        "SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143; a second\n"
+                        "signal ends it at once. --resume continues a checkpoint: its architecture, seed and the\n"
+                        "settings that change what a step computes (--batch-size --accum-freq --mask-ratio\n"
+                        "--unmasked-steps --drop-path --beta1 --beta2 --eps --temp-min --positives --raw-captions\n"
+                        "--lock-text/--freeze-text, preloaded or streamed clips and, streamed, --sampling --no-augment)\n"
+                        "are the checkpoint's: left out they are taken from it, contradicted they are refused. These may\n"
+                        "change on resume: --steps --lr --min-lr --warmup --wd --grad-clip-norm --lr-mult-vision\n"
+                        "--lr-mult-text --workers N>0 --prefetch --save-every --stop-after --log-every --threads\n"
+                        "--train-data --out --vocab. The log is cut back to the checkpoint's step.",
+                        specs, n_specs, argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
+    vc_error err;
+    vc_json *train_args = NULL; /* a resumed checkpoint's settings; string flags may point into it */
+    vc_tokenizer *tok = NULL;
+    vc_sampling smode;
+    vc_positives pos;
+    rc = 2;
+    if (p.resume || p.init_model) {
+        const cli_flags flags = {specs, n_specs, argc, 2, argv};
+        if (cli_train_reconcile(&flags, p.resume ? p.resume : p.init_model, p.resume != NULL, &train_args, &err)) goto fail;
+    }
     p.freeze_text |= lock_text;
     p.augment = !no_augment;
     p.clean_captions = !raw_captions;
-    vc_error err;
-    vc_sampling smode;
-    if (vc_sampling_parse(sampling, &smode, &err)) {
-        cli_error("train", err.msg);
-        return 2;
-    }
+    if (vc_sampling_parse(sampling, &smode, &err) || vc_positives_parse(positives, &pos, &err)) goto fail;
     p.sampling = (int)smode;
-    if (cli_parse_annotation_format("train", format, &p.annotation)) return 2;
-    vc_positives pos;
-    if (vc_positives_parse(positives, &pos, &err)) {
-        cli_error("train", err.msg);
-        return 2;
-    }
+    if (cli_parse_annotation_format("train", format, &p.annotation)) goto fail_quiet;
     p.positives = (int)pos;
-    if (!p.init_model && !p.resume && vc_config_from_name(model_config, &p.cfg, &err)) {
-        cli_error("train", err.msg);
-        return 2;
-    }
+    if (!p.init_model && !p.resume && vc_config_from_name(model_config ? model_config : "demo", &p.cfg, &err)) goto fail;
 #define OVERRIDE(f) if (over.f > 0) p.cfg.f = over.f;
     OVERRIDE(image_size) OVERRIDE(patch_size) OVERRIDE(num_frames) OVERRIDE(vision_width)
     OVERRIDE(vision_layers) OVERRIDE(vision_heads) OVERRIDE(text_width) OVERRIDE(text_layers)
     OVERRIDE(text_heads) OVERRIDE(context_length) OVERRIDE(embed_dim)
 #undef OVERRIDE
-    if (vc_config_validate(&p.cfg, &err)) {
-        cli_error("train", err.msg);
-        return 2;
-    }
-    if (cli_prepare_train_outputs(&p, vocab)) return 2;
+    if (vc_config_validate(&p.cfg, &err)) goto fail;
+    if (cli_prepare_train_outputs(&p, vocab)) goto fail_quiet;
     vc_precision prec;
-    if (cli_precision(precision, &prec, "train")) return 2;
+    if (cli_precision(precision, &prec, "train")) goto fail_quiet;
     p.precision = (int)prec;
     cli_set_threads(threads);
-    vc_tokenizer *tok = cli_load_tokenizer(vocab);
-    if (!tok) return 1;
+    rc = 1;
+    if (!(tok = cli_load_tokenizer(vocab))) goto out;
     p.on_progress = cli_print_train_progress;
     p.on_warning = cli_print_warning;
     p.user = "train";
+    p.stop_requested = &stop_signal;
+    install_stop_handlers();
     vc_train_summary sum;
-    rc = vc_train(&p, tok, &sum, &err);
-    vc_tokenizer_free(tok);
+    const int failed = vc_train(&p, tok, &sum, &err);
     cli_print_train_summary(&sum, stdout);
-    if (rc) {
-        cli_error("train", err.msg);
-        return 1;
+    if (failed) goto fail;
+    if (sum.stopped) {
+        printf("stopped by %s after step %lld: wrote %s/checkpoint.safetensors and %s/train_log.jsonl (resume with --resume)\n",
+               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (long long)sum.last_step, p.out_dir, p.out_dir);
+        rc = 128 + stop_signal;
+        goto out;
     }
     printf("wrote %s/%s, %s/train_log.jsonl and %s/loss.svg\n", p.out_dir,
            p.stop_after > 0 && p.stop_after < p.steps ? "checkpoint.safetensors" : "model.safetensors", p.out_dir, p.out_dir);
-    return 0;
+    rc = 0;
+    goto out;
+fail:
+    cli_error("train", err.msg);
+    goto out;
+fail_quiet: /* the helper printed its error */
+    rc = 2;
+out:
+    vc_tokenizer_free(tok);
+    vc_json_free(train_args);
+    return rc;
 }

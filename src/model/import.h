@@ -30,7 +30,7 @@
  *     (align_corners=False, A=-0.75), the class row kept, as ViCLIP's load_state_dict does.
  * Any tensor left over that is not a known non-parameter (CLIP's logit_scale, input_resolution,
  * context_length, vocab_size, *.attn_mask; names under opts.ignore_prefixes) is an error that
- * names it; so are missing tensors and wrong shapes. */
+ * names it; so are missing tensors, wrong shapes and NaN or Inf values in a parameter. */
 #ifndef VC_MODEL_IMPORT_H
 #define VC_MODEL_IMPORT_H
 

@@ -8,6 +8,8 @@
 #include "core/checked_int.h"
 #include "model/import.h"
 
+#include "core/finite.h"
+
 typedef enum { KIND_VICLIP, KIND_CLIP } ckpt_kind;
 
 /* The source name of one of our parameter names. */
@@ -268,6 +270,13 @@ vc_model *vc_import_model(const vc_imp_set *s, const vc_import_opts *o, vc_impor
         }
         used[t - s->t] = 1;
         if (fill_param(m, kind, t, pi, o, rep, err)) goto fail;
+        const vc_nonfinite bad = vc_count_nonfinite_f32(t->data, t->numel);
+        if (bad.nan + bad.inf) {
+            char what[300];
+            snprintf(what, sizeof what, "tensor '%s'", t->name);
+            vc_fail_nonfinite(err, what, bad);
+            goto fail;
+        }
     }
     for (int i = 0; i < s->count; i++) {
         if (used[i]) continue;

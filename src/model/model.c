@@ -6,6 +6,7 @@
 
 #include <omp.h>
 
+#include "core/finite.h"
 #include "core/rng.h"
 
 vc_model *vc_model_new(const vc_config *cfg, vc_error *err) {
@@ -157,6 +158,14 @@ void vc_model_set_precision(vc_model *m, vc_precision p) { m->precision = p; }
 
 enum { INFER_VIDEO_CHUNK = 4, INFER_TEXT_CHUNK = 64 };
 
+/* A non-finite embedding is an error, never a silent NaN in an index or a score. */
+static int check_embeddings(const vc_real *emb, int N, int E, const char *tower, vc_error *err) {
+    const vc_nonfinite c = vc_count_nonfinite_real(emb, (size_t)N * E);
+    if (c.nan + c.inf == 0) return 0;
+    return vc_fail(err, "the %s embedding of input %zu (of %d) is not finite (%zu NaN, %zu Inf values in the batch)",
+                   tower, c.first / (size_t)E, N, c.nan, c.inf);
+}
+
 int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out, vc_error *err) {
     const vc_config *c = &m->cfg;
     const size_t clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
@@ -171,7 +180,7 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
         vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0);
         memcpy(out + (size_t)n0 * c->embed_dim, m->infer.vis.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
-    return 0;
+    return check_embeddings(out, N, c->embed_dim, "video", err);
 }
 
 int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out, vc_error *err) {
@@ -188,7 +197,7 @@ int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out
         vc_text_forward(c, &m->p.t, &m->infer.txt, tokens + (size_t)n0 * c->context_length, B);
         memcpy(out + (size_t)n0 * c->embed_dim, m->infer.txt.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
-    return 0;
+    return check_embeddings(out, N, c->embed_dim, "text", err);
 }
 
 static int check_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {

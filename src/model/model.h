@@ -54,7 +54,8 @@ void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init);
 void vc_model_init_temporal(vc_model *m, uint64_t seed, double std);
 
 /* Inference: video [N, T, 3, H, W] -> out [N, E]; tokens [N, ctx] -> out [N, E].
- * Embeddings are the raw projections (not normalised). Work is chunked internally. */
+ * Embeddings are the raw projections (not normalised). Work is chunked internally. A
+ * non-finite embedding is an error naming the input's row. */
 int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out, vc_error *err);
 int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out, vc_error *err);
 

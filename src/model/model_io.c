@@ -1,5 +1,6 @@
 #include "model/model_io.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,9 @@ int vc_model_read_params(vc_model *m, const vc_safetensors *st, vc_error *err) {
         if (vc_st_read_f32(st, pi->name, m->params + pi->offset, pi->ndim, pi->shape, err)) return -1;
 #endif
     }
-    return 0;
+    char what[4200];
+    snprintf(what, sizeof what, "%s:", vc_st_path(st));
+    return vc_params_check_finite(&m->table, m->params, what, err);
 }
 
 vc_model *vc_model_load(const char *path, const char *const *extra_prefixes, vc_error *err) {
@@ -63,6 +66,8 @@ vc_model *vc_model_load(const char *path, const char *const *extra_prefixes, vc_
 int vc_model_add_to_writer(const vc_model *m, vc_st_writer *w, vc_dtype dtype, void **owned,
                            vc_error *err) {
     *owned = NULL;
+    /* a non-finite model is never written, so it cannot replace the last good file */
+    if (vc_params_check_finite(&m->table, m->params, "the model's", err)) return -1;
     char cfg[1024];
     vc_config_to_json(&m->cfg, cfg, sizeof cfg);
     if (vc_st_writer_meta(w, "config", cfg, err)) return -1;
@@ -94,7 +99,7 @@ int vc_model_save(const vc_model *m, const char *path, vc_dtype dtype, vc_error 
     if (!w) return vc_fail(err, "out of memory creating a safetensors writer");
     void *owned = NULL;
     int rc = vc_st_writer_meta(w, "format", "viclip", err);
-    if (!rc) rc = vc_model_add_to_writer(m, w, dtype, &owned, err);
+    if (!rc && (rc = vc_model_add_to_writer(m, w, dtype, &owned, err))) vc_fail_ctx(err, "not writing %s", path);
     if (!rc) rc = vc_st_writer_write(w, path, err);
     vc_st_writer_free(w);
     free(owned);

@@ -1,5 +1,7 @@
 #include "model/params.h"
 
+#include "core/finite.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,4 +189,16 @@ void vc_blocks_init(vc_block_view *blocks, int layers, int W, vc_rng *r) {
         vc_fill_normal(b->proj_w, 4 * w * w, proj_std, r);
         vc_fill_const(b->proj_b, w, 0);
     }
+}
+
+int vc_params_check_finite(const vc_param_table *t, const vc_real *buf, const char *what, vc_error *err) {
+    for (int i = 0; i < t->count; i++) {
+        const vc_param_info *pi = &t->info[i];
+        const vc_nonfinite c = vc_count_nonfinite_real(buf + pi->offset, pi->numel);
+        if (c.nan + c.inf == 0) continue;
+        char name[256];
+        snprintf(name, sizeof name, "%s tensor '%s'", what, pi->name);
+        return vc_fail_nonfinite(err, name, c);
+    }
+    return 0;
 }

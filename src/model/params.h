@@ -87,6 +87,10 @@ int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err);
 void vc_param_table_free(vc_param_table *t);
 const vc_param_info *vc_param_find(const vc_param_table *t, const char *name);
 
+/* 0 when every element of buf (a buffer in t's layout: parameters, gradients, moments) is
+ * finite; else -1, the message naming `what` (e.g. the file) and the first tensor at fault. */
+int vc_params_check_finite(const vc_param_table *t, const vc_real *buf, const char *what, vc_error *err);
+
 /* Binds named pointers over `base` (a buffer of t->total elements). The block arrays are
  * allocated; free them with vc_params_view_free. */
 int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *base,

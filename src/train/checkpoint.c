@@ -18,6 +18,9 @@ int vc_checkpoint_save(const char *path, const vc_model *m, const vc_adamw *opt,
     char (*names)[128] = calloc(2 * (size_t)m->table.count, sizeof *names);
     int rc = names ? 0 : vc_fail(err, "out of memory");
     if (!rc) rc = vc_model_add_to_writer(m, w, VC_DT_F32, &owned, err);
+    for (int k = 0; k < 2 && !rc; k++)
+        rc = vc_params_check_finite(&m->table, k ? opt->v : opt->m, k ? "the optimizer's exp_avg_sq" : "the optimizer's exp_avg", err);
+    if (rc) vc_fail_ctx(err, "not writing %s", path);
     for (int k = 0; k < 2 && !rc; k++) {
         const vc_real *moment = k ? opt->v : opt->m;
         for (int i = 0; i < m->table.count && !rc; i++) {
@@ -73,6 +76,11 @@ vc_model *vc_checkpoint_load(const char *path, vc_adamw *opt, const vc_adamw_par
             if (vc_st_read_f32(st, name, moment + pi->offset, pi->ndim, pi->shape, err)) goto fail;
 #endif
         }
+    }
+    for (int k = 0; k < 2; k++) {
+        char what[4200];
+        snprintf(what, sizeof what, "%s: optimizer %s", path, k ? "exp_avg_sq" : "exp_avg");
+        if (vc_params_check_finite(&m->table, k ? opt->v : opt->m, what, err)) goto fail;
     }
     opt->t = (int64_t)s;
     *step = (int64_t)s;

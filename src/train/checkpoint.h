@@ -2,7 +2,9 @@
  * official names (so a checkpoint is also a loadable model), both AdamW moments under
  * "optimizer.exp_avg.<name>" / "optimizer.exp_avg_sq.<name>", and in the metadata the config,
  * the completed step and the seed. All other randomness is a function of (seed, step), so
- * this is the whole state a bit-identical resume needs. Written atomically. */
+ * this is the whole state a bit-identical resume needs. Written atomically, and never with a
+ * non-finite value (the save is refused, so the last good checkpoint stays); loading checks
+ * every parameter and moment for finiteness too. */
 #ifndef VC_TRAIN_CHECKPOINT_H
 #define VC_TRAIN_CHECKPOINT_H
 

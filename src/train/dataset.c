@@ -22,6 +22,10 @@ int vc_positives_parse(const char *s, vc_positives *out, vc_error *err) {
     return 0;
 }
 
+const char *vc_positives_name(vc_positives mode) {
+    return mode == VC_POSITIVES_VIDEO ? "video" : mode == VC_POSITIVES_LABEL ? "label" : "caption";
+}
+
 static int compare_keyed(const void *a, const void *b) {
     const keyed_key *x = a, *y = b;
     int c = strcmp(x->key, y->key);

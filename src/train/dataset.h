@@ -36,6 +36,7 @@ typedef enum {
 } vc_positives;
 
 int vc_positives_parse(const char *s, vc_positives *out, vc_error *err);
+const char *vc_positives_name(vc_positives mode); /* what vc_positives_parse reads */
 
 /* ids[i] (for i < d->n): one number per distinct key (caption, video path or label), 0..*n_groups-1. */
 int vc_dataset_group_ids(const vc_dataset *d, vc_positives mode, int32_t *ids, int *n_groups, vc_error *err);

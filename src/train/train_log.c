@@ -2,6 +2,7 @@
  * loss plot. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,18 +12,30 @@
 #include "train/train_state.h"
 
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err) {
-    fprintf(s->log, "{\"step\":%" PRId64 ",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
-                    "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f}\n",
-            pr->step, pr->loss, pr->lr, pr->grad_norm, pr->temp, pr->masked, pr->samples_per_s, pr->elapsed_s,
-            pr->data_wait_s);
-    if (ferror(s->log)) return vc_fail(err, "%s/train_log.jsonl: write failed", s->p->out_dir);
-    return 0;
+    char line[1024];
+    snprintf(line, sizeof line,
+             "{\"step\":%" PRId64 ",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
+             "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f}",
+             pr->step, pr->loss, pr->lr, pr->grad_norm, pr->temp, pr->masked, pr->samples_per_s, pr->elapsed_s,
+             pr->data_wait_s);
+    return vc_jsonl_log_write(&s->log, line, err);
+}
+
+/* A model about to be written must be finite (the save checks that) and still give a finite loss
+ * after its last update: finite weights can already overflow the forward, and the step that
+ * would notice never runs when this is the last one. One forward of the step's last micro-batch. */
+static int check_diverged(vc_train_state *s, int64_t step, const char *what, vc_error *err) {
+    double loss;
+    if (vc_model_loss(s->model, &s->micro[s->A - 1], &loss, err)) return -1;
+    if (isfinite(loss)) return 0;
+    return vc_fail(err, "after step %" PRId64 " the model gives a loss of %g: training diverged (lower the learning "
+                        "rate or clip gradients); not writing %s, the last checkpoint is kept", step, loss, what);
 }
 
 int vc_train_checkpoint(vc_train_state *s, int64_t step, vc_error *err) {
     char path[4096];
-    fflush(s->log);
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", s->p->out_dir);
+    if (check_diverged(s, step, path, err)) return -1;
     return vc_checkpoint_save(path, s->model, &s->opt, step, s->seed, s->args, err);
 }
 
@@ -70,10 +83,9 @@ static int write_loss_plot(const char *log_path, const char *svg_path, vc_error 
 
 int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
     char path[4096], svg[4096];
-    fflush(s->log);
     if (reached_end) {
         snprintf(path, sizeof path, "%s/model.safetensors", s->p->out_dir);
-        if (vc_model_save(s->model, path, VC_DT_F32, err)) return -1;
+        if (check_diverged(s, s->p->steps, path, err) || vc_model_save(s->model, path, VC_DT_F32, err)) return -1;
     }
     snprintf(path, sizeof path, "%s/train_log.jsonl", s->p->out_dir);
     snprintf(svg, sizeof svg, "%s/loss.svg", s->p->out_dir);

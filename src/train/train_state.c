@@ -1,6 +1,5 @@
 #include "train/train_state.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +22,20 @@ static int check_params(const vc_train_params *p, vc_error *err) {
     return 0;
 }
 
+/* Every setting a resumed run must repeat is here (the CLI checks --resume against it);
+ * numbers are written exactly (%.17g) so they read back as the same doubles. */
 static void train_args_json(const vc_train_params *p, char *buf, size_t cap) {
     snprintf(buf, cap,
              "{\"batch_size\":%d,\"accum_freq\":%d,\"steps\":%" PRId64 ",\"warmup\":%" PRId64
-             ",\"lr\":%g,\"min_lr\":%g,\"wd\":%g,\"grad_clip_norm\":%g,\"mask_ratio\":%g,"
-             "\"unmasked_steps\":%" PRId64 ",\"drop_path\":%g,\"lr_mult_vision\":%g,"
-             "\"lr_mult_text\":%g,\"freeze_text\":%d,\"temp_min\":%g,\"seed\":%" PRIu64 ",\"workers\":%d,"
+             ",\"lr\":%.17g,\"min_lr\":%.17g,\"wd\":%.17g,\"grad_clip_norm\":%.17g,\"mask_ratio\":%.17g,"
+             "\"unmasked_steps\":%" PRId64 ",\"drop_path\":%.17g,\"lr_mult_vision\":%.17g,"
+             "\"lr_mult_text\":%.17g,\"freeze_text\":%d,\"temp_min\":%.17g,\"beta1\":%.17g,\"beta2\":%.17g,"
+             "\"eps\":%.17g,\"positives\":\"%s\",\"seed\":%" PRIu64 ",\"workers\":%d,"
              "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d}",
              p->batch_size, p->accum_freq, p->steps, p->warmup, p->lr, p->min_lr, p->weight_decay,
              p->grad_clip_norm, p->mask_ratio, p->unmasked_steps, p->drop_path, p->lr_mult_vision,
-             p->lr_mult_text, p->freeze_text, p->temp_min, p->seed, p->workers,
+             p->lr_mult_text, p->freeze_text, p->temp_min, p->beta1, p->beta2, p->eps,
+             vc_positives_name((vc_positives)p->positives), p->seed, p->workers,
              p->workers ? vc_sampling_name((vc_sampling)p->sampling) : "middle", p->workers ? p->augment : 0, p->clean_captions);
 }
 
@@ -61,6 +64,10 @@ static int open_model(vc_train_state *s, vc_error *err) {
         s->model = vc_model_new(&p->cfg, err);
         if (s->model) vc_model_init_random(s->model, s->seed, p->temp_init);
         if (s->model && p->temporal_init_std > 0) vc_model_init_temporal(s->model, s->seed, p->temporal_init_std);
+        /* loaded weights are checked on load; these must be too, or a NaN would later be blamed
+         * on the learning rate */
+        if (s->model && vc_params_check_finite(&s->model->table, s->model->params, "random initialisation:", err))
+            return -1;
     }
     return !s->model || vc_adamw_init(&s->opt, &s->model->table, &op, err) ? -1 : 0;
 }
@@ -116,6 +123,7 @@ static int plan_buffers(vc_train_state *s, vc_error *err) {
 
 int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_tokenizer *tok, vc_error *err) {
     memset(s, 0, sizeof *s);
+    s->log.fd = -1;
     s->p = p;
     s->seed = p->seed;
     if (check_params(p, err) || vc_mkdir_p(p->out_dir, err) || open_model(s, err)) return -1;
@@ -131,9 +139,7 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     train_args_json(p, s->args, sizeof s->args);
     char path[4096];
     snprintf(path, sizeof path, "%s/train_log.jsonl", p->out_dir);
-    s->log = fopen(path, s->start ? "a" : "w");
-    if (!s->log) return vc_fail(err, "%s: %s", path, strerror(errno));
-    return 0;
+    return vc_jsonl_log_open(&s->log, path, s->start, err);
 }
 
 void vc_train_state_free(vc_train_state *s) {
@@ -143,6 +149,7 @@ void vc_train_state_free(vc_train_state *s) {
     vc_adamw_free(&s->opt);
     free(s->video), free(s->tokens), free(s->ids), free(s->keep), free(s->rates), free(s->order.perm);
     free(s->emb), free(s->demb), free(s->loss_scratch), free(s->micro);
-    if (s->log) fclose(s->log);
+    vc_jsonl_log_close(&s->log);
     memset(s, 0, sizeof *s);
+    s->log.fd = -1;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "io/jsonl_log.h"
 #include "model/model.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
@@ -42,10 +43,10 @@ typedef struct vc_train_state {
     vc_step_inputs *micro;          /* [A] the step's micro-batches */
     double *rates;                  /* drop-path rate per vision layer */
     vc_sample_order order;
-    FILE *log;                      /* train_log.jsonl */
+    vc_jsonl_log log;               /* train_log.jsonl (cut back to `start` on resume) */
     int n_skipped;                  /* clips left out or replaced so far */
     double data_wait_s;             /* time spent waiting for decoded clips so far */
-    char args[1024];                /* the run's arguments as JSON, stored in checkpoints */
+    char args[2048];                /* the run's arguments as JSON, stored in checkpoints */
 } vc_train_state;
 
 /* Validates the parameters, builds or resumes the model and optimizer, opens the data (and the
@@ -62,17 +63,27 @@ int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *e
  * accumulation the loss sees every clip of the step as a negative of every other. */
 int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err);
 
-/* Global-norm clipping and one AdamW update at learning rate lr; returns the gradient norm
- * before clipping. */
-double vc_train_update(vc_train_state *s, double lr);
+/* The global gradient norm (before clipping) of the trainable parameters. */
+double vc_train_grad_norm(vc_train_state *s);
+
+/* Stops a diverging run before its update: 0 when the loss and the gradient norm of `step`
+ * (0-based) are finite, else -1 with a message naming the step and what became non-finite. */
+int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, double grad_norm, double lr,
+                          vc_error *err);
+
+/* Global-norm clipping (of grad_norm, from vc_train_grad_norm) and one AdamW update at lr. */
+void vc_train_update(vc_train_state *s, double lr, double grad_norm);
 
 /* Appends the step's line to train_log.jsonl. */
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err);
 
-/* Writes OUT/checkpoint.safetensors (atomically) after `step` completed steps. */
+/* Writes OUT/checkpoint.safetensors (atomically) after `step` completed steps; refused (the
+ * previous checkpoint kept) when the updated model is not finite or gives a non-finite loss on
+ * the step's last micro-batch, i.e. the run diverged with finite numbers so far. */
 int vc_train_checkpoint(vc_train_state *s, int64_t step, vc_error *err);
 
-/* After the loop: the final model (when the run reached its last step) and the loss plot. */
+/* After the loop: the final model (when the run reached its last step; checked as a
+ * checkpoint is) and the loss plot. */
 int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err);
 
 #endif

@@ -1,4 +1,7 @@
 /* A training step's compute: forward, loss and backward over the micro-batches, then the update. */
+#include <inttypes.h>
+#include <math.h>
+
 #include "train/train_state.h"
 
 int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err) {
@@ -20,11 +23,26 @@ int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err) {
     return 0;
 }
 
-double vc_train_update(vc_train_state *s, double lr) {
+double vc_train_grad_norm(vc_train_state *s) { return vc_grad_norm(&s->opt, &s->model->table, s->model->grads); }
+
+int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, double grad_norm, double lr,
+                          vc_error *err) {
+    if (isfinite(loss) && isfinite(grad_norm)) return 0;
+    const char *what = isfinite(loss) ? "gradient norm" : "loss";
+    const double value = isfinite(loss) ? grad_norm : loss;
+    /* the weights a run starts from were checked finite, so a first step that fails is not the
+     * learning rate's doing */
+    if (step == s->start)
+        return vc_fail(err, "the %s is %g at step %" PRId64 ", the first of this run, before any update: the model "
+                            "or its inputs overflow", what, value, step + 1);
+    return vc_fail(err, "the %s became %g at step %" PRId64 ": training diverged (lower the learning rate, %g at this "
+                        "step, or clip gradients); stopped before updating, the last checkpoint is kept",
+                   what, value, step + 1, lr);
+}
+
+void vc_train_update(vc_train_state *s, double lr, double grad_norm) {
     vc_model *m = s->model;
     const double clip_norm = s->p->grad_clip_norm;
-    const double norm = vc_grad_norm(&s->opt, &m->table, m->grads);
-    const double clip_scale = clip_norm > 0 && norm > clip_norm ? clip_norm / norm : 1;
+    const double clip_scale = clip_norm > 0 && grad_norm > clip_norm ? clip_norm / grad_norm : 1;
     vc_adamw_step(&s->opt, &m->table, m->params, m->grads, lr, clip_scale, m->p.temp);
-    return norm;
 }

@@ -1,7 +1,5 @@
 #include "train/trainer.h"
 
-#include <inttypes.h>
-#include <math.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -45,19 +43,20 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
     if (vc_train_state_open(&s, p, tok, err)) goto done;
     const int64_t end = p->stop_after > 0 && p->stop_after < p->steps ? p->stop_after : p->steps;
     const double t0 = vc_now_s();
+    int stopped = 0;
     for (int64_t step = s.start; step < end; step++) {
         const double lr = vc_cosine_lr(step, p->warmup, p->steps, p->lr, p->min_lr);
         const int masked = p->mask_ratio > 0 && step < p->steps - p->unmasked_steps;
         double loss;
         if (vc_train_load_batch(&s, step, masked, err) || vc_train_forward_backward(&s, &loss, err)) goto done;
-        if (!isfinite(loss)) {
-            vc_fail(err, "loss became %g at step %" PRId64 " (lower the learning rate?)", loss, step);
-            goto done;
-        }
-        const double norm = vc_train_update(&s, lr);
+        const double norm = vc_train_grad_norm(&s);
+        if (vc_train_check_finite(&s, step, loss, norm, lr, err)) goto done;
+        vc_train_update(&s, lr, norm);
         const double elapsed = vc_now_s() - t0;
         const int64_t done_steps = step + 1 - s.start;
-        if (summary) *summary = (vc_train_summary){s.start, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss};
+        /* a stop request (the caller's signal handler) is honoured between steps, with a checkpoint */
+        const int stop = p->stop_requested && *p->stop_requested;
+        if (summary) *summary = (vc_train_summary){s.start, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss, stop};
         const vc_train_progress pr = {.step = step + 1, .steps = p->steps, .loss = loss, .lr = lr,
                                       .grad_norm = norm, .temp = s.model->p.temp[0],
                                       .samples_per_s = done_steps * (double)s.B * s.A / elapsed,
@@ -67,11 +66,15 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
         if (vc_train_log_step(&s, &pr, err)) goto done;
         if (p->on_progress && (pr.step % (p->progress_every > 0 ? p->progress_every : 1) == 0 || pr.step == end))
             p->on_progress(&pr, p->user);
-        if (((p->save_every > 0 && pr.step % p->save_every == 0) || pr.step == end) &&
+        if (((p->save_every > 0 && pr.step % p->save_every == 0) || pr.step == end || stop) &&
             vc_train_checkpoint(&s, pr.step, err))
             goto done;
+        if (stop) {
+            stopped = 1;
+            break;
+        }
     }
-    rc = vc_train_finish(&s, end == p->steps, err);
+    rc = vc_train_finish(&s, end == p->steps && !stopped, err);
 done:
     vc_train_state_free(&s);
     return rc;

@@ -4,6 +4,7 @@
 #ifndef VC_TRAIN_TRAINER_H
 #define VC_TRAIN_TRAINER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "io/annotations.h"
@@ -25,6 +26,7 @@ typedef struct vc_train_summary {
     int n_skipped;                 /* clips left out or replaced because they could not be read */
     double elapsed_s, data_wait_s; /* wall time of the loop, and of it waiting for decoding */
     double final_loss;
+    int stopped;                   /* the run stopped early because *stop_requested was set */
 } vc_train_summary;
 
 typedef struct vc_train_params {
@@ -59,6 +61,9 @@ typedef struct vc_train_params {
     uint64_t seed;
     int64_t save_every;             /* checkpoint every N steps (0: only at the end) */
     int64_t stop_after;             /* stop after this step, writing a checkpoint (0: run to the end) */
+    /* Owned by the caller (e.g. set by its signal handler): when non-zero at the end of a step,
+     * training writes a checkpoint, closes the log and returns 0 with summary->stopped = 1. */
+    const volatile sig_atomic_t *stop_requested;
     void (*on_progress)(const vc_train_progress *p, void *user);
     void (*on_warning)(const char *msg, void *user); /* e.g. a clip left out because it cannot be read */
     void *user;

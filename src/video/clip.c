@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/finite.h"
 #include "io/npy.h"
 #include "video/decode.h"
 
@@ -184,6 +185,8 @@ int vc_clip_load_opts(const char *path, const vc_preprocess *pp, const vc_clip_o
         if (a.dtype == VC_DT_F32) {
             if (a.ndim != 4 || a.shape[0] != T || a.shape[1] != 3 || a.shape[2] != S || a.shape[3] != S)
                 rc = vc_fail(err, "%s: a float32 clip must be [%d, 3, %d, %d] (preprocessed)", path, T, S, S);
+            else if (vc_check_finite_f32(a.data, (size_t)T * 3 * S * S, path, err))
+                rc = -1;
             else
                 for (size_t i = 0; i < (size_t)T * 3 * S * S; i++) out[i] = (vc_real)((const float *)a.data)[i];
             if (!rc && frame_idx)
