@@ -12,7 +12,9 @@ PKGS=(build-essential libopenblas-openmp-dev zlib1g-dev python3-numpy
 # ffmpeg (the tool) only regenerates the decoder test fixtures (tools/gen_video_fixtures.py);
 # python3-av decodes for the PyAV reference comparison (tools/check_frames_pyav.py).
 # chromium and wrk: the serve UI test and the serve load benchmark (both skip visibly without).
-OPTIONAL_PKGS=(python3-torch python3-av ffmpeg chromium wrk)
+# OpenMPI: data-parallel training (`mpirun -np N viclip train`); without it the build is
+# single-process and the MPI tests SKIP.
+OPTIONAL_PKGS=(python3-torch python3-av ffmpeg chromium wrk openmpi-bin libopenmpi-dev)
 
 missing=()
 for p in "${PKGS[@]}" "${OPTIONAL_PKGS[@]}"; do

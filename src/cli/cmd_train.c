@@ -1,15 +1,18 @@
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "dist/collectives.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
 
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
     const char *model_config = "demo", *vocab = NULL, *positives = "caption", *sampling = "rand";
-    int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0;
+    int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0, full_loss = 0;
+    double dist_timeout = 300;
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
     vc_config over = {0};
@@ -62,9 +65,12 @@ int cmd_train(int argc, char **argv) {
         {0, "stop-after", ARG_I64, &p.stop_after, "N", "stop after step N with a checkpoint (for resuming later)"},
         {0, "log-every", ARG_INT, &p.progress_every, "N", "print progress every N steps"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads per process (default: the cores, shared by the ranks on a node)"},
+        {0, "full-loss", ARG_FLAG, &full_loss, NULL, "under mpirun: every rank computes the whole global-batch loss (default: its own rows, as open_clip's --local-loss)"},
+        {0, "dist-timeout", ARG_DOUBLE, &dist_timeout, "S", "under mpirun: a collective waiting longer fails, naming the ranks that do not answer"},
     };
-    int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]", specs,
+    int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]\n"
+                        "       mpirun -np N viclip train ...   (data-parallel: --batch-size clips per rank)", specs,
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     p.freeze_text |= lock_text;
@@ -96,20 +102,41 @@ int cmd_train(int argc, char **argv) {
         cli_error("train", err.msg);
         return 2;
     }
+    vc_dist *dist = vc_dist_init(&argc, &argv, dist_timeout, &err);
+    if (!dist) {
+        cli_error("train", err.msg);
+        return 1;
+    }
+    /* ranks sharing a node share its cores */
+    if (threads <= 0 && dist->local_size > 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores / dist->local_size > 0 ? (int)(cores / dist->local_size) : 1;
+    }
     cli_set_threads(threads);
     vc_tokenizer *tok = cli_load_tokenizer(vocab);
-    if (!tok) return 1;
+    if (!tok) {
+        vc_dist_abort(dist, 1);
+        vc_dist_free(dist);
+        return 1;
+    }
+    p.dist = dist;
+    p.local_loss = !full_loss;
     p.on_progress = cli_print_train_progress;
     p.on_warning = cli_print_warning;
     p.user = "train";
     vc_train_summary sum;
     rc = vc_train(&p, tok, &sum, &err);
     vc_tokenizer_free(tok);
-    cli_print_train_summary(&sum, stdout);
+    if (dist->rank == 0) cli_print_train_summary(&sum, stdout);
     if (rc) {
         cli_error("train", err.msg);
+        vc_dist_abort(dist, 1); /* ends the other ranks of an MPI run */
+        vc_dist_free(dist);
         return 1;
     }
+    const int rank = dist->rank;
+    vc_dist_free(dist);
+    if (rank) return 0;
     printf("wrote %s/%s, %s/train_log.jsonl and %s/loss.svg\n", p.out_dir,
            p.stop_after > 0 && p.stop_after < p.steps ? "checkpoint.safetensors" : "model.safetensors", p.out_dir, p.out_dir);
     return 0;

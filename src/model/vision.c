@@ -113,7 +113,7 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
 }
 
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
-                        vc_vision_acts *acts, const vc_real *demb, int B) {
+                        vc_vision_acts *acts, const vc_real *demb, int B, const vc_grads_ready *ready) {
     const int W = c->vision_width, L = acts->K + 1;
     const size_t BLW = (size_t)B * L * W;
     memset(acts->d_cls, 0, (size_t)B * W * sizeof(vc_real));
@@ -146,11 +146,11 @@ void vc_vision_backward_patch_tokens(const vc_config *c, const vc_vision_view *p
     memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
     for (int b = 0; b < B; b++)
         memcpy(acts->d_stream + ((size_t)b * L + 1) * W, d_tokens + (size_t)b * K * W, (size_t)K * W * sizeof(vc_real));
-    vc_vision_backward_tokens(c, p, g, acts, B);
+    vc_vision_backward_tokens(c, p, g, acts, B, NULL);
 }
 
 void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
-                               vc_vision_acts *acts, int B) {
+                               vc_vision_acts *acts, int B, const vc_grads_ready *ready) {
     const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;
     const int P3 = 3 * c->patch_size * c->patch_size;
     const size_t BLW = (size_t)B * L * W;
@@ -159,6 +159,7 @@ void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_v
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->x;
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
+        if (ready) ready->fn(ready->user, g->blocks[l].ln1_w); /* ln_1.weight opens the block */
     }
     memset(acts->d_embed, 0, BLW * sizeof(vc_real));
     vc_layernorm_backward(acts->d_embed, g->ln_pre_w, g->ln_pre_b, acts->d_stream, acts->embed,
@@ -183,4 +184,5 @@ void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_v
     for (int b = 0; b < B; b++)
         vc_linear_backward(NULL, g->conv1, NULL, acts->d_embed + ((size_t)b * L + 1) * W,
                            acts->patches + (size_t)b * K * P3, p->conv1, K, P3, W);
+    if (ready) ready->fn(ready->user, g->conv1); /* the tower's first parameter */
 }

@@ -11,7 +11,8 @@
 #include "train/train_state.h"
 
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err) {
-    fprintf(s->log, "{\"step\":%" PRId64 ",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
+    if (s->rank) return 0; /* rank 0 writes the files */
+    fprintf(s->log, "{\"step\":%" PRId64 ",\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
                     "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f}\n",
             pr->step, pr->loss, pr->lr, pr->grad_norm, pr->temp, pr->masked, pr->samples_per_s, pr->elapsed_s,
             pr->data_wait_s);
@@ -20,6 +21,7 @@ int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *
 }
 
 int vc_train_checkpoint(vc_train_state *s, int64_t step, vc_error *err) {
+    if (s->rank) return 0;
     char path[4096];
     fflush(s->log);
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", s->p->out_dir);
@@ -69,11 +71,12 @@ static int write_loss_plot(const char *log_path, const char *svg_path, vc_error 
 }
 
 int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
+    if (s->rank) return 0;
     char path[4096], svg[4096];
     fflush(s->log);
     if (reached_end) {
         snprintf(path, sizeof path, "%s/model.safetensors", s->p->out_dir);
-        if (vc_model_save(s->model, path, VC_DT_F32, err)) return -1;
+        if (vc_model_save(s->model, path, VC_DT_REAL, err)) return -1; /* F64 in the double-precision build */
     }
     snprintf(path, sizeof path, "%s/train_log.jsonl", s->p->out_dir);
     snprintf(svg, sizeof svg, "%s/loss.svg", s->p->out_dir);

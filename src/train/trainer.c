@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "dist/collectives.h"
 #include "train/train_state.h"
 
 vc_train_params vc_train_default_params(void) {
@@ -35,6 +36,7 @@ vc_train_params vc_train_default_params(void) {
     p.sampling = VC_SAMPLE_RAND;
     p.augment = 1;
     p.clean_captions = 1;
+    p.local_loss = 1;
     return p;
 }
 
@@ -57,15 +59,17 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
         const double norm = vc_train_update(&s, lr);
         const double elapsed = vc_now_s() - t0;
         const int64_t done_steps = step + 1 - s.start;
-        if (summary) *summary = (vc_train_summary){s.start, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss};
+        if (summary)
+            *summary = (vc_train_summary){s.start, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss, s.ranks,
+                                          p->dist ? p->dist->comm_s : 0, p->dist ? p->dist->comm_busy_s : 0};
         const vc_train_progress pr = {.step = step + 1, .steps = p->steps, .loss = loss, .lr = lr,
                                       .grad_norm = norm, .temp = s.model->p.temp[0],
-                                      .samples_per_s = done_steps * (double)s.B * s.A / elapsed,
+                                      .samples_per_s = done_steps * (double)s.B * s.A * s.ranks / elapsed,
                                       .elapsed_s = elapsed,
                                       .eta_s = elapsed / done_steps * (double)(p->steps - step - 1),
                                       .masked = masked, .data_wait_s = s.data_wait_s};
         if (vc_train_log_step(&s, &pr, err)) goto done;
-        if (p->on_progress && (pr.step % (p->progress_every > 0 ? p->progress_every : 1) == 0 || pr.step == end))
+        if (p->on_progress && s.rank == 0 && (pr.step % (p->progress_every > 0 ? p->progress_every : 1) == 0 || pr.step == end))
             p->on_progress(&pr, p->user);
         if (((p->save_every > 0 && pr.step % p->save_every == 0) || pr.step == end) &&
             vc_train_checkpoint(&s, pr.step, err))
