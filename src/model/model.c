@@ -236,10 +236,12 @@ static void vision_grads_ready(void *user, const vc_real *from) {
 /* Backward through both towers from w->dv / w->dt (already scaled), accumulating into m->grads. */
 static void backward_towers(vc_model *m, const vc_step_inputs *in) {
     vc_workspace *w = &m->train;
-    const vc_grads_ready vision_ready = {vision_grads_ready, (void *)in};
-    vc_vision_backward(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, in->B, in->on_grads_ready ? &vision_ready : NULL);
+    /* The text tower first: its gradients are then sent while the (larger) video backward runs,
+     * whose blocks are sent one by one as they finish. */
     if (in->train_text) vc_text_backward(&m->cfg, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
     if (in->on_grads_ready && in->train_text) in->on_grads_ready(in->hook_user, VC_TOWER_TEXT, m->g.t.token_emb);
+    const vc_grads_ready vision_ready = {vision_grads_ready, (void *)in};
+    vc_vision_backward(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, in->B, in->on_grads_ready ? &vision_ready : NULL);
 }
 
 /* Backward from the gradients of the raw embeddings, scaled by in->grad_scale. */
