@@ -16,7 +16,7 @@ MPIRUN="mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 2"
 [ -f build/bench/synth224/train.jsonl ] || build/viclip synth build/bench/synth224 --size 224 --n-train 32 >/dev/null
 common="--workers 0 --warmup 1 --lr 1e-4 --log-every 1000 --seed 3"
 demo="--train-data build/bench/synth32/train.jsonl --model-config demo --mask-ratio 0.5 --steps $steps $common"
-b16="--train-data build/bench/synth224/train.jsonl --model-config b16 --mask-ratio 0.9 --steps 4 $common"
+b16="--train-data build/bench/synth224/train.jsonl --model-config b16 --mask-ratio 0.9 --steps 3 $common"
 
 run() { # label, launcher, threads, batch per rank, args...
     local label=$1 launcher=$2 threads=$3 batch=$4; shift 4

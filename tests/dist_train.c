@@ -4,7 +4,8 @@
  * for equality to 1e-10. Rank 0 prints "loss STEP VALUE" for every step, with all digits.
  *
  * usage: dist_train64 DATA_DIR OUT_DIR key=value...
- *   batch, steps, accum, stop_after, resume (checkpoint path), full_loss, lock_text, mask, clip */
+ *   batch, steps, accum, stop_after, resume (checkpoint path), full_loss, lock_text, mask, clip,
+ *   drop_path */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
         else if (KEY("lock_text")) p.freeze_text = atoi(v);
         else if (KEY("mask")) p.mask_ratio = atof(v);
         else if (KEY("clip")) p.grad_clip_norm = atof(v);
+        else if (KEY("drop_path")) p.drop_path = atof(v);
         else return fprintf(stderr, "dist_train: unknown key '%.*s'\n", (int)k, argv[i]), 2;
 #undef KEY
     }

@@ -250,6 +250,54 @@ TEST(a_two_rank_checkpoint_resumes_with_two_or_one_ranks_like_the_uninterrupted_
                        sizeof why), "resumed with 1 rank: %s", why);
 }
 
+/* A training set of the first `lines` synthetic clips plus one unreadable file (NAME.npy, a
+ * truncated header) every `every` lines. Returns the annotation path (in the synthetic folder,
+ * so the clip paths resolve). */
+static const char *set_with_bad_clips(const char *name, int every, int lines) {
+    const char *dir = vc_test_synth_dir(4, 16, 96);
+    if (!dir) return NULL;
+    static char ann[512];
+    char path[512], line[1024];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (vc_test_write_file(path, "\x93NUMPY\x01", 7)) return NULL;
+    snprintf(ann, sizeof ann, "%s/%s.jsonl", dir, name);
+    snprintf(path, sizeof path, "%s/train.jsonl", dir);
+    FILE *in = fopen(path, "r"), *out = fopen(ann, "w");
+    for (int n = 0; in && out && n < lines && fgets(line, sizeof line, in); n++) {
+        if (n % every == every - 1) fprintf(out, "{\"video\": \"%s.npy\", \"caption\": \"a bad clip\"}\n", name);
+        fputs(line, out);
+    }
+    if (in) fclose(in);
+    if (!out || fclose(out)) return NULL;
+    return ann;
+}
+
+/* Streamed clips (decoded per step, crop + flip keyed by global position) with unreadable files
+ * among them: 2 ranks replace them as 1 rank does. Step 1 comes before any update, so its loss
+ * (to 1e-6) shows the same clips, pixels and masks; the later steps and the weights agree to
+ * 1e-5 (float summation order, amplified by Adam over the steps). */
+TEST(streamed_clips_and_their_replacements_are_the_same_with_two_ranks) {
+    if (!mpi_available("streamed")) return;
+    const char *ann = set_with_bad_clips("unreadable", 5, 60);
+    CHECK(ann, "could not write the training set");
+    char cmd[2048];
+    const char *opts = SMALL_MODEL "--workers 1 --sampling rand --steps 4";
+    snprintf(cmd, sizeof cmd, "rm -rf build/tests/dist_s1 && build/viclip train --train-data %s --out build/tests/dist_s1 %s "
+             "--batch-size 8", ann, opts);
+    CHECK(run(cmd, out_buf, sizeof out_buf) == 0, "1 rank: %.2000s", out_buf);
+    CHECK(strstr(out_buf, "replaced by the next readable clip"), "no clip was replaced: %.1000s", out_buf);
+    snprintf(cmd, sizeof cmd, "rm -rf build/tests/dist_s2 && " MPIRUN "2 build/viclip train --train-data %s "
+             "--out build/tests/dist_s2 %s --batch-size 4", ann, opts);
+    CHECK(run(cmd, out_buf, sizeof out_buf) == 0, "2 ranks: %.2000s", out_buf);
+    double one[4], two[4];
+    char why[1024] = "";
+    CHECK(read_log_losses("build/tests/dist_s1", one, 4) == 4 && read_log_losses("build/tests/dist_s2", two, 4) == 4, "logs");
+    CHECK(losses_close(two, one, 1, 1e-6, why, sizeof why), "%s", why);
+    CHECK(losses_close(two, one, 4, 1e-5, why, sizeof why), "%s", why);
+    CHECK(models_close("build/tests/dist_s2/model.safetensors", "build/tests/dist_s1/model.safetensors", 1e-5, why,
+                       sizeof why), "%s", why);
+}
+
 /* The double-precision trainer (tests/dist_train.c) under mpirun. */
 static int f64_train(const char *out_dir, int ranks, const char *args, double *loss, char *why, size_t cap) {
     const char *dir = vc_test_synth_dir(4, 16, 96);
@@ -271,6 +319,7 @@ TEST(double_precision_two_ranks_equal_one_rank_to_1e_10) {
         {"batch=8", "batch=4 full_loss=1"},
         {"batch=4 accum=2", "batch=2 accum=2"},   /* accumulation: negatives from all micro-batches of all ranks */
         {"batch=8 lock_text=1", "batch=4 lock_text=1"}, /* frozen text tower: never communicated */
+        {"batch=8 drop_path=0.3", "batch=4 drop_path=0.3"}, /* drop-path drawn per row of the global batch */
     };
     char why[2048] = "";
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -408,5 +457,6 @@ TEST_MAIN("dist", T(global_loss_in_one_process_equals_the_contrastive_loss),
           T(gradient_buckets_cover_the_trainable_parameters_and_skip_frozen_towers), T(two_ranks_of_batch_4_train_like_one_rank_of_batch_8_in_float),
           T(a_two_rank_checkpoint_resumes_with_two_or_one_ranks_like_the_uninterrupted_run),
           T(double_precision_two_ranks_equal_one_rank_to_1e_10),
+          T(streamed_clips_and_their_replacements_are_the_same_with_two_ranks),
           T(killing_rank_1_stops_rank_0_within_60_s_and_the_checkpoint_loads),
           T(a_hung_rank_1_is_named_by_rank_0_after_the_deadline))

@@ -158,7 +158,7 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
         if (!m->infer.planned || m->infer.Bv < B) {
             if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, err)) return -1;
         }
-        vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0);
+        vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0, 0);
         memcpy(out + (size_t)n0 * c->embed_dim, m->infer.vis.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
     return 0;
@@ -206,7 +206,7 @@ static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
         return -1;
     vc_workspace *w = &m->train;
     const vc_config *c = &m->cfg;
-    vc_vision_forward(c, &m->p.v, &w->vis, in->video, in->B, in->keep, in->drop_rates, in->seed, in->step);
+    vc_vision_forward(c, &m->p.v, &w->vis, in->video, in->B, in->keep, in->drop_rates, in->seed, in->step, in->row0);
     vc_text_forward(c, &m->p.t, &w->txt, in->tokens, in->B);
     return 0;
 }

@@ -61,6 +61,7 @@ typedef struct vc_step_inputs {
     int B, K;
     const double *drop_rates;/* [vision_layers] or NULL */
     uint64_t seed, step;     /* drive drop-path sampling */
+    int row0;                /* these clips are rows row0.. of the step's batch (a data-parallel shard) */
     int train_text;          /* 0: the text tower is frozen (no text gradients) */
     double grad_scale;       /* multiplies all gradients (1/accum_steps) */
     /* Called during the backward pass when the gradients of a tower (vc_tower) at addresses >=

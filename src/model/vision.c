@@ -73,7 +73,7 @@ void vc_vision_gather_patches(const vc_config *c, vc_real *patches, const vc_rea
 
 void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_acts *acts,
                        const vc_real *video, int B, const int32_t *keep, const double *drop_rates,
-                       unsigned long long seed, unsigned long long step) {
+                       unsigned long long seed, unsigned long long step, int row0) {
     const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;
     const int P3 = 3 * c->patch_size * c->patch_size;
     if (keep && acts->keep != keep) memcpy(acts->keep, keep, (size_t)B * K * sizeof *keep);
@@ -102,7 +102,7 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
     const vc_real *inp = acts->x;
     for (int l = 0; l < c->vision_layers; l++) {
         vc_block_acts *a = &acts->blocks[l];
-        if (a->drop_scale) vc_drop_path_sample(a->drop_scale, B, drop_rates ? drop_rates[l] : 0, seed, step, l);
+        if (a->drop_scale) vc_drop_path_sample(a->drop_scale, B, row0, drop_rates ? drop_rates[l] : 0, seed, step, l);
         vc_block_forward(&p->blocks[l], a, &acts->scratch, inp, d);
         inp = a->out;
     }

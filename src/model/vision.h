@@ -34,10 +34,11 @@ void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B
 
 /* video [B, T, 3, H, W] (the official encode_vision layout). keep [B, K] ascending indices into
  * the patch-major token order n*T+t, or NULL for all tokens (then K must equal all tokens).
- * drop_rates: per-layer drop-path rate, or NULL. Output in acts->emb [B, E]. */
+ * drop_rates: per-layer drop-path rate, or NULL; the clips are rows row0.. of the step's batch
+ * for the drop-path draws. Output in acts->emb [B, E]. */
 void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_acts *acts,
                        const vc_real *video, int B, const int32_t *keep, const double *drop_rates,
-                       unsigned long long seed, unsigned long long step);
+                       unsigned long long seed, unsigned long long step, int row0);
 /* Gradient readiness during a backward pass: fn(user, from) says that every gradient of the
  * tower at address >= from is final (the layout runs embeddings, blocks 0..L-1, head, and the
  * backward visits them in reverse), so a data-parallel run can start sending them while the

@@ -58,7 +58,8 @@ int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *e
         s->micro[micro] = (vc_step_inputs){.video = video, .tokens = tokens, .ids = ids,
                                            .keep = masked ? keep : NULL, .B = B, .K = K,
                                            .drop_rates = p->drop_path > 0 ? s->rates : NULL, .seed = s->seed,
-                                           .step = draw, .train_text = !p->freeze_text, .grad_scale = 1};
+                                           .step = draw, .row0 = s->rank * B, .train_text = !p->freeze_text,
+                                           .grad_scale = 1};
     }
     return 0;
 }

@@ -20,9 +20,6 @@ static int check_params(const vc_train_params *p, vc_error *err) {
     if (p->drop_path < 0 || p->drop_path >= 1) return vc_fail(err, "drop-path %g must be in [0, 1)", p->drop_path);
     if (p->workers < 0 || (p->workers > 0 && p->prefetch < 1)) return vc_fail(err, "workers %d / prefetch %d: need workers >= 0 and prefetch >= 1", p->workers, p->prefetch);
     if (!(p->lr > 0)) return vc_fail(err, "learning rate %g must be positive", p->lr);
-    if (p->dist && p->dist->size > 1 && p->drop_path > 0)
-        return vc_fail(err, "drop-path %g: not yet supported with %d ranks (its draws are per local row)", p->drop_path,
-                       p->dist->size);
     return 0;
 }
 
