@@ -122,6 +122,19 @@ static int models_close(const char *a, const char *b, double rtol, char *why, si
     return ok;
 }
 
+/* Two run folders trained alike: the first `steps` losses of their logs and their final models
+ * agree to rtol. */
+static int runs_agree(const char *a, const char *b, int steps, double rtol, char *why, size_t cap) {
+    double la[16], lb[16];
+    char ma[512], mb[512];
+    if (read_log_losses(a, la, steps) < steps || read_log_losses(b, lb, steps) < steps)
+        return snprintf(why, cap, "%s or %s has fewer than %d logged steps", a, b, steps), 0;
+    if (!losses_close(la, lb, steps, rtol, why, cap)) return 0;
+    snprintf(ma, sizeof ma, "%s/model.safetensors", a);
+    snprintf(mb, sizeof mb, "%s/model.safetensors", b);
+    return models_close(ma, mb, rtol, why, cap);
+}
+
 static int cli_train(const char *out_dir, int ranks, int batch, const char *extra, char *out, size_t cap) {
     const char *ann = train_data();
     if (!ann) return snprintf(out, cap, "no synthetic data"), -1;
@@ -208,18 +221,12 @@ TEST(two_ranks_of_batch_4_train_like_one_rank_of_batch_8_in_float) {
     CHECK(cli_train("build/tests/dist_two", 2, 4, "", out_buf, sizeof out_buf) == 0, "2 ranks: %.2000s", out_buf);
     CHECK(cli_train("build/tests/dist_two_full", 2, 4, "--full-loss", out_buf, sizeof out_buf) == 0,
           "2 ranks, full loss: %.2000s", out_buf);
-    double one[5], two[5], full[5];
-    CHECK(read_log_losses("build/tests/dist_one", one, 5) == 5, "1-rank log");
-    CHECK(read_log_losses("build/tests/dist_two", two, 5) == 5, "2-rank log");
-    CHECK(read_log_losses("build/tests/dist_two_full", full, 5) == 5, "2-rank full-loss log");
     char why[1024] = "";
-    CHECK(losses_close(two, one, 5, 1e-6, why, sizeof why), "local loss: %s", why);
-    CHECK(losses_close(full, one, 5, 1e-6, why, sizeof why), "full loss: %s", why);
-    CHECK(models_close("build/tests/dist_two/model.safetensors", "build/tests/dist_one/model.safetensors", 1e-6, why,
-                       sizeof why), "%s", why);
-    CHECK(models_close("build/tests/dist_two_full/model.safetensors", "build/tests/dist_one/model.safetensors", 1e-6,
-                       why, sizeof why), "%s", why);
+    CHECK(runs_agree("build/tests/dist_two", "build/tests/dist_one", 5, 1e-6, why, sizeof why), "local loss: %s", why);
+    CHECK(runs_agree("build/tests/dist_two_full", "build/tests/dist_one", 5, 1e-6, why, sizeof why), "full loss: %s", why);
     /* and the run trained: the loss moved */
+    double one[5];
+    CHECK(read_log_losses("build/tests/dist_one", one, 5) == 5, "1-rank log");
     CHECK(fabs(one[4] - one[0]) > 1e-3, "loss did not change: %g -> %g", one[0], one[4]);
 }
 
@@ -237,17 +244,10 @@ TEST(a_two_rank_checkpoint_resumes_with_two_or_one_ranks_like_the_uninterrupted_
     snprintf(cmd, sizeof cmd, "build/viclip train --train-data %s --out build/tests/dist_part1 " SMALL_MODEL
              "--batch-size 8 --resume build/tests/dist_part1/checkpoint.safetensors", ann);
     CHECK(run(cmd, out_buf, sizeof out_buf) == 0, "resume with 1 rank: %.2000s", out_buf);
-    double full[5], two[5], one[5];
-    CHECK(read_log_losses("build/tests/dist_two", full, 5) == 5, "uninterrupted log");
-    CHECK(read_log_losses("build/tests/dist_part", two, 5) == 5, "2-rank resumed log");
-    CHECK(read_log_losses("build/tests/dist_part1", one, 5) == 5, "1-rank resumed log");
     char why[1024] = "";
-    CHECK(losses_close(two, full, 5, 1e-6, why, sizeof why), "resumed with 2 ranks: %s", why);
-    CHECK(losses_close(one, full, 5, 1e-6, why, sizeof why), "resumed with 1 rank: %s", why);
-    CHECK(models_close("build/tests/dist_part/model.safetensors", "build/tests/dist_two/model.safetensors", 1e-6, why,
-                       sizeof why), "resumed with 2 ranks: %s", why);
-    CHECK(models_close("build/tests/dist_part1/model.safetensors", "build/tests/dist_two/model.safetensors", 1e-6, why,
-                       sizeof why), "resumed with 1 rank: %s", why);
+    CHECK(runs_agree("build/tests/dist_part", "build/tests/dist_two", 5, 1e-6, why, sizeof why), "resumed with 2 ranks: %s", why);
+    CHECK(runs_agree("build/tests/dist_part1", "build/tests/dist_two", 5, 1e-6, why, sizeof why), "resumed with 1 rank: %s",
+          why);
 }
 
 /* A training set of the first `lines` synthetic clips plus one unreadable file (NAME.npy, a
@@ -289,13 +289,11 @@ TEST(streamed_clips_and_their_replacements_are_the_same_with_two_ranks) {
     snprintf(cmd, sizeof cmd, "rm -rf build/tests/dist_s2 && " MPIRUN "2 build/viclip train --train-data %s "
              "--out build/tests/dist_s2 %s --batch-size 4", ann, opts);
     CHECK(run(cmd, out_buf, sizeof out_buf) == 0, "2 ranks: %.2000s", out_buf);
-    double one[4], two[4];
     char why[1024] = "";
-    CHECK(read_log_losses("build/tests/dist_s1", one, 4) == 4 && read_log_losses("build/tests/dist_s2", two, 4) == 4, "logs");
+    double one[1], two[1];
+    CHECK(read_log_losses("build/tests/dist_s1", one, 1) == 1 && read_log_losses("build/tests/dist_s2", two, 1) == 1, "logs");
     CHECK(losses_close(two, one, 1, 1e-6, why, sizeof why), "%s", why);
-    CHECK(losses_close(two, one, 4, 1e-5, why, sizeof why), "%s", why);
-    CHECK(models_close("build/tests/dist_s2/model.safetensors", "build/tests/dist_s1/model.safetensors", 1e-5, why,
-                       sizeof why), "%s", why);
+    CHECK(runs_agree("build/tests/dist_s2", "build/tests/dist_s1", 4, 1e-5, why, sizeof why), "%s", why);
 }
 
 /* The double-precision trainer (tests/dist_train.c) under mpirun. */
@@ -428,33 +426,38 @@ static int checkpoint_resumes(const char *dir, char *why, size_t cap) {
     return 1;
 }
 
+/* Sends sig to rank 1 of a running 2-rank job: mpirun must fail within max_s with a message
+ * containing `expect`, and the last checkpoint must load and resume. */
+static int fault_check(const char *dir, const char *tag, int sig, const char *extra, double max_s, const char *expect,
+                       char *why, size_t cap) {
+    int rc = 0;
+    const double took = fault_run(dir, tag, sig, extra, &rc, why, cap);
+    if (took < 0) return 0;
+    if (rc == 0) return snprintf(why, cap, "mpirun exited 0 after signal %d to rank 1: %.1500s", sig, out_buf), 0;
+    if (took >= max_s) return snprintf(why, cap, "mpirun took %.1f s to stop (limit %g s)", took, max_s), 0;
+    if (!strstr(out_buf, expect)) return snprintf(why, cap, "no \"%s\" in: %.1500s", expect, out_buf), 0;
+    printf("  signal %d to rank 1: mpirun stopped after %.1f s\n", sig, took);
+    return checkpoint_resumes(dir, why, cap);
+}
+
+/* mpirun sees the death and ends the job, naming the rank. */
 TEST(killing_rank_1_stops_rank_0_within_60_s_and_the_checkpoint_loads) {
     if (!mpi_available("kill")) return;
     char why[2048] = "";
-    int rc = 0;
-    const double took = fault_run("build/tests/dist_kill", "kill9", SIGKILL, "", &rc, why, sizeof why);
-    CHECK(took >= 0, "%s", why);
-    CHECK(rc != 0, "mpirun exited 0 after rank 1 was killed: %.1500s", out_buf);
-    CHECK(took < 60, "took %.1f s", took);
-    CHECK(strstr(out_buf, "rank 1"), "the message does not name rank 1: %.1500s", out_buf);
-    CHECK(checkpoint_resumes("build/tests/dist_kill", why, sizeof why), "%s", why);
+    CHECK(fault_check("build/tests/dist_kill", "kill9", SIGKILL, "", 60, "rank 1", why, sizeof why), "%s", why);
 }
 
 /* A hung rank (SIGSTOP) is found by the collectives' deadline, and named. */
 TEST(a_hung_rank_1_is_named_by_rank_0_after_the_deadline) {
     if (!mpi_available("hang")) return;
     char why[2048] = "";
-    int rc = 0;
-    const double took = fault_run("build/tests/dist_hang", "stop", SIGSTOP, "--dist-timeout 3", &rc, why, sizeof why);
-    CHECK(took >= 0, "%s", why);
-    CHECK(rc != 0, "mpirun exited 0 with rank 1 stopped: %.1500s", out_buf);
-    CHECK(took < 30, "took %.1f s", took);
-    CHECK(strstr(out_buf, "rank 1 did not answer"), "no message naming rank 1: %.1500s", out_buf);
-    CHECK(checkpoint_resumes("build/tests/dist_hang", why, sizeof why), "%s", why);
+    CHECK(fault_check("build/tests/dist_hang", "stop", SIGSTOP, "--dist-timeout 3", 30, "rank 1 did not answer", why,
+                      sizeof why), "%s", why);
 }
 
 TEST_MAIN("dist", T(global_loss_in_one_process_equals_the_contrastive_loss),
-          T(gradient_buckets_cover_the_trainable_parameters_and_skip_frozen_towers), T(two_ranks_of_batch_4_train_like_one_rank_of_batch_8_in_float),
+          T(gradient_buckets_cover_the_trainable_parameters_and_skip_frozen_towers),
+          T(two_ranks_of_batch_4_train_like_one_rank_of_batch_8_in_float),
           T(a_two_rank_checkpoint_resumes_with_two_or_one_ranks_like_the_uninterrupted_run),
           T(double_precision_two_ranks_equal_one_rank_to_1e_10),
           T(streamed_clips_and_their_replacements_are_the_same_with_two_ranks),
