@@ -30,7 +30,8 @@ LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src
 CLI_SRC  := $(wildcard src/cli/*.c)
 # The gradient checks and the data-parallel equality test run the library in double precision,
 # so finite differences can use a tiny epsilon and tight tolerances; everything else links float.
-F64_SRC  := $(LIB_SRC)
+# (search, serve and moment evaluation work on float32 indexes only)
+F64_SRC  := $(filter-out src/search/% src/serve/% src/eval/moment_eval.c,$(LIB_SRC))
 TEST_SRC := $(wildcard tests/test_*.c)
 GRAD_SRC := $(wildcard tests/grad_*.c)
 

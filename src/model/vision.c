@@ -126,7 +126,7 @@ void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_v
                           acts->cls_mean, acts->cls_rstd, B, W);
     for (int b = 0; b < B; b++)
         memcpy(acts->d_stream + (size_t)b * L * W, d_cls_in + (size_t)b * W, W * sizeof(vc_real));
-    vc_vision_backward_tokens(c, p, g, acts, B);
+    vc_vision_backward_tokens(c, p, g, acts, B, ready);
 }
 
 const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts *acts) {
