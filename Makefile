@@ -18,20 +18,36 @@ LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -ldnnl -lopenblas -lavformat -la
 # BUILD is a variable so that the sanitizer and fuzzing builds live in folders of their own.
 BUILD   ?= build
 
+# Data-parallel training over MPI is part of the normal build when mpicc is found (OpenMPI or
+# MPICH); without it the collectives are single-process only; `make MPI=0` builds without.
+# The probe runs after scripts/setup.sh (which installs OpenMPI): make rebuilds the included
+# build/config.mk first and then reads it.
+MPICC   ?= mpicc
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+-include $(BUILD)/config.mk
+endif
+ifeq ($(MPI),1)
+CFLAGS  += -DVC_HAVE_MPI $(shell $(MPICC) --showme:compile 2>/dev/null || $(MPICC) -compile-info | cut -d' ' -f2-)
+MPI_LIBS := $(shell $(MPICC) --showme:link 2>/dev/null || $(MPICC) -link-info | cut -d' ' -f2-)
+LDLIBS  += $(MPI_LIBS)
+endif
+
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
                        src/video/*.c src/train/*.c src/eval/*.c \
-                       src/search/*.c src/serve/*.c src/api/*.c)
+                       src/search/*.c src/serve/*.c src/dist/*.c src/api/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
-# The gradient checks run the numeric core in double precision, so finite differences can use
-# a tiny epsilon and tight tolerances; everything else links the float library.
-F64_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c)
+# The gradient checks and the data-parallel equality test run the library in double precision,
+# so finite differences can use a tiny epsilon and tight tolerances; everything else links float.
+# (search, serve and moment evaluation work on float32 indexes only; the public API exchanges float32)
+F64_SRC  := $(filter-out src/search/% src/serve/% src/api/% src/eval/moment_eval.c,$(LIB_SRC))
 TEST_SRC := $(wildcard tests/test_*.c)
 GRAD_SRC := $(wildcard tests/grad_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 F64_OBJ  := $(F64_SRC:%.c=$(BUILD)/obj64/%.o)
-TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(GRAD_SRC:tests/grad_%.c=$(BUILD)/tests/test_grad_%)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(GRAD_SRC:tests/grad_%.c=$(BUILD)/tests/test_grad_%) \
+            $(BUILD)/tests/dist_train64
 
 # One stamp for every build folder: setup installs packages and fetches the vocabulary into
 # build/assets, which the sanitizer and fuzzing builds share (and must not run twice at once).
@@ -47,7 +63,7 @@ PREFIX   ?= /usr/local
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DVICLIP_BUILD
 # Programs that may use only the public header (examples/, bench/): no -Isrc.
 PUB_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -fopenmp $(OPT) -g -Iinclude
-PRIVATE_LIBS := -ldnnl -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
+PRIVATE_LIBS := -ldnnl -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp $(MPI_LIBS)
 
 .PHONY: all test demo bench bench-moments clean setup install asan asan-ci fuzz
 all: $(BUILD)/viclip $(SHARED) $(BUILD)/viclip.pc $(BUILD)/examples/similarity $(TESTS)
@@ -56,6 +72,9 @@ $(SETUP_STAMP): scripts/setup.sh
 	bash scripts/setup.sh
 	@mkdir -p $(dir $@) && touch $@
 setup: $(SETUP_STAMP)
+$(BUILD)/config.mk: $(SETUP_STAMP)
+	@echo "MPI ?= $$(command -v $(MPICC) >/dev/null 2>&1 && echo 1 || echo 0)" > $@
+$(BUILD)/obj/src/dist/collectives_mpi.o $(BUILD)/obj64/src/dist/collectives_mpi.o: $(BUILD)/config.mk
 
 # Library objects built before they were position independent are rebuilt once.
 LIB_FLAGS_STAMP := $(BUILD)/.lib-objects-pic
@@ -125,6 +144,14 @@ TEST_CFLAGS = -Itests -DVC_BUILD_DIR='"$(BUILD)"'
 $(BUILD)/tests/test_grad_%: tests/grad_%.c $(BUILD)/libviclip64.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DVC_DOUBLE $(TEST_CFLAGS) $< $(BUILD)/libviclip64.a -o $@ $(LDLIBS)
+# The data-parallel tests compare double-precision runs (dist_train64 under mpirun) to 1e-10,
+# and drive build/viclip for the float runs.
+$(BUILD)/tests/test_dist: tests/test_dist.c $(BUILD)/libviclip64.a $(BUILD)/viclip $(BUILD)/tests/dist_train64
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DVC_DOUBLE $(TEST_CFLAGS) $< $(BUILD)/libviclip64.a -o $@ $(LDLIBS)
+$(BUILD)/tests/dist_train64: tests/dist_train.c $(BUILD)/libviclip64.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DVC_DOUBLE $(TEST_CFLAGS) $< $(BUILD)/libviclip64.a -o $@ $(LDLIBS)
 $(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libviclip.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
@@ -174,6 +201,7 @@ demo: $(BUILD)/viclip
 
 bench: all $(BUILD)/bench_viclip $(BUILD)/bench_decode
 	bash bench/run.sh
+	bash bench/dist.sh
 
 # The moment-search benchmark: a 2-hour video indexed in one pass, planted moments found,
 # exact search over 10^6 windows, and a wrk load run on viclip serve (needs `make demo` first).

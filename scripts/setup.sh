@@ -14,7 +14,9 @@ PKGS=(build-essential libdnnl-dev libopenblas-openmp-dev zlib1g-dev python3-nump
 # python3-opencv is the official demo's cv2.resize, the reference for --interp bilinear
 # (tools/check_resize_cv2.py, tools/gen_demo_fixture.py). pkg-config builds against viclip.pc.
 # chromium and wrk: the serve UI test and the serve load benchmark (both skip visibly without).
-OPTIONAL_PKGS=(python3-torch python3-av ffmpeg python3-opencv chromium wrk)
+# OpenMPI: data-parallel training (`mpirun -np N viclip train`); without it the build is
+# single-process and the MPI tests SKIP.
+OPTIONAL_PKGS=(python3-torch python3-av ffmpeg python3-opencv chromium wrk openmpi-bin libopenmpi-dev)
 # `make fuzz` (scripts/setup.sh fuzz): libFuzzer comes with clang's runtime libraries.
 [ "${1:-}" = fuzz ] && PKGS+=(clang libclang-rt-dev libomp-dev)
 

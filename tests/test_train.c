@@ -13,24 +13,8 @@
 #include "train/dataset.h"
 #include "train/trainer.h"
 #include "video/synth.h"
+#include "synth_util.h"
 
-
-/* A small synthetic set shared by the tests (generated once). */
-static const char *synth_dir(int frames, int size, int n_train) {
-    static char dir[256];
-    snprintf(dir, sizeof dir, "build/tests/synth_%d_%d_%d", frames, size, n_train);
-    char meta[300];
-    snprintf(meta, sizeof meta, "%s/meta.json", dir);
-    if (access(meta, R_OK) == 0) return dir;
-    vc_synth_params p = vc_synth_default_params();
-    p.frames = frames, p.size = size, p.n_train = n_train, p.n_heldout_per_combo = 2;
-    vc_error err;
-    if (vc_synth_generate(dir, &p, &err)) {
-        fprintf(stderr, "synth: %s\n", err.msg);
-        return NULL;
-    }
-    return dir;
-}
 
 static vc_config small_config(void) {
     vc_config c = vc_config_preset(VC_PRESET_DEMO);
@@ -63,7 +47,7 @@ static int params_equal(const char *a, const char *b, char *why, size_t cap) {
 static int resume_check(int workers_full, int workers_part, const char *full, const char *part, vc_train_params *out_p,
                         char *why, size_t cap) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    const char *data = synth_dir(4, 16, 96);
+    const char *data = vc_test_synth_dir(4, 16, 96);
     if (!tok || !data) return snprintf(why, cap, "no vocabulary or synthetic data"), 0;
     static char ann[1100];
     snprintf(ann, sizeof ann, "%s/train.jsonl", data);
@@ -133,7 +117,7 @@ TEST(streamed_training_resumes_bit_for_bit_whatever_the_worker_count) {
  * whole accumulated batch, trains the same model (up to float summation order). */
 TEST(accumulated_micro_batches_train_like_one_big_batch) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    const char *data = synth_dir(4, 16, 96);
+    const char *data = vc_test_synth_dir(4, 16, 96);
     CHECK(tok && data, "no vocabulary or synthetic data");
     char ann[1100];
     snprintf(ann, sizeof ann, "%s/train.jsonl", data);
@@ -172,7 +156,7 @@ TEST(accumulated_micro_batches_train_like_one_big_batch) {
 TEST(frozen_text_tower_stays_bit_identical_during_training) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
-    const char *data = synth_dir(4, 16, 96);
+    const char *data = vc_test_synth_dir(4, 16, 96);
     char ann[1100];
     snprintf(ann, sizeof ann, "%s/train.jsonl", data);
     vc_train_params p = vc_train_default_params();
@@ -197,7 +181,7 @@ TEST(frozen_text_tower_stays_bit_identical_during_training) {
 TEST(short_training_on_synthetic_clips_retrieves_far_above_chance) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
-    const char *data = synth_dir(8, 32, 1200);
+    const char *data = vc_test_synth_dir(8, 32, 1200);
     CHECK(data, "synthetic data");
     char ann[1100], eval_ann[1100];
     snprintf(ann, sizeof ann, "%s/train.jsonl", data);
@@ -258,7 +242,7 @@ TEST(malformed_annotations_fail_with_file_and_line) {
 TEST(unreadable_clips_are_left_out_with_one_message_each) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
-    const char *data = synth_dir(4, 16, 96);
+    const char *data = vc_test_synth_dir(4, 16, 96);
     CHECK(data, "synthetic data");
     mkdir("build/tests/skip_ann", 0755);
     CHECK(vc_test_write_file("build/tests/skip_ann/empty.npy", "", 0) == 0, "write");

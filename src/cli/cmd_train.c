@@ -1,10 +1,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/train_resume.h"
+#include "dist/collectives.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
 
@@ -35,7 +37,8 @@ static void install_stop_handlers(void) {
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
     const char *model_config = NULL, *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto";
-    int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0;
+    int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0, full_loss = 0;
+    double dist_timeout = 300;
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
     vc_config over = {0};
@@ -90,11 +93,14 @@ int cmd_train(int argc, char **argv) {
         {0, "stop-after", ARG_I64, &p.stop_after, "N", "stop after step N with a checkpoint (for resuming later)"},
         {0, "log-every", ARG_INT, &p.progress_every, "N", "print progress every N steps"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {'t', "threads", ARG_INT, &threads, "N", "threads per process (default: the cores, shared by the ranks on a node)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
+        {0, "full-loss", ARG_FLAG, &full_loss, NULL, "under mpirun: every rank computes the whole global-batch loss (default: its own rows, as open_clip's --local-loss)"},
+        {0, "dist-timeout", ARG_DOUBLE, &dist_timeout, "S", "under mpirun: a collective waiting longer fails, naming the ranks that do not answer"},
     };
     const int n_specs = (int)(sizeof specs / sizeof specs[0]);
-    int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]\n\n"
+    int rc = args_parse("usage: viclip train --train-data FILE --out DIR [options]\n"
+                        "       mpirun -np N viclip train ...   (data-parallel: --batch-size clips per rank)\n\n"
                         "SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143; a second\n"
                         "signal ends it at once. --resume continues a checkpoint: its architecture, seed and the\n"
                         "settings that change what a step computes (--batch-size --accum-freq --mask-ratio\n"
@@ -109,6 +115,7 @@ int cmd_train(int argc, char **argv) {
     vc_error err;
     vc_json *train_args = NULL; /* a resumed checkpoint's settings; string flags may point into it */
     vc_tokenizer *tok = NULL;
+    vc_dist *dist = NULL;
     vc_sampling smode;
     vc_positives pos;
     rc = 2;
@@ -134,9 +141,17 @@ int cmd_train(int argc, char **argv) {
     vc_precision prec;
     if (cli_precision(precision, &prec, "train")) goto fail_quiet;
     p.precision = (int)prec;
-    cli_set_threads(threads);
     rc = 1;
+    if (!(dist = vc_dist_init(&argc, &argv, dist_timeout, &err))) goto fail;
+    /* ranks sharing a node share its cores */
+    if (threads <= 0 && dist->local_size > 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores / dist->local_size > 0 ? (int)(cores / dist->local_size) : 1;
+    }
+    cli_set_threads(threads);
     if (!(tok = cli_load_tokenizer(vocab))) goto out;
+    p.dist = dist;
+    p.local_loss = !full_loss;
     p.on_progress = cli_print_train_progress;
     p.on_warning = cli_print_warning;
     p.user = "train";
@@ -144,15 +159,19 @@ int cmd_train(int argc, char **argv) {
     install_stop_handlers();
     vc_train_summary sum;
     const int failed = vc_train(&p, tok, &sum, &err);
-    cli_print_train_summary(&sum, stdout);
+    if (dist->rank == 0) cli_print_train_summary(&sum, stdout);
     if (failed) goto fail;
     if (sum.stopped) {
-        printf("stopped by %s after step %lld: wrote %s/checkpoint.safetensors and %s/train_log.jsonl (resume with --resume)\n",
-               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (long long)sum.last_step, p.out_dir, p.out_dir);
-        rc = 128 + stop_signal;
+        /* every rank stops after the same step; one that got no signal itself reports SIGTERM */
+        const int sig = stop_signal ? stop_signal : SIGTERM;
+        if (dist->rank == 0)
+            printf("stopped by %s after step %lld: wrote %s/checkpoint.safetensors and %s/train_log.jsonl (resume with --resume)\n",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)sum.last_step, p.out_dir, p.out_dir);
+        rc = 128 + sig;
         goto out;
     }
-    printf("wrote %s/%s, %s/train_log.jsonl and %s/loss.svg\n", p.out_dir,
+    if (dist->rank == 0)
+        printf("wrote %s/%s, %s/train_log.jsonl and %s/loss.svg\n", p.out_dir,
            p.stop_after > 0 && p.stop_after < p.steps ? "checkpoint.safetensors" : "model.safetensors", p.out_dir, p.out_dir);
     rc = 0;
     goto out;
@@ -162,6 +181,10 @@ fail:
 fail_quiet: /* the helper printed its error */
     rc = 2;
 out:
+    if (dist) {
+        if (rc && rc < 128) vc_dist_abort(dist, rc); /* ends the other ranks of an MPI run */
+        vc_dist_free(dist);
+    }
     vc_tokenizer_free(tok);
     vc_json_free(train_args);
     return rc;

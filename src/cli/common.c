@@ -123,6 +123,10 @@ void cli_print_train_summary(const vc_train_summary *s, FILE *f) {
             (long long)s->first_step + 1, (long long)s->last_step, took, s->final_loss, s->n_clips, s->n_skipped,
             s->n_skipped ? " (left out or replaced, see the warnings)" : "", s->data_wait_s,
             s->elapsed_s > 0 ? 100 * s->data_wait_s / s->elapsed_s : 0.0);
+    if (s->ranks > 1)
+        fprintf(f, "communication (%d ranks): waited %.2f s (%.1f%% of the run), gradient all-reduce ran %.2f s "
+                   "(overlapped with the backward where the wait is shorter)\n",
+                s->ranks, s->comm_wait_s, s->elapsed_s > 0 ? 100 * s->comm_wait_s / s->elapsed_s : 0.0, s->comm_busy_s);
 }
 
 cli_progress cli_progress_begin(const char *what) {

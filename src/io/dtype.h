@@ -8,6 +8,13 @@
 #include <stdint.h>
 
 typedef enum { VC_DT_F32, VC_DT_F16, VC_DT_BF16, VC_DT_F64, VC_DT_I64, VC_DT_I32, VC_DT_I16, VC_DT_I8, VC_DT_U8, VC_DT_BOOL } vc_dtype;
+/* The dtype of vc_real: training checkpoints keep the model's own precision (F64 in the
+ * double-precision build). */
+#ifdef VC_DOUBLE
+#define VC_DT_REAL VC_DT_F64
+#else
+#define VC_DT_REAL VC_DT_F32
+#endif
 
 #define VC_DT_COUNT 10
 

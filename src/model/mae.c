@@ -231,7 +231,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
     memcpy(w->masked, masked, BM * sizeof *masked);
 
     /* encoder on the visible tokens; its patch tokens (not the class token) go to the decoder */
-    vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0);
+    vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0, 0);
     vc_vision_patch_tokens(c, &w->vis, w->enc_tok, B);
     vc_layernorm_forward(w->enc_ln, w->enc_mean, w->enc_rstd, w->enc_tok, d->p.enc_norm_w, d->p.enc_norm_b, (int)BK, W);
     vc_linear_forward(VC_FP32, w->vis_emb, w->enc_ln, d->p.embed_w, d->p.embed_b, (int)BK, W, D);

@@ -177,7 +177,7 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
             if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, err)) return -1;
         }
         use_precision(m, &m->infer);
-        vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0);
+        vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0, 0);
         memcpy(out + (size_t)n0 * c->embed_dim, m->infer.vis.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
     return check_embeddings(out, N, c->embed_dim, "video", err);
@@ -227,7 +227,7 @@ static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
     vc_workspace *w = &m->train;
     const vc_config *c = &m->cfg;
     use_precision(m, w);
-    vc_vision_forward(c, &m->p.v, &w->vis, in->video, in->B, in->keep, in->drop_rates, in->seed, in->step);
+    vc_vision_forward(c, &m->p.v, &w->vis, in->video, in->B, in->keep, in->drop_rates, in->seed, in->step, in->row0);
     vc_text_forward(c, &m->p.t, &w->txt, in->tokens, in->B);
     return 0;
 }
@@ -249,15 +249,24 @@ int vc_model_step_embeddings(vc_model *m, const vc_step_inputs *in, vc_real *v_e
     return 0;
 }
 
+static void vision_grads_ready(void *user, const vc_real *from) {
+    const vc_step_inputs *in = user;
+    in->on_grads_ready(in->hook_user, VC_TOWER_VISION, from);
+}
+
 /* Backward through both towers from w->dv / w->dt (already scaled), accumulating into m->grads. */
 static void backward_towers(vc_model *m, const vc_step_inputs *in) {
     vc_workspace *w = &m->train;
-    vc_vision_backward(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, in->B);
+    /* The text tower first: its gradients are then sent while the (larger) video backward runs,
+     * whose blocks are sent one by one as they finish. */
     if (in->train_text) vc_text_backward(&m->cfg, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
+    if (in->on_grads_ready && in->train_text) in->on_grads_ready(in->hook_user, VC_TOWER_TEXT, m->g.t.token_emb);
+    const vc_grads_ready vision_ready = {vision_grads_ready, (void *)in};
+    vc_vision_backward(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, in->B, in->on_grads_ready ? &vision_ready : NULL);
 }
 
-int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err) {
-    if (vc_model_enable_grads(m, err) || step_towers(m, in, err)) return -1;
+/* Backward from the gradients of the raw embeddings, scaled by in->grad_scale. */
+static void backward_scaled(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt) {
     vc_workspace *w = &m->train;
     const size_t BE = (size_t)in->B * m->cfg.embed_dim;
     const vc_real s = (vc_real)in->grad_scale;
@@ -266,6 +275,19 @@ int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real 
         w->dt[i] = s * dt[i];
     }
     backward_towers(m, in);
+}
+
+int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err) {
+    if (vc_model_enable_grads(m, err) || step_towers(m, in, err)) return -1;
+    backward_scaled(m, in, dv, dt);
+    return 0;
+}
+
+int vc_model_backward_kept(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err) {
+    vc_workspace *w = &m->train;
+    if (!m->grads || !w->planned || !w->training || w->Bv != in->B || w->K != in->K)
+        return vc_fail(err, "backward without the forward of this batch (%d clips, %d tokens)", in->B, in->K);
+    backward_scaled(m, in, dv, dt);
     return 0;
 }
 

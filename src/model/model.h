@@ -67,8 +67,14 @@ typedef struct vc_step_inputs {
     int B, K;
     const double *drop_rates;/* [vision_layers] or NULL */
     uint64_t seed, step;     /* drive drop-path sampling */
+    int row0;                /* these clips are rows row0.. of the step's batch (a data-parallel shard) */
     int train_text;          /* 0: the text tower is frozen (no text gradients) */
     double grad_scale;       /* multiplies all gradients (1/accum_steps) */
+    /* Called during the backward pass when the gradients of a tower (vc_tower) at addresses >=
+     * from are final: after each video block, and once per tower at its end, so a data-parallel
+     * run sends them while the rest of the backward runs; NULL: none. */
+    void (*on_grads_ready)(void *user, int tower, const vc_real *from);
+    void *hook_user;
 } vc_step_inputs;
 
 /* Forward, loss and backward; gradients are ACCUMULATED into m->grads. Returns 0 and sets *loss. */
@@ -82,6 +88,10 @@ int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *los
  * in->grad_scale), ACCUMULATED into m->grads. The temperature's gradient is the caller's. */
 int vc_model_step_embeddings(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_real *t_emb, vc_error *err);
 int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err);
+/* The same without the second forward: backward from the activations that the last
+ * vc_model_step_embeddings call (with the same in) kept. One micro-batch per step (no
+ * accumulation) needs the forward only once. */
+int vc_model_backward_kept(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err);
 
 /* Loss only (no gradients), same inputs; used by tests. */
 int vc_model_loss(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);

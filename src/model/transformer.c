@@ -123,11 +123,12 @@ void vc_block_backward(const vc_block_view *p, vc_block_view *g, const vc_block_
                           a->ln1_rstd, N, W);
 }
 
-void vc_drop_path_sample(vc_real *scale, int B, double rate, unsigned long long seed,
+void vc_drop_path_sample(vc_real *scale, int B, int row0, double rate, unsigned long long seed,
                          unsigned long long step, int block_id) {
     double keep = 1.0 - rate;
     for (int branch = 0; branch < 2; branch++) {
         vc_rng r = vc_rng_at(seed, VC_STREAM_DROP_PATH, step, (uint64_t)(block_id * 2 + branch));
+        for (int b = 0; b < row0; b++) vc_rng_uniform(&r); /* the rows of the ranks before this one */
         for (int b = 0; b < B; b++)
             scale[branch * B + b] =
                 (rate <= 0) ? 1 : (vc_rng_uniform(&r) < keep ? (vc_real)(1.0 / keep) : 0);

@@ -55,8 +55,10 @@ void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch
 void vc_block_backward(const vc_block_view *p, vc_block_view *g, const vc_block_acts *a,
                        vc_block_scratch *s, const vc_real *inp, vc_real *dx, vc_block_dims d);
 
-/* Fills drop-path scales for one block: keep with probability 1 - rate, scaled by 1/(1-rate). */
-void vc_drop_path_sample(vc_real *scale, int B, double rate, unsigned long long seed,
+/* Fills drop-path scales for one block: keep with probability 1 - rate, scaled by 1/(1-rate).
+ * The B clips are rows row0 .. row0 + B - 1 of the step's batch (a data-parallel rank's shard),
+ * so each clip's draw does not depend on how the batch is split. */
+void vc_drop_path_sample(vc_real *scale, int B, int row0, double rate, unsigned long long seed,
                          unsigned long long step, int block_id);
 
 #endif

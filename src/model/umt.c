@@ -105,7 +105,7 @@ int vc_umt_teacher_forward(vc_umt_teacher *t, const vc_real *video, int B, vc_er
     }
     const int F = B * t->T, P = vc_config_patches(c), W = c->vision_width, L = P + 1, H = c->vision_heads;
     /* [B, T, 3, H, W] is [B*T, 1, 3, H, W]: every frame a one-frame clip */
-    vc_vision_forward(c, &t->frame_model->p.v, &t->acts, video, F, NULL, NULL, 0, 0);
+    vc_vision_forward(c, &t->frame_model->p.v, &t->acts, video, F, NULL, NULL, 0, 0, 0);
     const vc_real *out = vc_vision_output_tokens(c, &t->acts);
     for (int f = 0; f < F; f++)
         vc_layernorm_forward(t->ln + (size_t)f * P * W, t->mean + (size_t)f * P, t->rstd + (size_t)f * P,
@@ -259,7 +259,7 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
         w->planned = 1;
     }
     const size_t n = (size_t)B * K;
-    vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0);
+    vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0, 0);
     vc_vision_patch_tokens(c, &w->vis, w->tok, B);
     for (int b = 0; b < B; b++) {
         for (int k = 0; k < K; k++) { /* token n*T + f <-> the teacher's frame f, patch n */

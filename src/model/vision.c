@@ -73,7 +73,7 @@ void vc_vision_gather_patches(const vc_config *c, vc_real *patches, const vc_rea
 
 void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_acts *acts,
                        const vc_real *video, int B, const int32_t *keep, const double *drop_rates,
-                       unsigned long long seed, unsigned long long step) {
+                       unsigned long long seed, unsigned long long step, int row0) {
     const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;
     const int P3 = 3 * c->patch_size * c->patch_size;
     if (keep && acts->keep != keep) memcpy(acts->keep, keep, (size_t)B * K * sizeof *keep);
@@ -102,7 +102,7 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
     const vc_real *inp = acts->x;
     for (int l = 0; l < c->vision_layers; l++) {
         vc_block_acts *a = &acts->blocks[l];
-        if (a->drop_scale) vc_drop_path_sample(a->drop_scale, B, drop_rates ? drop_rates[l] : 0, seed, step, l);
+        if (a->drop_scale) vc_drop_path_sample(a->drop_scale, B, row0, drop_rates ? drop_rates[l] : 0, seed, step, l);
         vc_block_forward(&p->blocks[l], a, &acts->scratch, inp, d);
         inp = a->out;
     }
@@ -113,7 +113,7 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
 }
 
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
-                        vc_vision_acts *acts, const vc_real *demb, int B) {
+                        vc_vision_acts *acts, const vc_real *demb, int B, const vc_grads_ready *ready) {
     const int W = c->vision_width, L = acts->K + 1;
     const size_t BLW = (size_t)B * L * W;
     memset(acts->d_cls, 0, (size_t)B * W * sizeof(vc_real));
@@ -126,7 +126,7 @@ void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_v
                           acts->cls_mean, acts->cls_rstd, B, W);
     for (int b = 0; b < B; b++)
         memcpy(acts->d_stream + (size_t)b * L * W, d_cls_in + (size_t)b * W, W * sizeof(vc_real));
-    vc_vision_backward_tokens(c, p, g, acts, B);
+    vc_vision_backward_tokens(c, p, g, acts, B, ready);
 }
 
 const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts *acts) {
@@ -146,11 +146,11 @@ void vc_vision_backward_patch_tokens(const vc_config *c, const vc_vision_view *p
     memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
     for (int b = 0; b < B; b++)
         memcpy(acts->d_stream + ((size_t)b * L + 1) * W, d_tokens + (size_t)b * K * W, (size_t)K * W * sizeof(vc_real));
-    vc_vision_backward_tokens(c, p, g, acts, B);
+    vc_vision_backward_tokens(c, p, g, acts, B, NULL);
 }
 
 void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
-                               vc_vision_acts *acts, int B) {
+                               vc_vision_acts *acts, int B, const vc_grads_ready *ready) {
     const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;
     const int P3 = 3 * c->patch_size * c->patch_size;
     const size_t BLW = (size_t)B * L * W;
@@ -159,6 +159,7 @@ void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_v
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->x;
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
+        if (ready) ready->fn(ready->user, g->blocks[l].ln1_w); /* ln_1.weight opens the block */
     }
     memset(acts->d_embed, 0, BLW * sizeof(vc_real));
     vc_layernorm_backward(acts->d_embed, g->ln_pre_w, g->ln_pre_b, acts->d_stream, acts->embed,
@@ -183,4 +184,5 @@ void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_v
     for (int b = 0; b < B; b++)
         vc_linear_backward(acts->scratch.precision, NULL, g->conv1, NULL, acts->d_embed + ((size_t)b * L + 1) * W,
                            acts->patches + (size_t)b * K * P3, p->conv1, K, P3, W);
+    if (ready) ready->fn(ready->user, g->conv1); /* the tower's first parameter */
 }

@@ -34,13 +34,24 @@ void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B
 
 /* video [B, T, 3, H, W] (the official encode_vision layout). keep [B, K] ascending indices into
  * the patch-major token order n*T+t, or NULL for all tokens (then K must equal all tokens).
- * drop_rates: per-layer drop-path rate, or NULL. Output in acts->emb [B, E]. */
+ * drop_rates: per-layer drop-path rate, or NULL; the clips are rows row0.. of the step's batch
+ * for the drop-path draws. Output in acts->emb [B, E]. */
 void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_acts *acts,
                        const vc_real *video, int B, const int32_t *keep, const double *drop_rates,
-                       unsigned long long seed, unsigned long long step);
-/* demb [B, E] in; parameter gradients accumulated into g. */
+                       unsigned long long seed, unsigned long long step, int row0);
+/* Gradient readiness during a backward pass: fn(user, from) says that every gradient of the
+ * tower at address >= from is final (the layout runs embeddings, blocks 0..L-1, head, and the
+ * backward visits them in reverse), so a data-parallel run can start sending them while the
+ * earlier blocks' backward still runs. */
+typedef struct vc_grads_ready {
+    void (*fn)(void *user, const vc_real *from);
+    void *user;
+} vc_grads_ready;
+
+/* demb [B, E] in; parameter gradients accumulated into g. ready: called after each block (and
+ * at the end, with the tower's first gradient), or NULL. */
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
-                        vc_vision_acts *acts, const vc_real *demb, int B);
+                        vc_vision_acts *acts, const vc_real *demb, int B, const vc_grads_ready *ready);
 
 /* The last block's output, all tokens [B, L, W] with the class token first (training plans
  * keep it for backward). */
@@ -48,9 +59,9 @@ const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts 
 /* Backward from acts->d_stream [B, L, W], the gradient w.r.t. that output (filled by the
  * caller; overwritten on the way down): blocks, ln_pre and the embeddings. vc_vision_backward
  * ends here after routing demb into the class token's row; token-level objectives (MAE, UMT)
- * start here. */
+ * start here. ready: as for vc_vision_backward, or NULL. */
 void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
-                               vc_vision_acts *acts, int B);
+                               vc_vision_acts *acts, int B, const vc_grads_ready *ready);
 
 /* The last block's patch-token outputs [B, K, W] (the class token left out), and the backward
  * from their gradient d_tokens [B, K, W] (the class token's zero) through the whole tower. */

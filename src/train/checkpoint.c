@@ -17,7 +17,7 @@ int vc_checkpoint_save(const char *path, const vc_model *m, const vc_adamw *opt,
     void *owned = NULL;
     char (*names)[128] = calloc(2 * (size_t)m->table.count, sizeof *names);
     int rc = names ? 0 : vc_fail(err, "out of memory");
-    if (!rc) rc = vc_model_add_to_writer(m, w, VC_DT_F32, &owned, err);
+    if (!rc) rc = vc_model_add_to_writer(m, w, VC_DT_REAL, &owned, err);
     for (int k = 0; k < 2 && !rc; k++)
         rc = vc_params_check_finite(&m->table, k ? opt->v : opt->m, k ? "the optimizer's exp_avg_sq" : "the optimizer's exp_avg", err);
     if (rc) vc_fail_ctx(err, "not writing %s", path);
@@ -27,7 +27,7 @@ int vc_checkpoint_save(const char *path, const vc_model *m, const vc_adamw *opt,
             const vc_param_info *pi = &m->table.info[i];
             char *name = names[k * m->table.count + i];
             snprintf(name, 128, "%s%s", MOMENT_PREFIX[k], pi->name);
-            rc = vc_st_writer_add(w, name, VC_DT_F32, pi->ndim, pi->shape, moment + pi->offset, err);
+            rc = vc_st_writer_add(w, name, VC_DT_REAL, pi->ndim, pi->shape, moment + pi->offset, err);
         }
     }
     char num[32];

@@ -148,7 +148,7 @@ int vc_pretrain(const vc_pretrain_params *p, const vc_tokenizer *tok, vc_train_s
         vc_adamw_step(&s.opt, &m->table, m->params, m->grads, lr, clip, NULL);
         vc_adamw_step(&o.opt, o.table, o.params, o.grads, lr, clip, NULL);
         const double elapsed = vc_now_s() - t0;
-        if (summary) *summary = (vc_train_summary){0, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss, 0};
+        if (summary) *summary = (vc_train_summary){0, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss, 0, 1, 0, 0};
         const vc_train_progress pr = {.step = step + 1, .steps = tp->steps, .loss = loss, .lr = lr, .grad_norm = norm,
                                       .temp = m->p.temp[0], .samples_per_s = (step + 1) * (double)B / elapsed,
                                       .elapsed_s = elapsed, .eta_s = elapsed / (step + 1) * (double)(tp->steps - step - 1),

@@ -22,7 +22,7 @@ static int next_streamed(vc_train_state *s, vc_loader_batch *lb, vc_error *err) 
     s->data_wait_s += lb->wait_s;
     for (int k = 0; k < lb->n_failed; k++, s->n_skipped++) {
         char msg[2048];
-        snprintf(msg, sizeof msg, "%s:%ld: %s (replaced by the next readable clip)", s->data.ann.source,
+        snprintf(msg, sizeof msg, "%s%s:%ld: %s (replaced by the next readable clip)", s->who, s->data.ann.source,
                  s->data.ann.items[lb->failed[k].item].line, lb->failed[k].msg);
         if (p->on_warning) p->on_warning(msg, p->user);
     }
@@ -43,17 +43,23 @@ int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *e
         vc_loader_batch lb = {0};
         if (s->loader && next_streamed(s, &lb, err)) return -1;
         for (int b = 0; b < B; b++) {
-            int i = s->loader ? lb.item[b] : vc_sample_order_index(&s->order, (int64_t)draw * B + b);
+            /* this rank's shard of the global batch: positions depend on (seed, step) only */
+            const int64_t g = ((int64_t)draw * s->ranks + s->rank) * B + b;
+            int i = s->loader ? lb.item[b] : vc_sample_order_index(&s->order, g);
             if (s->loader) vc_clip_normalize(&s->pp, lb.frames + (size_t)b * T * S * S * 3, NULL, video + b * s->clip);
             else vc_dataset_clip(&s->data, i, NULL, video + b * s->clip);
             memcpy(tokens + (size_t)b * ctx, s->data.tokens + (size_t)i * ctx, (size_t)ctx * sizeof(int32_t));
             ids[b] = s->data.group[i];
         }
-        if (masked) vc_vision_sample_keep(keep, B, s->N_tok, K, s->seed, draw);
+        if (masked) { /* drawn per row of the global batch */
+            vc_vision_sample_keep(s->keep_global, s->ranks * B, s->N_tok, K, s->seed, draw);
+            memcpy(keep, s->keep_global + (size_t)s->rank * B * K, (size_t)B * K * sizeof *keep);
+        }
         s->micro[micro] = (vc_step_inputs){.video = video, .tokens = tokens, .ids = ids,
                                            .keep = masked ? keep : NULL, .B = B, .K = K,
                                            .drop_rates = p->drop_path > 0 ? s->rates : NULL, .seed = s->seed,
-                                           .step = draw, .train_text = !p->freeze_text, .grad_scale = 1};
+                                           .step = draw, .row0 = s->rank * B, .train_text = !p->freeze_text,
+                                           .grad_scale = 1};
     }
     return 0;
 }

@@ -12,9 +12,10 @@
 #include "train/train_state.h"
 
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err) {
+    if (s->rank) return 0; /* rank 0 writes the files */
     char line[1024];
     snprintf(line, sizeof line,
-             "{\"step\":%" PRId64 ",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
+             "{\"step\":%" PRId64 ",\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
              "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f}",
              pr->step, pr->loss, pr->lr, pr->grad_norm, pr->temp, pr->masked, pr->samples_per_s, pr->elapsed_s,
              pr->data_wait_s);
@@ -33,6 +34,7 @@ static int check_diverged(vc_train_state *s, int64_t step, const char *what, vc_
 }
 
 int vc_train_checkpoint(vc_train_state *s, int64_t step, vc_error *err) {
+    if (s->rank) return 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", s->p->out_dir);
     if (check_diverged(s, step, path, err)) return -1;
@@ -82,10 +84,11 @@ static int write_loss_plot(const char *log_path, const char *svg_path, vc_error 
 }
 
 int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
+    if (s->rank) return 0;
     char path[4096], svg[4096];
     if (reached_end) {
         snprintf(path, sizeof path, "%s/model.safetensors", s->p->out_dir);
-        if (check_diverged(s, s->p->steps, path, err) || vc_model_save(s->model, path, VC_DT_F32, err)) return -1;
+        if (check_diverged(s, s->p->steps, path, err) || vc_model_save(s->model, path, VC_DT_REAL, err)) return -1;
     }
     snprintf(path, sizeof path, "%s/train_log.jsonl", s->p->out_dir);
     snprintf(svg, sizeof svg, "%s/loss.svg", s->p->out_dir);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist/collectives.h"
 #include "io/fs.h"
 #include "model/model_io.h"
 #include "model/model_open.h"
@@ -93,6 +94,7 @@ static int open_data(vc_train_state *s, const vc_tokenizer *tok, vc_error *err) 
         lp.workers = p->workers, lp.batch = s->B, lp.prefetch = p->prefetch, lp.substitute = 1;
         lp.first_batch = s->start * p->accum_freq; /* batch number = micro-batch counter */
         lp.item_at = item_at_position, lp.user = &s->order;
+        lp.global_batch = (int64_t)s->ranks * s->B, lp.shard_offset = (int64_t)s->rank * s->B; /* this rank's shard */
         if (!(s->loader = vc_loader_start(s->data.items, s->data.n, &lp, err))) return -1;
     }
     return 0;
@@ -106,9 +108,10 @@ static int plan_buffers(vc_train_state *s, vc_error *err) {
     s->tokens = malloc((size_t)A * B * c->context_length * sizeof(int32_t));
     s->ids = malloc((size_t)A * B * sizeof(int32_t));
     s->keep = malloc((size_t)A * B * s->N_tok * sizeof(int32_t));
+    s->keep_global = malloc((size_t)s->ranks * B * s->N_tok * sizeof(int32_t));
     s->micro = malloc((size_t)A * sizeof *s->micro);
     s->rates = malloc((size_t)c->vision_layers * sizeof(double));
-    if (!s->video || !s->tokens || !s->ids || !s->keep || !s->micro || !s->rates)
+    if (!s->video || !s->tokens || !s->ids || !s->keep || !s->keep_global || !s->micro || !s->rates)
         return vc_fail(err, "out of memory for a batch of %d clips", B);
     if (A > 1) {
         s->emb = malloc((size_t)2 * A * B * E * sizeof(vc_real));
@@ -118,6 +121,10 @@ static int plan_buffers(vc_train_state *s, vc_error *err) {
             return vc_fail(err, "out of memory for %d accumulated micro-batches of %d clips", A, B);
     }
     vc_drop_path_schedule(s->rates, c->vision_layers, s->p->drop_path);
+    if (s->ranks > 1) {
+        const int frozen[3] = {0, s->p->freeze_text, 0};
+        return vc_data_parallel_init(&s->dp, s->p->dist, s->model, A, B, frozen, s->p->local_loss, err);
+    }
     return 0;
 }
 
@@ -126,7 +133,9 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     s->log.fd = -1;
     s->p = p;
     s->seed = p->seed;
-    if (check_params(p, err) || vc_mkdir_p(p->out_dir, err) || open_model(s, err)) return -1;
+    s->rank = p->dist ? p->dist->rank : 0, s->ranks = p->dist ? p->dist->size : 1;
+    if (s->ranks > 1) snprintf(s->who, sizeof s->who, "rank %d: ", s->rank);
+    if (check_params(p, err) || (s->rank == 0 && vc_mkdir_p(p->out_dir, err)) || open_model(s, err)) return -1;
     vc_model_set_precision(s->model, (vc_precision)p->precision);
     const vc_config *c = &s->model->cfg;
     if (tok && c->vocab_size < 49408)
@@ -137,6 +146,7 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     s->clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
     if (open_data(s, tok, err) || plan_buffers(s, err)) return -1;
     train_args_json(p, s->args, sizeof s->args);
+    if (s->rank) return 0; /* rank 0 writes the files */
     char path[4096];
     snprintf(path, sizeof path, "%s/train_log.jsonl", p->out_dir);
     return vc_jsonl_log_open(&s->log, path, s->start, err);
@@ -148,7 +158,8 @@ void vc_train_state_free(vc_train_state *s) {
     vc_model_free(s->model);
     vc_adamw_free(&s->opt);
     free(s->video), free(s->tokens), free(s->ids), free(s->keep), free(s->rates), free(s->order.perm);
-    free(s->emb), free(s->demb), free(s->loss_scratch), free(s->micro);
+    free(s->emb), free(s->demb), free(s->loss_scratch), free(s->micro), free(s->keep_global);
+    vc_data_parallel_free(&s->dp);
     vc_jsonl_log_close(&s->log);
     memset(s, 0, sizeof *s);
     s->log.fd = -1;

@@ -10,6 +10,7 @@
 
 #include "io/jsonl_log.h"
 #include "model/model.h"
+#include "train/data_parallel.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
 #include "train/trainer.h"
@@ -39,6 +40,13 @@ typedef struct vc_train_state {
     size_t clip;                    /* elements of one clip */
     vc_real *video;                 /* [A * B] clips: every micro-batch of a step */
     int32_t *tokens, *ids, *keep;
+    /* Data-parallel runs (p->dist with more than one rank): this rank, the rank count, "rank R: "
+     * for warnings, the masks of the whole global batch (this rank's rows are copied), and the
+     * global-batch loss and gradient sum. Rank 0 alone writes files (log, checkpoints, model). */
+    int rank, ranks;
+    char who[32];
+    int32_t *keep_global;           /* [ranks * B, N_tok] */
+    vc_data_parallel dp;
     vc_real *emb, *demb, *loss_scratch; /* accumulation: embeddings and their gradients, video then text */
     vc_step_inputs *micro;          /* [A] the step's micro-batches */
     double *rates;                  /* drop-path rate per vision layer */

@@ -7,6 +7,7 @@
 int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err) {
     vc_model *m = s->model;
     vc_model_zero_grads(m);
+    if (s->ranks > 1) return vc_data_parallel_step(&s->dp, m, s->micro, loss, err);
     if (s->A == 1) return vc_model_forward_backward(m, &s->micro[0], loss, err);
     /* open_clip's --accum-freq: every clip of the step is a negative of every other, as in one
      * batch of A*B; the forward runs twice, activations are kept for one micro-batch */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "dist/collectives.h"
 #include "train/train_state.h"
 
 vc_train_params vc_train_default_params(void) {
@@ -33,6 +34,7 @@ vc_train_params vc_train_default_params(void) {
     p.sampling = VC_SAMPLE_RAND;
     p.augment = 1;
     p.clean_captions = 1;
+    p.local_loss = 1;
     return p;
 }
 
@@ -54,17 +56,25 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
         vc_train_update(&s, lr, norm);
         const double elapsed = vc_now_s() - t0;
         const int64_t done_steps = step + 1 - s.start;
-        /* a stop request (the caller's signal handler) is honoured between steps, with a checkpoint */
-        const int stop = p->stop_requested && *p->stop_requested;
-        if (summary) *summary = (vc_train_summary){s.start, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss, stop};
+        /* a stop request (the caller's signal handler) is honoured between steps, with a checkpoint;
+         * data-parallel ranks agree on it, so all of them stop after the same step */
+        int stop = p->stop_requested && *p->stop_requested;
+        if (p->dist && p->dist->size > 1) {
+            int32_t any = stop;
+            if (vc_dist_allreduce_sum(p->dist, &any, 1, VC_DIST_I32, "stop request", err)) goto done;
+            stop = any > 0;
+        }
+        if (summary)
+            *summary = (vc_train_summary){s.start, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss, stop,
+                                          s.ranks, p->dist ? p->dist->comm_s : 0, p->dist ? p->dist->comm_busy_s : 0};
         const vc_train_progress pr = {.step = step + 1, .steps = p->steps, .loss = loss, .lr = lr,
                                       .grad_norm = norm, .temp = s.model->p.temp[0],
-                                      .samples_per_s = done_steps * (double)s.B * s.A / elapsed,
+                                      .samples_per_s = done_steps * (double)s.B * s.A * s.ranks / elapsed,
                                       .elapsed_s = elapsed,
                                       .eta_s = elapsed / done_steps * (double)(p->steps - step - 1),
                                       .masked = masked, .data_wait_s = s.data_wait_s};
         if (vc_train_log_step(&s, &pr, err)) goto done;
-        if (p->on_progress && (pr.step % (p->progress_every > 0 ? p->progress_every : 1) == 0 || pr.step == end))
+        if (p->on_progress && s.rank == 0 && (pr.step % (p->progress_every > 0 ? p->progress_every : 1) == 0 || pr.step == end))
             p->on_progress(&pr, p->user);
         if (((p->save_every > 0 && pr.step % p->save_every == 0) || pr.step == end || stop) &&
             vc_train_checkpoint(&s, pr.step, err))

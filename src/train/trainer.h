@@ -27,7 +27,12 @@ typedef struct vc_train_summary {
     double elapsed_s, data_wait_s; /* wall time of the loop, and of it waiting for decoding */
     double final_loss;
     int stopped;                   /* the run stopped early because *stop_requested was set */
+    int ranks;                     /* data-parallel processes (1: none) */
+    double comm_wait_s;            /* time the loop waited for collectives (communication not hidden) */
+    double comm_busy_s;            /* time gradient all-reduces ran, overlapped with the backward or not */
 } vc_train_summary;
+
+struct vc_dist;
 
 typedef struct vc_train_params {
     const char *train_annotations;  /* JSONL (see io/annotations.h) */
@@ -64,6 +69,12 @@ typedef struct vc_train_params {
     /* Owned by the caller (e.g. set by its signal handler): when non-zero at the end of a step,
      * training writes a checkpoint, closes the log and returns 0 with summary->stopped = 1. */
     const volatile sig_atomic_t *stop_requested;
+    /* Data-parallel training (dist/collectives.h; NULL: one process). batch_size is per rank;
+     * the global batch is batch_size * ranks, its sample order a function of (seed, step)
+     * only, so a run (and a resumed run) sees the same data whatever the number of ranks.
+     * Rank 0 writes the log, the checkpoints and the model; on_progress is called on rank 0. */
+    struct vc_dist *dist;
+    int local_loss;                 /* 1: each rank the loss rows of its own clips (open_clip's --local-loss) */
     void (*on_progress)(const vc_train_progress *p, void *user);
     void (*on_warning)(const char *msg, void *user); /* e.g. a clip left out because it cannot be read */
     void *user;

@@ -95,16 +95,18 @@ static void *worker_main(void *arg) {
             s->batch = b, s->done = 0;
             s->count = l->end - b * B < B ? (int)(l->end - b * B) : B;
         }
-        int item = l->p.item_at ? l->p.item_at(l->p.user, g) : (int)g;
+        /* the position in the global sequence (this loader may read one shard of each batch) */
+        const int64_t pos = l->p.global_batch > 0 ? b * l->p.global_batch + l->p.shard_offset + g % B : g;
+        int item = l->p.item_at ? l->p.item_at(l->p.user, pos) : (int)pos;
         if (item < 0 || item >= l->n) {
             l->fatal = 1;
-            snprintf(l->fatal_msg, sizeof l->fatal_msg, "clip position %lld maps to item %d of %d", (long long)g, item, l->n);
+            snprintf(l->fatal_msg, sizeof l->fatal_msg, "clip position %lld maps to item %d of %d", (long long)pos, item, l->n);
             pthread_cond_broadcast(&l->ready_cv);
             break;
         }
         pthread_mutex_unlock(&l->mu);
         const int k = (int)(g % B);
-        const int shown = decode_position(l, g, item, s->frames + (size_t)k * l->clip_bytes);
+        const int shown = decode_position(l, pos, item, s->frames + (size_t)k * l->clip_bytes);
         pthread_mutex_lock(&l->mu);
         s->item[k] = shown;
         s->ok[k] = shown >= 0;

@@ -40,6 +40,10 @@ typedef struct vc_loader_params {
      * Called on worker threads, under the loader's lock (it need not be thread-safe). */
     int (*item_at)(void *user, int64_t g);
     void *user;
+    /* One shard of a larger batch (data-parallel ranks, with item_at): batch b holds the global
+     * positions b*global_batch + shard_offset + k, k < batch. global_batch 0: no sharding. Each
+     * clip is made from its global position, so the pixels do not depend on the rank count. */
+    int64_t global_batch, shard_offset;
 } vc_loader_params;
 
 vc_loader_params vc_loader_default_params(const vc_preprocess *pp);
