@@ -34,6 +34,8 @@ int cmd_train(int argc, char **argv) {
         {0, "context-length", ARG_INT, &over.context_length, "N", "override: text context"},
         {0, "embed-dim", ARG_INT, &over.embed_dim, "N", "override: embedding size"},
         {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
+        {0, "init-vision", ARG_STR, &p.init_vision, "FILE", "the video tower from this file (viclip model, checkpoint or CLIP; its video config wins)"},
+        {0, "init-text", ARG_STR, &p.init_text, "FILE|random", "the text tower from this file (viclip model or CLIP, imported as convert does), or random"},
         {0, "resume", ARG_STR, &p.resume, "FILE", "resume from this training checkpoint"},
         {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per micro-batch"},
         {0, "accum-freq", ARG_INT, &p.accum_freq, "N", "micro-batches per optimizer step; negatives come from all of them (as open_clip)"},

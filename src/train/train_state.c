@@ -8,10 +8,13 @@
 #include "io/fs.h"
 #include "model/model_io.h"
 #include "train/checkpoint.h"
+#include "train/start_model.h"
 
 static int check_params(const vc_train_params *p, vc_error *err) {
     if (!p->train_annotations) return vc_fail(err, "no training annotations given");
     if (!p->out_dir) return vc_fail(err, "no output folder given");
+    if (p->resume && (p->init_model || p->init_vision || p->init_text))
+        return vc_fail(err, "--resume continues a run: it cannot be combined with --init, --init-vision or --init-text");
     if (p->batch_size < 2) return vc_fail(err, "batch size %d: contrastive training needs at least 2", p->batch_size);
     if (p->accum_freq < 1) return vc_fail(err, "accum-freq %d must be at least 1", p->accum_freq);
     if (p->steps < 1) return vc_fail(err, "steps %" PRId64 " must be at least 1", p->steps);
@@ -48,13 +51,9 @@ static int open_model(vc_train_state *s, vc_error *err) {
         s->model = vc_checkpoint_load(p->resume, &s->opt, &op, &s->start, &s->seed, err);
         return s->model ? 0 : -1;
     }
-    if (p->init_model) {
-        s->model = vc_model_load(p->init_model, NULL, err);
-    } else {
-        s->model = vc_model_new(&p->cfg, err);
-        if (s->model) vc_model_init_random(s->model, s->seed, p->temp_init);
-        if (s->model && p->temporal_init_std > 0) vc_model_init_temporal(s->model, s->seed, p->temporal_init_std);
-    }
+    const vc_start_model sm = {p->init_model, p->init_vision, p->init_text, p->cfg, s->seed, p->temp_init,
+                               p->temporal_init_std};
+    s->model = vc_start_model_build(&sm, &s->new_towers, err);
     return !s->model || vc_adamw_init(&s->opt, &s->model->table, &op, err) ? -1 : 0;
 }
 

@@ -34,6 +34,7 @@ typedef struct vc_train_state {
     vc_preprocess pp;
     uint64_t seed;
     int64_t start;                  /* first step to run: 0, or the resumed checkpoint's step */
+    int new_towers;                 /* bits 1 << vc_tower of the randomly initialised towers (start_model.h) */
     int B, A, N_tok, K_masked;      /* micro-batch, micro-batches per step, tokens, kept when masked */
     size_t clip;                    /* elements of one clip */
     vc_real *video;                 /* [A * B] clips: every micro-batch of a step */

@@ -30,6 +30,8 @@ typedef struct vc_train_params {
     const char *train_annotations;  /* JSONL (see io/annotations.h) */
     const char *out_dir;            /* model.safetensors, checkpoint.safetensors, train_log.jsonl, loss.svg */
     const char *init_model;         /* start from this model file (else random init with cfg) */
+    const char *init_vision;        /* or: the video tower from this file (train/start_model.h) */
+    const char *init_text;          /* and the text tower from this file, or "random" / NULL */
     const char *resume;             /* continue from this training checkpoint */
     vc_config cfg;
     int batch_size;
