@@ -23,7 +23,7 @@ void cli_error(const char *what, const char *msg) { fprintf(stderr, "viclip %s: 
 
 vc_model *cli_load_model(const char *path, const char *what) {
     vc_error err;
-    vc_model *m = vc_model_load(path, (const char *const[]){"optimizer.", NULL}, &err); /* checkpoints too */
+    vc_model *m = vc_model_load(path, (const char *const[]){"optimizer.", "head.", NULL}, &err); /* checkpoints, fine-tuned classifiers */
     if (!m) cli_error(what, err.msg);
     return m;
 }
