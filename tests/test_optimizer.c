@@ -5,6 +5,7 @@
 
 #include "model/model.h"
 #include "testutil.h"
+#include "train/balance.h"
 #include "train/optimizer.h"
 
 static vc_config small_config(void) {
@@ -65,4 +66,25 @@ TEST(layer_decay_scales_each_video_layer_and_update_ratios_follow) {
     vc_model_free(m);
 }
 
-TEST_MAIN("optimizer", T(layer_decay_scales_each_video_layer_and_update_ratios_follow))
+/* Updates proportional to the multipliers (as AdamW's are to the learning rate): text moving
+ * 10x faster relative to its weights than vision; auto balance brings the ratio to the target
+ * while the product of the multipliers stays put. */
+TEST(auto_balance_reaches_the_target_ratio_and_keeps_the_product) {
+    vc_balance b = vc_balance_new(1, 2.0, 1.0, 0.5);
+    for (int step = 0; step < 400; step++) vc_balance_update(&b, 1e-3 * b.mult[0], 1e-2 * b.mult[1]);
+    const double ratio = (1e-2 * b.mult[1]) / (1e-3 * b.mult[0]);
+    CHECK_CLOSE(ratio, 2.0, 0, 0.02);
+    CHECK_CLOSE(b.mult[0] * b.mult[1], 0.5, 0, 1e-9);
+    /* off: ratios are tracked, multipliers untouched; a held tower (ratio 0) changes nothing */
+    vc_balance off = vc_balance_new(0, 1, 1, 1);
+    vc_balance_update(&off, 1e-3, 1e-2);
+    CHECK(off.mult[0] == 1 && off.mult[1] == 1 && off.r[1] == 1e-2, "off moved");
+    vc_balance_update(&b, 0, 1e-2);
+    CHECK_CLOSE((1e-2 * b.mult[1]) / (1e-3 * b.mult[0]), 2.0, 0, 0.02);
+    CHECK(vc_balance_hold_factor(0, 10, 4) == 0 && vc_balance_hold_factor(9, 10, 4) == 0, "held");
+    CHECK_CLOSE(vc_balance_hold_factor(10, 10, 4), 0.2, 1e-12, 0);
+    CHECK(vc_balance_hold_factor(14, 10, 4) == 1 && vc_balance_hold_factor(5, 0, 4) == 1, "released");
+}
+
+TEST_MAIN("optimizer", T(layer_decay_scales_each_video_layer_and_update_ratios_follow),
+          T(auto_balance_reaches_the_target_ratio_and_keeps_the_product))
