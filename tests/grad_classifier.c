@@ -6,6 +6,7 @@
 
 #include "gradcheck.h"
 #include "model/classifier.h"
+#include "model/model.h"
 #include "testutil.h"
 
 #define TOL 1e-6
@@ -92,6 +93,68 @@ TEST(beta_draws_have_the_beta_mean_and_variance) {
     }
 }
 
+/* The fine-tuning step end to end: video tower (drop-path on, fixed seed) -> head -> soft
+ * cross-entropy with smoothing, every video-tower tensor and the head against central
+ * differences, through vc_model_video_forward_train / vc_model_video_backward. */
+typedef struct {
+    vc_model *m;
+    vc_step_inputs in;
+    vc_real *w, *b, *targets, emb[3 * 24], x[3 * 24], logits[3 * 5];
+} tower_ctx;
+
+static double tower_loss(void *p) {
+    tower_ctx *t = p;
+    vc_error err;
+    if (vc_model_video_forward_train(t->m, &t->in, t->emb, &err)) return NAN;
+    vc_head_forward(t->w, t->b, t->emb, t->in.B, t->m->cfg.embed_dim, 5, t->x, t->logits);
+    return vc_soft_cross_entropy(t->logits, t->targets, t->in.B, 5, NULL);
+}
+
+TEST(tower_head_and_loss_gradients_end_to_end) {
+    vc_config c = vc_config_preset(VC_PRESET_TINY);
+    vc_error err;
+    vc_model *m = vc_model_new(&c, &err);
+    CHECK(m, "%s", err.msg);
+    vc_model_init_random(m, 42, 0.1);
+    vc_model_init_temporal(m, 42, 0.3);
+    const int Bn = 3, Cn = 5, En = c.embed_dim;
+    CHECK(En == 24, "tiny embed_dim %d", En);
+    const size_t nvid = (size_t)Bn * c.num_frames * 3 * c.image_size * c.image_size;
+    vc_real *video = malloc(nvid * sizeof *video), w[5 * 24], bias[5], targets[3 * 5];
+    vc_fill_random(video, nvid, 1, 123);
+    vc_fill_random(w, (size_t)Cn * En, 0.5, 9);
+    vc_fill_random(bias, Cn, 0.1, 10);
+    const int32_t y[3] = {4, 0, 2}, y2[3] = {1, 0, 3};
+    vc_soft_targets(y, y2, 0.7, Bn, Cn, 0.1, targets);
+    double rates[2];
+    vc_drop_path_schedule(rates, c.vision_layers, 0.5);
+    tower_ctx t = {.m = m, .in = {.video = video, .B = Bn, .K = vc_config_video_tokens(&c), .drop_rates = rates,
+                                  .seed = 11, .step = 4, .grad_scale = 1},
+                   .w = w, .b = bias, .targets = targets};
+    vc_real dlogits[3 * 5], dw[5 * 24] = {0}, db[5] = {0}, demb[3 * 24];
+    CHECK(vc_model_video_forward_train(m, &t.in, t.emb, &err) == 0, "%s", err.msg);
+    vc_model_zero_grads(m);
+    vc_head_forward(w, bias, t.emb, Bn, En, Cn, t.x, t.logits);
+    vc_soft_cross_entropy(t.logits, targets, Bn, Cn, dlogits);
+    vc_head_backward(w, t.emb, t.x, dlogits, Bn, En, Cn, dw, db, demb);
+    CHECK(vc_model_video_backward(m, &t.in, demb, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < m->table.count; i++) {
+        const vc_param_info *pi = &m->table.info[i];
+        if (pi->tower != VC_TOWER_VISION) continue;
+        double e = vc_gradcheck(m->params + pi->offset, pi->numel, m->grads + pi->offset, tower_loss, &t, 12,
+                                (uint64_t)i, NULL, NULL);
+        CHECK(e < 1e-5, "%s: error %.3g", pi->name, e); /* the whole-model check's tolerance (grad_model.c) */
+    }
+    CHECK(vc_gradcheck(w, (size_t)Cn * En, dw, tower_loss, &t, 40, 1, NULL, NULL) < TOL, "head weight");
+    CHECK(vc_gradcheck(bias, Cn, db, tower_loss, &t, 5, 2, NULL, NULL) < TOL, "head bias");
+    /* masking is the contrastive pre-training's; the classifier step takes every token */
+    t.in.K = 3;
+    CHECK(vc_model_video_forward_train(m, &t.in, t.emb, &err) != 0 && strstr(err.msg, "every patch token"), "%s", err.msg);
+    free(video);
+    vc_model_free(m);
+}
+
 TEST_MAIN("grad_classifier", T(head_and_cross_entropy_gradients_hard_labels),
           T(head_and_cross_entropy_gradients_label_smoothing), T(head_and_cross_entropy_gradients_mixup_and_smoothing),
-          T(known_values_of_the_loss_targets_and_head), T(beta_draws_have_the_beta_mean_and_variance))
+          T(known_values_of_the_loss_targets_and_head), T(beta_draws_have_the_beta_mean_and_variance),
+          T(tower_head_and_loss_gradients_end_to_end))
