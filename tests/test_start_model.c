@@ -2,10 +2,14 @@
  * or random, and the errors for files that cannot go together. */
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "model/model_io.h"
 #include "testutil.h"
 #include "train/start_model.h"
+#include "train/trainer.h"
+#include "video/synth.h"
+#include "vocab_util.h"
 
 static vc_config small_config(int vision_width, int text_width, int embed_dim) {
     vc_config c = vc_config_preset(VC_PRESET_DEMO);
@@ -93,5 +97,60 @@ TEST(incompatible_or_conflicting_sources_fail_naming_the_flag) {
     CHECK(strstr(err.msg, "--init"), "%s", err.msg);
 }
 
+/* A pretrained video tower next to a random text tower: held (bit-identical) for the first
+ * steps while the text tower trains; with --balance auto the multipliers move and every step
+ * logs both towers' update ratios and multipliers. */
+TEST(a_pretrained_tower_is_held_while_the_new_one_warms_up_and_balance_logs) {
+    vc_tokenizer *tok = vc_test_load_tokenizer();
+    CHECK(tok, "no CLIP vocabulary");
+    const char *data = "build/tests/start_synth";
+    vc_synth_params sp = vc_synth_default_params();
+    sp.frames = 4, sp.size = 16, sp.n_train = 64, sp.n_heldout_per_combo = 1;
+    vc_error err;
+    CHECK(vc_synth_generate(data, &sp, &err) == 0, "%s", err.msg);
+    const char *va = "build/tests/start_vision.safetensors";
+    CHECK(write_model(va, small_config(32, 32, 16), 1) == 0, "writing %s", va);
+    vc_train_params p = vc_train_default_params();
+    p.train_annotations = "build/tests/start_synth/train.jsonl", p.out_dir = "build/tests/start_run";
+    p.init_vision = va, p.init_text = "random", p.cfg = small_config(32, 32, 16);
+    p.batch_size = 16, p.steps = 12, p.warmup = 2, p.lr = 1e-3, p.mask_ratio = 0, p.temp_init = 0.07;
+    p.new_branch_warmup = 3, p.stop_after = 3;
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    vc_model *a = vc_model_load(va, NULL, &err), *m = vc_model_load("build/tests/start_run/checkpoint.safetensors",
+                                                                      (const char *const[]){"optimizer.", NULL}, &err);
+    CHECK(a && m, "%s", err.msg);
+    CHECK(tower_equal(m, a, VC_TOWER_VISION), "the held video tower moved during the new text tower's warmup");
+    vc_model_free(m);
+    p.stop_after = 0, p.balance = 1;
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    m = vc_model_load("build/tests/start_run/model.safetensors", NULL, &err);
+    CHECK(m && !tower_equal(m, a, VC_TOWER_VISION), "the video tower never trained");
+    FILE *f = fopen("build/tests/start_run/train_log.jsonl", "r");
+    CHECK(f, "no log");
+    char line[1024];
+    int k = 0, held = 0;
+    double mult_text = 1;
+    while (fgets(line, sizeof line, f)) {
+        double rv, rt, mv, mt;
+        const char *at = strstr(line, "\"update_ratio_vision\":");
+        CHECK(at && sscanf(at, "\"update_ratio_vision\":%lf,\"update_ratio_text\":%lf,\"lr_mult_vision\":%lf,"
+                               "\"lr_mult_text\":%lf", &rv, &rt, &mv, &mt) == 4, "log line %d: %s", k + 1, line);
+        CHECK(rt > 0, "line %d: text did not move", k + 1);
+        held += rv == 0 && mv == 0;
+        mult_text = mt;
+        k++;
+    }
+    fclose(f);
+    CHECK(k == 12 && held == 3, "%d lines, %d held", k, held);
+    CHECK(mult_text != 1, "--balance auto left the text multiplier at 1");
+    CHECK(access("build/tests/start_run/balance.svg", R_OK) == 0, "no balance.svg");
+    p.freeze_text = 1;
+    CHECK(vc_train(&p, tok, NULL, &err) != 0 && strstr(err.msg, "--balance"), "%s", err.msg);
+    vc_model_free(m);
+    vc_model_free(a);
+    vc_tokenizer_free(tok);
+}
+
 TEST_MAIN("start_model", T(each_tower_comes_from_its_own_file_or_from_the_seed),
-          T(incompatible_or_conflicting_sources_fail_naming_the_flag))
+          T(incompatible_or_conflicting_sources_fail_naming_the_flag),
+          T(a_pretrained_tower_is_held_while_the_new_one_warms_up_and_balance_logs))

@@ -8,7 +8,7 @@
 
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
-    const char *model_config = "demo", *vocab = NULL, *positives = "caption", *sampling = "rand";
+    const char *model_config = "demo", *vocab = NULL, *positives = "caption", *sampling = "rand", *balance = "off";
     int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0;
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
@@ -53,6 +53,9 @@ int cmd_train(int argc, char **argv) {
         {0, "drop-path", ARG_DOUBLE, &p.drop_path, "X", "max drop-path rate of the video tower"},
         {0, "lr-mult-vision", ARG_DOUBLE, &p.lr_mult_vision, "X", "learning-rate multiplier of the video tower"},
         {0, "lr-mult-text", ARG_DOUBLE, &p.lr_mult_text, "X", "learning-rate multiplier of the text tower"},
+        {0, "balance", ARG_STR, &balance, "MODE", "off, or auto: adapt both multipliers so the towers' update/weight ratios stay at --balance-target"},
+        {0, "balance-target", ARG_DOUBLE, &p.balance_target, "X", "target (update/weight of text) / (update/weight of video) for --balance auto"},
+        {0, "new-branch-warmup", ARG_I64, &p.new_branch_warmup, "N", "hold a pretrained tower for N steps while a randomly initialised one trains, then ramp it up over --warmup"},
         {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
         {0, "positives", ARG_STR, &positives, "RULE", "clips that are positives of each other: caption, video or label"},
@@ -70,6 +73,11 @@ int cmd_train(int argc, char **argv) {
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     p.freeze_text |= lock_text;
+    if (strcmp(balance, "off") && strcmp(balance, "auto")) {
+        fprintf(stderr, "viclip train: error: --balance '%s': expected off or auto\n", balance);
+        return 2;
+    }
+    p.balance = !strcmp(balance, "auto");
     p.augment = !no_augment;
     p.clean_captions = !raw_captions;
     vc_error err;

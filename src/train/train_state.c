@@ -22,6 +22,9 @@ static int check_params(const vc_train_params *p, vc_error *err) {
     if (p->drop_path < 0 || p->drop_path >= 1) return vc_fail(err, "drop-path %g must be in [0, 1)", p->drop_path);
     if (p->workers < 0 || (p->workers > 0 && p->prefetch < 1)) return vc_fail(err, "workers %d / prefetch %d: need workers >= 0 and prefetch >= 1", p->workers, p->prefetch);
     if (!(p->lr > 0)) return vc_fail(err, "learning rate %g must be positive", p->lr);
+    if (p->balance_target < 0) return vc_fail(err, "--balance-target %g must be positive", p->balance_target);
+    if (p->new_branch_warmup < 0) return vc_fail(err, "--new-branch-warmup %" PRId64 " must be >= 0", p->new_branch_warmup);
+    if (p->balance && p->freeze_text) return vc_fail(err, "--balance auto balances two training towers, but the text tower is frozen");
     return 0;
 }
 
@@ -119,6 +122,7 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     s->K_masked = vc_config_kept_tokens(c, p->mask_ratio);
     s->clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
     if (open_data(s, tok, err) || plan_buffers(s, err)) return -1;
+    s->balance = vc_balance_new(p->balance, p->balance_target, p->lr_mult_vision, p->lr_mult_text);
     train_args_json(p, s->args, sizeof s->args);
     char path[4096];
     snprintf(path, sizeof path, "%s/train_log.jsonl", p->out_dir);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "model/model.h"
+#include "train/balance.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
 #include "train/trainer.h"
@@ -35,6 +36,7 @@ typedef struct vc_train_state {
     uint64_t seed;
     int64_t start;                  /* first step to run: 0, or the resumed checkpoint's step */
     int new_towers;                 /* bits 1 << vc_tower of the randomly initialised towers (start_model.h) */
+    vc_balance balance;             /* the towers' current lr multipliers and smoothed update ratios */
     int B, A, N_tok, K_masked;      /* micro-batch, micro-batches per step, tokens, kept when masked */
     size_t clip;                    /* elements of one clip */
     vc_real *video;                 /* [A * B] clips: every micro-batch of a step */
@@ -63,9 +65,11 @@ int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *e
  * accumulation the loss sees every clip of the step as a negative of every other. */
 int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err);
 
-/* Global-norm clipping and one AdamW update at learning rate lr; returns the gradient norm
- * before clipping. */
-double vc_train_update(vc_train_state *s, double lr);
+/* Global-norm clipping and one AdamW update at learning rate lr of `step`, with the towers'
+ * multipliers from the balance (and a pretrained tower held or ramping while a new one warms
+ * up); then feeds the towers' update ratios to the balance. Returns the gradient norm before
+ * clipping. */
+double vc_train_update(vc_train_state *s, int64_t step, double lr);
 
 /* Appends the step's line to train_log.jsonl. */
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err);

@@ -54,7 +54,7 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
             vc_fail(err, "loss became %g at step %" PRId64 " (lower the learning rate?)", loss, step);
             goto done;
         }
-        const double norm = vc_train_update(&s, lr);
+        const double norm = vc_train_update(&s, step, lr);
         const double elapsed = vc_now_s() - t0;
         const int64_t done_steps = step + 1 - s.start;
         if (summary) *summary = (vc_train_summary){s.start, step + 1, s.data.n, s.n_skipped, elapsed, s.data_wait_s, loss};
