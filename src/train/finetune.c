@@ -17,6 +17,7 @@
 #include "train/classifier_model.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
+#include "train/train_state.h"
 
 vc_finetune_params vc_finetune_default_params(void) {
     vc_finetune_params p = {0};
@@ -60,9 +61,8 @@ typedef struct {
     vc_loader *loader;
     vc_adamw opt, head_opt;
     vc_param_table head_tab;
-    int32_t *y_all, *y, *y2, *order;
-    int64_t order_epoch;
-    uint64_t seed;
+    int32_t *y_all, *y, *y2;
+    vc_sample_order order;
     vc_real *video, *mix_scratch, *emb, *features, *x, *logits, *targets, *dlogits, *demb, *head_grad;
     double *rates, *losses, *steps_x;
     FILE *log;
@@ -74,26 +74,14 @@ static void ft_free(ft_state *s) {
     vc_classifier_free(&s->cls);
     vc_adamw_free(&s->opt), vc_adamw_free(&s->head_opt);
     vc_param_table_free(&s->head_tab);
-    free(s->y_all), free(s->y), free(s->y2), free(s->order);
+    free(s->y_all), free(s->y), free(s->y2), free(s->order.perm);
     free(s->video), free(s->mix_scratch), free(s->emb), free(s->features), free(s->x), free(s->logits);
     free(s->targets), free(s->dlogits), free(s->demb), free(s->head_grad);
     free(s->rates), free(s->losses), free(s->steps_x);
     if (s->log) fclose(s->log);
 }
 
-/* Clip position g (counting every clip drawn since the start) -> item: epoch e visits a
- * permutation drawn from (seed, e), as the contrastive trainer orders its samples. */
-static int item_at(void *user, int64_t g) {
-    ft_state *s = user;
-    const int n = s->data.n;
-    const int64_t e = g / n;
-    if (e != s->order_epoch) {
-        vc_rng r = vc_rng_at(s->seed, VC_STREAM_SHUFFLE, (uint64_t)e, 0);
-        vc_rng_permutation(&r, s->order, n);
-        s->order_epoch = e;
-    }
-    return s->order[g % n];
-}
+static int item_at(void *order, int64_t g) { return vc_sample_order_index(order, g); }
 
 static int check_params(const vc_finetune_params *p, vc_error *err) {
     if (!p->train_annotations) return vc_fail(err, "no training annotations given (--train-data)");
@@ -132,8 +120,6 @@ int vc_finetune(const vc_finetune_params *p, const vc_tokenizer *tok, vc_train_s
     if (check_params(p, err)) return -1;
     ft_state s;
     memset(&s, 0, sizeof s);
-    s.order_epoch = -1;
-    s.seed = p->seed;
     int rc = -1;
     char **classes = NULL, **templates = NULL;
     int C = 0, nt = 0;
@@ -156,7 +142,7 @@ int vc_finetune(const vc_finetune_params *p, const vc_tokenizer *tok, vc_train_s
     const int n = s.data.n;
     const size_t clip = (size_t)T * 3 * S * S;
     s.y_all = malloc((size_t)n * sizeof *s.y_all);
-    s.order = malloc((size_t)n * sizeof *s.order);
+    s.order = (vc_sample_order){p->seed, n, -1, malloc((size_t)n * sizeof(int32_t))};
     s.y = malloc((size_t)B * sizeof *s.y), s.y2 = malloc((size_t)B * sizeof *s.y2);
     s.video = malloc((size_t)B * clip * sizeof *s.video);
     s.mix_scratch = p->mixup_alpha > 0 ? malloc((size_t)B * clip * sizeof *s.mix_scratch) : NULL;
@@ -167,7 +153,7 @@ int vc_finetune(const vc_finetune_params *p, const vc_tokenizer *tok, vc_train_s
     s.head_grad = malloc(vc_classifier_head_elems(&s.cls) * sizeof *s.head_grad);
     s.rates = malloc((size_t)c->vision_layers * sizeof *s.rates);
     s.losses = malloc((size_t)p->steps * sizeof *s.losses), s.steps_x = malloc((size_t)p->steps * sizeof *s.steps_x);
-    if (!s.y_all || !s.order || !s.y || !s.y2 || !s.video || (p->mixup_alpha > 0 && !s.mix_scratch) || !s.emb || !s.x ||
+    if (!s.y_all || !s.order.perm || !s.y || !s.y2 || !s.video || (p->mixup_alpha > 0 && !s.mix_scratch) || !s.emb || !s.x ||
         !s.demb || !s.logits || !s.targets || !s.dlogits || !s.head_grad || !s.rates || !s.losses || !s.steps_x) {
         vc_fail(err, "out of memory for a batch of %d clips", B);
         goto done;
@@ -203,7 +189,7 @@ int vc_finetune(const vc_finetune_params *p, const vc_tokenizer *tok, vc_train_s
         vc_loader_params lp = vc_loader_default_params(&pp);
         lp.clip.sampling = (vc_sampling)p->sampling, lp.clip.augment = p->augment, lp.clip.seed = p->seed;
         lp.workers = p->workers, lp.batch = B, lp.prefetch = p->prefetch, lp.substitute = 1;
-        lp.item_at = item_at, lp.user = &s;
+        lp.item_at = item_at, lp.user = &s.order;
         if (!(s.loader = vc_loader_start(s.data.items, n, &lp, err))) goto done;
     }
     char path[4096];
@@ -218,18 +204,11 @@ int vc_finetune(const vc_finetune_params *p, const vc_tokenizer *tok, vc_train_s
     for (int64_t step = 0; step < p->steps; step++) {
         const double lr = vc_cosine_lr(step, p->warmup, p->steps, p->lr, p->min_lr);
         vc_loader_batch lb = {0};
-        if (s.loader) {
-            if (vc_loader_next(s.loader, &lb, err)) goto done;
-            data_wait += lb.wait_s;
-            for (int k = 0; k < lb.n_failed; k++, n_skipped++) {
-                char msg[2048];
-                snprintf(msg, sizeof msg, "%s:%ld: %s (replaced by the next readable clip)", s.data.ann.source,
-                         s.data.ann.items[lb.failed[k].item].line, lb.failed[k].msg);
-                if (p->on_warning) p->on_warning(msg, p->user);
-            }
-        }
+        if (s.loader && vc_train_next_streamed(s.loader, &s.data, B, p->on_warning, p->user, &data_wait, &n_skipped,
+                                               &lb, err))
+            goto done;
         for (int b = 0; b < B; b++) {
-            const int i = s.loader ? lb.item[b] : item_at(&s, step * B + b);
+            const int i = s.loader ? lb.item[b] : vc_sample_order_index(&s.order, step * B + b);
             s.y[b] = s.y_all[i];
             if (s.features) memcpy(s.emb + (size_t)b * E, s.features + (size_t)i * E, E * sizeof *s.emb);
             else if (s.loader) vc_clip_normalize(&pp, lb.frames + (size_t)b * T * S * S * 3, NULL, s.video + b * clip);

@@ -26,6 +26,12 @@ typedef struct vc_sample_order {
 
 int vc_sample_order_index(vc_sample_order *o, int64_t g);
 
+/* The next batch of a training loader over d: the wait is added to *wait_s, each clip the
+ * loader replaced is reported through on_warning ("FILE:LINE: reason (replaced ...)") and
+ * counted in *n_skipped; a batch of other than B clips is an error. */
+int vc_train_next_streamed(vc_loader *l, const vc_dataset *d, int B, void (*on_warning)(const char *, void *),
+                           void *user, double *wait_s, int *n_skipped, vc_loader_batch *lb, vc_error *err);
+
 typedef struct vc_train_state {
     const vc_train_params *p;
     vc_dataset data;
