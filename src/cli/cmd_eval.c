@@ -3,7 +3,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "eval/classify_head.h"
 #include "eval/evaluate.h"
+#include "io/annotations.h"
 #include "model/model_io.h"
 
 void cli_print_eval_json(const vc_eval_result *r, FILE *f) {
@@ -28,10 +30,51 @@ static void eval_warning(const char *msg, void *user) {
     fprintf(stderr, "%sviclip eval: warning: %s\n", bar->tty ? "\n" : "", msg);
 }
 
+/* eval classify of a fine-tuned model: its own head and classes, averaged over test views. */
+static int classify_with_head(const char *model, const char *annotations, const char *labels, int clips, int crops,
+                              int workers, int json, cli_progress *bar) {
+    vc_error err;
+    vc_classifier c;
+    if (vc_classifier_load(&c, model, &err)) {
+        cli_error("eval classify", err.msg);
+        return 1;
+    }
+    int rc = 0;
+    if (labels) { /* a class list given with a head must be the head's */
+        char **names = NULL;
+        int n = 0;
+        rc = vc_read_lines(labels, &names, &n, &err);
+        if (!rc && n != c.n_classes) rc = vc_fail(&err, "%s lists %d classes but the head of %s has %d", labels, n, model, c.n_classes);
+        for (int i = 0; !rc && i < n; i++)
+            if (strcmp(names[i], c.classes[i]))
+                rc = vc_fail(&err, "%s: class %d is '%s' but the head of %s has '%s' there", labels, i + 1, names[i], model, c.classes[i]);
+        if (names) vc_free_lines(names, n);
+    }
+    vc_head_eval_params hp = vc_head_eval_default_params();
+    hp.annotations = annotations, hp.clips = clips, hp.crops = crops, hp.workers = workers;
+    hp.on_warning = eval_warning, hp.on_progress = cli_progress_update, hp.user = bar;
+    vc_classify_metrics r;
+    int skipped = 0;
+    if (!rc) rc = vc_eval_classifier(&c, &hp, &r, &skipped, &err);
+    const int C = c.n_classes;
+    vc_classifier_free(&c);
+    if (rc) {
+        cli_error("eval classify", err.msg);
+        return 1;
+    }
+    if (json)
+        printf("{\"head_top1\":%.4f,\"head_top5\":%.4f,\"n_classes\":%d,\"n_clips\":%d,\"test_clips\":%d,"
+               "\"test_crops\":%d,\"n_skipped\":%d}\n", r.top1, r.top5, C, r.n, clips, crops, skipped);
+    else
+        printf("head         top-1 %5.1f  top-5 %5.1f  (%d clips, %d classes, %d x %d views%s)\n", 100 * r.top1,
+               100 * r.top5, r.n, C, clips, crops, skipped ? ", unreadable clips left out" : "");
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv) {
     vc_eval_params p = vc_eval_default_params();
     const char *model = NULL, *vocab = NULL, *what = "eval", *sampling = "middle", *interp = "bicubic", *format = "auto";
-    int threads = 0, json = 0, raw = 0;
+    int threads = 0, json = 0, raw = 0, test_clips = 1, test_crops = 1;
     /* viclip eval retrieval|classify ...: one task; plain viclip eval: both when labels are given */
     int first = 2;
     if (argc > 2 && !strcmp(argv[2], "moments")) return cmd_eval_moments(argc, argv);
@@ -51,6 +94,8 @@ int cmd_eval(int argc, char **argv) {
         {0, "shuffle-frames", ARG_FLAG, &p.shuffle_frames, NULL, "shuffle each clip's frames (no-temporal baseline)"},
         {0, "single-frame", ARG_FLAG, &p.single_frame, NULL, "repeat each clip's middle frame (no temporal information)"},
         {0, "seed", ARG_U64, &p.seed, "N", "seed of the frame shuffle"},
+        {0, "test-clips", ARG_INT, &test_clips, "K", "fine-tuned head: temporal views per clip, scores averaged"},
+        {0, "test-crops", ARG_INT, &test_crops, "N", "fine-tuned head: spatial crops per view, 1 (whole frame) or 3"},
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
@@ -60,6 +105,8 @@ int cmd_eval(int argc, char **argv) {
                         "  viclip eval retrieval --model M --annotations A       R@1/5/10 and median rank, both ways\n"
                         "  viclip eval classify --model M --annotations A --labels L   zero-shot top-1 and top-5\n"
                         "  viclip eval moments --model M --annotations val_1.json --video-root DIR   R@1 at IoU 0.5/0.7 (ActivityNet Captions)\n"
+                        "  viclip eval classify --model FINETUNED --annotations A [--test-clips K --test-crops 3]\n"
+                        "                                                        the fine-tuned head's top-1 and top-5\n"
                         "  viclip eval --model M --annotations A [--labels L]    both", specs,
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, first, NULL);
     if (rc) return rc > 0 ? 0 : 2;
@@ -68,6 +115,20 @@ int cmd_eval(int argc, char **argv) {
     if (!model || (!p.annotations && !p.zeroshot_annotations)) {
         cli_error(what, "--model and --annotations are required");
         return 2;
+    }
+    if (p.tasks == VC_EVAL_CLASSIFY) {
+        vc_error herr;
+        const int head = vc_classifier_file_has_head(model, &herr);
+        if (head < 0) {
+            cli_error(what, herr.msg);
+            return 1;
+        }
+        if (head) {
+            cli_set_threads(threads);
+            cli_progress bar = cli_progress_begin("classifying");
+            return classify_with_head(model, p.zeroshot_annotations ? p.zeroshot_annotations : p.annotations, p.labels,
+                                      test_clips, test_crops, p.workers, json, &bar);
+        }
     }
     if (p.tasks == VC_EVAL_CLASSIFY && !p.labels) {
         cli_error(what, "--labels is required");

@@ -36,7 +36,7 @@ static void install_stop_handlers(void) {
 
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
-    const char *model_config = NULL, *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto";
+    const char *model_config = NULL, *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto", *balance = "off";
     int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0, full_loss = 0;
     double dist_timeout = 300;
     p.workers = 2;
@@ -65,6 +65,8 @@ int cmd_train(int argc, char **argv) {
         {0, "context-length", ARG_INT, &over.context_length, "N", "override: text context"},
         {0, "embed-dim", ARG_INT, &over.embed_dim, "N", "override: embedding size"},
         {0, "init", ARG_STR, &p.init_model, "FILE", "start from this model file instead of a random init"},
+        {0, "init-vision", ARG_STR, &p.init_vision, "FILE", "the video tower from this file (viclip model, checkpoint or CLIP; its video config wins)"},
+        {0, "init-text", ARG_STR, &p.init_text, "FILE|random", "the text tower from this file (viclip model or CLIP, imported as convert does), or random"},
         {0, "resume", ARG_STR, &p.resume, "FILE", "resume from this training checkpoint"},
         {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per micro-batch"},
         {0, "accum-freq", ARG_INT, &p.accum_freq, "N", "micro-batches per optimizer step; negatives come from all of them (as open_clip)"},
@@ -82,6 +84,9 @@ int cmd_train(int argc, char **argv) {
         {0, "drop-path", ARG_DOUBLE, &p.drop_path, "X", "max drop-path rate of the video tower"},
         {0, "lr-mult-vision", ARG_DOUBLE, &p.lr_mult_vision, "X", "learning-rate multiplier of the video tower"},
         {0, "lr-mult-text", ARG_DOUBLE, &p.lr_mult_text, "X", "learning-rate multiplier of the text tower"},
+        {0, "balance", ARG_STR, &balance, "MODE", "off, or auto: adapt both multipliers so the towers' update/weight ratios stay at --balance-target"},
+        {0, "balance-target", ARG_DOUBLE, &p.balance_target, "X", "target (update/weight of text) / (update/weight of video) for --balance auto"},
+        {0, "new-branch-warmup", ARG_I64, &p.new_branch_warmup, "N", "hold a pretrained tower for N steps while a randomly initialised one trains, then ramp it up over --warmup"},
         {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
         {0, "positives", ARG_STR, &positives, "RULE", "clips that are positives of each other: caption, video or label"},
@@ -124,6 +129,11 @@ int cmd_train(int argc, char **argv) {
         if (cli_train_reconcile(&flags, p.resume ? p.resume : p.init_model, p.resume != NULL, &train_args, &err)) goto fail;
     }
     p.freeze_text |= lock_text;
+    if (strcmp(balance, "off") && strcmp(balance, "auto")) {
+        fprintf(stderr, "viclip train: error: --balance '%s': expected off or auto\n", balance);
+        return 2;
+    }
+    p.balance = !strcmp(balance, "auto");
     p.augment = !no_augment;
     p.clean_captions = !raw_captions;
     if (vc_sampling_parse(sampling, &smode, &err) || vc_positives_parse(positives, &pos, &err)) goto fail;

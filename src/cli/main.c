@@ -13,6 +13,7 @@ static const struct {
     {"synth", cmd_synth, "write the synthetic moving-shapes video-caption set"},
     {"train", cmd_train, "train (from scratch, from a model file, or resume a checkpoint)"},
     {"pretrain", cmd_pretrain, "vision-first pretraining of the video tower (MAE or Unmasked Teacher)"},
+    {"finetune", cmd_finetune, "fine-tune a classifier (video tower + linear head) or a linear probe"},
     {"eval", cmd_eval, "retrieval R@1/5/10 both ways and zero-shot classification"},
     {"encode", cmd_encode, "text or video embeddings as .npy (videos: a search index)"},
     {"classify", cmd_classify, "zero-shot classification of videos against class names"},

@@ -309,3 +309,32 @@ int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *los
     backward_towers(m, in);
     return 0;
 }
+
+static int check_video_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {
+    const int all = vc_config_video_tokens(&m->cfg);
+    if (in->B < 1) return vc_fail(err, "training batch size %d must be positive", in->B);
+    if (in->keep || in->K != all)
+        return vc_fail(err, "video-only training takes every patch token (K = %d, got %d, mask %s)", all, in->K,
+                       in->keep ? "given" : "none");
+    return 0;
+}
+
+int vc_model_video_forward_train(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_error *err) {
+    if (vc_model_enable_grads(m, err) || check_video_step(m, in, err)) return -1;
+    if (workspace_plan(m, &m->train, in->B, 0, in->K, 1, 0, in->drop_rates != NULL, err)) return -1;
+    vc_workspace *w = &m->train;
+    use_precision(m, w);
+    vc_vision_forward(&m->cfg, &m->p.v, &w->vis, in->video, in->B, NULL, in->drop_rates, in->seed, in->step, in->row0);
+    memcpy(v_emb, w->vis.emb, (size_t)in->B * m->cfg.embed_dim * sizeof *v_emb);
+    return 0;
+}
+
+int vc_model_video_backward(vc_model *m, const vc_step_inputs *in, const vc_real *dv, vc_error *err) {
+    vc_workspace *w = &m->train;
+    if (!m->grads || !w->planned || w->Bv != in->B || w->Bt != 0)
+        return vc_fail(err, "vc_model_video_backward needs the vc_model_video_forward_train of the same batch first");
+    const size_t BE = (size_t)in->B * m->cfg.embed_dim;
+    for (size_t i = 0; i < BE; i++) w->dv[i] = (vc_real)(in->grad_scale * dv[i]);
+    vc_vision_backward(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, in->B, NULL);
+    return 0;
+}

@@ -93,6 +93,13 @@ int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real 
  * accumulation) needs the forward only once. */
 int vc_model_backward_kept(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err);
 
+/* The video tower alone (a classifier over its embedding): the training forward of in->video
+ * (in->keep / drop_rates / seed / step as above; tokens, ids and train_text unused), raw
+ * embeddings [B, E] into v_emb, activations kept; then backward from dv [B, E] (scaled by
+ * in->grad_scale), ACCUMULATED into m->grads, for the same inputs. */
+int vc_model_video_forward_train(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_error *err);
+int vc_model_video_backward(vc_model *m, const vc_step_inputs *in, const vc_real *dv, vc_error *err);
+
 /* Loss only (no gradients), same inputs; used by tests. */
 int vc_model_loss(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);
 

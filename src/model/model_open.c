@@ -5,7 +5,8 @@
 
 #include "model/model_io.h"
 
-static const char *const CHECKPOINT_EXTRAS[] = {"optimizer.", NULL};
+/* not parameters of the model: a training checkpoint's optimizer state, a fine-tuned classifier's head */
+static const char *const CHECKPOINT_EXTRAS[] = {"optimizer.", "head.", NULL};
 
 vc_model *vc_model_open(const char *path, const vc_import_opts *o, vc_model_source *src, vc_error *err) {
     vc_model_source local;

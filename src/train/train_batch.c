@@ -15,19 +15,23 @@ int vc_sample_order_index(vc_sample_order *o, int64_t g) {
     return o->perm[g % o->n];
 }
 
-/* The next batch from the streaming loader; replaced clips are reported as warnings. */
-static int next_streamed(vc_train_state *s, vc_loader_batch *lb, vc_error *err) {
-    const vc_train_params *p = s->p;
-    if (vc_loader_next(s->loader, lb, err)) return -1;
-    s->data_wait_s += lb->wait_s;
-    for (int k = 0; k < lb->n_failed; k++, s->n_skipped++) {
+int vc_train_next_streamed(vc_loader *l, const vc_dataset *d, int B, void (*on_warning)(const char *, void *),
+                           void *user, double *wait_s, int *n_skipped, vc_loader_batch *lb, vc_error *err) {
+    if (vc_loader_next(l, lb, err)) return -1;
+    *wait_s += lb->wait_s;
+    for (int k = 0; k < lb->n_failed; k++, (*n_skipped)++) {
         char msg[2048];
-        snprintf(msg, sizeof msg, "%s%s:%ld: %s (replaced by the next readable clip)", s->who, s->data.ann.source,
-                 s->data.ann.items[lb->failed[k].item].line, lb->failed[k].msg);
-        if (p->on_warning) p->on_warning(msg, p->user);
+        snprintf(msg, sizeof msg, "%s:%ld: %s (replaced by the next readable clip)", d->ann.source,
+                 d->ann.items[lb->failed[k].item].line, lb->failed[k].msg);
+        if (on_warning) on_warning(msg, user);
     }
-    if (lb->n != s->B) return vc_fail(err, "the loader returned %d clips for a batch of %d", lb->n, s->B);
+    if (lb->n != B) return vc_fail(err, "the loader returned %d clips for a batch of %d", lb->n, B);
     return 0;
+}
+
+static int next_streamed(vc_train_state *s, vc_loader_batch *lb, vc_error *err) {
+    return vc_train_next_streamed(s->loader, &s->data, s->B, s->p->on_warning, s->p->user, &s->data_wait_s,
+                                  &s->n_skipped, lb, err);
 }
 
 int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *err) {

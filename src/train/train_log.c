@@ -16,9 +16,11 @@ int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *
     char line[1024];
     snprintf(line, sizeof line,
              "{\"step\":%" PRId64 ",\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
-             "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f}",
+             "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f,"
+             "\"update_ratio_vision\":%.6g,\"update_ratio_text\":%.6g,\"lr_mult_vision\":%.6g,\"lr_mult_text\":%.6g}",
              pr->step, pr->loss, pr->lr, pr->grad_norm, pr->temp, pr->masked, pr->samples_per_s, pr->elapsed_s,
-             pr->data_wait_s);
+             pr->data_wait_s, vc_adamw_update_ratio(&s->opt, VC_TOWER_VISION), vc_adamw_update_ratio(&s->opt, VC_TOWER_TEXT),
+             s->opt.p.lr_mult[VC_TOWER_VISION], s->opt.p.lr_mult[VC_TOWER_TEXT]);
     return vc_jsonl_log_write(&s->log, line, err);
 }
 
@@ -83,6 +85,51 @@ static int write_loss_plot(const char *log_path, const char *svg_path, vc_error 
     return rc;
 }
 
+/* The towers' balance over the run: log10 of each tower's update/weight ratio and of its
+ * learning-rate multiplier (one axis for quantities four decades apart). */
+static int write_balance_plot(const char *log_path, const char *svg_path, vc_error *err) {
+    static const char *const keys[4] = {"\"update_ratio_vision\":", "\"update_ratio_text\":",
+                                        "\"lr_mult_vision\":", "\"lr_mult_text\":"};
+    FILE *f = fopen(log_path, "r");
+    if (!f) return vc_fail(err, "%s: %s", log_path, strerror(errno));
+    size_t cap = 1024, n = 0;
+    double *xs = malloc(cap * sizeof *xs), *ys = malloc(4 * cap * sizeof *ys);
+    char line[1024];
+    while (xs && ys && fgets(line, sizeof line, f)) {
+        double st;
+        if (sscanf(line, "{\"step\":%lf", &st) != 1) continue;
+        if (n == cap) {
+            double *nx = realloc(xs, 2 * cap * sizeof *xs), *ny = realloc(ys, 8 * cap * sizeof *ys);
+            if (nx) xs = nx;
+            if (ny) ys = ny;
+            if (!nx || !ny) break;
+            cap *= 2;
+        }
+        xs[n] = st;
+        for (int k = 0; k < 4; k++) {
+            const char *at = strstr(line, keys[k]);
+            const double v = at ? strtod(at + strlen(keys[k]), NULL) : 0;
+            ys[4 * n + k] = v > 0 ? log10(v) : NAN; /* a held tower (0) leaves a gap */
+        }
+        n++;
+    }
+    fclose(f);
+    int rc = 0;
+    double *series = malloc(4 * (n ? n : 1) * sizeof *series);
+    if (!xs || !ys || !series) {
+        rc = vc_fail(err, "out of memory plotting %s", log_path);
+    } else {
+        for (int k = 0; k < 4; k++)
+            for (size_t i = 0; i < n; i++) series[k * n + i] = ys[4 * i + k];
+        const char *names[4] = {"update/weight, video", "update/weight, text", "lr multiplier, video", "lr multiplier, text"};
+        const double *X[4] = {xs, xs, xs, xs}, *Y[4] = {series, series + n, series + 2 * n, series + 3 * n};
+        int lens[4] = {(int)n, (int)n, (int)n, (int)n};
+        rc = vc_svg_plot_lines(svg_path, "Balance of the towers", "step", "log10", 4, names, X, Y, lens, err);
+    }
+    free(xs), free(ys), free(series);
+    return rc;
+}
+
 int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
     if (s->rank) return 0;
     char path[4096], svg[4096];
@@ -92,5 +139,8 @@ int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
     }
     snprintf(path, sizeof path, "%s/train_log.jsonl", s->p->out_dir);
     snprintf(svg, sizeof svg, "%s/loss.svg", s->p->out_dir);
-    return write_loss_plot(path, svg, err);
+    if (write_loss_plot(path, svg, err)) return -1;
+    if (s->p->freeze_text) return 0;
+    snprintf(svg, sizeof svg, "%s/balance.svg", s->p->out_dir);
+    return write_balance_plot(path, svg, err);
 }

@@ -9,10 +9,13 @@
 #include "model/model_io.h"
 #include "model/model_open.h"
 #include "train/checkpoint.h"
+#include "train/start_model.h"
 
 static int check_params(const vc_train_params *p, vc_error *err) {
     if (!p->train_annotations) return vc_fail(err, "no training annotations given");
     if (!p->out_dir) return vc_fail(err, "no output folder given");
+    if (p->resume && (p->init_model || p->init_vision || p->init_text))
+        return vc_fail(err, "--resume continues a run: it cannot be combined with --init, --init-vision or --init-text");
     if (p->batch_size < 2) return vc_fail(err, "batch size %d: contrastive training needs at least 2", p->batch_size);
     if (p->accum_freq < 1) return vc_fail(err, "accum-freq %d must be at least 1", p->accum_freq);
     if (p->steps < 1) return vc_fail(err, "steps %" PRId64 " must be at least 1", p->steps);
@@ -20,6 +23,9 @@ static int check_params(const vc_train_params *p, vc_error *err) {
     if (p->drop_path < 0 || p->drop_path >= 1) return vc_fail(err, "drop-path %g must be in [0, 1)", p->drop_path);
     if (p->workers < 0 || (p->workers > 0 && p->prefetch < 1)) return vc_fail(err, "workers %d / prefetch %d: need workers >= 0 and prefetch >= 1", p->workers, p->prefetch);
     if (!(p->lr > 0)) return vc_fail(err, "learning rate %g must be positive", p->lr);
+    if (p->balance_target < 0) return vc_fail(err, "--balance-target %g must be positive", p->balance_target);
+    if (p->new_branch_warmup < 0) return vc_fail(err, "--new-branch-warmup %" PRId64 " must be >= 0", p->new_branch_warmup);
+    if (p->balance && p->freeze_text) return vc_fail(err, "--balance auto balances two training towers, but the text tower is frozen");
     return 0;
 }
 
@@ -53,7 +59,7 @@ static int open_model(vc_train_state *s, vc_error *err) {
         s->model = vc_checkpoint_load(p->resume, &s->opt, &op, &s->start, &s->seed, err);
         return s->model ? 0 : -1;
     }
-    if (p->init_model) {
+    if (p->init_model && !p->init_vision && !p->init_text) {
         vc_model_source src;
         s->model = vc_model_open(p->init_model, NULL, &src, err); /* any checkpoint format */
         if (s->model && src.imported && p->on_warning) {
@@ -62,12 +68,13 @@ static int open_model(vc_train_state *s, vc_error *err) {
             p->on_warning(line, p->user);
         }
     } else {
-        s->model = vc_model_new(&p->cfg, err);
-        if (s->model) vc_model_init_random(s->model, s->seed, p->temp_init);
-        if (s->model && p->temporal_init_std > 0) vc_model_init_temporal(s->model, s->seed, p->temporal_init_std);
-        /* loaded weights are checked on load; these must be too, or a NaN would later be blamed
-         * on the learning rate */
-        if (s->model && vc_params_check_finite(&s->model->table, s->model->params, "random initialisation:", err))
+        const vc_start_model sm = {p->init_model, p->init_vision, p->init_text, p->cfg, s->seed, p->temp_init,
+                                   p->temporal_init_std};
+        s->model = vc_start_model_build(&sm, &s->new_towers, err);
+        /* loaded weights are checked on load; random ones must be too, or a NaN would later be
+         * blamed on the learning rate */
+        if (s->model && s->new_towers &&
+            vc_params_check_finite(&s->model->table, s->model->params, "random initialisation:", err))
             return -1;
     }
     return !s->model || vc_adamw_init(&s->opt, &s->model->table, &op, err) ? -1 : 0;
@@ -145,6 +152,7 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     s->K_masked = vc_config_kept_tokens(c, p->mask_ratio);
     s->clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
     if (open_data(s, tok, err) || plan_buffers(s, err)) return -1;
+    s->balance = vc_balance_new(p->balance, p->balance_target, p->lr_mult_vision, p->lr_mult_text);
     train_args_json(p, s->args, sizeof s->args);
     if (s->rank) return 0; /* rank 0 writes the files */
     char path[4096];

@@ -11,6 +11,7 @@
 #include "io/jsonl_log.h"
 #include "model/model.h"
 #include "train/data_parallel.h"
+#include "train/balance.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
 #include "train/trainer.h"
@@ -27,6 +28,12 @@ typedef struct vc_sample_order {
 
 int vc_sample_order_index(vc_sample_order *o, int64_t g);
 
+/* The next batch of a training loader over d: the wait is added to *wait_s, each clip the
+ * loader replaced is reported through on_warning ("FILE:LINE: reason (replaced ...)") and
+ * counted in *n_skipped; a batch of other than B clips is an error. */
+int vc_train_next_streamed(vc_loader *l, const vc_dataset *d, int B, void (*on_warning)(const char *, void *),
+                           void *user, double *wait_s, int *n_skipped, vc_loader_batch *lb, vc_error *err);
+
 typedef struct vc_train_state {
     const vc_train_params *p;
     vc_dataset data;
@@ -36,6 +43,8 @@ typedef struct vc_train_state {
     vc_preprocess pp;
     uint64_t seed;
     int64_t start;                  /* first step to run: 0, or the resumed checkpoint's step */
+    int new_towers;                 /* bits 1 << vc_tower of the randomly initialised towers (start_model.h) */
+    vc_balance balance;             /* the towers' current lr multipliers and smoothed update ratios */
     int B, A, N_tok, K_masked;      /* micro-batch, micro-batches per step, tokens, kept when masked */
     size_t clip;                    /* elements of one clip */
     vc_real *video;                 /* [A * B] clips: every micro-batch of a step */
@@ -71,16 +80,18 @@ int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *e
  * accumulation the loss sees every clip of the step as a negative of every other. */
 int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err);
 
-/* The global gradient norm (before clipping) of the trainable parameters. */
-double vc_train_grad_norm(vc_train_state *s);
+/* The global gradient norm (before clipping) of the parameters trainable at `step`. */
+double vc_train_grad_norm(vc_train_state *s, int64_t step);
 
 /* Stops a diverging run before its update: 0 when the loss and the gradient norm of `step`
  * (0-based) are finite, else -1 with a message naming the step and what became non-finite. */
 int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, double grad_norm, double lr,
                           vc_error *err);
 
-/* Global-norm clipping (of grad_norm, from vc_train_grad_norm) and one AdamW update at lr. */
-void vc_train_update(vc_train_state *s, double lr, double grad_norm);
+/* Global-norm clipping (of grad_norm, from vc_train_grad_norm) and one AdamW update at learning
+ * rate lr of `step`, with the towers' multipliers from the balance (and a pretrained tower held
+ * or ramping while a new one warms up); then feeds the towers' update ratios to the balance. */
+void vc_train_update(vc_train_state *s, int64_t step, double lr, double grad_norm);
 
 /* Appends the step's line to train_log.jsonl. */
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err);

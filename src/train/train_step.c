@@ -24,7 +24,33 @@ int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err) {
     return 0;
 }
 
-double vc_train_grad_norm(vc_train_state *s) { return vc_grad_norm(&s->opt, &s->model->table, s->model->grads); }
+/* A pretrained tower next to a randomly initialised one: held, then ramped over the warmup. */
+static double hold_factor(const vc_train_state *s, int64_t step, vc_tower t) {
+    const int all = 1 << VC_TOWER_VISION | 1 << VC_TOWER_TEXT;
+    if (!s->new_towers || s->new_towers == all || (s->new_towers & (1 << t))) return 1;
+    return vc_balance_hold_factor(step, s->p->new_branch_warmup, s->p->warmup);
+}
+
+/* Freezes, for `step`, a tower that is held while a new one warms up; the flags it had go to
+ * was_frozen, for restore_towers. */
+static void hold_towers(vc_train_state *s, int64_t step, int was_frozen[2]) {
+    for (int t = 0; t < 2; t++) {
+        was_frozen[t] = s->opt.p.frozen[t];
+        s->opt.p.frozen[t] = was_frozen[t] || hold_factor(s, step, (vc_tower)t) == 0;
+    }
+}
+
+static void restore_towers(vc_train_state *s, const int was_frozen[2]) {
+    for (int t = 0; t < 2; t++) s->opt.p.frozen[t] = was_frozen[t];
+}
+
+double vc_train_grad_norm(vc_train_state *s, int64_t step) {
+    int was_frozen[2];
+    hold_towers(s, step, was_frozen);
+    const double norm = vc_grad_norm(&s->opt, &s->model->table, s->model->grads);
+    restore_towers(s, was_frozen);
+    return norm;
+}
 
 int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, double grad_norm, double lr,
                           vc_error *err) {
@@ -41,9 +67,17 @@ int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, do
                    what, value, step + 1, lr);
 }
 
-void vc_train_update(vc_train_state *s, double lr, double grad_norm) {
+void vc_train_update(vc_train_state *s, int64_t step, double lr, double grad_norm) {
     vc_model *m = s->model;
+    int was_frozen[2];
+    hold_towers(s, step, was_frozen);
+    for (int t = 0; t < 2; t++) s->opt.p.lr_mult[t] = s->balance.mult[t] * hold_factor(s, step, (vc_tower)t);
     const double clip_norm = s->p->grad_clip_norm;
     const double clip_scale = clip_norm > 0 && grad_norm > clip_norm ? clip_norm / grad_norm : 1;
     vc_adamw_step(&s->opt, &m->table, m->params, m->grads, lr, clip_scale, m->p.temp);
+    restore_towers(s, was_frozen);
+    /* balancing starts once a held tower is fully released: the ramp is deliberate imbalance */
+    if (hold_factor(s, step, VC_TOWER_VISION) == 1 && hold_factor(s, step, VC_TOWER_TEXT) == 1)
+        vc_balance_update(&s->balance, vc_adamw_update_ratio(&s->opt, VC_TOWER_VISION),
+                          vc_adamw_update_ratio(&s->opt, VC_TOWER_TEXT));
 }

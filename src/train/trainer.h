@@ -39,6 +39,8 @@ typedef struct vc_train_params {
     vc_annotation_opts annotation;  /* its format, video root and file-name pattern */
     const char *out_dir;            /* model.safetensors, checkpoint.safetensors, train_log.jsonl, loss.svg */
     const char *init_model;         /* start from this model file (else random init with cfg) */
+    const char *init_vision;        /* or: the video tower from this file (train/start_model.h) */
+    const char *init_text;          /* and the text tower from this file, or "random" / NULL */
     const char *resume;             /* continue from this training checkpoint */
     vc_config cfg;
     int batch_size;
@@ -51,6 +53,9 @@ typedef struct vc_train_params {
     int64_t unmasked_steps;         /* last steps trained without masking */
     double drop_path;               /* max drop-path rate (linear over layers) */
     double lr_mult_vision, lr_mult_text;
+    int balance;                    /* 1: adapt both multipliers to keep the update ratios at balance_target (train/balance.h) */
+    double balance_target;          /* (update/weight of text) / (update/weight of vision); 0: 1 */
+    int64_t new_branch_warmup;      /* steps a pretrained tower is held while a new one (start_model.h) trains */
     int freeze_text;
     double temp_init, temp_min;
     double temporal_init_std;       /* random init only: 0 keeps ViCLIP's zero temporal embedding */

@@ -53,6 +53,7 @@ int vc_clip_is_preprocessed(const char *path) {
 enum { DRAW_FRAMES = 0, DRAW_CROP = 1 };
 
 static int pick_frames(const vc_clip_opts *o, int n, int T, int *idx, vc_error *err) {
+    if (o->views > 1) return vc_sample_view_indices(n, T, o->view, o->views, idx, err);
     vc_rng rng = vc_rng_at(o->seed, VC_STREAM_AUGMENT, o->key, DRAW_FRAMES);
     return vc_sample_indices(o->sampling, n, T, &rng, idx, err);
 }
@@ -62,12 +63,16 @@ static int pick_frames(const vc_clip_opts *o, int n, int T, int *idx, vc_error *
 static int frame_to_clip(const vc_clip_opts *o, const uint8_t *src, int w, int h, size_t stride, int S,
                          uint8_t *dst, vc_error *err) {
     vc_crop c = vc_crop_full(w, h);
+    if (o->crop >= 1 && o->crop <= 3 && w != h) {
+        const int side = w < h ? w : h, room = (w > h ? w : h) - side, at = (o->crop - 1) * room / 2;
+        c = (vc_crop){w > h ? at : 0, w > h ? 0 : at, side, side, 0};
+    }
     if (o->augment) {
         vc_rng rng = vc_rng_at(o->seed, VC_STREAM_AUGMENT, o->key, DRAW_CROP);
         vc_crop_params cp = vc_crop_default_params();
         c = vc_random_resized_crop(&rng, w, h, &cp);
     }
-    if (!o->augment && w == S && h == S) { /* identity: skip the (exact) resampling */
+    if (!o->augment && c.w == S && c.h == S && w == S && h == S) { /* identity: skip the (exact) resampling */
         for (int y = 0; y < S; y++) memcpy(dst + (size_t)y * S * 3, src + (size_t)y * stride, (size_t)S * 3);
         return 0;
     }

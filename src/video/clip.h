@@ -41,6 +41,14 @@ typedef struct vc_clip_opts {
     int threads;        /* decoder threads */
     double timeout_s;   /* per clip; <= 0: none */
     int strict;         /* decoding errors fail the clip (1) or skip broken packets (0) */
+    /* Test-time views (the Kinetics protocol of K clips x 3 crops, scores averaged):
+     * views > 1 takes temporal view `view` of `views`: in each of the T segments the frame at
+     * (view + 1/2) / views of the way through it, so the views interleave over the whole video
+     * (ViCLIP samples sparsely, one frame per segment); views <= 1 is plain `sampling`.
+     * crop 1, 2, 3: the square of the short side at the start, centre or end of the long side,
+     * resized to S x S (0: the whole frame, as evaluation). */
+    int view, views;
+    int crop;
 } vc_clip_opts;
 
 vc_clip_opts vc_clip_default_opts(void);

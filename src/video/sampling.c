@@ -79,3 +79,17 @@ int vc_sample_indices(vc_sampling mode, int n, int frames, vc_rng *rng, int *idx
     for (int i = picked; i < frames; i++) idx[i] = idx[picked - 1];
     return 0;
 }
+
+int vc_sample_view_indices(int n, int frames, int view, int views, int *idx, vc_error *err) {
+    if (n < 1) return vc_fail(err, "cannot sample frames from a video of %d frames", n);
+    if (frames < 1) return vc_fail(err, "cannot sample %d frames", frames);
+    if (views < 1 || view < 0 || view >= views) return vc_fail(err, "view %d is outside 0..%d", view, views - 1);
+    const int segments = n < frames ? n : frames;
+    for (int k = 0; k < segments; k++) {
+        const int lo = segment_bound(n, segments, k), hi = segment_bound(n, segments, k + 1);
+        idx[k] = lo + (int)((view + 0.5) / views * (hi - lo));
+        if (idx[k] >= hi) idx[k] = hi - 1;
+    }
+    for (int k = segments; k < frames; k++) idx[k] = idx[segments - 1];
+    return 0;
+}

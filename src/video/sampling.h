@@ -29,4 +29,9 @@ const char *vc_sampling_name(vc_sampling mode);
  * n < 1, frames < 1 or a missing rng are errors. */
 int vc_sample_indices(vc_sampling mode, int n, int frames, vc_rng *rng, int *idx, vc_error *err);
 
+/* Test-time temporal view `view` of `views`: in each segment (cut as above) the frame
+ * (view + 1/2) / views of the way through it, so the views interleave over the whole video;
+ * padded like the other modes when n < frames. */
+int vc_sample_view_indices(int n, int frames, int view, int views, int *idx, vc_error *err);
+
 #endif
