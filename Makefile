@@ -73,6 +73,7 @@ $(SETUP_STAMP): scripts/setup.sh
 	@mkdir -p $(dir $@) && touch $@
 setup: $(SETUP_STAMP)
 $(BUILD)/config.mk: $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
 	@echo "MPI ?= $$(command -v $(MPICC) >/dev/null 2>&1 && echo 1 || echo 0)" > $@
 $(BUILD)/obj/src/dist/collectives_mpi.o $(BUILD)/obj64/src/dist/collectives_mpi.o: $(BUILD)/config.mk
 
