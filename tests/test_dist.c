@@ -24,11 +24,13 @@
 #define MPIRUN "mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np "
 
 /* The float CLI's small model, the same as tests/dist_train.c's. */
-#define SMALL_MODEL                                                                                                \
+#define SMALL_RUN                                                                                                  \
     "--image-size 16 --patch-size 8 --frames 4 --vision-width 32 --vision-layers 2 --vision-heads 2 "            \
     "--text-width 32 --text-layers 1 --text-heads 2 --embed-dim 16 --context-length 16 --workers 0 -t 1 "        \
-    "--steps 5 --warmup 1 --lr 2e-3 --mask-ratio 0.5 --unmasked-steps 1 --grad-clip-norm 0.5 --temp-init 0.05 " \
+    "--steps 5 --warmup 1 --lr 2e-3 --mask-ratio 0.5 --unmasked-steps 1 --grad-clip-norm 0.5 "                   \
     "--seed 5 --log-every 1 "
+/* a new run also sets the random init's temperature (a resumed one takes it from the checkpoint) */
+#define SMALL_MODEL SMALL_RUN "--temp-init 0.05 "
 
 static int mpi_available(const char *test) {
     if (!vc_dist_have_mpi()) {
@@ -238,10 +240,10 @@ TEST(a_two_rank_checkpoint_resumes_with_two_or_one_ranks_like_the_uninterrupted_
     CHECK(system("rm -rf build/tests/dist_part1 && cp -r build/tests/dist_part build/tests/dist_part1") == 0, "copy");
     const char *ann = train_data();
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, MPIRUN "2 build/viclip train --train-data %s --out build/tests/dist_part " SMALL_MODEL
+    snprintf(cmd, sizeof cmd, MPIRUN "2 build/viclip train --train-data %s --out build/tests/dist_part " SMALL_RUN
              "--batch-size 4 --resume build/tests/dist_part/checkpoint.safetensors", ann);
     CHECK(run(cmd, out_buf, sizeof out_buf) == 0, "resume with 2 ranks: %.2000s", out_buf);
-    snprintf(cmd, sizeof cmd, "build/viclip train --train-data %s --out build/tests/dist_part1 " SMALL_MODEL
+    snprintf(cmd, sizeof cmd, "build/viclip train --train-data %s --out build/tests/dist_part1 " SMALL_RUN
              "--batch-size 8 --resume build/tests/dist_part1/checkpoint.safetensors", ann);
     CHECK(run(cmd, out_buf, sizeof out_buf) == 0, "resume with 1 rank: %.2000s", out_buf);
     char why[1024] = "";
@@ -420,7 +422,7 @@ static int checkpoint_resumes(const char *dir, char *why, size_t cap) {
     if (!m) return snprintf(why, cap, "the last checkpoint does not load: %s", err.msg), 0;
     vc_model_free(m);
     vc_adamw_free(&opt);
-    snprintf(cmd, sizeof cmd, MPIRUN "2 build/viclip train --train-data %s --out %s " SMALL_MODEL
+    snprintf(cmd, sizeof cmd, MPIRUN "2 build/viclip train --train-data %s --out %s " SMALL_RUN
              "--batch-size 4 --steps 100000 --stop-after %lld --resume %s", train_data(), dir, (long long)step + 2, ckpt);
     if (run(cmd, out_buf, sizeof out_buf)) return snprintf(why, cap, "resume after the fault: %.1500s", out_buf), 0;
     return 1;

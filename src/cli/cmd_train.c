@@ -123,9 +123,14 @@ int cmd_train(int argc, char **argv) {
     vc_dist *dist = NULL;
     vc_sampling smode;
     vc_positives pos;
+    /* the ranks first: a resumed checkpoint's global batch is shared by them */
+    if (!(dist = vc_dist_init(&argc, &argv, dist_timeout, &err))) {
+        cli_error("train", err.msg);
+        return 1;
+    }
     rc = 2;
     if (p.resume || p.init_model) {
-        const cli_flags flags = {specs, n_specs, argc, 2, argv};
+        const cli_flags flags = {specs, n_specs, argc, 2, argv, dist->size};
         if (cli_train_reconcile(&flags, p.resume ? p.resume : p.init_model, p.resume != NULL, &train_args, &err)) goto fail;
     }
     p.freeze_text |= lock_text;
@@ -152,7 +157,6 @@ int cmd_train(int argc, char **argv) {
     if (cli_precision(precision, &prec, "train")) goto fail_quiet;
     p.precision = (int)prec;
     rc = 1;
-    if (!(dist = vc_dist_init(&argc, &argv, dist_timeout, &err))) goto fail;
     /* ranks sharing a node share its cores */
     if (threads <= 0 && dist->local_size > 1) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -66,9 +66,9 @@ static int cfg_int(const vc_config *c, size_t offset) { return *(const int *)((c
  * them changes what the remaining steps compute; `invert` for a flag that turns the setting off. */
 static const struct {
     const char *flag, *key;
-    int invert, streaming_only;
+    int invert, streaming_only, per_rank; /* per_rank: the checkpoint holds the global value (x ranks) */
 } FIXED[] = {
-    {"batch-size", "batch_size", 0, 0},   {"accum-freq", "accum_freq", 0, 0},   {"mask-ratio", "mask_ratio", 0, 0},
+    {"batch-size", "batch_size", 0, 0, 1},   {"accum-freq", "accum_freq", 0, 0},   {"mask-ratio", "mask_ratio", 0, 0},
     {"unmasked-steps", "unmasked_steps", 0, 0}, {"drop-path", "drop_path", 0, 0}, {"temp-min", "temp_min", 0, 0},
     {"beta1", "beta1", 0, 0},             {"beta2", "beta2", 0, 0},             {"eps", "eps", 0, 0},
     {"positives", "positives", 0, 0},     {"raw-captions", "clean_captions", 1, 0},
@@ -80,8 +80,8 @@ static const struct {
 static int same_double(double a, double b) { return fabs(a - b) <= 1e-5 * fmax(fabs(a), fabs(b)); }
 
 /* Compares a given flag with the checkpoint's value, or sets the flag's target to it. */
-static int reconcile_fixed(const cli_flags *f, const arg_spec *s, const vc_json *v, int invert, const char *path,
-                           vc_error *err) {
+static int reconcile_fixed(const cli_flags *f, const arg_spec *s, const vc_json *v, int invert, int per_rank,
+                           const char *path, vc_error *err) {
     const int given = cli_flag_given(f, s->long_name);
     char have[64] = "", want[64] = "";
     int differ = 0;
@@ -97,6 +97,11 @@ static int reconcile_fixed(const cli_flags *f, const arg_spec *s, const vc_json 
     case ARG_I64: {
         int64_t x;
         if (vc_json_as_int64(v, &x)) return vc_fail(err, "%s: train_args '%s' is not an integer", path, s->long_name);
+        const int ranks = f->ranks > 1 ? f->ranks : 1;
+        if (per_rank && x % ranks)
+            return vc_fail(err, "the checkpoint %s was trained with a global --%s of %" PRId64 ", which %d ranks cannot share "
+                                "evenly", path, s->long_name, x, ranks);
+        if (per_rank) x /= ranks; /* the same global batch, shared by this run's ranks */
         if (!given) {
             if (s->kind == ARG_INT) *(int *)s->target = (int)x;
             else *(int64_t *)s->target = x;
@@ -183,7 +188,7 @@ int cli_train_reconcile(const cli_flags *f, const char *path, int resume, vc_jso
             const vc_json *v = vc_json_get(j, FIXED[k].key);
             const arg_spec *s = find_spec(f, FIXED[k].flag);
             if (!v || !s || (FIXED[k].streaming_only && !streamed)) continue; /* older checkpoints lack some keys */
-            rc = reconcile_fixed(f, s, v, FIXED[k].invert, path, err);
+            rc = reconcile_fixed(f, s, v, FIXED[k].invert, FIXED[k].per_rank, path, err);
         }
         if (rc) vc_json_free(j);
         else *train_args = j;

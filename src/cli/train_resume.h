@@ -21,6 +21,7 @@ typedef struct cli_flags {
     int n_specs;
     int argc, first;
     char **argv;
+    int ranks;      /* data-parallel processes of this run: checkpoints record the global batch */
 } cli_flags;
 
 /* Whether argv names the option (parsed the way args_parse parses it). */

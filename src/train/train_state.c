@@ -30,7 +30,8 @@ static int check_params(const vc_train_params *p, vc_error *err) {
 }
 
 /* Every setting a resumed run must repeat is here (the CLI checks --resume against it);
- * numbers are written exactly (%.17g) so they read back as the same doubles. */
+ * numbers are written exactly (%.17g) so they read back as the same doubles. batch_size is the
+ * global batch (per rank x ranks), which a resumed run keeps whatever its number of ranks. */
 static void train_args_json(const vc_train_params *p, char *buf, size_t cap) {
     snprintf(buf, cap,
              "{\"batch_size\":%d,\"accum_freq\":%d,\"steps\":%" PRId64 ",\"warmup\":%" PRId64
@@ -39,8 +40,8 @@ static void train_args_json(const vc_train_params *p, char *buf, size_t cap) {
              "\"lr_mult_text\":%.17g,\"freeze_text\":%d,\"temp_min\":%.17g,\"beta1\":%.17g,\"beta2\":%.17g,"
              "\"eps\":%.17g,\"positives\":\"%s\",\"seed\":%" PRIu64 ",\"workers\":%d,"
              "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d}",
-             p->batch_size, p->accum_freq, p->steps, p->warmup, p->lr, p->min_lr, p->weight_decay,
-             p->grad_clip_norm, p->mask_ratio, p->unmasked_steps, p->drop_path, p->lr_mult_vision,
+             p->batch_size * (p->dist ? p->dist->size : 1), p->accum_freq, p->steps, p->warmup, p->lr, p->min_lr,
+             p->weight_decay, p->grad_clip_norm, p->mask_ratio, p->unmasked_steps, p->drop_path, p->lr_mult_vision,
              p->lr_mult_text, p->freeze_text, p->temp_min, p->beta1, p->beta2, p->eps,
              vc_positives_name((vc_positives)p->positives), p->seed, p->workers,
              p->workers ? vc_sampling_name((vc_sampling)p->sampling) : "middle", p->workers ? p->augment : 0, p->clean_captions);
