@@ -7,6 +7,7 @@
 
 #include "eval/evaluate.h"
 #include "io/safetensors.h"
+#include "model/align.h"
 #include "model/model_io.h"
 #include "testutil.h"
 #include "vocab_util.h"
@@ -153,6 +154,57 @@ TEST(accumulated_micro_batches_train_like_one_big_batch) {
     for (int k = 1; k < 3; k++) CHECK(fabs(big[k] - acc[k]) < 2e-3 * big[k], "step %d: %.7f vs %.7f", k + 1, big[k], acc[k]);
 }
 
+/* The frame-level alignment in the trainer: each term in the log, the total their weighted sum,
+ * the global term of the first step the same as without the frame level (same init and batch),
+ * and the option errors. */
+TEST(frame_level_alignment_logs_each_term_and_adds_them) {
+    vc_tokenizer *tok = vc_test_load_tokenizer();
+    const char *data = vc_test_synth_dir(4, 16, 96);
+    CHECK(tok && data, "no vocabulary or synthetic data");
+    char ann[1100];
+    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    vc_train_params p = vc_train_default_params();
+    p.cfg = small_config();
+    p.train_annotations = ann;
+    p.batch_size = 8, p.steps = 2, p.warmup = 1, p.lr = 1e-3, p.mask_ratio = 0.5, p.temp_init = 0.05, p.seed = 6;
+    vc_error err;
+    p.out_dir = "build/tests/run_align_off";
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    vc_align_weights w;
+    CHECK(vc_align_weights_parse("global,frame", "1,0.5", &w, &err) == 0, "%s", err.msg);
+    p.align_global = w.global, p.align_frame = w.frame;
+    p.out_dir = "build/tests/run_align_on";
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    double off = 0, on[2][3];
+    FILE *f = fopen("build/tests/run_align_off/train_log.jsonl", "r");
+    CHECK(f, "no log");
+    char line[1024];
+    CHECK(fgets(line, sizeof line, f) && sscanf(line, "{\"step\":1,\"loss\":%lf", &off) == 1, "log: %s", line);
+    CHECK(!strstr(line, "loss_frame"), "global-only log has a frame term: %s", line);
+    fclose(f);
+    f = fopen("build/tests/run_align_on/train_log.jsonl", "r");
+    CHECK(f, "no log");
+    for (int k = 0; k < 2; k++) {
+        CHECK(fgets(line, sizeof line, f), "log ends at step %d", k + 1);
+        const char *g = strstr(line, "\"loss_global\":"), *fr = strstr(line, "\"loss_frame\":");
+        CHECK(g && fr && sscanf(line, "{\"step\":%*d,\"loss\":%lf", &on[k][0]) == 1, "log: %s", line);
+        on[k][1] = atof(g + 14), on[k][2] = atof(fr + 13);
+        CHECK(on[k][2] > 0, "frame term %g", on[k][2]);
+        CHECK(fabs(on[k][0] - (on[k][1] + 0.5 * on[k][2])) < 2e-6, "step %d: %g != %g + 0.5 * %g", k + 1, on[k][0], on[k][1], on[k][2]);
+    }
+    fclose(f);
+    CHECK(fabs(on[0][1] - off) < 2e-6, "step 1's global term %g differs from the global-only run's %g", on[0][1], off);
+    p.accum_freq = 2;
+    CHECK(vc_train(&p, tok, NULL, &err) != 0 && strstr(err.msg, "accum-freq"), "accepted accumulation: %s", err.msg);
+    CHECK(vc_align_weights_parse("frame", NULL, &w, &err) == 0 && w.global == 0 && w.frame == 1, "frame alone");
+    CHECK(vc_align_weights_parse("global,layers=2", NULL, &w, &err) != 0 && strstr(err.msg, "layers=2"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global,frame", "1", &w, &err) != 0 && strstr(err.msg, "fewer"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global", "1,2", &w, &err) != 0 && strstr(err.msg, "more"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global,frame", "1,-1", &w, &err) != 0 && strstr(err.msg, "non-negative"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global,frame", "0,0", &w, &err) != 0, "accepted all-zero weights");
+    vc_tokenizer_free(tok);
+}
+
 TEST(frozen_text_tower_stays_bit_identical_during_training) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
     CHECK(tok, "no vocabulary");
@@ -274,7 +326,7 @@ TEST(unreadable_clips_are_left_out_with_one_message_each) {
     vc_tokenizer_free(tok);
 }
 
-TEST_MAIN("train", T(unreadable_clips_are_left_out_with_one_message_each), T(resumed_training_equals_uninterrupted_training_bit_for_bit),
+TEST_MAIN("train", T(frame_level_alignment_logs_each_term_and_adds_them), T(unreadable_clips_are_left_out_with_one_message_each), T(resumed_training_equals_uninterrupted_training_bit_for_bit),
           T(streamed_training_resumes_bit_for_bit_whatever_the_worker_count),
           T(accumulated_micro_batches_train_like_one_big_batch),
           T(frozen_text_tower_stays_bit_identical_during_training),

@@ -15,21 +15,9 @@ threads=${8:-2}
 v=${VICLIP:-build/viclip}
 rest=$((total - pre))
 mkdir -p "$out"
-run() { echo "+ $*" >> "$out/commands.txt"; "$@"; }
+. "$(dirname "$0")/demo_recipe.sh"
 [ -f "$out/data/train.jsonl" ] || run $v synth "$out/data" --n-train "$ntrain" -t "$threads" > /dev/null
 data="$out/data"
-# the demo's recipe (src/cli/cmd_demo.c) with a shorter warmup for these short runs
-train() { run $v train --train-data "$data/train.jsonl" --workers 0 -m demo -b "$batch" --warmup 10 --lr 1e-3 \
-    --min-lr 1e-5 --wd 0.05 --mask-ratio 0.5 --unmasked-steps "$unmasked" --drop-path 0.05 --temp-init 0.07 \
-    --positives label --temporal-init-std 0.5 --seed 0 --log-every 20 -t "$threads" "$@"; }
-evaluate() { # name model
-    local r=() f
-    for f in "" --shuffle-frames; do
-        r+=("$(run $v eval --model "$2" --annotations "$data/eval.jsonl" --labels "$data/classes.txt" \
-            --zeroshot-annotations "$data/heldout.jsonl" --templates "$data/templates.txt" --json -t "$threads" $f)")
-    done
-    printf '%s\t%s\t%s\n' "$1" "${r[0]}" "${r[1]}" >> "$out/results.tsv"
-}
 pretrain() { run $v pretrain --train-data "$data/train.jsonl" --steps "$pre" --batch-size "$batch" --warmup 10 \
     --lr 1e-3 -t "$threads" --log-every 10 "$@"; }
 pretrain --objective mae --out "$out/mae" > "$out/mae.log"

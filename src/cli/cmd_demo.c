@@ -42,7 +42,7 @@ static int evaluate(const char *model_path, const char *data, vc_tokenizer *tok,
 }
 
 int cmd_demo(int argc, char **argv) {
-    const char *out = "runs/demo", *vocab = NULL;
+    const char *out = "runs/demo", *vocab = NULL, *align = "global", *align_weights = NULL;
     int threads = 0;
     vc_synth_params sp = vc_synth_default_params();
     vc_train_params tp = vc_train_default_params();
@@ -76,6 +76,8 @@ int cmd_demo(int argc, char **argv) {
         {0, "temporal-init-std", ARG_DOUBLE, &tp.temporal_init_std, "X", "std of the initial temporal embedding (0: zero)"},
         {0, "lock-text", ARG_FLAG, &tp.freeze_text, NULL, "freeze the (randomly initialised) text tower"},
         {0, "drop-path", ARG_DOUBLE, &tp.drop_path, "X", "max drop-path rate"},
+        {0, "align", ARG_STR, &align, "LEVELS", "alignment losses: global and/or frame (FILIP frames/words), e.g. global,frame"},
+        {0, "align-weights", ARG_STR, &align_weights, "W,..", "weights of the --align levels, in order (default 1 each)"},
         {0, "n-train", ARG_INT, &sp.n_train, "N", "synthetic training clips"},
         {0, "seed", ARG_U64, &tp.seed, "N", "training seed"},
         {0, "init", ARG_STR, &tp.init_model, "FILE", "start from this model file instead of a random init (e.g. viclip pretrain's)"},
@@ -87,6 +89,7 @@ int cmd_demo(int argc, char **argv) {
                         "attribute combinations, with and without temporal order, and prints a table.",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
+    if (cli_align_options("demo", align, align_weights, &tp)) return 2;
     cli_set_threads(threads);
     const double t0 = vc_now_s();
     char data[4096], model[4096];

@@ -37,6 +37,7 @@ static void install_stop_handlers(void) {
 int cmd_train(int argc, char **argv) {
     vc_train_params p = vc_train_default_params();
     const char *model_config = NULL, *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto", *balance = "off";
+    const char *align = "global", *align_weights = NULL;
     int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0, full_loss = 0;
     double dist_timeout = 300;
     p.workers = 2;
@@ -89,6 +90,8 @@ int cmd_train(int argc, char **argv) {
         {0, "new-branch-warmup", ARG_I64, &p.new_branch_warmup, "N", "hold a pretrained tower for N steps while a randomly initialised one trains, then ramp it up over --warmup"},
         {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
+        {0, "align", ARG_STR, &align, "LEVELS", "alignment losses: global (clip/caption InfoNCE) and/or frame (FILIP frames/words), e.g. global,frame"},
+        {0, "align-weights", ARG_STR, &align_weights, "W,..", "weights of the --align levels, in order (default 1 each)"},
         {0, "positives", ARG_STR, &positives, "RULE", "clips that are positives of each other: caption, video or label"},
         {0, "temp-init", ARG_DOUBLE, &p.temp_init, "X", "initial temperature (random init only)"},
         {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding (0: zero, as ViCLIP inflating CLIP; from scratch 0.5 learns frame order)"},
@@ -145,6 +148,7 @@ int cmd_train(int argc, char **argv) {
     p.sampling = (int)smode;
     if (cli_parse_annotation_format("train", format, &p.annotation)) goto fail_quiet;
     p.positives = (int)pos;
+    if (cli_align_options("train", align, align_weights, &p)) goto fail_quiet;
     if (!p.init_model && !p.resume && vc_config_from_name(model_config ? model_config : "demo", &p.cfg, &err)) goto fail;
 #define OVERRIDE(f) if (over.f > 0) p.cfg.f = over.f;
     OVERRIDE(image_size) OVERRIDE(patch_size) OVERRIDE(num_frames) OVERRIDE(vision_width)

@@ -30,6 +30,10 @@ struct vc_model;
 /* Shared helpers. */
 void cli_set_threads(int threads);            /* <= 0: leave the OpenMP default */
 vc_tokenizer *cli_load_tokenizer(const char *path_or_null); /* prints the error */
+/* --align LEVELS / --align-weights W,.. into the training parameters (a vc_train_params *);
+ * prints the error as `cmd` and returns nonzero on bad options. */
+struct vc_train_params;
+int cli_align_options(const char *cmd, const char *levels, const char *weights, struct vc_train_params *p);
 /* A model file (its optimizer state, if a checkpoint, skipped); prints the error as `what`. */
 struct vc_model *cli_load_model(const char *path, const char *precision, const char *what);
 /* --precision NAME (NULL: the default for this CPU) -> *p; prints the error and returns -1. */

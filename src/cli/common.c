@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "eval/encode_videos.h"
+#include "model/align.h"
 #include "model/model_io.h"
 #include "model/model_open.h"
 #include "io/fs.h"
@@ -73,6 +74,17 @@ vc_model *cli_load_model(const char *path, const char *precision, const char *wh
         fprintf(stderr, "viclip %s: %s\n", what, line);
     }
     return m;
+}
+
+int cli_align_options(const char *cmd, const char *levels, const char *weights, vc_train_params *p) {
+    vc_align_weights w;
+    vc_error err;
+    if (vc_align_weights_parse(levels, weights, &w, &err)) {
+        cli_error(cmd, err.msg);
+        return -1;
+    }
+    p->align_global = w.global, p->align_frame = w.frame;
+    return 0;
 }
 
 vc_tokenizer *cli_load_tokenizer(const char *path) {

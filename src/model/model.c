@@ -107,13 +107,14 @@ static void workspace_layout(vc_model *m, vc_workspace *w, vc_arena *a) {
         w->loss_scratch = vc_arena_take(a, vc_contrastive_scratch_elems(w->Bv, w->Bt, c->embed_dim));
         w->dv = vc_arena_take(a, (size_t)w->Bv * c->embed_dim);
         w->dt = vc_arena_take(a, (size_t)w->Bt * c->embed_dim);
+        if (w->align_frame) vc_frame_align_plan(a, &w->fa, c, w->Bv, w->K);
     }
 }
 
 static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, int training,
-                          int train_text, int drop_path, vc_error *err) {
+                          int train_text, int drop_path, int align_frame, vc_error *err) {
     if (w->planned && w->Bv == Bv && w->Bt == Bt && w->K == K && w->training == training &&
-        w->train_text == train_text && w->drop_path == drop_path)
+        w->train_text == train_text && w->drop_path == drop_path && w->align_frame == align_frame)
         return 0;
     workspace_free(w);
     const vc_config *c = &m->cfg;
@@ -123,6 +124,7 @@ static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, i
     w->training = training;
     w->train_text = train_text;
     w->drop_path = drop_path;
+    w->align_frame = align_frame;
     w->vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
     w->txt.blocks = calloc((size_t)c->text_layers, sizeof(vc_block_acts));
     size_t n_ints = (size_t)Bv * K + (size_t)Bt * c->context_length + (size_t)Bt;
@@ -174,7 +176,7 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
         int B = N - n0 < INFER_VIDEO_CHUNK ? N - n0 : INFER_VIDEO_CHUNK;
         int Bt = m->infer.planned ? m->infer.Bt : 0;
         if (!m->infer.planned || m->infer.Bv < B) {
-            if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, err)) return -1;
+            if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, 0, err)) return -1;
         }
         use_precision(m, &m->infer);
         vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0, 0);
@@ -190,7 +192,7 @@ int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out
         int B = N - n0 < INFER_TEXT_CHUNK ? N - n0 : INFER_TEXT_CHUNK;
         if (!m->infer.planned || m->infer.Bt < B) {
             int Bv = m->infer.planned ? m->infer.Bv : 0;
-            if (workspace_plan(m, &m->infer, Bv, INFER_TEXT_CHUNK, vc_config_video_tokens(c), 0, 0, 0, err))
+            if (workspace_plan(m, &m->infer, Bv, INFER_TEXT_CHUNK, vc_config_video_tokens(c), 0, 0, 0, 0, err))
                 return -1;
         }
         use_precision(m, &m->infer);
@@ -215,14 +217,20 @@ static int check_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {
                     return vc_fail(err, "token mask row %d: index %d at %d is out of range or not ascending", b, j, k);
             }
     if (!(m->p.temp[0] > 0)) return vc_fail(err, "temperature %g must be positive", (double)m->p.temp[0]);
+    if (in->align && !(in->align->global >= 0 && in->align->frame >= 0))
+        return vc_fail(err, "alignment weights (global %g, frame %g) must be non-negative", in->align->global,
+                       in->align->frame);
     return vc_text_check_tokens(c, in->tokens, in->B, err);
 }
+
+static int frame_level(const vc_step_inputs *in) { return in->align && in->align->frame > 0; }
 
 /* Both towers' training forward (masking, drop-path), activations kept for backward. */
 static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
     if (check_step(m, in, err)) return -1;
     /* Loss-only and training calls share one plan, so a gradient check never re-plans. */
-    if (workspace_plan(m, &m->train, in->B, in->B, in->K, 1, in->train_text, in->drop_rates != NULL, err))
+    if (workspace_plan(m, &m->train, in->B, in->B, in->K, 1, in->train_text, in->drop_rates != NULL,
+                       frame_level(in), err))
         return -1;
     vc_workspace *w = &m->train;
     const vc_config *c = &m->cfg;
@@ -235,9 +243,23 @@ static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
 static int step_forward(vc_model *m, const vc_step_inputs *in, int training, double *loss, vc_error *err) {
     if (step_towers(m, in, err)) return -1;
     vc_workspace *w = &m->train;
-    *loss = vc_contrastive_loss(w->vis.emb, w->txt.emb, in->ids, in->B, m->cfg.embed_dim, m->p.temp[0],
-                                training ? w->dv : NULL, training ? w->dt : NULL,
-                                training ? &w->dtemp_value : NULL, w->loss_scratch);
+    w->loss_global = vc_contrastive_loss(w->vis.emb, w->txt.emb, in->ids, in->B, m->cfg.embed_dim, m->p.temp[0],
+                                         training ? w->dv : NULL, training ? w->dt : NULL,
+                                         training ? &w->dtemp_value : NULL, w->loss_scratch);
+    w->loss_frame = 0;
+    const double wg = in->align ? in->align->global : 1;
+    *loss = wg * w->loss_global;
+    if (training && wg != 1) {
+        for (size_t i = 0; i < (size_t)in->B * m->cfg.embed_dim; i++) w->dv[i] *= (vc_real)wg, w->dt[i] *= (vc_real)wg;
+        w->dtemp_value *= (vc_real)wg;
+    }
+    if (frame_level(in)) {
+        vc_real dtemp = 0;
+        w->loss_frame = vc_frame_align_forward(&m->cfg, &m->p, &w->fa, &w->vis, &w->txt, in->ids, in->B, training,
+                                               in->train_text, &dtemp);
+        *loss += in->align->frame * w->loss_frame;
+        if (training) w->dtemp_value += (vc_real)(in->align->frame * dtemp);
+    }
     return 0;
 }
 
@@ -255,14 +277,17 @@ static void vision_grads_ready(void *user, const vc_real *from) {
 }
 
 /* Backward through both towers from w->dv / w->dt (already scaled), accumulating into m->grads. */
-static void backward_towers(vc_model *m, const vc_step_inputs *in) {
+/* d_vout, d_tout: gradients w.r.t. the towers' output tokens from the frame-level alignment,
+ * or NULL. */
+static void backward_towers(vc_model *m, const vc_step_inputs *in, const vc_real *d_vout, const vc_real *d_tout) {
     vc_workspace *w = &m->train;
     /* The text tower first: its gradients are then sent while the (larger) video backward runs,
      * whose blocks are sent one by one as they finish. */
-    if (in->train_text) vc_text_backward(&m->cfg, &m->p.t, &m->g.t, &w->txt, w->dt, in->B);
+    if (in->train_text) vc_text_backward_with_tokens(&m->cfg, &m->p.t, &m->g.t, &w->txt, w->dt, d_tout, in->B);
     if (in->on_grads_ready && in->train_text) in->on_grads_ready(in->hook_user, VC_TOWER_TEXT, m->g.t.token_emb);
     const vc_grads_ready vision_ready = {vision_grads_ready, (void *)in};
-    vc_vision_backward(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, in->B, in->on_grads_ready ? &vision_ready : NULL);
+    vc_vision_backward_with_tokens(&m->cfg, &m->p.v, &m->g.v, &w->vis, w->dv, d_vout, in->B,
+                                   in->on_grads_ready ? &vision_ready : NULL);
 }
 
 /* Backward from the gradients of the raw embeddings, scaled by in->grad_scale. */
@@ -274,7 +299,7 @@ static void backward_scaled(vc_model *m, const vc_step_inputs *in, const vc_real
         w->dv[i] = s * dv[i];
         w->dt[i] = s * dt[i];
     }
-    backward_towers(m, in);
+    backward_towers(m, in, NULL, NULL);
 }
 
 int vc_model_backward_from(vc_model *m, const vc_step_inputs *in, const vc_real *dv, const vc_real *dt, vc_error *err) {
@@ -306,7 +331,15 @@ int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *los
         w->dt[i] *= s;
     }
     m->g.temp[0] += s * w->dtemp_value;
-    backward_towers(m, in);
+    if (!frame_level(in)) {
+        backward_towers(m, in, NULL, NULL);
+        return 0;
+    }
+    /* the frame level's heads first, then each tower once from both its pooled embedding's
+     * gradient and its output tokens' */
+    vc_frame_align_backward(&m->cfg, &m->p, &m->g, &w->fa, &w->vis, &w->txt, in->B, in->align->frame * in->grad_scale,
+                            in->train_text);
+    backward_towers(m, in, w->fa.d_vout, w->fa.d_tout);
     return 0;
 }
 
@@ -321,7 +354,7 @@ static int check_video_step(vc_model *m, const vc_step_inputs *in, vc_error *err
 
 int vc_model_video_forward_train(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_error *err) {
     if (vc_model_enable_grads(m, err) || check_video_step(m, in, err)) return -1;
-    if (workspace_plan(m, &m->train, in->B, 0, in->K, 1, 0, in->drop_rates != NULL, err)) return -1;
+    if (workspace_plan(m, &m->train, in->B, 0, in->K, 1, 0, in->drop_rates != NULL, 0, err)) return -1;
     vc_workspace *w = &m->train;
     use_precision(m, w);
     vc_vision_forward(&m->cfg, &m->p.v, &w->vis, in->video, in->B, NULL, in->drop_rates, in->seed, in->step, in->row0);

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "model/align.h"
 #include "model/contrastive.h"
 #include "model/text.h"
 #include "model/vision.h"
@@ -16,6 +17,7 @@ typedef struct vc_workspace {
     int training;         /* keeps activations for backward */
     int train_text;       /* text activations kept for backward too */
     int drop_path;
+    int align_frame;      /* the frame-level alignment's activations are planned */
     vc_real *mem;
     size_t elems;
     vc_vision_acts vis;
@@ -23,6 +25,8 @@ typedef struct vc_workspace {
     int32_t *ints;        /* keep [Bv*K], tokens [Bt*ctx], eot [Bt] */
     vc_real *loss_scratch, *dv, *dt;
     vc_real dtemp_value;  /* d loss / d temp of the last training forward */
+    vc_frame_align_acts fa;
+    double loss_global, loss_frame; /* the last step's terms, unweighted (frame 0 when off) */
 } vc_workspace;
 
 typedef struct vc_model {
@@ -75,12 +79,14 @@ typedef struct vc_step_inputs {
      * run sends them while the rest of the backward runs; NULL: none. */
     void (*on_grads_ready)(void *user, int tower, const vc_real *from);
     void *hook_user;
+    const vc_align_weights *align; /* NULL: the global InfoNCE alone (weight 1) */
 } vc_step_inputs;
 
 /* Forward, loss and backward; gradients are ACCUMULATED into m->grads. Returns 0 and sets *loss. */
 int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);
 
-/* Accumulation with negatives from the whole accumulated batch (open_clip's --accum-freq):
+/* Accumulation (the two functions below) uses the global loss only: in->align is ignored.
+ * Accumulation with negatives from the whole accumulated batch (open_clip's --accum-freq):
  * first every micro-batch's embeddings (vc_model_step_embeddings: the training forward with
  * the same masks and drop-path draws, raw projections [B, E], no gradients), then the loss over
  * all of them, then per micro-batch vc_model_backward_from: the forward again and backward from

@@ -83,6 +83,11 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
 
 void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g,
                       vc_text_acts *acts, const vc_real *demb, int B) {
+    vc_text_backward_with_tokens(c, p, g, acts, demb, NULL, B);
+}
+
+void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_text_view *g,
+                                  vc_text_acts *acts, const vc_real *demb, const vc_real *d_out, int B) {
     const int W = c->text_width, L = acts->L, ctx = c->context_length; /* L: positions run */
     memset(acts->d_pooled, 0, (size_t)B * W * sizeof(vc_real));
     vc_project_backward(acts->d_pooled, g->proj, demb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
@@ -90,9 +95,12 @@ void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g
     memset(d_in, 0, (size_t)B * W * sizeof(vc_real));
     vc_layernorm_backward(d_in, g->ln_final_w, g->ln_final_b, acts->d_pooled, acts->pooled,
                           p->ln_final_w, acts->pooled_mean, acts->pooled_rstd, B, W);
-    memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
-    for (int b = 0; b < B; b++)
-        memcpy(acts->d_stream + ((size_t)b * L + acts->eot[b]) * W, d_in + (size_t)b * W, W * sizeof(vc_real));
+    if (d_out) memcpy(acts->d_stream, d_out, (size_t)B * L * W * sizeof(vc_real));
+    else memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
+    for (int b = 0; b < B; b++) {
+        vc_real *row = acts->d_stream + ((size_t)b * L + acts->eot[b]) * W;
+        for (int k = 0; k < W; k++) row[k] += d_in[(size_t)b * W + k];
+    }
     vc_block_dims d = {B, L, W, c->text_heads, 1};
     for (int l = c->text_layers - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->embed;

@@ -27,6 +27,10 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
                      const int32_t *tokens, int B);
 void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g,
                       vc_text_acts *acts, const vc_real *demb, int B);
+/* As vc_text_backward, plus d_out [B, L, W] (L: the positions the forward ran, acts->L) or
+ * NULL: a gradient w.r.t. the last block's output at every position (the word-level alignment). */
+void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_text_view *g,
+                                  vc_text_acts *acts, const vc_real *demb, const vc_real *d_out, int B);
 int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_error *err);
 
 #endif

@@ -114,18 +114,25 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
 
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                         vc_vision_acts *acts, const vc_real *demb, int B, const vc_grads_ready *ready) {
+    vc_vision_backward_with_tokens(c, p, g, acts, demb, NULL, B, ready);
+}
+
+void vc_vision_backward_with_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                                    vc_vision_acts *acts, const vc_real *demb, const vc_real *d_out, int B,
+                                    const vc_grads_ready *ready) {
     const int W = c->vision_width, L = acts->K + 1;
     const size_t BLW = (size_t)B * L * W;
     memset(acts->d_cls, 0, (size_t)B * W * sizeof(vc_real));
     vc_project_backward(acts->d_cls, g->proj, demb, acts->cls_ln, p->proj, B, W, c->embed_dim);
-    memset(acts->d_stream, 0, BLW * sizeof(vc_real));
-    /* ln_post reads only the class token: scatter its gradient into row 0 of each clip. */
+    if (d_out) memcpy(acts->d_stream, d_out, BLW * sizeof(vc_real));
+    else memset(acts->d_stream, 0, BLW * sizeof(vc_real));
+    /* ln_post reads only the class token: add its gradient into row 0 of each clip. */
     vc_real *d_cls_in = acts->scratch.d_ln; /* [B, W] fits in [B*L, W] */
     memset(d_cls_in, 0, (size_t)B * W * sizeof(vc_real));
     vc_layernorm_backward(d_cls_in, g->ln_post_w, g->ln_post_b, acts->d_cls, acts->cls, p->ln_post_w,
                           acts->cls_mean, acts->cls_rstd, B, W);
     for (int b = 0; b < B; b++)
-        memcpy(acts->d_stream + (size_t)b * L * W, d_cls_in + (size_t)b * W, W * sizeof(vc_real));
+        for (int k = 0; k < W; k++) acts->d_stream[(size_t)b * L * W + k] += d_cls_in[(size_t)b * W + k];
     vc_vision_backward_tokens(c, p, g, acts, B, ready);
 }
 

@@ -53,6 +53,12 @@ typedef struct vc_grads_ready {
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                         vc_vision_acts *acts, const vc_real *demb, int B, const vc_grads_ready *ready);
 
+/* As vc_vision_backward, plus d_out [B, L, W] (or NULL): a gradient w.r.t. the last block's
+ * output tokens from another head (the frame-level alignment), added to the class token's. */
+void vc_vision_backward_with_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                                    vc_vision_acts *acts, const vc_real *demb, const vc_real *d_out, int B,
+                                    const vc_grads_ready *ready);
+
 /* The last block's output, all tokens [B, L, W] with the class token first (training plans
  * keep it for backward). */
 const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts *acts);

@@ -63,7 +63,7 @@ int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *e
                                            .keep = masked ? keep : NULL, .B = B, .K = K,
                                            .drop_rates = p->drop_path > 0 ? s->rates : NULL, .seed = s->seed,
                                            .step = draw, .row0 = s->rank * B, .train_text = !p->freeze_text,
-                                           .grad_scale = 1};
+                                           .grad_scale = 1, .align = &s->align};
     }
     return 0;
 }

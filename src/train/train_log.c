@@ -13,14 +13,19 @@
 
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err) {
     if (s->rank) return 0; /* rank 0 writes the files */
+    /* each alignment term unweighted, when the loss is more than the global term */
+    char terms[128] = "";
+    if (s->align.frame > 0)
+        snprintf(terms, sizeof terms, ",\"loss_global\":%.9g,\"loss_frame\":%.9g", s->model->train.loss_global,
+                 s->model->train.loss_frame);
     char line[1024];
     snprintf(line, sizeof line,
              "{\"step\":%" PRId64 ",\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
              "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f,"
-             "\"update_ratio_vision\":%.6g,\"update_ratio_text\":%.6g,\"lr_mult_vision\":%.6g,\"lr_mult_text\":%.6g}",
+             "\"update_ratio_vision\":%.6g,\"update_ratio_text\":%.6g,\"lr_mult_vision\":%.6g,\"lr_mult_text\":%.6g%s}",
              pr->step, pr->loss, pr->lr, pr->grad_norm, pr->temp, pr->masked, pr->samples_per_s, pr->elapsed_s,
              pr->data_wait_s, vc_adamw_update_ratio(&s->opt, VC_TOWER_VISION), vc_adamw_update_ratio(&s->opt, VC_TOWER_TEXT),
-             s->opt.p.lr_mult[VC_TOWER_VISION], s->opt.p.lr_mult[VC_TOWER_TEXT]);
+             s->opt.p.lr_mult[VC_TOWER_VISION], s->opt.p.lr_mult[VC_TOWER_TEXT], terms);
     return vc_jsonl_log_write(&s->log, line, err);
 }
 

@@ -26,6 +26,13 @@ static int check_params(const vc_train_params *p, vc_error *err) {
     if (p->balance_target < 0) return vc_fail(err, "--balance-target %g must be positive", p->balance_target);
     if (p->new_branch_warmup < 0) return vc_fail(err, "--new-branch-warmup %" PRId64 " must be >= 0", p->new_branch_warmup);
     if (p->balance && p->freeze_text) return vc_fail(err, "--balance auto balances two training towers, but the text tower is frozen");
+    if (!(p->align_global >= 0 && p->align_frame >= 0 && p->align_global + p->align_frame > 0))
+        return vc_fail(err, "alignment weights (global %g, frame %g) must be non-negative and not both 0",
+                       p->align_global, p->align_frame);
+    if (p->align_frame > 0 && p->accum_freq > 1)
+        return vc_fail(err, "the frame-level alignment needs accum-freq 1 (got %d)", p->accum_freq);
+    if (p->align_frame > 0 && p->dist && p->dist->size > 1)
+        return vc_fail(err, "the frame-level alignment is not supported in data-parallel training (%d ranks)", p->dist->size);
     return 0;
 }
 
@@ -39,12 +46,13 @@ static void train_args_json(const vc_train_params *p, char *buf, size_t cap) {
              "\"unmasked_steps\":%" PRId64 ",\"drop_path\":%.17g,\"lr_mult_vision\":%.17g,"
              "\"lr_mult_text\":%.17g,\"freeze_text\":%d,\"temp_min\":%.17g,\"beta1\":%.17g,\"beta2\":%.17g,"
              "\"eps\":%.17g,\"positives\":\"%s\",\"seed\":%" PRIu64 ",\"workers\":%d,"
-             "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d}",
+             "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d,\"align_global\":%.17g,\"align_frame\":%.17g}",
              p->batch_size * (p->dist ? p->dist->size : 1), p->accum_freq, p->steps, p->warmup, p->lr, p->min_lr,
              p->weight_decay, p->grad_clip_norm, p->mask_ratio, p->unmasked_steps, p->drop_path, p->lr_mult_vision,
              p->lr_mult_text, p->freeze_text, p->temp_min, p->beta1, p->beta2, p->eps,
              vc_positives_name((vc_positives)p->positives), p->seed, p->workers,
-             p->workers ? vc_sampling_name((vc_sampling)p->sampling) : "middle", p->workers ? p->augment : 0, p->clean_captions);
+             p->workers ? vc_sampling_name((vc_sampling)p->sampling) : "middle", p->workers ? p->augment : 0, p->clean_captions,
+             p->align_global, p->align_frame);
 }
 
 /* The model and optimizer: resumed from a checkpoint, or a new run from a model file or a seed. */
@@ -141,6 +149,7 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     s->log.fd = -1;
     s->p = p;
     s->seed = p->seed;
+    s->align = (vc_align_weights){p->align_global, p->align_frame};
     s->rank = p->dist ? p->dist->rank : 0, s->ranks = p->dist ? p->dist->size : 1;
     if (s->ranks > 1) snprintf(s->who, sizeof s->who, "rank %d: ", s->rank);
     if (check_params(p, err) || (s->rank == 0 && vc_mkdir_p(p->out_dir, err)) || open_model(s, err)) return -1;

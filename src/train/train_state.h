@@ -58,6 +58,7 @@ typedef struct vc_train_state {
     vc_data_parallel dp;
     vc_real *emb, *demb, *loss_scratch; /* accumulation: embeddings and their gradients, video then text */
     vc_step_inputs *micro;          /* [A] the step's micro-batches */
+    vc_align_weights align;         /* the loss terms' weights */
     double *rates;                  /* drop-path rate per vision layer */
     vc_sample_order order;
     vc_jsonl_log log;               /* train_log.jsonl (cut back to `start` on resume) */

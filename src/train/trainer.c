@@ -35,6 +35,8 @@ vc_train_params vc_train_default_params(void) {
     p.augment = 1;
     p.clean_captions = 1;
     p.local_loss = 1;
+    p.align_global = 1;
+    p.align_frame = 0;
     return p;
 }
 

@@ -68,6 +68,10 @@ typedef struct vc_train_params {
     int augment;
     int clean_captions;             /* ViCLIP's caption cleaning before tokenising */
     int positives;                  /* vc_positives: which clips are positives of each other */
+    /* Multi-level alignment: loss = align_global * InfoNCE(clip, caption) + align_frame * FILIP
+     * between frames and words (model/align.h); align_frame 0 (the default) is the global loss
+     * alone. The frame level needs accum_freq 1. */
+    double align_global, align_frame;
     uint64_t seed;
     int64_t save_every;             /* checkpoint every N steps (0: only at the end) */
     int64_t stop_after;             /* stop after this step, writing a checkpoint (0: run to the end) */

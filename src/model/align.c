@@ -1,0 +1,155 @@
+#include "model/align.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/layernorm.h"
+#include "kernels/linear.h"
+#include "model/filip.h"
+
+int vc_align_weights_parse(const char *levels, const char *weights, vc_align_weights *out, vc_error *err) {
+    *out = (vc_align_weights){0, 0};
+    const char *l = levels, *w = weights;
+    int n = 0;
+    while (l && *l) {
+        const size_t len = strcspn(l, ",");
+        double *slot = len == 6 && !strncmp(l, "global", 6) ? &out->global
+                     : len == 5 && !strncmp(l, "frame", 5)  ? &out->frame
+                                                            : NULL;
+        if (!slot) return vc_fail(err, "--align: unknown level '%.*s' (expected global or frame)", (int)len, l);
+        double x = 1;
+        if (w) {
+            char *end;
+            x = strtod(w, &end);
+            if (end == w || (*end && *end != ',') || !(x >= 0))
+                return vc_fail(err, "--align-weights: weight %d of '%s' is not a non-negative number", n + 1, weights);
+            w = *end ? end + 1 : NULL;
+        } else if (weights) {
+            return vc_fail(err, "--align-weights '%s' has fewer weights than --align '%s' has levels", weights, levels);
+        }
+        *slot = x;
+        n++;
+        l += len;
+        if (*l) l++;
+    }
+    if (!n) return vc_fail(err, "--align: no level given (expected global and/or frame)");
+    if (w) return vc_fail(err, "--align-weights '%s' has more weights than --align '%s' has levels", weights, levels);
+    if (!(out->global + out->frame > 0)) return vc_fail(err, "--align-weights: every weight is 0");
+    return 0;
+}
+
+static unsigned char *take_bytes(vc_arena *a, size_t n) {
+    return (unsigned char *)vc_arena_take(a, (n + sizeof(vc_real) - 1) / sizeof(vc_real));
+}
+
+void vc_frame_align_plan(vc_arena *a, vc_frame_align_acts *acts, const vc_config *c, int B, int K) {
+    const int T = c->num_frames, W = c->vision_width, Wt = c->text_width, E = c->embed_dim;
+    const int Lt = c->context_length;
+    const size_t BT = (size_t)B * T, BL = (size_t)B * Lt;
+    memset(acts, 0, sizeof *acts);
+    acts->B = B, acts->T = T, acts->Lt = Lt;
+    acts->f_pool = vc_arena_take(a, BT * W);
+    acts->f_ln = vc_arena_take(a, BT * W);
+    acts->f_mean = vc_arena_take(a, BT);
+    acts->f_rstd = vc_arena_take(a, BT);
+    acts->f_count = vc_arena_take(a, BT);
+    acts->f_emb = vc_arena_take(a, BT * E);
+    acts->d_femb = vc_arena_take(a, BT * E);
+    acts->w_ln = vc_arena_take(a, BL * Wt);
+    acts->w_mean = vc_arena_take(a, BL);
+    acts->w_rstd = vc_arena_take(a, BL);
+    acts->w_emb = vc_arena_take(a, BL * E);
+    acts->d_wemb = vc_arena_take(a, BL * E);
+    acts->vmask = take_bytes(a, BT);
+    acts->tmask = take_bytes(a, BL);
+    const size_t big = BT * W > BL * Wt ? BT * W : BL * Wt;
+    acts->d_a = vc_arena_take(a, big);
+    acts->d_b = vc_arena_take(a, big);
+    acts->d_vout = vc_arena_take(a, (size_t)B * (K + 1) * W);
+    acts->d_tout = vc_arena_take(a, BL * Wt);
+    acts->loss_scratch = vc_arena_take(a, vc_filip_scratch_elems(B, T, Lt, E));
+}
+
+static const vc_real *text_output(const vc_config *c, const vc_text_acts *txt) {
+    return txt->training ? txt->blocks[c->text_layers - 1].out : txt->embed;
+}
+
+/* Per-frame embeddings: each frame's kept patch tokens averaged, then ln_post and proj. */
+static void frame_embed(const vc_config *c, const vc_vision_view *p, vc_frame_align_acts *acts,
+                        const vc_vision_acts *vis, int B) {
+    const int T = c->num_frames, W = c->vision_width, K = vis->K, L = K + 1;
+    const vc_real *out = vc_vision_output_tokens(c, vis);
+    memset(acts->f_pool, 0, (size_t)B * T * W * sizeof(vc_real));
+    memset(acts->f_count, 0, (size_t)B * T * sizeof(vc_real));
+    for (int b = 0; b < B; b++)
+        for (int l = 1; l < L; l++) {
+            const int j = vis->masked ? vis->keep[(size_t)b * K + l - 1] : l - 1, f = b * T + j % T;
+            const vc_real *x = out + ((size_t)b * L + l) * W;
+            vc_real *dst = acts->f_pool + (size_t)f * W;
+            for (int k = 0; k < W; k++) dst[k] += x[k];
+            acts->f_count[f] += 1;
+        }
+    for (int f = 0; f < B * T; f++) {
+        acts->vmask[f] = acts->f_count[f] > 0; /* masking may drop every patch of a frame */
+        if (acts->vmask[f])
+            for (int k = 0; k < W; k++) acts->f_pool[(size_t)f * W + k] /= acts->f_count[f];
+    }
+    vc_layernorm_forward(acts->f_ln, acts->f_mean, acts->f_rstd, acts->f_pool, p->ln_post_w, p->ln_post_b, B * T, W);
+    vc_project_forward(acts->f_emb, acts->f_ln, p->proj, B * T, W, c->embed_dim);
+}
+
+/* Per-word embeddings at the positions the tower ran: ln_final and text_projection. */
+static void word_embed(const vc_config *c, const vc_text_view *p, vc_frame_align_acts *acts,
+                       const vc_text_acts *txt, int B) {
+    const int Wt = c->text_width, Lw = txt->L;
+    acts->Lw = Lw;
+    vc_layernorm_forward(acts->w_ln, acts->w_mean, acts->w_rstd, text_output(c, txt), p->ln_final_w,
+                         p->ln_final_b, B * Lw, Wt);
+    vc_project_forward(acts->w_emb, acts->w_ln, p->proj, B * Lw, Wt, c->embed_dim);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < Lw; i++) {
+            const int eot = txt->eot[b];
+            acts->tmask[(size_t)b * Lw + i] = (i >= 1 && i <= eot) || i == eot;
+        }
+}
+
+double vc_frame_align_forward(const vc_config *c, const vc_params_view *p, vc_frame_align_acts *acts,
+                              const vc_vision_acts *vis, const vc_text_acts *txt, const int32_t *ids,
+                              int B, int grads, int text_grads, vc_real *dtemp) {
+    frame_embed(c, &p->v, acts, vis, B);
+    word_embed(c, &p->t, acts, txt, B);
+    return vc_filip_loss(acts->f_emb, acts->vmask, c->num_frames, acts->w_emb, acts->tmask, acts->Lw, ids, B,
+                         c->embed_dim, p->temp[0], grads ? acts->d_femb : NULL,
+                         grads && text_grads ? acts->d_wemb : NULL, grads ? dtemp : NULL, acts->loss_scratch);
+}
+
+void vc_frame_align_backward(const vc_config *c, const vc_params_view *p, vc_params_view *g,
+                             vc_frame_align_acts *acts, const vc_vision_acts *vis, const vc_text_acts *txt,
+                             int B, double scale, int text) {
+    const int T = c->num_frames, W = c->vision_width, Wt = c->text_width, E = c->embed_dim;
+    const int K = vis->K, L = K + 1, Lw = acts->Lw;
+    const size_t BT = (size_t)B * T, BL = (size_t)B * Lw;
+    for (size_t k = 0; k < BT * E; k++) acts->d_femb[k] *= (vc_real)scale;
+    memset(acts->d_a, 0, BT * W * sizeof(vc_real));
+    vc_project_backward(acts->d_a, g->v.proj, acts->d_femb, acts->f_ln, p->v.proj, (int)BT, W, E);
+    memset(acts->d_b, 0, BT * W * sizeof(vc_real));
+    vc_layernorm_backward(acts->d_b, g->v.ln_post_w, g->v.ln_post_b, acts->d_a, acts->f_pool, p->v.ln_post_w,
+                          acts->f_mean, acts->f_rstd, (int)BT, W);
+    /* the mean's gradient back to each kept patch token of the frame; the class token gets none */
+    for (int b = 0; b < B; b++) {
+        memset(acts->d_vout + (size_t)b * L * W, 0, (size_t)W * sizeof(vc_real));
+        for (int l = 1; l < L; l++) {
+            const int j = vis->masked ? vis->keep[(size_t)b * K + l - 1] : l - 1, f = b * T + j % T;
+            const vc_real *src = acts->d_b + (size_t)f * W;
+            vc_real *dst = acts->d_vout + ((size_t)b * L + l) * W;
+            for (int k = 0; k < W; k++) dst[k] = src[k] / acts->f_count[f];
+        }
+    }
+    if (!text) return;
+    for (size_t k = 0; k < BL * E; k++) acts->d_wemb[k] *= (vc_real)scale;
+    memset(acts->d_a, 0, BL * Wt * sizeof(vc_real));
+    vc_project_backward(acts->d_a, g->t.proj, acts->d_wemb, acts->w_ln, p->t.proj, (int)BL, Wt, E);
+    memset(acts->d_tout, 0, BL * Wt * sizeof(vc_real));
+    vc_layernorm_backward(acts->d_tout, g->t.ln_final_w, g->t.ln_final_b, acts->d_a, text_output(c, txt),
+                          p->t.ln_final_w, acts->w_mean, acts->w_rstd, (int)BL, Wt);
+}

@@ -1,0 +1,51 @@
+/* Multi-level alignment, the frame level: besides the global clip <-> caption InfoNCE, FILIP's
+ * late interaction (model/filip.h) between per-frame video embeddings and per-word text
+ * embeddings, both made with the towers' own heads so no parameter is added:
+ *   frame f of clip b: mean of frame f's (kept) patch tokens after the last block, ln_post, proj
+ *   word i of caption b: the token after the last block at each position 1..EOT, ln_final,
+ *                        text_projection (SOT, identical for every caption, and padding left out)
+ * Evaluation keeps using the global embeddings. */
+#ifndef VC_MODEL_ALIGN_H
+#define VC_MODEL_ALIGN_H
+
+#include "model/text.h"
+#include "model/vision.h"
+
+/* Weights of the loss terms: loss = global * InfoNCE(clip, caption) + frame * FILIP. */
+typedef struct vc_align_weights {
+    double global, frame;
+} vc_align_weights;
+
+/* The --align / --align-weights options: levels "global,frame" (any non-empty subset, in any
+ * order), weights a matching comma list of non-negative numbers (NULL: 1 each). Levels not
+ * named get weight 0. */
+int vc_align_weights_parse(const char *levels, const char *weights, vc_align_weights *out, vc_error *err);
+
+typedef struct vc_frame_align_acts {
+    int B, T, Lt;                       /* clips, frames, text positions planned (the context) */
+    int Lw;                             /* text positions of the last forward (the tower's L) */
+    vc_real *f_pool, *f_ln, *f_mean, *f_rstd, *f_count; /* [B,T,W], [B,T,W], [B*T] x3 */
+    vc_real *f_emb, *d_femb;            /* [B, T, E] */
+    vc_real *w_ln, *w_mean, *w_rstd;    /* [B,Lt,Wt], [B*Lt] x2 */
+    vc_real *w_emb, *d_wemb;            /* [B, Lt, E] (first B*Lw rows used) */
+    unsigned char *vmask, *tmask;       /* [B*T], [B*Lt] valid frames / words */
+    vc_real *d_a, *d_b;                 /* [B * max(T*W, Lt*Wt)] backward scratch */
+    vc_real *d_vout, *d_tout;           /* [B,L,W] [B,Lt,Wt]: gradients w.r.t. the towers' outputs */
+    vc_real *loss_scratch;
+} vc_frame_align_acts;
+
+void vc_frame_align_plan(vc_arena *a, vc_frame_align_acts *acts, const vc_config *c, int B, int K);
+
+/* The frame-level loss over the towers' last training forward (ids: positive groups or NULL).
+ * With grads, keeps d loss / d embeddings and sets *dtemp for vc_frame_align_backward. */
+double vc_frame_align_forward(const vc_config *c, const vc_params_view *p, vc_frame_align_acts *acts,
+                              const vc_vision_acts *vis, const vc_text_acts *txt, const int32_t *ids,
+                              int B, int grads, int text_grads, vc_real *dtemp);
+/* scale * the kept gradients through the heads: parameter gradients of ln_post/proj (and of
+ * ln_final/text_projection when text) accumulated into g; d_vout and d_tout filled with the
+ * gradients w.r.t. the towers' output tokens, for vc_vision/text_backward_with_tokens. */
+void vc_frame_align_backward(const vc_config *c, const vc_params_view *p, vc_params_view *g,
+                             vc_frame_align_acts *acts, const vc_vision_acts *vis, const vc_text_acts *txt,
+                             int B, double scale, int text);
+
+#endif
