@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "model_gradcheck.h"
 #include "model/filip.h"
 #include "model/model.h"
 #include "testutil.h"
@@ -105,32 +106,6 @@ TEST(similarity_is_the_mean_of_maxima_both_ways) {
     CHECK_CLOSE(loss, want, 1e-12, 1e-12);
 }
 
-/* The tiny model trained with both terms. */
-typedef struct {
-    vc_model *m;
-    vc_step_inputs in;
-} model_ctx;
-
-static double model_loss(void *p) {
-    model_ctx *c = p;
-    double loss = 0;
-    vc_error err;
-    if (vc_model_loss(c->m, &c->in, &loss, &err)) return NAN;
-    return loss;
-}
-
-static void perturb(vc_model *m) {
-    for (int i = 0; i < m->table.count; i++) {
-        const vc_param_info *pi = &m->table.info[i];
-        vc_real *x = m->params + pi->offset;
-        if (strstr(pi->name, "temporal") || strstr(pi->name, "bias") || strstr(pi->name, "ln_"))
-            for (size_t k = 0; k < pi->numel; k++) {
-                vc_rng r = vc_rng_at(5, 6, (uint64_t)i, k);
-                x[k] += (vc_real)(0.2 * vc_rng_normal(&r));
-            }
-    }
-    m->p.temp[0] = 0.1;
-}
 
 static void model_case(int masked, int train_text, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
     vc_error err;

@@ -4,35 +4,9 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "model_gradcheck.h"
 #include "model/model.h"
 #include "testutil.h"
-
-typedef struct {
-    vc_model *m;
-    vc_step_inputs in;
-} model_ctx;
-
-static double model_loss(void *p) {
-    model_ctx *c = p;
-    double loss = 0;
-    vc_error err;
-    if (vc_model_loss(c->m, &c->in, &loss, &err)) return NAN;
-    return loss;
-}
-
-/* Randomises everything the default init leaves at 0 or 1, so every gradient path is live. */
-static void perturb(vc_model *m) {
-    for (int i = 0; i < m->table.count; i++) {
-        const vc_param_info *pi = &m->table.info[i];
-        vc_real *x = m->params + pi->offset;
-        if (strstr(pi->name, "temporal") || strstr(pi->name, "bias") || strstr(pi->name, "ln_"))
-            for (size_t k = 0; k < pi->numel; k++) {
-                vc_rng r = vc_rng_at(5, 6, (uint64_t)i, k);
-                x[k] += (vc_real)(0.2 * vc_rng_normal(&r));
-            }
-    }
-    m->p.temp[0] = 0.1;
-}
 
 typedef struct {
     vc_model *m;

@@ -57,6 +57,25 @@ static void max_mean_as_target(const vc_real *a, const unsigned char *am, int Na
     }
 }
 
+/* d loss / d (one side's raw rows) [B, N, E], overwritten: both directions of every pair's
+ * similarity, weighted by ½ d loss / d s (dsim [clip, caption]; `text` says which index is ours),
+ * then back through the L2 norm. */
+static void side_gradient(vc_real *d, const vc_real *own, const unsigned char *om, int N, const vc_real *norm,
+                          const vc_real *other, const unsigned char *xm, int Nx, const vc_real *dsim, int B, int E,
+                          int text) {
+    memset(d, 0, (size_t)B * N * E * sizeof *d);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < B; j++) {
+            const vc_real *a = own + (size_t)i * N * E, *b = other + (size_t)j * Nx * E;
+            const unsigned char *am = om + (size_t)i * N, *bm = xm + (size_t)j * Nx;
+            const double w = 0.5 * dsim[text ? (size_t)j * B + i : (size_t)i * B + j];
+            max_mean(a, am, N, b, bm, Nx, E, w, d + (size_t)i * N * E);
+            max_mean_as_target(a, am, N, b, bm, Nx, E, w, d + (size_t)i * N * E);
+        }
+    vc_l2norm_backward(d, d, own, norm, B * N, E);
+}
+
 double vc_filip_loss(const vc_real *v, const unsigned char *vmask, int Tv, const vc_real *t,
                      const unsigned char *tmask, int Lt, const int32_t *ids, int B, int E, vc_real temp,
                      vc_real *dv, vc_real *dt, vc_real *dtemp, vc_real *scratch) {
@@ -84,38 +103,14 @@ double vc_filip_loss(const vc_real *v, const unsigned char *vmask, int Tv, const
     double dtmp = 0;
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) {
-            /* d loss / d s(i, j), kept in Pvt; s/temp sits in both logit matrices */
+            /* d loss / d s(i, j) = (dSvt + dStvᵀ) / temp, kept in Pvt */
             const double d = Pvt[(size_t)i * B + j] + Ptv[(size_t)j * B + i];
             dtmp -= d * Svt[(size_t)i * B + j] * inv_t;
             Pvt[(size_t)i * B + j] = (vc_real)(d * inv_t);
         }
     if (dtemp) *dtemp = (vc_real)dtmp;
-    /* Each pass writes only its own clip's (caption's) rows: parallel and deterministic. */
-    if (dv) {
-        memset(dv, 0, nv * E * sizeof *dv);
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < B; i++)
-            for (int j = 0; j < B; j++) {
-                const vc_real *vi = vn + (size_t)i * Tv * E, *tj = tn + (size_t)j * Lt * E;
-                const unsigned char *mi = vmask + (size_t)i * Tv, *mj = tmask + (size_t)j * Lt;
-                const double w = 0.5 * Pvt[(size_t)i * B + j];
-                max_mean(vi, mi, Tv, tj, mj, Lt, E, w, dv + (size_t)i * Tv * E);
-                max_mean_as_target(vi, mi, Tv, tj, mj, Lt, E, w, dv + (size_t)i * Tv * E);
-            }
-        vc_l2norm_backward(dv, dv, vn, vnorm, (int)nv, E);
-    }
-    if (dt) {
-        memset(dt, 0, nt * E * sizeof *dt);
-#pragma omp parallel for schedule(static)
-        for (int j = 0; j < B; j++)
-            for (int i = 0; i < B; i++) {
-                const vc_real *vi = vn + (size_t)i * Tv * E, *tj = tn + (size_t)j * Lt * E;
-                const unsigned char *mi = vmask + (size_t)i * Tv, *mj = tmask + (size_t)j * Lt;
-                const double w = 0.5 * Pvt[(size_t)i * B + j];
-                max_mean(tj, mj, Lt, vi, mi, Tv, E, w, dt + (size_t)j * Lt * E);
-                max_mean_as_target(tj, mj, Lt, vi, mi, Tv, E, w, dt + (size_t)j * Lt * E);
-            }
-        vc_l2norm_backward(dt, dt, tn, tnorm, (int)nt, E);
-    }
+    /* Each side's pass writes only its own rows: parallel and deterministic. */
+    if (dv) side_gradient(dv, vn, vmask, Tv, vnorm, tn, tmask, Lt, Pvt, B, E, 0);
+    if (dt) side_gradient(dt, tn, tmask, Lt, tnorm, vn, vmask, Tv, Pvt, B, E, 1);
     return loss;
 }
