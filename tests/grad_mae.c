@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gradcheck.h"
+#include "model_gradcheck.h"
 #include "model/mae.h"
 #include "testutil.h"
 
@@ -26,18 +26,6 @@ static double mae_loss(void *p) {
     return loss;
 }
 
-/* Moves everything the default init leaves at 0 or 1, so every gradient path is live. */
-static void perturb(vc_real *params, const vc_param_table *t, uint64_t seed) {
-    for (int i = 0; i < t->count; i++) {
-        const vc_param_info *pi = &t->info[i];
-        if (strstr(pi->name, "temporal") || strstr(pi->name, "bias") || strstr(pi->name, "ln_") || strstr(pi->name, "norm"))
-            for (size_t k = 0; k < pi->numel; k++) {
-                vc_rng r = vc_rng_at(seed, 6, (uint64_t)i, k);
-                params[pi->offset + k] += (vc_real)(0.2 * vc_rng_normal(&r));
-            }
-    }
-}
-
 static int setup(mae_ctx *c, char *why, size_t whylen) {
     vc_error err;
     memset(c, 0, sizeof *c);
@@ -51,8 +39,8 @@ static int setup(mae_ctx *c, char *why, size_t whylen) {
     vc_model_init_random(c->m, 3, 0.07);
     vc_model_init_temporal(c->m, 3, 0.5);
     vc_mae_decoder_init(c->d, 4);
-    perturb(c->m->params, &c->m->table, 5);
-    perturb(c->d->params, &c->d->table, 6);
+    perturb_params(c->m->params, &c->m->table, 5);
+    perturb_params(c->d->params, &c->d->table, 6);
     size_t n = (size_t)B * cfg.num_frames * 3 * cfg.image_size * cfg.image_size;
     c->video = malloc(n * sizeof(vc_real));
     vc_fill_random(c->video, n, 1, 9);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gradcheck.h"
+#include "model_gradcheck.h"
 #include "model/umt.h"
 #include "testutil.h"
 
@@ -29,17 +29,6 @@ static double umt_loss(void *p) {
     return loss;
 }
 
-static void perturb(vc_real *params, const vc_param_table *t, uint64_t seed) {
-    for (int i = 0; i < t->count; i++) {
-        const vc_param_info *pi = &t->info[i];
-        if (strstr(pi->name, "temporal") || strstr(pi->name, "bias") || strstr(pi->name, "ln_") || strstr(pi->name, "norm"))
-            for (size_t k = 0; k < pi->numel; k++) {
-                vc_rng r = vc_rng_at(seed, 6, (uint64_t)i, k);
-                params[pi->offset + k] += (vc_real)(0.2 * vc_rng_normal(&r));
-            }
-    }
-}
-
 static int setup(umt_ctx *c, char *why, size_t whylen) {
     vc_error err;
     memset(c, 0, sizeof *c);
@@ -51,12 +40,12 @@ static int setup(umt_ctx *c, char *why, size_t whylen) {
     vc_model_init_temporal(c->student, 3, 0.5);
     vc_model_init_random(c->teacher_model, 8, 0.07);
     vc_model_init_temporal(c->teacher_model, 8, 0.5);
-    perturb(c->student->params, &c->student->table, 5);
-    perturb(c->teacher_model->params, &c->teacher_model->table, 7);
+    perturb_params(c->student->params, &c->student->table, 5);
+    perturb_params(c->teacher_model->params, &c->teacher_model->table, 7);
     if (!(c->teacher = vc_umt_teacher_new(c->teacher_model, cfg.num_frames, &err))) goto fail;
     if (!(c->head = vc_umt_head_new(cfg.vision_width, cfg.embed_dim, &err))) goto fail;
     vc_umt_head_init(c->head, 4);
-    perturb(c->head->params, &c->head->table, 6);
+    perturb_params(c->head->params, &c->head->table, 6);
     size_t n = (size_t)B * cfg.num_frames * 3 * cfg.image_size * cfg.image_size;
     c->video = malloc(n * sizeof(vc_real));
     vc_fill_random(c->video, n, 1, 9);

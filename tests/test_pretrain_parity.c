@@ -38,6 +38,41 @@ static int compare_grads(const vc_safetensors *st, const vc_param_table *t, cons
     return checked;
 }
 
+/* Copies a head's parameters (MAE decoder, UMT projection) from the fixture. */
+static int load_head(const vc_safetensors *st, const vc_param_table *t, vc_real *params, char *why, size_t whylen) {
+    for (int i = 0; i < t->count; i++) {
+        const vc_param_info *pi = &t->info[i];
+        size_t n = 0;
+        double *v = read_ref(st, pi->name, &n);
+        if (!v || n != pi->numel) return free(v), snprintf(why, whylen, "fixture lacks %s", pi->name), -1;
+        for (size_t k = 0; k < n; k++) params[pi->offset + k] = (vc_real)v[k];
+        free(v);
+    }
+    return 0;
+}
+
+/* The step's loss against output.loss (1e-5 relative), then the tower's and the head's gradients
+ * against grad.* (1e-4 norm-wise). Returns the number of gradients compared, or -1 (why filled). */
+static int compare_loss_and_grads(const vc_safetensors *st, double loss, const vc_param_table *tower,
+                                  const vc_real *tower_grads, const vc_param_table *head,
+                                  const vc_real *head_grads, char *why, size_t whylen) {
+    size_t n = 0;
+    double *ref = read_ref(st, "output.loss", &n);
+    if (!ref || n != 1) return free(ref), snprintf(why, whylen, "fixture lacks output.loss"), -1;
+    printf("  loss %.9f vs reference %.9f\n", loss, ref[0]);
+    double want = ref[0];
+    free(ref);
+    if (fabs(loss - want) > 1e-5 * want) return snprintf(why, whylen, "loss %.9g, reference %.9g", loss, want), -1;
+    double worst = 0;
+    const char *worst_name = "";
+    int c1 = compare_grads(st, tower, tower_grads, 1e-4, &worst, &worst_name, why, whylen);
+    if (c1 < 0) return -1;
+    int c2 = compare_grads(st, head, head_grads, 1e-4, &worst, &worst_name, why, whylen);
+    if (c2 < 0) return -1;
+    printf("  %d gradients: worst norm-wise relative error %.3g (%s)\n", c1 + c2, worst, worst_name);
+    return c1 + c2;
+}
+
 TEST(mae_step_matches_pytorch_reference) {
     (void)parity_run; /* the contrastive parity helper, unused here */
     vc_error err;
@@ -48,14 +83,8 @@ TEST(mae_step_matches_pytorch_reference) {
     vc_mae_decoder *d = vc_mae_decoder_new(&m->cfg, 8, 2, 2, &err);
     CHECK(d, "%s", err.msg);
     CHECK(strstr(vc_st_meta(st, "mae_decoder"), "\"width\":8,\"depth\":2,\"heads\":2") != NULL, "decoder dims changed");
-    for (int i = 0; i < d->table.count; i++) {
-        const vc_param_info *pi = &d->table.info[i];
-        size_t n = 0;
-        double *v = read_ref(st, pi->name, &n);
-        CHECK(v && n == pi->numel, "fixture lacks %s", pi->name);
-        for (size_t k = 0; k < n; k++) d->params[pi->offset + k] = (vc_real)v[k];
-        free(v);
-    }
+    char why[256];
+    CHECK(load_head(st, &d->table, d->params, why, sizeof why) == 0, "%s", why);
     size_t nv = 0, nk = 0, nm = 0, n = 0;
     double *video_d = read_ref(st, "input.video", &nv);
     int32_t *keep = read_ints(st, "input.keep", &nk), *masked = read_ints(st, "input.masked", &nm);
@@ -73,20 +102,9 @@ TEST(mae_step_matches_pytorch_reference) {
     printf("  reconstruction: cosine %.9f, max abs err / max %.3g\n", r.cosine, r.max_abs_rel);
     CHECK(r.cosine > 0.99999 && r.max_abs_rel < 1e-4, "prediction mismatch");
     free(ref);
-    ref = read_ref(st, "output.loss", &n);
-    printf("  loss %.9f vs reference %.9f\n", loss, ref[0]);
-    CHECK(fabs(loss - ref[0]) <= 1e-5 * ref[0], "loss mismatch");
-    free(ref);
-    double worst = 0;
-    const char *worst_name = "";
-    char why[256];
-    int c1 = compare_grads(st, &m->table, m->grads, 1e-4, &worst, &worst_name, why, sizeof why);
-    CHECK(c1 >= 0, "%s", why);
-    int c2 = compare_grads(st, &d->table, d->grads, 1e-4, &worst, &worst_name, why, sizeof why);
-    CHECK(c2 >= 0, "%s", why);
-    const int checked = c1 + c2;
+    int checked = compare_loss_and_grads(st, loss, &m->table, m->grads, &d->table, d->grads, why, sizeof why);
+    CHECK(checked >= 0, "%s", why);
     CHECK(checked >= 40, "only %d gradients compared", checked);
-    printf("  %d gradients: worst norm-wise relative error %.3g (%s)\n", checked, worst, worst_name);
     vc_mae_work_free(&w);
     vc_mae_decoder_free(d);
     vc_model_free(m);
@@ -107,13 +125,8 @@ TEST(umt_step_matches_pytorch_reference) {
     vc_umt_teacher *t = vc_umt_teacher_new(tm, T, &err);
     vc_umt_head *h = vc_umt_head_new(c->vision_width, E, &err);
     CHECK(t && h, "%s", err.msg);
-    for (int i = 0; i < h->table.count; i++) {
-        size_t n = 0;
-        double *v = read_ref(st, h->table.info[i].name, &n);
-        CHECK(v && n == h->table.info[i].numel, "fixture lacks %s", h->table.info[i].name);
-        for (size_t k = 0; k < n; k++) h->params[h->table.info[i].offset + k] = (vc_real)v[k];
-        free(v);
-    }
+    char why[256];
+    CHECK(load_head(st, &h->table, h->params, why, sizeof why) == 0, "%s", why);
     size_t nv = 0, nk = 0, n = 0;
     double *video_d = read_ref(st, "input.video", &nv);
     int32_t *want_keep = read_ints(st, "output.keep", &nk);
@@ -140,19 +153,9 @@ TEST(umt_step_matches_pytorch_reference) {
     double loss;
     vc_model_zero_grads(m);
     CHECK(vc_umt_step(&w, m, h, t, video, keep, B, K, VC_UMT_COSINE, 1, 1, &loss, &err) == 0, "%s", err.msg);
-    ref = read_ref(st, "output.loss", &n);
-    printf("  loss %.9f vs reference %.9f\n", loss, ref[0]);
-    CHECK(fabs(loss - ref[0]) <= 1e-5 * ref[0], "loss mismatch");
-    free(ref);
-    double worst = 0;
-    const char *worst_name = "";
-    char why[256];
-    int c1 = compare_grads(st, &m->table, m->grads, 1e-4, &worst, &worst_name, why, sizeof why);
-    CHECK(c1 >= 0, "%s", why);
-    int c2 = compare_grads(st, &h->table, h->grads, 1e-4, &worst, &worst_name, why, sizeof why);
-    CHECK(c2 >= 0, "%s", why);
-    CHECK(c1 + c2 >= 30, "only %d gradients compared", c1 + c2);
-    printf("  %d gradients: worst norm-wise relative error %.3g (%s)\n", c1 + c2, worst, worst_name);
+    int checked = compare_loss_and_grads(st, loss, &m->table, m->grads, &h->table, h->grads, why, sizeof why);
+    CHECK(checked >= 0, "%s", why);
+    CHECK(checked >= 30, "only %d gradients compared", checked);
     vc_umt_work_free(&w);
     vc_umt_head_free(h);
     vc_umt_teacher_free(t);
