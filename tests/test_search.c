@@ -80,6 +80,84 @@ TEST(windows_from_one_pass_equal_clips_cut_at_the_same_times) {
     CHECK(rc == 0 && strstr(out, "windows"), "exit %d: %s", rc, out);
 }
 
+/* Max |a - b| over the rows of two indexes of the same shape (-1 when the shapes differ). */
+static double index_diff(const char *pa, const char *pb, int n) {
+    vc_search_index a, b;
+    vc_error err;
+    if (vc_index_load(pa, &a, &err)) return fprintf(stderr, "%s\n", err.msg), -1;
+    if (vc_index_load(pb, &b, &err)) return vc_index_free(&a), fprintf(stderr, "%s\n", err.msg), -1;
+    double worst = a.n == n && b.n == n && a.dim == b.dim ? 0 : -1;
+    float ra[1024], rb[1024];
+    for (int i = 0; worst >= 0 && i < n; i++) {
+        vc_index_row(&a, i, ra), vc_index_row(&b, i, rb);
+        for (int k = 0; k < a.dim; k++) worst = fmax(worst, fabs(ra[k] - rb[k]));
+        if (fabs(a.start[i] - b.start[i]) + fabs(a.end[i] - b.end[i]) > 1e-9) worst = -1;
+    }
+    vc_index_free(&a), vc_index_free(&b);
+    return worst;
+}
+
+TEST(windows_follow_the_clip_options_and_the_index_records_them) {
+    CHECK(setup() == 0, "setup failed");
+    char out[16384];
+    FILE *f = fopen(DIR "/demo_clips.jsonl", "w");
+    CHECK(f, "cannot write demo_clips.jsonl");
+    for (int i = 0; i < 5; i++)
+        fprintf(f, "{\"video\": \"../../../" VID "/h264.mp4\", \"caption\": \"c\", \"start\": %g, \"end\": %g}\n", i * 0.5, i * 0.5 + 1);
+    fclose(f);
+    /* the official demo's preprocessing, as windows and as clips cut at the same times */
+    int rc = run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --window 1 --stride 0.5 --f32 --fresh "
+                 "--sampling demo --interp bilinear --out " DIR "/demo_win && build/viclip encode -m " MODEL " --list " DIR
+                 "/demo_clips.jsonl --f32 --fresh --sampling demo --interp bilinear --out " DIR "/demo_clips && "
+                 "build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --window 1 --stride 0.5 --f32 --fresh --out " DIR
+                 "/eval_win", out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    const double same = index_diff(DIR "/demo_win", DIR "/demo_clips", 5), other = index_diff(DIR "/demo_win", DIR "/eval_win", 5);
+    CHECK(same >= 0 && same <= 1e-5, "demo/bilinear windows differ from the same clips by %g", same);
+    CHECK(other > 1e-3, "demo/bilinear windows must differ from middle/bicubic ones (by %g)", other);
+    vc_search_index x;
+    vc_error err;
+    CHECK(vc_index_load(DIR "/demo_win", &x, &err) == 0, "%s", err.msg);
+    const int recorded = x.sampling == VC_SAMPLE_DEMO && x.interp == VC_INTERP_BILINEAR;
+    vc_index_free(&x);
+    CHECK(recorded, "the index must record sampling demo and resize bilinear");
+    char text[8192];
+    FILE *m = fopen(DIR "/demo_win/index.json", "r");
+    size_t len = m ? fread(text, 1, sizeof text - 1, m) : 0;
+    if (m) fclose(m);
+    text[len] = 0;
+    CHECK(strstr(text, "\"sampling\":\"demo\"") && strstr(text, "\"resize\":\"bilinear\""), "index.json: %s", text);
+    /* an update keeps the index's preprocessing, and refuses another */
+    rc = run("cp " VID "/vp9.webm " DIR "/demo_b.webm && build/viclip encode -m " MODEL " --video " DIR "/demo_b.webm --out " DIR
+             "/demo_win", out, sizeof out);
+    CHECK(rc == 0, "an update without the flags takes the index's: exit %d: %s", rc, out);
+    CHECK(vc_index_load(DIR "/demo_win", &x, &err) == 0, "%s", err.msg);
+    const int kept = x.n_files == 2 && x.sampling == VC_SAMPLE_DEMO && x.interp == VC_INTERP_BILINEAR;
+    vc_index_free(&x);
+    CHECK(kept, "the update must keep demo/bilinear and add the file");
+    rc = run("build/viclip encode -m " MODEL " --video " DIR "/demo_b.webm --interp bicubic --out " DIR "/demo_win", out, sizeof out);
+    CHECK(rc == 1 && strstr(out, DIR "/demo_win") && strstr(out, "--interp bilinear") && strstr(out, "--interp bicubic"),
+          "an update with another resize must be refused naming the index and both: exit %d: %s", rc, out);
+    rc = run("build/viclip search -m " MODEL " --index " DIR "/demo_win --sampling middle 'a test pattern'", out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "index.json") && strstr(out, "--sampling demo"), "search with other flags: exit %d: %s", rc, out);
+    rc = run("build/viclip search -m " MODEL " --index " DIR "/demo_win --sampling demo 'a test pattern'", out, sizeof out);
+    CHECK(rc == 0, "search with the index's flags: exit %d: %s", rc, out);
+    rc = run("build/viclip encode -m " MODEL " --video " DIR "/demo_b.webm --sampling nearest --out " DIR "/demo_x", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--sampling") && strstr(out, "nearest"), "an unknown sampling: exit %d: %s", rc, out);
+    /* an index written before the preprocessing was recorded reads as middle/bicubic; a bad value is refused */
+    rc = run("mkdir -p " DIR "/old && cp " DIR "/eval_win/*.npy " DIR "/old/ && sed -e 's/\"sampling\":\"middle\",\"resize\":\"bicubic\",//' "
+             DIR "/eval_win/index.json > " DIR "/old/index.json && sed -e 's/\"resize\":\"bicubic\"/\"resize\":\"lanczos\"/' " DIR
+             "/eval_win/index.json > " DIR "/bad.json && cp " DIR "/eval_win/embeddings.npy " DIR "/bad.npy && cp " DIR
+             "/eval_win/windows.npy " DIR "/bad.windows.npy", out, sizeof out);
+    CHECK(rc == 0, "%s", out);
+    CHECK(vc_index_load(DIR "/old", &x, &err) == 0, "%s", err.msg);
+    const int old_ok = x.sampling == VC_SAMPLE_MIDDLE && x.interp == VC_INTERP_BICUBIC && x.n == 5;
+    vc_index_free(&x);
+    CHECK(old_ok, "an index without sampling/resize is middle/bicubic");
+    CHECK(vc_index_load(DIR "/bad.npy", &x, &err) != 0 && strstr(err.msg, DIR "/bad.json") && strstr(err.msg, "preprocess.resize") &&
+              strstr(err.msg, "lanczos"), "%s", err.msg);
+}
+
 TEST(updates_keep_unchanged_files_add_new_ones_and_drop_missing_ones) {
     CHECK(setup() == 0, "setup failed");
     char out[16384];
@@ -243,5 +321,6 @@ TEST(eval_moments_reports_recall_at_iou_on_activitynet_ground_truth) {
 }
 
 TEST_MAIN("search", T(activitynet_captions_are_read_as_published), T(eval_moments_reports_recall_at_iou_on_activitynet_ground_truth), T(plan_covers_the_video_with_full_windows), T(windows_from_one_pass_equal_clips_cut_at_the_same_times),
+          T(windows_follow_the_clip_options_and_the_index_records_them),
           T(updates_keep_unchanged_files_add_new_ones_and_drop_missing_ones), T(a_newline_in_a_file_name_survives_the_index),
           T(exact_search_equals_brute_force), T(adjacent_matching_windows_merge_into_one_moment))

@@ -103,6 +103,7 @@ typedef struct index_request {
     double window, stride, long_video;
     int f32, fresh, workers, json;
     vc_annotation_opts annotation; /* how --list is read */
+    int sampling, interp;          /* -1: the index's (see vc_index_build_opts) */
 } index_request;
 
 static int encode_videos(vc_model *m, const arg_str_list *videos, const char *list, const index_request *q,
@@ -115,6 +116,7 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
     cli_progress bar = cli_progress_begin("encoding");
     vc_index_build_opts o = vc_index_build_default_opts();
     o.window = q->window, o.stride = q->stride, o.dtype = q->f32 ? VC_DT_F32 : VC_DT_F16;
+    o.sampling = q->sampling, o.interp = q->interp;
     if (q->long_video > 0) o.long_video_s = q->long_video;
     o.workers = q->workers > 0 ? q->workers : 2;
     o.on_failure = build_failure, o.on_progress = build_progress, o.user = &bar;
@@ -122,7 +124,7 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
     if (!rc && n == 0) rc = 1, cli_error("encode", "no videos to encode");
     int existing = !rc && !q->fresh && vc_index_exists(out);
     if (!rc && existing) {
-        if (vc_index_load(out, &x, &err) || vc_index_check_model(&x, m, out, &err) ||
+        if (vc_index_load_checked(out, m, &o, &x, &err) ||
             (q->f32 && x.dtype != VC_DT_F32 && vc_fail(&err, "%s: the index stores float16; --f32 needs a new index (--fresh)", out)))
             rc = 1, cli_error("encode", err.msg);
     } else if (!rc && vc_index_init(&x, m, &o, &err)) {
@@ -144,9 +146,10 @@ static int encode_videos(vc_model *m, const arg_str_list *videos, const char *li
         cli_json_string(stdout, emb_path);
         printf(",\"n_inputs\":%d,\"n_encoded\":%d,\"n_failed\":%d,\"n_kept\":%d,\"n_removed\":%d,\"n_files\":%d,"
                "\"n_windows\":%d,\"n_windows_new\":%d,\"window\":%g,\"stride\":%g,\"dim\":%d,\"dtype\":\"%s\","
+               "\"sampling\":\"%s\",\"interp\":\"%s\","
                "\"encode_s\":%.3f,\"encode_cpu_s\":%.3f,\"windows_per_s\":%.3f}\n",
                st.n_inputs, st.n_encoded, st.n_failed, st.n_kept, st.n_removed, x.n_files, x.n, st.n_windows_new, x.window,
-               x.stride, x.dim, x.dtype == VC_DT_F16 ? "F16" : "F32", st.encode_s, st.encode_cpu_s, rate);
+               x.stride, x.dim, x.dtype == VC_DT_F16 ? "F16" : "F32", vc_sampling_name(x.sampling), vc_interp_name(x.interp), st.encode_s, st.encode_cpu_s, rate);
     } else if (!rc) {
         printf("encoded %d of %d videos -> %s (%d files, %d windows", st.n_encoded + st.n_kept, st.n_inputs, meta_path,
                x.n_files, x.n);
@@ -181,6 +184,7 @@ static int prepare_outputs(const char *out, const char *model, const char *list,
 
 int cmd_encode(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *vocab = NULL, *video_tensor = NULL, *list = NULL, *format = "auto";
+    const char *sampling = NULL, *interp = NULL;
     vc_annotation_opts ao = {0};
     int normalize = 0, threads = 0, workers = 2, json = 0, raw = 0, f32 = 0, fresh = 0;
     double window = 0, stride = 0, long_video = 60;
@@ -202,6 +206,7 @@ int cmd_encode(int argc, char **argv) {
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise texts as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
         CLI_ANNOTATION_SPECS(format, ao),
+        CLI_CLIP_SPECS(sampling, interp),
         {0, "json", ARG_FLAG, &json, NULL, "print a JSON summary (videos)"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
@@ -216,6 +221,9 @@ int cmd_encode(int argc, char **argv) {
         rc = -1;
     }
     if (!rc && cli_parse_annotation_format("encode", format, &ao)) rc = -1;
+    vc_index_build_opts pre = vc_index_build_default_opts();
+    vc_error perr;
+    if (!rc && vc_index_build_parse_preprocess(sampling, interp, &pre, &perr)) cli_error("encode", perr.msg), rc = -1;
     if (rc || !model || !out || sources != 1) {
         if (!rc) cli_error("encode", "--model, --out and one of --text, --video/--list or --video-tensor are required");
         arg_str_list_free(&texts), arg_str_list_free(&videos);
@@ -231,7 +239,7 @@ int cmd_encode(int argc, char **argv) {
     else if (video_tensor) rc = encode_video_tensor(m, video_tensor, normalize, out);
     else if (texts.n) rc = encode_texts(m, &texts, vocab, normalize, raw, out);
     else {
-        index_request q = {window, stride, long_video, f32, fresh, workers, json, ao};
+        index_request q = {window, stride, long_video, f32, fresh, workers, json, ao, pre.sampling, pre.interp};
         rc = encode_videos(m, &videos, list, &q, out);
     }
     vc_model_free(m);

@@ -18,6 +18,7 @@ static void moment_failure(const char *path, const char *msg, void *user) {
 
 int cmd_eval_moments(int argc, char **argv) {
     const char *model = NULL, *ann = NULL, *root = NULL, *pattern = "{id}.mp4", *index = NULL, *vocab = NULL;
+    const char *sampling = NULL, *interp = NULL;
     double window = 8, stride = 4, margin = 0.02;
     int threads = 0, workers = 2, json = 0, raw = 0;
     const arg_spec specs[] = {
@@ -32,6 +33,7 @@ int cmd_eval_moments(int argc, char **argv) {
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise sentences as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
+        CLI_CLIP_SPECS(sampling, interp),
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
     };
@@ -41,8 +43,10 @@ int cmd_eval_moments(int argc, char **argv) {
         if (!rc) cli_error("eval moments", "--model and --annotations are required; --window, --stride > 0; --merge-margin >= 0");
         return rc > 0 ? 0 : 2;
     }
-    cli_set_threads(threads);
     vc_error err;
+    vc_index_build_opts o = vc_index_build_default_opts();
+    if (vc_index_build_parse_preprocess(sampling, interp, &o, &err)) return cli_error("eval moments", err.msg), 2;
+    cli_set_threads(threads);
     vc_moment_truth t;
     if (vc_activitynet_load(ann, root, pattern, &t, &err)) return cli_error("eval moments", err.msg), 1;
     vc_model *m = cli_load_model(model, NULL, "eval moments");
@@ -51,11 +55,10 @@ int cmd_eval_moments(int argc, char **argv) {
     vc_loader_item *items = calloc((size_t)t.n_videos + 1, sizeof *items);
     rc = m && tok && items ? 0 : 1;
     for (int v = 0; !rc && v < t.n_videos; v++) items[v] = (vc_loader_item){t.paths[v], -1, -1};
-    vc_index_build_opts o = vc_index_build_default_opts();
     o.window = window, o.stride = stride, o.workers = workers, o.on_failure = moment_failure;
     vc_index_build_stats st;
     if (!rc && index && vc_index_exists(index)) {
-        if (vc_index_load(index, &x, &err) || vc_index_check_model(&x, m, index, &err)) rc = 1, cli_error("eval moments", err.msg);
+        if (vc_index_load_checked(index, m, &o, &x, &err)) rc = 1, cli_error("eval moments", err.msg);
     } else if (!rc && vc_index_init(&x, m, &o, &err)) {
         rc = 1, cli_error("eval moments", err.msg);
     }

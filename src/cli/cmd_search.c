@@ -22,7 +22,7 @@ static void folder_failure(const char *path, const char *msg, void *user) {
 }
 
 /* Every regular file of dir (sorted), encoded now into an index in memory. */
-static int index_folder(vc_model *m, const char *dir, int workers, vc_search_index *x) {
+static int index_folder(vc_model *m, const char *dir, const vc_index_build_opts *how, vc_search_index *x) {
     DIR *d = opendir(dir);
     if (!d) return fprintf(stderr, "viclip search: error: %s: cannot open the folder\n", dir), 1;
     int cap = 64, n = 0, rc = 0;
@@ -48,8 +48,8 @@ static int index_folder(vc_model *m, const char *dir, int workers, vc_search_ind
     vc_loader_item *items = malloc(((size_t)n + 1) * sizeof *items);
     if (!rc && !items) rc = 1, cli_error("search", "out of memory");
     for (int i = 0; !rc && i < n; i++) items[i] = (vc_loader_item){names[i], -1, -1};
-    vc_index_build_opts o = vc_index_build_default_opts();
-    o.workers = workers, o.on_failure = folder_failure, o.dtype = VC_DT_F32;
+    vc_index_build_opts o = *how;
+    o.on_failure = folder_failure, o.dtype = VC_DT_F32;
     vc_index_build_stats st;
     vc_error err;
     if (!rc && (vc_index_init(x, m, &o, &err) || vc_index_update(m, x, items, n, &o, &st, &err)))
@@ -85,7 +85,7 @@ int cmd_search(int argc, char **argv) {
     const char *model = NULL, *index = NULL, *vocab = NULL;
     int top_k = 10, json = 0, raw = 0, workers = 2, threads = 0;
     double margin = 0.02;
-    const char *precision = NULL;
+    const char *precision = NULL, *sampling = NULL, *interp = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
         {'i', "index", ARG_STR, &index, "PATH", "viclip encode's index (a folder or X.npy), or a folder of videos"},
@@ -94,6 +94,7 @@ int cmd_search(int argc, char **argv) {
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise queries as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads (folder of videos)"},
+        CLI_CLIP_SPECS(sampling, interp),
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
@@ -106,19 +107,23 @@ int cmd_search(int argc, char **argv) {
         arg_str_list_free(&queries);
         return rc > 0 ? 0 : 2;
     }
-    cli_set_threads(threads);
     vc_error err;
+    vc_index_build_opts how = vc_index_build_default_opts();
+    how.workers = workers;
+    if (vc_index_build_parse_preprocess(sampling, interp, &how, &err)) {
+        cli_error("search", err.msg);
+        arg_str_list_free(&queries);
+        return 2;
+    }
+    cli_set_threads(threads);
     vc_search_index x = {0};
     vc_model *m = cli_load_model(model, precision, "search");
     vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
     rc = m && tok ? 0 : 1;
     if (!rc) {
-        char emb_path[4096], win_path[4096], meta_path[4096];
         struct stat sb;
-        vc_index_paths(index, emb_path, win_path, meta_path, sizeof emb_path);
-        if (!stat(index, &sb) && S_ISDIR(sb.st_mode) && !vc_index_exists(index)) rc = index_folder(m, index, workers, &x);
-        else if (vc_index_load(index, &x, &err) || vc_index_check_model(&x, m, meta_path, &err))
-            rc = 1, cli_error("search", err.msg);
+        if (!stat(index, &sb) && S_ISDIR(sb.st_mode) && !vc_index_exists(index)) rc = index_folder(m, index, &how, &x);
+        else if (vc_index_load_checked(index, m, &how, &x, &err)) rc = 1, cli_error("search", err.msg);
     }
     const int nq = queries.n, E = m ? m->cfg.embed_dim : 0;
     float *q = rc ? NULL : malloc((size_t)nq * E * sizeof *q);

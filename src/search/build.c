@@ -13,7 +13,16 @@
 
 vc_index_build_opts vc_index_build_default_opts(void) {
     return (vc_index_build_opts){.long_video_s = 60, .default_window = 8, .default_stride = 4, .dtype = VC_DT_F16,
-                                 .workers = 2};
+                                 .sampling = -1, .interp = -1, .workers = 2};
+}
+
+int vc_index_build_parse_preprocess(const char *sampling, const char *interp, vc_index_build_opts *o, vc_error *err) {
+    vc_sampling s;
+    vc_interp i;
+    if (sampling && vc_sampling_parse(sampling, &s, err)) return vc_fail_ctx(err, "--sampling");
+    if (interp && vc_interp_parse(interp, &i, err)) return vc_fail_ctx(err, "--interp");
+    o->sampling = sampling ? (int)s : -1, o->interp = interp ? (int)i : -1;
+    return 0;
 }
 
 uint64_t vc_model_checksum(const vc_model *m) {
@@ -37,7 +46,8 @@ int vc_index_init(vc_search_index *x, const vc_model *m, const vc_index_build_op
     x->dim = m->cfg.embed_dim, x->dtype = o->dtype == VC_DT_F32 ? VC_DT_F32 : VC_DT_F16;
     x->frames = m->cfg.num_frames, x->size = m->cfg.image_size;
     x->window = o->window > 0 ? o->window : 0, x->stride = o->window > 0 ? o->stride : 0;
-    snprintf(x->sampling, sizeof x->sampling, "middle");
+    x->sampling = o->sampling >= 0 ? (vc_sampling)o->sampling : VC_SAMPLE_MIDDLE;
+    x->interp = o->interp >= 0 ? (vc_interp)o->interp : VC_INTERP_BICUBIC;
     return set_model(x, m, err);
 }
 
@@ -51,6 +61,17 @@ int vc_index_check_model(vc_search_index *x, const vc_model *m, const char *wher
         return vc_fail(err, "%s: the index holds %d-dim embeddings of %d frames at %d px, the model makes %d-dim of %d at %d",
                        where, x->dim, x->frames, x->size, m->cfg.embed_dim, m->cfg.num_frames, m->cfg.image_size);
     return set_model(x, m, err);
+}
+
+int vc_index_load_checked(const char *out, vc_model *m, const vc_index_build_opts *o, vc_search_index *x, vc_error *err) {
+    char emb[4096], windows[4096], meta[4096];
+    vc_index_paths(out, emb, windows, meta, sizeof emb);
+    if (vc_index_load(out, x, err)) return -1;
+    if (vc_index_check_model(x, m, meta, err) || (o && vc_index_check_preprocess(x, o->sampling, o->interp, meta, err))) {
+        vc_index_free(x);
+        return -1;
+    }
+    return 0;
 }
 
 typedef struct file_job {
@@ -100,8 +121,8 @@ static void window_progress(int done, int total, void *user) {
 }
 
 /* Encodes the whole videos and annotated clips of jobs in one batched pass. */
-static int encode_clips(vc_model *m, file_job *jobs, int n_jobs, const vc_loader_item *items, const int *order,
-                        const vc_index_build_opts *o, vc_error *err) {
+static int encode_clips(vc_model *m, const vc_search_index *x, file_job *jobs, int n_jobs, const vc_loader_item *items,
+                        const int *order, const vc_index_build_opts *o, vc_error *err) {
     const int E = m->cfg.embed_dim;
     int n = 0;
     for (int j = 0; j < n_jobs; j++)
@@ -117,6 +138,7 @@ static int encode_clips(vc_model *m, file_job *jobs, int n_jobs, const vc_loader
     clip_ctx c = {o, list};
     vc_video_encode_params p = vc_video_encode_default_params();
     p.workers = o->workers > 0 ? o->workers : 2;
+    p.clip.sampling = x->sampling, p.clip.interp = x->interp;
     p.on_failure = clip_failed, p.on_progress = clip_progress, p.user = &c;
     int n_ok = 0;
     if (!rc) rc = vc_encode_videos(m, list, n, &p, emb, ok, &n_ok, err);
@@ -147,6 +169,7 @@ static int encode_clips(vc_model *m, file_job *jobs, int n_jobs, const vc_loader
 int vc_index_update(vc_model *m, vc_search_index *x, const vc_loader_item *items, int n,
                     const vc_index_build_opts *o, vc_index_build_stats *st, vc_error *err) {
     memset(st, 0, sizeof *st);
+    if (vc_index_check_preprocess(x, o->sampling, o->interp, "the index", err)) return -1;
     const double window = x->window > 0 ? x->window : o->window, stride = x->window > 0 ? x->stride : o->stride;
     if (o->window > 0 && x->n && (o->window != x->window || o->stride != x->stride))
         return vc_fail(err, "the index has windows of %g s every %g s (0: whole videos); asked for %g s every %g s: "
@@ -216,12 +239,13 @@ int vc_index_update(vc_model *m, vc_search_index *x, const vc_loader_item *items
             if (jobs[j].windowed) x->window = window > 0 ? window : o->default_window,
                                   x->stride = window > 0 ? stride : o->default_stride;
     }
-    rc = encode_clips(m, jobs, n_jobs, items, order, o, err);
+    rc = encode_clips(m, x, jobs, n_jobs, items, order, o, err);
     for (int j = 0; !rc && j < n_jobs; j++) {
         file_job *f = &jobs[j];
         if (!f->windowed || f->failed) continue;
         vc_window_opts wo = vc_window_default_opts(x->window > 0 ? x->window : o->default_window,
                                                    x->window > 0 ? x->stride : o->default_stride);
+        wo.clip.sampling = x->sampling, wo.clip.interp = x->interp;
         vc_window_set ws;
         vc_error e2;
         if (vc_encode_windows(m, f->path, &wo, &ws, window_progress, (void *)o, &e2)) {

@@ -18,6 +18,9 @@ typedef struct vc_index_build_opts {
     double long_video_s;            /* default 60 */
     double default_window, default_stride; /* 8, 4 */
     vc_dtype dtype;                 /* F16 (default) or F32 */
+    int sampling, interp;           /* vc_sampling / vc_interp of every clip and window; -1 (default):
+                                     * the index's own (a new index: middle, bicubic). An update
+                                     * asking for another than the index's is refused. */
     int workers;                    /* decoding threads for whole clips (default 2) */
     void (*on_failure)(const char *path, const char *msg, void *user);
     void (*on_progress)(const char *what, int done, int total, void *user);
@@ -25,6 +28,10 @@ typedef struct vc_index_build_opts {
 } vc_index_build_opts;
 
 vc_index_build_opts vc_index_build_default_opts(void);
+
+/* Sets o->sampling / o->interp from the names of --sampling / --interp (NULL: not given, -1);
+ * an unknown name is an error naming the flag. */
+int vc_index_build_parse_preprocess(const char *sampling, const char *interp, vc_index_build_opts *o, vc_error *err);
 
 typedef struct vc_index_build_stats {
     int n_inputs;       /* distinct files asked for */
@@ -47,6 +54,10 @@ int vc_index_init(vc_search_index *x, const vc_model *m, const vc_index_build_op
 /* Checks that index x was made by model m (same weights and shapes), fails naming `where`;
  * then records the model's config in x (indexes store it for information). */
 int vc_index_check_model(vc_search_index *x, const vc_model *m, const char *where, vc_error *err);
+
+/* Loads the index at out for model m and the preprocessing o asks for (o may be NULL: any):
+ * fails naming the index file when it was made by other weights or another preprocessing. */
+int vc_index_load_checked(const char *out, vc_model *m, const vc_index_build_opts *o, vc_search_index *x, vc_error *err);
 
 /* Adds items (whole videos: start = end = -1; clips: their range) to x as described above. */
 int vc_index_update(vc_model *m, vc_search_index *x, const vc_loader_item *items, int n,

@@ -42,6 +42,15 @@ void vc_index_free(vc_search_index *x) {
     memset(x, 0, sizeof *x);
 }
 
+int vc_index_check_preprocess(const vc_search_index *x, int sampling, int interp, const char *where, vc_error *err) {
+    if ((sampling < 0 || sampling == (int)x->sampling) && (interp < 0 || interp == (int)x->interp)) return 0;
+    return vc_fail(err, "%s: the index was encoded with --sampling %s --interp %s, asked for --sampling %s --interp %s: "
+                        "one index holds one preprocessing (leave the flags out to use the index's, or write a new index)",
+                   where, vc_sampling_name(x->sampling), vc_interp_name(x->interp),
+                   vc_sampling_name(sampling < 0 ? x->sampling : (vc_sampling)sampling),
+                   vc_interp_name(interp < 0 ? x->interp : (vc_interp)interp));
+}
+
 void vc_index_row(const vc_search_index *x, int i, float *out) {
     const size_t off = (size_t)i * x->dim;
     if (x->dtype == VC_DT_F16) vc_convert_to_f32(out, (const uint16_t *)x->rows + off, VC_DT_F16, (size_t)x->dim);
@@ -84,12 +93,19 @@ static int load_meta(const char *meta_path, vc_search_index *x, vc_error *err) {
         snprintf(x->checksum, sizeof x->checksum, "%s", sum);
         x->dtype = strcmp(dtype, "F16") ? VC_DT_F32 : VC_DT_F16;
         x->dim = (int)dim, x->n = (int)n, x->frames = (int)frames, x->size = (int)size;
-        const char *sampling = vc_json_string(vc_json_get(pre, "sampling"));
-        snprintf(x->sampling, sizeof x->sampling, "%s", sampling ? sampling : "middle");
+        /* indexes written before these were recorded were all made the evaluation's way */
+        const vc_json *sampling = vc_json_get(pre, "sampling"), *resize = vc_json_get(pre, "resize");
+        vc_error why;
+        if (sampling && (!vc_json_string(sampling) || vc_sampling_parse(vc_json_string(sampling), &x->sampling, &why)))
+            rc = vc_fail(err, "%s: preprocess.sampling: %s", meta_path, vc_json_string(sampling) ? why.msg : "not a string");
+        if (!rc && resize && (!vc_json_string(resize) || vc_interp_parse(vc_json_string(resize), &x->interp, &why)))
+            rc = vc_fail(err, "%s: preprocess.resize: %s", meta_path, vc_json_string(resize) ? why.msg : "not a string");
+        if (!sampling) x->sampling = VC_SAMPLE_MIDDLE;
+        if (!resize) x->interp = VC_INTERP_BICUBIC;
         (void)cfg; /* the caller writes the model's config back (its checksum must match) */
         x->n_files = (int)vc_json_len(files);
         x->files = calloc((size_t)x->n_files + 1, sizeof *x->files);
-        if (!x->files) rc = vc_fail(err, "out of memory");
+        if (!rc && !x->files) rc = vc_fail(err, "out of memory");
     }
     int next = 0;
     for (int f = 0; !rc && f < x->n_files; f++) {
@@ -153,11 +169,11 @@ static int write_meta(const char *meta_path, const vc_search_index *x, vc_error 
     int rc = vc_sb_appendf(&sb, err,
                            "{\"format\":\"viclip-index\",\"version\":%d,\"dim\":%d,\"n_windows\":%d,\"dtype\":\"%s\","
                            "\"param_checksum\":\"%s\",\"config\":%s,\n\"preprocess\":{\"frames\":%d,\"size\":%d,"
-                           "\"sampling\":\"%s\",\"resize\":\"bicubic\",\"mean\":\"imagenet\",\"window\":%.17g,\"stride\":%.17g},\n"
+                           "\"sampling\":\"%s\",\"resize\":\"%s\",\"mean\":\"imagenet\",\"window\":%.17g,\"stride\":%.17g},\n"
                            "\"files\":[",
                            VC_INDEX_VERSION, x->dim, x->n, x->dtype == VC_DT_F16 ? "F16" : "F32", x->checksum,
                            x->config_json && *x->config_json ? x->config_json : "null", x->frames, x->size,
-                           x->sampling[0] ? x->sampling : "middle", x->window, x->stride);
+                           vc_sampling_name(x->sampling), vc_interp_name(x->interp), x->window, x->stride);
     for (int f = 0; !rc && f < x->n_files; f++) {
         const vc_index_file *v = &x->files[f];
         rc = vc_sb_appendf(&sb, err, "%s\n{\"path\":", f ? "," : "");

@@ -15,6 +15,8 @@
 
 #include "core/error.h"
 #include "io/dtype.h"
+#include "video/sampling.h"
+#include "video/transform.h"
 
 #define VC_INDEX_VERSION 2
 
@@ -36,7 +38,8 @@ typedef struct vc_search_index {
     char *config_json;       /* the model's config as JSON */
     char checksum[17];       /* 16 hex digits of the model's parameter checksum */
     int frames, size;        /* preprocessing: frames per window, resolution */
-    char sampling[16];       /* "middle" */
+    vc_sampling sampling;    /* how each window's frames were picked (index.json "sampling") */
+    vc_interp interp;        /* how frames were resized (index.json "resize") */
     double window, stride;   /* seconds; 0: whole videos or annotated clips */
 } vc_search_index;
 
@@ -50,6 +53,11 @@ int vc_index_load(const char *out, vc_search_index *x, vc_error *err);
 /* Writes all three files, each atomically; creates DIR when out is a folder. */
 int vc_index_save(const char *out, const vc_search_index *x, vc_error *err);
 void vc_index_free(vc_search_index *x);
+
+/* Fails naming `where` when a request for sampling / interp (each -1: not asked, take the
+ * index's) differs from what the index was encoded with: one index holds one preprocessing, so
+ * its windows stay comparable. */
+int vc_index_check_preprocess(const vc_search_index *x, int sampling, int interp, const char *where, vc_error *err);
 
 /* Row i as float32 (dim values). */
 void vc_index_row(const vc_search_index *x, int i, float *out);

@@ -5,13 +5,12 @@
 #include <string.h>
 
 #include "model/contrastive.h"
-#include "video/clip.h"
 #include "video/sampling.h"
 
 #define EPS 1e-6 /* the decoder's tolerance on range boundaries */
 
 vc_window_opts vc_window_default_opts(double window, double stride) {
-    return (vc_window_opts){.window = window, .stride = stride, .batch = 16, .interp = VC_INTERP_BICUBIC,
+    return (vc_window_opts){.window = window, .stride = stride, .batch = 16, .clip = vc_clip_default_opts(),
                             .decode_threads = 2, .timeout_s = 0};
 }
 
@@ -144,7 +143,7 @@ static int on_open(void *user, const vc_video_info *info, vc_error *err) {
         int first = (int)ceil(z->ws[w] * fps - EPS), last = (int)ceil(z->we[w] * fps - EPS);
         int n = last - first > 0 ? last - first : 1;
         z->st[w] = (win_state){first, n, -1, 0, 0, NULL};
-        if (vc_sample_indices(VC_SAMPLE_MIDDLE, n, z->T, NULL, idx, err)) return free(idx), -1;
+        if (vc_clip_sample_frames(&z->o->clip, n, z->T, idx, err)) return free(idx), -1;
         for (int t = 0; t < z->T; t++) z->needs[(size_t)w * z->T + t] = (need){first + idx[t], w, t};
     }
     free(idx);
@@ -172,7 +171,7 @@ static int want(void *user, int ord, double t, vc_error *err) {
 static int on_frame(void *user, int slot, const vc_rgb_frame *f, vc_error *err) {
     streamer *z = user;
     (void)slot;
-    if (vc_resize_rgb_u8(f->data, f->width, f->height, f->stride, z->resized, z->S, z->S, z->o->interp, err)) return -1;
+    if (vc_resize_rgb_u8(f->data, f->width, f->height, f->stride, z->resized, z->S, z->S, z->o->clip.interp, err)) return -1;
     const size_t frame = (size_t)z->S * z->S * 3;
     for (; z->next_need < z->n_need && z->needs[z->next_need].ord == f->index; z->next_need++) {
         const need *q = &z->needs[z->next_need];
@@ -190,6 +189,8 @@ int vc_encode_windows(vc_model *m, const char *path, const vc_window_opts *o, vc
     const vc_config *c = &m->cfg;
     memset(out, 0, sizeof *out);
     if (!(o->window > 0) || !(o->stride > 0)) return vc_fail(err, "window %g s and stride %g s must be > 0", o->window, o->stride);
+    if (o->clip.augment || o->clip.crop || o->clip.views > 1)
+        return vc_fail(err, "%s: windows take the whole frame without augmentation (no crops or views)", path);
     if (c->num_frames > 64) return vc_fail(err, "windows support models of up to 64 frames, not %d", c->num_frames);
     streamer z = {.m = m, .o = o, .pp = vc_preprocess_default(c->num_frames, c->image_size), .T = c->num_frames,
                   .S = c->image_size, .E = c->embed_dim, .out = out, .on_progress = on_progress, .user = user};

@@ -1,7 +1,7 @@
 /* Moments of long videos: overlapping windows [start, end) of `window` seconds every `stride`
- * seconds, each sampled exactly as ViCLIP samples a clip with that start and end ('middle'
- * sampling of the frames whose timestamps fall in the window, bicubic resize of the whole
- * frame), encoded in one decode pass over the video: frames shared by overlapping windows are
+ * seconds, each sampled exactly as a clip with that start and end and the same clip options
+ * (sampling of the frames whose timestamps fall in the window: 'middle' by default, 'demo' or
+ * 'rand'; resize of the whole frame: bicubic by default, or bilinear), encoded in one decode pass over the video: frames shared by overlapping windows are
  * decoded once and nothing seeks.
  *
  * Which frame indices a window takes is decided ahead from the container's frame rate (frame i
@@ -14,12 +14,13 @@
 #include "core/error.h"
 #include "model/model.h"
 #include "video/decode.h"
-#include "video/transform.h"
+#include "video/clip.h"
 
 typedef struct vc_window_opts {
     double window, stride; /* seconds; window > 0, 0 < stride */
     int batch;             /* windows per model call (default 16) */
-    vc_interp interp;      /* default bicubic */
+    vc_clip_opts clip;     /* sampling, interp, seed and key as for a clip (default: evaluation's
+                            * middle + bicubic); crops, views and augmentation are refused */
     int decode_threads;    /* default 2 */
     double timeout_s;      /* for the whole video; <= 0: none */
 } vc_window_opts;

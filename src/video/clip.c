@@ -52,7 +52,7 @@ int vc_clip_is_preprocessed(const char *path) {
 /* Frame index and augmentation draws share the stream and key, told apart by the last counter. */
 enum { DRAW_FRAMES = 0, DRAW_CROP = 1 };
 
-static int pick_frames(const vc_clip_opts *o, int n, int T, int *idx, vc_error *err) {
+int vc_clip_sample_frames(const vc_clip_opts *o, int n, int T, int *idx, vc_error *err) {
     if (o->views > 1) return vc_sample_view_indices(n, T, o->view, o->views, idx, err);
     vc_rng rng = vc_rng_at(o->seed, VC_STREAM_AUGMENT, o->key, DRAW_FRAMES);
     return vc_sample_indices(o->sampling, n, T, &rng, idx, err);
@@ -93,7 +93,7 @@ static int frames_from_npy(const vc_npy *a, const char *path, const vc_preproces
                        (long long)a->shape[1], (long long)a->shape[2], S, S);
     if (a->shape[0] > 1 << 30) return vc_fail(err, "%s: too many frames", path);
     int idx[MAX_CLIP_FRAMES];
-    if (pick_frames(o, (int)a->shape[0], T, idx, err)) return vc_fail_ctx(err, "%s", path);
+    if (vc_clip_sample_frames(o, (int)a->shape[0], T, idx, err)) return vc_fail_ctx(err, "%s", path);
     const size_t frame = (size_t)S * S * 3;
     for (int t = 0; t < T; t++) {
         const uint8_t *src = (const uint8_t *)a->data + idx[t] * frame;
@@ -112,7 +112,7 @@ typedef struct video_sink {
 
 static int sink_pick(void *user, int n, int *idx, vc_error *err) {
     const video_sink *v = user;
-    return pick_frames(v->o, n, v->T, idx, err);
+    return vc_clip_sample_frames(v->o, n, v->T, idx, err);
 }
 
 static int sink_frame(void *user, int slot, const vc_rgb_frame *f, vc_error *err) {

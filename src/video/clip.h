@@ -53,6 +53,11 @@ typedef struct vc_clip_opts {
 
 vc_clip_opts vc_clip_default_opts(void);
 
+/* The T frame indices o takes from a clip of n frames (its sampling, or its test-time view);
+ * 'rand' draws from (o->seed, VC_STREAM_AUGMENT, o->key). Shared by whole clips and the windows
+ * of long videos (src/search/windows.c), so a window is sampled exactly as the same clip. */
+int vc_clip_sample_frames(const vc_clip_opts *o, int n, int T, int *idx, vc_error *err);
+
 /* 1 if path is read as a NumPy array (.npy extension or NumPy magic), 0 if it is decoded. */
 int vc_clip_is_npy(const char *path);
 

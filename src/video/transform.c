@@ -11,6 +11,8 @@ int vc_interp_parse(const char *name, vc_interp *out, vc_error *err) {
     return 0;
 }
 
+const char *vc_interp_name(vc_interp interp) { return interp == VC_INTERP_BILINEAR ? "bilinear" : "bicubic"; }
+
 /* One output coordinate's bicubic taps: 4 clamped source indices and their weights. */
 typedef struct taps {
     int idx[4];

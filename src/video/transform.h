@@ -19,6 +19,7 @@
 typedef enum { VC_INTERP_BICUBIC = 0, VC_INTERP_BILINEAR = 1 } vc_interp;
 
 int vc_interp_parse(const char *name, vc_interp *out, vc_error *err); /* "bicubic" | "bilinear" */
+const char *vc_interp_name(vc_interp interp);
 
 /* Resizes the w x h region of src (row stride src_stride bytes) to ow x oh into dst (packed,
  * row stride ow * 3). Allocates scratch; fails only on bad sizes or out of memory. */
