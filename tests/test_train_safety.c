@@ -204,13 +204,29 @@ TEST(sigterm_finishes_the_step_writes_a_checkpoint_and_exits_143) {
     CHECK(stat(DIR "/sigterm/model.safetensors", &st) != 0, "an interrupted run wrote the final model");
 }
 
+/* Whether signal sig is still pending for the process (ShdPnd in /proc/PID/status): once it is
+ * not, the handler has taken it, and a second kill() cannot merge with the first. */
+static int signal_pending(pid_t pid, int sig) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int pending = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "ShdPnd:", 7) == 0) pending = (int)((strtoull(line + 7, NULL, 16) >> (sig - 1)) & 1);
+    fclose(f);
+    return pending;
+}
+
 TEST(a_second_signal_ends_the_run_at_once) {
     CHECK(data_dir(), "no synthetic data");
     CHECK(system("rm -rf " DIR "/sigint2 && mkdir -p " DIR "/sigint2") == 0, "cleanup");
     pid_t pid = start_run_and_wait_for_a_step(DIR "/sigint2", "--steps 5000 --lr 1e-3 --batch-size 48"); /* slower steps */
     CHECK(pid > 0, "the run wrote no log line within 120 s");
     kill(pid, SIGINT);
-    nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL); /* two pending SIGINTs would merge into one */
+    /* two pending SIGINTs would merge into one: send the second after the first is taken */
+    for (int i = 0; i < 1000 && signal_pending(pid, SIGINT); i++) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     kill(pid, SIGINT);
     int status = 0;
     CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
