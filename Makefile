@@ -215,13 +215,15 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_OBJ:.o=.d) $(TESTS:=.d) \
          $(BUILD)/bench_viclip.d $(BUILD)/bench_decode.d
 
-# bench_viclip measures the GEMM ceiling and per-precision kernels, which the public API does not
-# expose: it links the internals.
-$(BUILD)/bench_viclip: bench/bench_viclip.c $(BUILD)/libviclip.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
-$(BUILD)/bench_decode: bench/bench_decode.c include/viclip.h $(BUILD)/libviclip.a
-	$(CC) $(PUB_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+# The benchmarks are clients of the public library: compiled with -Iinclude only and linked
+# against libviclip.so (which exports nothing else). bench_search still uses the index
+# internals (tests/test_public_api.c lists it).
+PUB_LINK := -L$(BUILD) -lviclip -Wl,-rpath,'$$ORIGIN'
+$(BUILD)/bench_viclip: bench/bench_viclip.c include/viclip.h $(SHARED)
+	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@
+$(BUILD)/bench_decode: bench/bench_decode.c include/viclip.h $(SHARED)
+	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@
+$(BUILD)/plant_clip: bench/plant_clip.c include/viclip.h $(SHARED)
+	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@
 $(BUILD)/bench_search: bench/bench_search.c $(BUILD)/libviclip.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
-$(BUILD)/plant_clip: bench/plant_clip.c $(BUILD)/libviclip.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)

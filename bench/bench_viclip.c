@@ -3,20 +3,21 @@
  * slows a run down), in fp32 or bf16. Also measures the GEMM ceiling: the best the GEMM
  * backend does on the model's largest shapes in the same precision, so the model's GFLOP/s can
  * be read as a fraction of it. Prints one JSON object whose keys match bench/bench_torch.py.
+ * A client of the public library (include/viclip.h) only.
  * Usage: bench_viclip THREADS ITERS CONFIG [fp32|bf16] */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
-#include "core/clock.h"
-#include "core/rng.h"
-#include "kernels/gemm.h"
-#include "model/model.h"
-#include "train/optimizer.h"
+#include "viclip.h"
 
-void openblas_set_num_threads(int n);
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static double best(const double *v, int n) {
     double b = v[0];
@@ -26,24 +27,14 @@ static double best(const double *v, int n) {
 
 /* Best GFLOP/s of the GEMM on the video tower's MLP shapes at batch 4 (fc: [6276,768]x[768,3072]^T,
  * proj: [6276,3072]x[3072,768]^T), the largest products of the model. */
-static double gemm_ceiling(vc_precision prec, int L, int W, int iters) {
+static double gemm_ceiling(const char *prec, int L, int W, int iters) {
     const int M = 4 * L;
-    float *A = malloc((size_t)M * 4 * W * sizeof *A), *B = malloc((size_t)4 * W * W * sizeof *B);
-    float *C = malloc((size_t)M * 4 * W * sizeof *C);
-    vc_rng r = vc_rng_at(9, 0, 0, 0);
-    for (size_t i = 0; i < (size_t)M * 4 * W; i++) A[i] = (float)vc_rng_normal(&r);
-    for (size_t i = 0; i < (size_t)4 * W * W; i++) B[i] = (float)vc_rng_normal(&r) * 0.03f;
     double top = 0;
     for (int shape = 0; shape < 2; shape++) {
         const int N = shape ? W : 4 * W, K = shape ? 4 * W : W;
-        for (int i = 0; i <= (iters < 5 ? 5 : iters); i++) {
-            double t0 = vc_now_s();
-            vc_gemm_p(prec, 0, 1, M, N, K, 1, A, K, B, K, 0, C, N);
-            double g = 2.0 * M * N * K / (vc_now_s() - t0) / 1e9;
-            if (i && g > top) top = g; /* the first call plans: not counted */
-        }
+        const double s = viclip_bench_gemm(M, N, K, 1, prec, iters < 5 ? 5 : iters);
+        if (s > 0 && 2.0 * M * N * K / s / 1e9 > top) top = 2.0 * M * N * K / s / 1e9;
     }
-    free(A), free(B), free(C);
     return top;
 }
 
@@ -53,108 +44,105 @@ static double peak_rss_mb(void) {
     return ru.ru_maxrss / 1024.0;
 }
 
+/* One integer field of the model's config JSON. */
+static int config_int(const char *json, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    return p ? atoi(p + strlen(pat)) : 0;
+}
+
 /* Multiply-adds x2 of the video tower for L tokens (inference): patch embedding, per layer
  * q/k/v + output projection + MLP (24 L W^2) and attention scores + weighted sum (4 L^2 W). */
-static double vision_flops(const vc_config *c, int L) {
-    double W = c->vision_width, P3 = 3.0 * c->patch_size * c->patch_size;
-    double patches = (double)vc_config_video_tokens(c);
-    return 2 * patches * P3 * W + c->vision_layers * (24.0 * L * W * W + 4.0 * L * L * W) + 2 * W * c->embed_dim;
+static double vision_flops(const char *cfg, int patches, int L) {
+    const double W = config_int(cfg, "vision_width"), p = config_int(cfg, "patch_size"), P3 = 3.0 * p * p;
+    return 2 * patches * P3 * W + config_int(cfg, "vision_layers") * (24.0 * L * W * W + 4.0 * L * L * W) +
+           2 * W * config_int(cfg, "embed_dim");
+}
+
+static int fail(const viclip_error *err) {
+    fprintf(stderr, "%s\n", err->msg);
+    return 1;
 }
 
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2, iters = argc > 2 ? atoi(argv[2]) : 3;
     if (iters < 1 || iters > 32) iters = 3;
-    const char *preset = argc > 3 ? argv[3] : "b16";
-    vc_precision prec = VC_FP32;
-    if (argc > 4 && vc_precision_from_name(argv[4], &prec)) {
-        fprintf(stderr, "bench_viclip: precision %s: expected fp32 or bf16\n", argv[4]);
+    const char *preset = argc > 3 ? argv[3] : "b16", *prec = argc > 4 ? argv[4] : "fp32";
+    if (!viclip_precision_valid(prec)) {
+        fprintf(stderr, "bench_viclip: precision %s: expected fp32 or bf16\n", prec);
         return 2;
     }
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
-    vc_error err;
-    vc_config c;
-    if (vc_config_from_name(preset, &c, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    vc_model *m = vc_model_new(&c, &err);
-    if (!m) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    vc_model_init_random(m, 1, 0.01);
-    vc_model_set_precision(m, prec);
-    const size_t clip = (size_t)c.num_frames * 3 * c.image_size * c.image_size;
+    viclip_set_threads(threads);
+    viclip_error err;
+    viclip_context *ctx = viclip_init_random(preset, 1, viclip_context_default_params(), &err);
+    if (!ctx || viclip_set_precision(ctx, prec, &err)) return fail(&err);
+    const char *cfg = viclip_model_config_json(ctx);
+    const int T = viclip_n_frames(ctx), S = viclip_image_size(ctx), E = viclip_embed_dim(ctx);
+    const int ctx_len = viclip_context_length(ctx), vocab = config_int(cfg, "vocab_size");
+    const int patches = T * (S / config_int(cfg, "patch_size")) * (S / config_int(cfg, "patch_size"));
+    const size_t clip = (size_t)T * 3 * S * S;
     enum { BV = 4, BT = 64, BTRAIN = 8 };
-    float *video = malloc(BTRAIN * clip * sizeof *video), *out = malloc(BT * (size_t)c.embed_dim * sizeof *out);
-    int32_t *tokens = calloc((size_t)BT * c.context_length, sizeof *tokens);
-    vc_rng r = vc_rng_at(3, 0, 0, 0);
-    for (size_t i = 0; i < BTRAIN * clip; i++) video[i] = (float)vc_rng_normal(&r);
-    const int sot = c.vocab_size - 2, eot = c.vocab_size - 1; /* CLIP: 49406, 49407 */
+    float *video = malloc(BTRAIN * clip * sizeof *video), *out = malloc(BT * (size_t)E * sizeof *out);
+    int32_t *tokens = calloc((size_t)BT * ctx_len, sizeof *tokens);
+    if (!video || !out || !tokens) return fprintf(stderr, "bench_viclip: out of memory\n"), 1;
+    uint64_t r = 3;
+    for (size_t i = 0; i < BTRAIN * clip; i++) { /* a cheap uniform draw: the values do not matter to timing */
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        video[i] = (float)((r >> 40) / (double)(1ull << 24) * 2 - 1);
+    }
+    const int sot = vocab - 2, eot = vocab - 1; /* CLIP: 49406, 49407 */
     for (int b = 0; b < BT; b++) {
-        int len = 5 + b % 20 < c.context_length - 1 ? 5 + b % 20 : c.context_length - 1;
-        tokens[b * c.context_length] = sot;
-        for (int k = 1; k < len; k++) tokens[b * c.context_length + k] = (int32_t)vc_rng_below(&r, (uint64_t)sot);
-        tokens[b * c.context_length + len] = eot;
+        int len = 5 + b % 20 < ctx_len - 1 ? 5 + b % 20 : ctx_len - 1;
+        tokens[b * ctx_len] = sot;
+        for (int k = 1; k < len; k++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            tokens[b * ctx_len + k] = (int32_t)((r >> 33) % (uint64_t)sot);
+        }
+        tokens[b * ctx_len + len] = eot;
     }
     double t[32], video_b1 = 0, video_b4 = 0, text_cps, train_sps;
     /* video, batch 1 and 4 */
     for (int pass = 0; pass < 2; pass++) {
         int B = pass ? BV : 1;
-        vc_model_encode_video(m, video, B, out, &err); /* warm-up (plans memory) */
+        if (viclip_encode_clips(ctx, video, B, out, &err)) return fail(&err); /* warm-up (plans memory) */
         for (int i = 0; i < iters; i++) {
-            double t0 = vc_now_s();
-            vc_model_encode_video(m, video, B, out, &err);
-            t[i] = vc_now_s() - t0;
+            double t0 = now_s();
+            viclip_encode_clips(ctx, video, B, out, &err);
+            t[i] = now_s() - t0;
         }
         double s = best(t, iters);
         if (pass) video_b4 = B / s; else video_b1 = B / s;
     }
     double rss_infer = peak_rss_mb();
-    vc_model_encode_text(m, tokens, BT, out, &err);
+    if (viclip_encode_tokens(ctx, tokens, BT, out, &err)) return fail(&err);
     for (int i = 0; i < iters; i++) {
-        double t0 = vc_now_s();
-        vc_model_encode_text(m, tokens, BT, out, &err);
-        t[i] = vc_now_s() - t0;
+        double t0 = now_s();
+        viclip_encode_tokens(ctx, tokens, BT, out, &err);
+        t[i] = now_s() - t0;
     }
     text_cps = BT / best(t, iters);
     /* training step: forward + backward of both towers + AdamW, 90% of patch tokens masked */
-    vc_adamw opt;
-    vc_adamw_params op = vc_adamw_default_params();
-    if (vc_adamw_init(&opt, &m->table, &op, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    const int N = vc_config_video_tokens(&c), K = vc_config_kept_tokens(&c, 0.9);
-    int32_t *keep = malloc((size_t)BTRAIN * K * sizeof *keep);
+    struct viclip_train_params tp = viclip_train_default_params();
+    tp.mask_ratio = 0.9f, tp.seed = 5;
     for (int i = 0; i <= iters; i++) {
-        vc_vision_sample_keep(keep, BTRAIN, N, K, 5, (uint64_t)i);
-        vc_step_inputs in = {.video = video, .tokens = tokens, .keep = keep, .B = BTRAIN, .K = K,
-                             .train_text = 1, .grad_scale = 1, .step = (uint64_t)i};
-        double loss, t0 = vc_now_s();
-        vc_model_zero_grads(m);
-        if (vc_model_forward_backward(m, &in, &loss, &err)) {
-            fprintf(stderr, "%s\n", err.msg);
-            return 1;
-        }
-        vc_adamw_step(&opt, &m->table, m->params, m->grads, 1e-5, 1, m->p.temp);
-        if (i) t[i - 1] = vc_now_s() - t0; /* the first step plans memory: not timed */
+        double loss, t0 = now_s();
+        if (viclip_train_step(ctx, video, tokens, BTRAIN, &tp, &loss, &err)) return fail(&err);
+        if (i) t[i - 1] = now_s() - t0; /* the first step plans memory: not timed */
     }
     train_sps = BTRAIN / best(t, iters);
-    double flops = vision_flops(&c, N + 1);
-    const double ceiling = gemm_ceiling(prec, N + 1, c.vision_width, iters);
-    char gemm[256];
-    vc_gemm_describe(gemm, sizeof gemm);
-    const int ran_bf16 = prec == VC_BF16 && vc_gemm_has_bf16();
+    const double flops = vision_flops(cfg, patches, patches + 1);
+    const double ceiling = gemm_ceiling(prec, patches + 1, config_int(cfg, "vision_width"), iters);
+    struct viclip_system_info si;
+    if (viclip_system_info(&si, &err)) return fail(&err);
+    const int ran_bf16 = !strcmp(prec, "bf16") && si.has_bf16;
     printf("{\"impl\":\"viclip\",\"config\":\"%s\",\"threads\":%d,\"precision\":\"%s\",\"gemm\":\"%s\","
            "\"video_b1_clips_per_s\":%.4f,\"video_b4_clips_per_s\":%.4f,\"video_gflops\":%.1f,"
            "\"video_b1_gflops\":%.1f,\"gemm_ceiling_gflops\":%.1f,\"text_caps_per_s\":%.2f,"
            "\"train_samples_per_s\":%.4f,\"train_batch\":%d,\"peak_rss_infer_mb\":%.0f,\"peak_rss_mb\":%.0f}\n",
-           preset, threads, ran_bf16 ? "bf16" : "fp32", gemm, video_b1, video_b4, flops * video_b4 / 1e9,
+           preset, threads, ran_bf16 ? "bf16" : "fp32", si.gemm, video_b1, video_b4, flops * video_b4 / 1e9,
            flops * video_b1 / 1e9, ceiling, text_cps, train_sps, BTRAIN, rss_infer, peak_rss_mb());
-    vc_adamw_free(&opt);
-    vc_model_free(m);
-    free(video), free(out), free(tokens), free(keep);
+    viclip_free(ctx);
+    free(video), free(out), free(tokens);
     return 0;
 }

@@ -176,6 +176,7 @@ VICLIP_API float viclip_similarity(const float *a, const float *b, int dim);
  *   sims[i, c] = video_i . mean_k(prompt_{c,k})   and   probs[i, :] = softmax(logit_scale * sims[i, :])
  * (logit_scale <= 0: 1 / viclip_temperature(); the official demo uses 100). probs or sims may
  * be NULL. */
+#define VICLIP_N_ACTION_TEMPLATES 16 /* the templates viclip_classify uses when given none */
 VICLIP_API int viclip_classify(viclip_context *ctx, const float *videos, int n, const char *const *labels, int n_labels,
                                const char *const *templates, int n_templates, float logit_scale, float *probs,
                                float *sims, viclip_error *err);
@@ -197,6 +198,210 @@ VICLIP_API struct viclip_train_params viclip_train_default_params(void);
  * loss before the step. The optimizer state lives in the context from the first call. */
 VICLIP_API int viclip_train_step(viclip_context *ctx, const float *clips, const int32_t *ids, int batch,
                                  const struct viclip_train_params *p, double *loss, viclip_error *err);
+
+/* ---- utilities ------------------------------------------------------------------------- */
+
+/* Strings the library allocates (reports, JSON, lists) are freed with these. */
+VICLIP_API void viclip_free_string(char *s);
+VICLIP_API void viclip_free_strings(char **list, int n);
+
+/* enum viclip_sampling / viclip_interp from their names ("middle", "rand", "demo";
+ * "bicubic", "bilinear") and back. */
+VICLIP_API int viclip_sampling_from_name(const char *name, enum viclip_sampling *out, viclip_error *err);
+VICLIP_API int viclip_interp_from_name(const char *name, enum viclip_interp *out, viclip_error *err);
+VICLIP_API const char *viclip_sampling_name(enum viclip_sampling s);
+
+/* Decimal integers, range-checked: lo..hi, and 0..hi unsigned; the error names `what` (e.g. a
+ * flag) and the value. */
+VICLIP_API int viclip_parse_i64(const char *text, int64_t lo, int64_t hi, int64_t *out, const char *what,
+                                viclip_error *err);
+VICLIP_API int viclip_parse_u64(const char *text, uint64_t hi, uint64_t *out, const char *what, viclip_error *err);
+
+/* s as a JSON string literal ("..." with escapes); NULL when s is not valid UTF-8. */
+VICLIP_API char *viclip_json_quote(const char *s);
+
+/* Before a program writes files: fails (naming both) when an output is one of the inputs (the
+ * same file by any path), and removes stale temporary files of the outputs. */
+VICLIP_API int viclip_prepare_outputs(const char *const *outputs, int n_out, const char *const *inputs, int n_in,
+                                      viclip_error *err);
+
+/* Lines of a text file ("-": standard input), blank lines and '#' comments left out:
+ * class names, or prompt templates (each must hold one "{}"). Free with viclip_free_strings. */
+VICLIP_API int viclip_read_class_names(const char *path, char ***names, int *n, viclip_error *err);
+VICLIP_API int viclip_read_templates(const char *path, char ***templates, int *n, viclip_error *err);
+
+/* Whether the names of an index's preprocessing are known (--sampling, --interp; NULL: not
+ * given); the error names the flag. */
+VICLIP_API int viclip_preprocess_valid(const char *sampling, const char *interp, viclip_error *err);
+
+/* Writes a NumPy .npy file atomically. */
+enum viclip_dtype { VICLIP_F32 = 0, VICLIP_F16 = 1, VICLIP_BF16 = 2, VICLIP_U8 = 3 };
+VICLIP_API int viclip_npy_write(const char *path, enum viclip_dtype dtype, int ndim, const int64_t *shape,
+                                const void *data, viclip_error *err);
+
+/* ---- system and precision ------------------------------------------------------------- */
+
+struct viclip_system_info {
+    char cpu[512];         /* model name and the features viclip uses */
+    char isa[32];          /* the kernels selected (avx512, avx2, ...) */
+    int isa_capped;        /* 1: $VICLIP_ISA capped the selection */
+    char gemm[256];        /* the matrix-product backend */
+    char default_precision[8]; /* "fp32" or "bf16": the fastest accurate one here */
+    int has_bf16;          /* bf16 products run as bf16 x bf16 -> fp32 (else as fp32) */
+    int threads;           /* OpenMP threads of this process */
+};
+VICLIP_API int viclip_system_info(struct viclip_system_info *out, viclip_error *err);
+
+/* Whether name is a precision ("fp32", "bf16"). */
+VICLIP_API int viclip_precision_valid(const char *name);
+/* The precision of the context's matrix products: "fp32", "bf16" or NULL (this CPU's default,
+ * which viclip_init_* do not apply: a new context computes in fp32). */
+VICLIP_API int viclip_set_precision(viclip_context *ctx, const char *name, viclip_error *err);
+/* 1 when the context's model was converted from a foreign checkpoint at load. */
+VICLIP_API int viclip_model_imported(const viclip_context *ctx);
+
+/* The GEMM ceiling: seconds of one C[M,N] = A[M,K] B[K,N] float product (trans_b: B given as
+ * [N,K], as the model's linear layers) at `precision` (NULL: the default), best of reps after
+ * a warm-up, on random inputs; -1 on bad arguments or no memory. */
+VICLIP_API double viclip_bench_gemm(int M, int N, int K, int trans_b, const char *precision, int reps);
+
+/* ---- model files ----------------------------------------------------------------------- */
+
+/* Describes a model file as `viclip info` prints it: a viclip .safetensors file's metadata,
+ * dtypes, a finiteness scan and its parameter count; any other checkpoint: what it imports as.
+ * *report: malloc'ed text (viclip_free_string); *problems: 1 when a NaN/Inf was found or the
+ * file does not load as a model (the report says which). -1 when the file cannot be read. */
+VICLIP_API int viclip_describe_file(const char *path, char **report, int *problems, viclip_error *err);
+
+enum viclip_temporal_resize {
+    VICLIP_TEMPORAL_OFFICIAL = 0,    /* interpolate when adding frames, keep the first T when removing */
+    VICLIP_TEMPORAL_INTERPOLATE = 1,
+};
+struct viclip_convert_params {
+    enum viclip_dtype dtype;  /* of the written tensors: F32 (default), F16 or BF16 */
+    int frames, image_size, context, vision_heads, text_heads; /* 0: the checkpoint's */
+    enum viclip_temporal_resize temporal;
+};
+VICLIP_API struct viclip_convert_params viclip_convert_default_params(void);
+/* Imports any checkpoint and writes it to out as a viclip model file (out NULL: a dry run).
+ * *report (may be NULL): what it imported as, malloc'ed, also when writing out failed. */
+VICLIP_API int viclip_convert(const char *in, const char *out, const struct viclip_convert_params *p, char **report,
+                              viclip_error *err);
+/* WiSE-FT: (1-alpha)*A + alpha*B written to out (B imported with A's frames, size and context;
+ * A's temporal embedding when B has none or another T; A's temp when B is an image CLIP).
+ * *summary (may be NULL): one line on what was merged, malloc'ed. */
+VICLIP_API int viclip_merge(const char *a, const char *b, double alpha, const char *out,
+                            const struct viclip_convert_params *p, char **summary, viclip_error *err);
+
+/* ---- synthetic data -------------------------------------------------------------------- */
+
+struct viclip_synth_params {
+    int frames, size, n_train, n_heldout_per_combo;
+    uint64_t seed;
+    int threads;
+};
+VICLIP_API struct viclip_synth_params viclip_synth_default_params(void);
+/* The demo's synthetic moving-shapes set: clips/NAME.npy, train/eval/heldout JSONL, classes,
+ * templates and meta.json in out_dir. */
+VICLIP_API int viclip_synth_generate(const char *out_dir, const struct viclip_synth_params *p, viclip_error *err);
+/* One synthetic clip (combination combo, draws from seed) as uint8 RGB [frames, size, size, 3],
+ * and its caption (caption may be NULL). */
+VICLIP_API int viclip_synth_render(int combo, uint64_t seed, int frames, int size, uint8_t *rgb, char *caption,
+                                   size_t caption_cap, viclip_error *err);
+
+/* ---- tokenizer without a model --------------------------------------------------------- */
+
+typedef struct viclip_tokenizer viclip_tokenizer;
+VICLIP_API viclip_tokenizer *viclip_tokenizer_load(const char *vocab_path, viclip_error *err); /* NULL: installed */
+VICLIP_API void viclip_tokenizer_free(viclip_tokenizer *tok);
+/* ids [context]: start, BPE ids of the text as written, end, zeros. Returns the length before
+ * truncation, or -1. */
+VICLIP_API int viclip_tokenizer_encode(const viclip_tokenizer *tok, const char *text, int context, int32_t *ids,
+                                       viclip_error *err);
+
+/* ---- frames ---------------------------------------------------------------------------- */
+
+struct viclip_frames_params {
+    int frames, size;                 /* T and S (default 8, 224) */
+    struct viclip_video_params video; /* sampling, interp, segment, augment, seed/key, decode threads */
+    float mean[3], std[3];            /* normalisation on [0, 1] pixels (default: ImageNet) */
+    int strict;                       /* 1 (default): a decoding error fails; 0: broken packets skipped */
+    double timeout_s;                 /* give up after this long (0: never; default 120) */
+};
+VICLIP_API struct viclip_frames_params viclip_frames_default_params(void);
+
+struct viclip_video_file_info {
+    char codec[64], container[64];
+    int width, height, rotation, frames;
+    int counted;  /* frames counted by decoding (else the container's count) */
+    int is_npy;   /* the input was a .npy clip (no codec information) */
+};
+/* One clip exactly as a model with T = frames and S = size sees it: rgb uint8 [T, S, S, 3]
+ * (may be NULL), clip float32 [T, 3, S, S] normalised (may be NULL), indices [T] of the frames
+ * used (may be NULL), info (may be NULL). */
+VICLIP_API int viclip_decode_frames(const char *path, const struct viclip_frames_params *p, uint8_t *rgb, float *clip,
+                                    int *indices, struct viclip_video_file_info *info, viclip_error *err);
+
+/* ---- many videos with progress --------------------------------------------------------- */
+
+struct viclip_callbacks {
+    void (*on_progress)(int done, int total, void *user);      /* after each video */
+    void (*on_skip)(int item, const char *msg, void *user);    /* an unreadable video; msg names it */
+    void *user;
+};
+/* viclip_encode_video_files reporting progress and each unreadable video. */
+VICLIP_API int viclip_encode_video_files_cb(viclip_context *ctx, const char *const *paths, int n,
+                                            const struct viclip_video_params *p, const struct viclip_callbacks *cb,
+                                            float *out, unsigned char *ok, int *n_ok, viclip_error *err);
+
+/* ---- moment index, server and moment evaluation ---------------------------------------- */
+
+typedef struct viclip_index viclip_index; /* windows of videos and their embeddings (viclip encode) */
+
+/* Opens an index (a folder or X.npy) made by ctx's model (another model's index is refused). */
+VICLIP_API viclip_index *viclip_index_open(const char *path, viclip_context *ctx, viclip_error *err);
+VICLIP_API void viclip_index_free(viclip_index *x);
+VICLIP_API int viclip_index_n_files(const viclip_index *x);
+VICLIP_API int viclip_index_n_windows(const viclip_index *x);
+
+struct viclip_server_params {
+    const char *host;  /* IPv4 address (default "127.0.0.1": this machine only) */
+    int port;          /* 0: any free one */
+    int threads;       /* request threads (default 4) */
+    int timeout_s;     /* idle connections closed (default 15) */
+    size_t max_body;   /* bytes (default 64 KiB) */
+    int max_k;         /* most results per search (default 100) */
+};
+VICLIP_API struct viclip_server_params viclip_server_default_params(void);
+typedef struct viclip_server viclip_server;
+/* Serves x over HTTP (a JSON API and a web page) on its own threads; ctx and x are borrowed
+ * until viclip_server_stop. The library installs no signal handlers. */
+VICLIP_API viclip_server *viclip_server_start(viclip_context *ctx, const viclip_index *x,
+                                              const struct viclip_server_params *p, viclip_error *err);
+VICLIP_API int viclip_server_port(const viclip_server *s);
+VICLIP_API void viclip_server_stop(viclip_server *s);
+
+struct viclip_moment_eval_params {
+    const char *annotations;  /* ActivityNet Captions JSON (train.json, val_1.json, ...) */
+    const char *video_root;   /* folder of the videos (NULL: the annotation file's) */
+    const char *pattern;      /* file name, {id} the key, {yid} the key without v_ (default "{id}.mp4") */
+    const char *index_path;   /* keep the moment index here, reused and updated (NULL: in memory) */
+    double window, stride;    /* seconds (default 8, 4) */
+    double merge_margin;      /* neighbouring windows within this of a moment's best join it (0.02) */
+    int workers;              /* decoding threads (default 2) */
+    const char *sampling, *interp; /* of the windows (NULL: a kept index's own; new: middle, bicubic) */
+    void (*on_skip)(const char *msg, void *user); /* an unreadable video */
+    void *user;
+};
+VICLIP_API struct viclip_moment_eval_params viclip_moment_eval_default_params(void);
+struct viclip_moment_metrics {
+    int n_queries, n_skipped, n_videos, n_windows;
+    double window, stride;
+    double r1_iou5, r1_iou7, r5_iou5, r5_iou7, miou; /* fractions in [0, 1] */
+};
+/* Moment retrieval on ActivityNet Captions: each sentence ranks the windows of its own video. */
+VICLIP_API int viclip_eval_moments(viclip_context *ctx, const struct viclip_moment_eval_params *p,
+                                   struct viclip_moment_metrics *out, viclip_error *err);
 
 #ifdef __cplusplus
 }

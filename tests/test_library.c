@@ -20,11 +20,23 @@ TEST(shared_library_exports_only_the_public_api) {
     static char out[1 << 16];
     int rc = vc_test_run("nm -D --defined-only build/libviclip.so | awk '{print $NF}'", 0, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "viclip_init_from_file"), "nm: %d %.300s", rc, out);
+    /* exactly the functions include/viclip.h declares */
+    static char header[1 << 16];
+    rc = vc_test_run("grep -o '^VICLIP_API [^(]*(' include/viclip.h | sed -E 's/.*[ *](viclip_[a-z0-9_]+)\\($/\\1/' | sort",
+                     0, header, sizeof header);
+    int n_declared = 0;
+    for (const char *p = header; (p = strstr(p, "viclip_")); p++) n_declared++;
+    CHECK(rc == 0 && n_declared >= 60, "%d functions declared in include/viclip.h: %.300s", n_declared, header);
     int n = 0;
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), n++)
-        CHECK(!strncmp(line, "viclip_", 7) || !strcmp(line, "_init") || !strcmp(line, "_fini"),
-              "internal symbol '%s' exported", line);
-    CHECK(n >= 20, "only %d symbols", n);
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strcmp(line, "_init") || !strcmp(line, "_fini")) continue;
+        CHECK(!strncmp(line, "viclip_", 7), "internal symbol '%s' exported", line);
+        char word[256];
+        snprintf(word, sizeof word, "%s\n", line);
+        CHECK(strstr(header, word), "'%s' is exported but not declared in include/viclip.h", line);
+        n++;
+    }
+    CHECK(n == n_declared, "%d symbols exported, %d functions declared", n, n_declared);
 }
 
 /* The same similarity through the internals: model file, clip loader, towers, tokenizer. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checked_int.h"
+#include "viclip.h"
 
 static int push(arg_str_list *l, const char *s) {
     if (l->n == l->cap) {
@@ -58,19 +58,19 @@ void args_print_help(const char *usage, const arg_spec *specs, int n_specs) {
 static int set_value(const arg_spec *s, const char *v) {
     char flag[80];
     snprintf(flag, sizeof flag, "--%s", s->long_name);
-    vc_error err;
+    viclip_error err;
     int64_t i;
     switch (s->kind) {
     case ARG_INT:
-        if (vc_parse_i64(v, 0, INT_MAX, &i, flag, &err)) goto bad;
+        if (viclip_parse_i64(v, 0, INT_MAX, &i, flag, &err)) goto bad;
         *(int *)s->target = (int)i;
         return 0;
     case ARG_I64:
-        if (vc_parse_i64(v, 0, ARG_MAX_STEPS, &i, flag, &err)) goto bad;
+        if (viclip_parse_i64(v, 0, ARG_MAX_STEPS, &i, flag, &err)) goto bad;
         *(int64_t *)s->target = i;
         return 0;
     case ARG_U64:
-        if (vc_parse_u64(v, UINT64_MAX, (uint64_t *)s->target, flag, &err)) goto bad;
+        if (viclip_parse_u64(v, UINT64_MAX, (uint64_t *)s->target, flag, &err)) goto bad;
         return 0;
     case ARG_DOUBLE: {
         char *end;

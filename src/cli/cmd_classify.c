@@ -6,13 +6,7 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
-#include "eval/evaluate.h"
-#include "eval/metrics.h"
-#include "eval/templates.h"
-#include "io/annotations.h"
-#include "model/model_io.h"
-#include "video/loader.h"
+#include "cli/cli.h"
 
 static void print_result(const char *video, char **labels, const float *score, const float *prob, const int *best, int k,
                          int json, int first) {
@@ -55,53 +49,50 @@ int cmd_classify(int argc, char **argv) {
     arg_str_list videos = {0};
     int rc = args_parse("usage: viclip classify --model FILE --labels FILE [options] VIDEO...", specs,
                         (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, &videos);
-    vc_clip_opts clip = vc_clip_default_opts();
+    struct viclip_video_params clip = viclip_video_default_params();
+    clip.workers = workers;
     if (!rc && (!model || !labels_path || !videos.n || top_k < 1 || logit_scale < 0))
         cli_error("classify", "--model, --labels, --top-k >= 1, --logit-scale >= 0 and at least one video are required"), rc = -1;
-    if (!rc && cli_parse_clip_flags("classify", sampling, interp, &clip)) rc = -1;
+    if (!rc && cli_video_flags("classify", sampling, interp, &clip)) rc = -1;
     if (rc) {
         arg_str_list_free(&videos);
         return rc > 0 ? 0 : 2;
     }
     cli_set_threads(threads);
-    vc_error err;
+    viclip_error err;
     char **labels = NULL, **templates = NULL;
     int C = 0, nt = 0;
-    vc_model *m = NULL;
-    vc_tokenizer *tok = NULL;
+    viclip_context *m = NULL;
     static const char *const AS_WRITTEN[] = {"{}"}; /* --templates -: each label is its own prompt */
     const int as_written = templates_path && !strcmp(templates_path, "-");
-    rc = vc_read_class_names(labels_path, &labels, &C, &err) ||
-         (templates_path && !as_written && vc_read_templates(templates_path, &templates, &nt, &err));
+    rc = viclip_read_class_names(labels_path, &labels, &C, &err) ||
+         (templates_path && !as_written && viclip_read_templates(templates_path, &templates, &nt, &err));
     if (rc) cli_error("classify", err.msg);
-    if (!rc && !(m = cli_load_model(model, precision, "classify"))) rc = 1;
-    if (!rc && !(tok = cli_load_tokenizer(vocab))) rc = 1;
+    if (!rc && !(m = cli_open_model(model, precision, vocab, !raw, "classify"))) rc = 1;
     if (as_written) nt = 1;
-    else if (!templates) nt = VC_VICLIP_N_TEMPLATES;
-    const int E = m ? m->cfg.embed_dim : 0, n = videos.n, k = top_k < C ? top_k : C;
-    float *text = NULL, *emb = NULL, *scores = NULL, *prob = NULL;
+    else if (!templates) nt = VICLIP_N_ACTION_TEMPLATES;
+    const int E = m ? viclip_embed_dim(m) : 0, n = videos.n, k = top_k < C ? top_k : C;
+    float *emb = NULL, *scores = NULL, *prob = NULL;
     unsigned char *ok = NULL;
-    vc_loader_item *items = NULL;
     int *best = NULL, n_ok = 0;
     if (!rc) {
-        text = malloc((size_t)C * nt * E * sizeof *text), emb = malloc((size_t)n * E * sizeof *emb);
-        scores = malloc((size_t)n * C * sizeof *scores), prob = malloc((size_t)C * sizeof *prob);
-        ok = malloc((size_t)n), items = malloc((size_t)n * sizeof *items), best = malloc((size_t)C * sizeof *best);
-        if (!text || !emb || !scores || !prob || !ok || !items || !best) rc = 1, cli_error("classify", "out of memory");
+        emb = malloc((size_t)n * E * sizeof *emb);
+        scores = malloc((size_t)n * C * sizeof *scores), prob = malloc((size_t)n * C * sizeof *prob);
+        ok = malloc((size_t)n), best = malloc((size_t)C * sizeof *best);
+        if (!emb || !scores || !prob || !ok || !best) rc = 1, cli_error("classify", "out of memory");
     }
-    if (!rc && vc_encode_class_prompts(m, tok, (const char *const *)labels, C, as_written ? AS_WRITTEN : (const char *const *)templates, nt, !raw, text, &err))
+    if (!rc) rc = cli_encode_video_files("classify", m, (const char *const *)videos.items, n, &clip, emb, ok, &n_ok);
+    /* as the model scores a video: softmax(similarity / temp) unless --logit-scale */
+    if (!rc && viclip_classify(m, emb, n, (const char *const *)labels, C,
+                               as_written ? AS_WRITTEN : (const char *const *)templates, nt, (float)logit_scale, prob, scores, &err))
         rc = 1, cli_error("classify", err.msg);
-    for (int i = 0; !rc && i < n; i++) items[i] = (vc_loader_item){videos.items[i], -1, -1};
-    if (!rc) rc = cli_encode_videos("classify", m, items, n, workers, &clip, emb, ok, &n_ok);
     if (!rc) {
-        vc_zeroshot_scores(emb, n, text, C, nt, E, scores);
         if (json) printf("{\"n_classes\":%d,\"n_templates\":%d,\"results\":[", C, nt);
         for (int i = 0, first = 1; i < n; i++) {
             if (!ok[i]) continue;
             const float *s = scores + (size_t)i * C;
-            vc_softmax_scaled(s, C, logit_scale > 0 ? logit_scale : 1.0 / m->p.temp[0], prob); /* as the model scores a video */
             cli_top_k(s, C, k, best);
-            print_result(videos.items[i], labels, s, prob, best, k, json, first);
+            print_result(videos.items[i], labels, s, prob + (size_t)i * C, best, k, json, first);
             first = 0;
         }
         if (json) {
@@ -111,11 +102,10 @@ int cmd_classify(int argc, char **argv) {
             printf("]}\n");
         }
     }
-    free(text), free(emb), free(scores), free(prob), free(ok), free(items), free(best);
-    vc_free_lines(labels, C);
-    if (templates) vc_free_lines(templates, nt);
-    vc_tokenizer_free(tok);
-    vc_model_free(m);
+    free(emb), free(scores), free(prob), free(ok), free(best);
+    viclip_free_strings(labels, C);
+    if (templates) viclip_free_strings(templates, nt);
+    viclip_free(m);
     arg_str_list_free(&videos);
     return rc;
 }

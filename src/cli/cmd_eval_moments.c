@@ -6,13 +6,9 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
-#include "eval/moment_eval.h"
-#include "io/activitynet.h"
-#include "model/model_io.h"
-#include "search/build.h"
+#include "cli/cli.h"
 
-static void moment_failure(const char *path, const char *msg, void *user) {
+static void moment_failure(const char *msg, void *user) {
     fprintf(stderr, "viclip eval moments: warning: skipping %s\n", msg);
 }
 
@@ -43,44 +39,30 @@ int cmd_eval_moments(int argc, char **argv) {
         if (!rc) cli_error("eval moments", "--model and --annotations are required; --window, --stride > 0; --merge-margin >= 0");
         return rc > 0 ? 0 : 2;
     }
-    vc_error err;
-    vc_index_build_opts o = vc_index_build_default_opts();
-    if (vc_index_build_parse_preprocess(sampling, interp, &o, &err)) return cli_error("eval moments", err.msg), 2;
+    viclip_error err;
+    if (viclip_preprocess_valid(sampling, interp, &err)) return cli_error("eval moments", err.msg), 2;
     cli_set_threads(threads);
-    vc_moment_truth t;
-    if (vc_activitynet_load(ann, root, pattern, &t, &err)) return cli_error("eval moments", err.msg), 1;
-    vc_model *m = cli_load_model(model, NULL, "eval moments");
-    vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
-    vc_search_index x = {0};
-    vc_loader_item *items = calloc((size_t)t.n_videos + 1, sizeof *items);
-    rc = m && tok && items ? 0 : 1;
-    for (int v = 0; !rc && v < t.n_videos; v++) items[v] = (vc_loader_item){t.paths[v], -1, -1};
-    o.window = window, o.stride = stride, o.workers = workers, o.on_failure = moment_failure;
-    vc_index_build_stats st;
-    if (!rc && index && vc_index_exists(index)) {
-        if (vc_index_load_checked(index, m, &o, &x, &err)) rc = 1, cli_error("eval moments", err.msg);
-    } else if (!rc && vc_index_init(&x, m, &o, &err)) {
-        rc = 1, cli_error("eval moments", err.msg);
-    }
-    if (!rc && vc_index_update(m, &x, items, t.n_videos, &o, &st, &err)) rc = 1, cli_error("eval moments", err.msg);
-    if (!rc && index && vc_index_save(index, &x, &err)) rc = 1, cli_error("eval moments", err.msg);
-    vc_moment_eval r;
-    if (!rc && vc_eval_moments(m, tok, &t, &x, margin, !raw, &r, &err)) rc = 1, cli_error("eval moments", err.msg);
+    viclip_context *m = cli_open_model(model, NULL, vocab, !raw, "eval moments");
+    if (!m) return 1;
+    struct viclip_moment_eval_params p = viclip_moment_eval_default_params();
+    p.annotations = ann, p.video_root = root, p.pattern = pattern, p.index_path = index;
+    p.window = window, p.stride = stride, p.merge_margin = margin, p.workers = workers, p.on_skip = moment_failure;
+    p.sampling = sampling, p.interp = interp;
+    struct viclip_moment_metrics r;
+    rc = 0;
+    if (viclip_eval_moments(m, &p, &r, &err)) rc = 1, cli_error("eval moments", err.msg);
     if (!rc && json) {
         printf("{\"r1_iou0.5\":%.4f,\"r1_iou0.7\":%.4f,\"r5_iou0.5\":%.4f,\"r5_iou0.7\":%.4f,\"miou\":%.4f,\"n_queries\":%d,"
                "\"n_skipped\":%d,\"n_videos\":%d,\"n_windows\":%d,\"window\":%g,\"stride\":%g}\n",
-               r.r1_iou5, r.r1_iou7, r.r5_iou5, r.r5_iou7, r.miou, r.n_queries, r.n_skipped, x.n_files, x.n, x.window, x.stride);
+               r.r1_iou5, r.r1_iou7, r.r5_iou5, r.r5_iou7, r.miou, r.n_queries, r.n_skipped, r.n_videos, r.n_windows,
+               r.window, r.stride);
     } else if (!rc) {
-        printf("moment retrieval, %d sentences in %d videos (%d windows of %g s every %g s)%s\n", r.n_queries, x.n_files, x.n,
-               x.window, x.stride, r.n_skipped ? "" : "");
+        printf("moment retrieval, %d sentences in %d videos (%d windows of %g s every %g s)\n", r.n_queries, r.n_videos,
+               r.n_windows, r.window, r.stride);
         printf("  R@1 IoU>=0.5 %6.2f%%   R@1 IoU>=0.7 %6.2f%%\n", 100 * r.r1_iou5, 100 * r.r1_iou7);
         printf("  R@5 IoU>=0.5 %6.2f%%   R@5 IoU>=0.7 %6.2f%%   mIoU %.2f%%\n", 100 * r.r5_iou5, 100 * r.r5_iou7, 100 * r.miou);
         if (r.n_skipped) printf("  %d sentences left out: their videos could not be read (see the warnings)\n", r.n_skipped);
     }
-    free(items);
-    vc_index_free(&x);
-    vc_tokenizer_free(tok);
-    vc_model_free(m);
-    vc_moment_truth_free(&t);
+    viclip_free(m);
     return rc;
 }

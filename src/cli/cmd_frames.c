@@ -4,10 +4,7 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
-#include "io/npy.h"
-#include "video/clip.h"
-#include "video/decode.h"
+#include "cli/cli.h"
 
 /* "a,b,c" -> three floats; NULL leaves v unchanged. */
 static int parse_triple(const char *s, float v[3], const char *what) {
@@ -55,58 +52,52 @@ int cmd_frames(int argc, char **argv) {
         arg_str_list_free(&pos);
         return rc > 0 ? 0 : 2;
     }
-    vc_error err;
-    vc_clip_opts o = vc_clip_default_opts();
-    vc_preprocess pp = vc_preprocess_default(frames, size);
+    viclip_error err;
+    struct viclip_frames_params fp = viclip_frames_default_params();
+    struct viclip_video_params *o = &fp.video;
     rc = 2;
     if (pos.n != 1 || !out) cli_error("frames", "give one VIDEO and --out FILE");
     else if (frames < 1 || frames > 4096 || size < 1 || size > 8192) cli_error("frames", "--frames must be in 1..4096 and --size in 1..8192");
-    else if (vc_sampling_parse(sampling, &o.sampling, &err) || vc_interp_parse(interp, &o.interp, &err)) cli_error("frames", err.msg);
-    else if (parse_triple(mean, pp.mean, "mean") || parse_triple(std, pp.std, "std")) {
-    } else if (!(pp.std[0] > 0 && pp.std[1] > 0 && pp.std[2] > 0)) cli_error("frames", "--std values must be positive");
+    else if (viclip_sampling_from_name(sampling, &o->sampling, &err) || viclip_interp_from_name(interp, &o->interp, &err)) cli_error("frames", err.msg);
+    else if (parse_triple(mean, fp.mean, "mean") || parse_triple(std, fp.std, "std")) {
+    } else if (!(fp.std[0] > 0 && fp.std[1] > 0 && fp.std[2] > 0)) cli_error("frames", "--std values must be positive");
     else if (cli_prepare_outputs("frames", &out, 1, (const char *const *)pos.items, 1)) {
     } else rc = 0;
     if (rc) {
         arg_str_list_free(&pos);
         return rc;
     }
-    o.seed = seed, o.key = key, o.start = start, o.end = end, o.augment = augment;
-    o.threads = threads > 0 ? threads : 1, o.timeout_s = timeout, o.strict = !lenient;
+    fp.frames = frames, fp.size = size;
+    o->seed = seed, o->key = key, o->start_s = start, o->end_s = end, o->augment = augment;
+    o->decode_threads = threads > 0 ? threads : 1, fp.timeout_s = timeout, fp.strict = !lenient;
     const char *path = pos.items[0];
     const size_t n = (size_t)frames * size * size * 3;
     int *idx = malloc((size_t)frames * sizeof *idx);
     uint8_t *raw = malloc(n);
     float *norm = u8 ? NULL : malloc(n * sizeof *norm);
-    vc_real *real = u8 || sizeof(vc_real) == sizeof(float) ? NULL : malloc(n * sizeof *real);
-    vc_video_info info;
+    struct viclip_video_file_info info;
     rc = 1;
-    if (!idx || !raw || (!u8 && !norm) || (!u8 && sizeof(vc_real) != sizeof(float) && !real)) {
+    if (!idx || !raw || (!u8 && !norm)) {
         cli_error("frames", "out of memory");
-    } else if (vc_clip_load_u8_info(path, &pp, &o, raw, idx, &info, &err)) {
+    } else if (viclip_decode_frames(path, &fp, raw, norm, idx, &info, &err)) {
         cli_error("frames", err.msg);
     } else {
-        if (!u8) {
-            vc_real *dst = real ? real : (vc_real *)(void *)norm;
-            vc_clip_normalize(&pp, raw, NULL, dst);
-            if (real)
-                for (size_t i = 0; i < n; i++) norm[i] = (float)real[i];
-        }
         int64_t shape_f[4] = {frames, 3, size, size}, shape_u[4] = {frames, size, size, 3};
-        if (u8 ? vc_npy_write(out, VC_DT_U8, 4, shape_u, raw, &err) : vc_npy_write(out, VC_DT_F32, 4, shape_f, norm, &err)) {
+        if (u8 ? viclip_npy_write(out, VICLIP_U8, 4, shape_u, raw, &err) : viclip_npy_write(out, VICLIP_F32, 4, shape_f, norm, &err)) {
             cli_error("frames", err.msg);
         } else {
-            if (!vc_clip_is_npy(path))
+            if (!info.is_npy)
                 printf("%s: %s (%s), %dx%d%s, %d frames (%s)\n", path, info.codec, info.container, info.width,
                        info.height, info.rotation ? " after rotation" : "", info.frames,
                        info.counted ? "counted by decoding" : "container count");
-            printf("frames (%s):", vc_sampling_name(o.sampling));
+            printf("frames (%s):", viclip_sampling_name(o->sampling));
             for (int t = 0; t < frames; t++) printf(" %d", idx[t]);
             printf("\nwrote %s: %s [%d, %s%d, %d%s]\n", out, u8 ? "uint8" : "float32", frames, u8 ? "" : "3, ", size,
                    size, u8 ? ", 3" : "");
             rc = 0;
         }
     }
-    free(idx), free(raw), free(norm), free(real);
+    free(idx), free(raw), free(norm);
     arg_str_list_free(&pos);
     return rc;
 }

@@ -5,14 +5,11 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
-#include "model/model_io.h"
-#include "search/build.h"
-#include "serve/server.h"
+#include "cli/cli.h"
 
 int cmd_serve(int argc, char **argv) {
     const char *model = NULL, *index = NULL, *vocab = NULL;
-    vc_server_opts o = vc_server_default_opts();
+    struct viclip_server_params o = viclip_server_default_params();
     int threads = 0, max_body_kb = (int)(o.max_body / 1024);
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file (the one that made the index)"},
@@ -40,24 +37,23 @@ int cmd_serve(int argc, char **argv) {
     sigaddset(&stop, SIGINT), sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    vc_error err;
-    vc_search_index x = {0};
-    vc_model *m = cli_load_model(model, NULL, "serve");
-    vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
-    rc = m && tok ? 0 : 1;
-    if (!rc && (vc_index_load(index, &x, &err) || vc_index_check_model(&x, m, index, &err))) rc = 1, cli_error("serve", err.msg);
-    vc_server *s = rc ? NULL : vc_server_start(m, tok, &x, &o, &err);
+    viclip_error err;
+    viclip_index *x = NULL;
+    viclip_context *m = cli_open_model(model, NULL, vocab, 1, "serve");
+    rc = m ? 0 : 1;
+    if (!rc && !(x = viclip_index_open(index, m, &err))) rc = 1, cli_error("serve", err.msg);
+    viclip_server *s = rc ? NULL : viclip_server_start(m, x, &o, &err);
     if (!rc && !s) rc = 1, cli_error("serve", err.msg);
     if (s) {
-        printf("viclip serve: %d videos, %d windows: listening on http://%s:%d/\n", x.n_files, x.n, o.host, vc_server_port(s));
+        printf("viclip serve: %d videos, %d windows: listening on http://%s:%d/\n", viclip_index_n_files(x),
+               viclip_index_n_windows(x), o.host, viclip_server_port(s));
         fflush(stdout);
         int sig = 0;
         sigwait(&stop, &sig);
-        vc_server_stop(s);
+        viclip_server_stop(s);
         printf("viclip serve: stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
-    vc_index_free(&x);
-    vc_tokenizer_free(tok);
-    vc_model_free(m);
+    viclip_index_free(x);
+    viclip_free(m);
     return rc;
 }

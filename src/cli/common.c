@@ -1,7 +1,6 @@
-#include <omp.h>
+/* Helpers over the internals for the commands not yet ported to the public API. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 #include "eval/encode_videos.h"
@@ -9,28 +8,10 @@
 #include "model/model_io.h"
 #include "model/model_open.h"
 #include "io/fs.h"
-#include "io/strbuf.h"
 #include "io/annotations.h"
 
 #include "cli/commands.h"
 #include "train/trainer.h"
-
-void openblas_set_num_threads(int n);
-
-void cli_set_threads(int threads) {
-    if (threads <= 0) return;
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
-}
-
-void cli_error(const char *what, const char *msg) { fprintf(stderr, "viclip %s: error: %s\n", what, msg); }
-
-int cli_prepare_outputs(const char *what, const char *const *outputs, int n_out, const char *const *inputs, int n_in) {
-    vc_error err;
-    if (!vc_prepare_outputs(outputs, n_out, inputs, n_in, &err)) return 0;
-    cli_error(what, err.msg);
-    return 1;
-}
 
 int cli_prepare_train_outputs(const vc_train_params *p, const char *vocab) {
     static const char *const names[] = {"model.safetensors", "train_log.jsonl", "loss.svg", "checkpoint.safetensors"};
@@ -102,14 +83,6 @@ vc_tokenizer *cli_load_tokenizer(const char *path) {
     return t;
 }
 
-void cli_format_duration(double s, char *buf, size_t cap) {
-    if (s < 0) s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60) snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(buf, cap, "%lds", t);
-}
-
 void cli_print_train_progress(const vc_train_progress *p, void *user) {
     (void)user;
     char eta[32];
@@ -120,10 +93,6 @@ void cli_print_train_progress(const vc_train_progress *p, void *user) {
            (long long)p->step, (long long)p->steps, p->loss, p->lr, p->temp, p->grad_norm,
            p->samples_per_s, eta, wait, p->masked ? "" : " | unmasked");
     fflush(stdout);
-}
-
-void cli_print_warning(const char *msg, void *user) {
-    fprintf(stderr, "viclip %s: warning: %s\n", user ? (const char *)user : "", msg);
 }
 
 void cli_print_train_summary(const vc_train_summary *s, FILE *f) {
@@ -139,33 +108,6 @@ void cli_print_train_summary(const vc_train_summary *s, FILE *f) {
         fprintf(f, "communication (%d ranks): waited %.2f s (%.1f%% of the run), gradient all-reduce ran %.2f s "
                    "(overlapped with the backward where the wait is shorter)\n",
                 s->ranks, s->comm_wait_s, s->elapsed_s > 0 ? 100 * s->comm_wait_s / s->elapsed_s : 0.0, s->comm_busy_s);
-}
-
-cli_progress cli_progress_begin(const char *what) {
-    return (cli_progress){.what = what, .t0 = vc_now_s(), .tty = isatty(fileno(stderr))};
-}
-
-void cli_progress_update(int done, int total, void *user) {
-    cli_progress *p = user;
-    if (!p || !p->tty || total <= 0) return; /* a bar only for a person watching a terminal */
-    enum { WIDTH = 30 };
-    const double elapsed = vc_now_s() - p->t0, rate = elapsed > 0 ? done / elapsed : 0;
-    const int fill = (int)((double)WIDTH * done / total);
-    char bar[WIDTH + 1], eta[32];
-    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
-    bar[WIDTH] = 0;
-    cli_format_duration(rate > 0 ? (total - done) / rate : 0, eta, sizeof eta);
-    fprintf(stderr, "\r%s [%s] %d/%d %.1f/s eta %s ", p->what, bar, done, total, rate, eta);
-    if (done >= total) fprintf(stderr, "\n");
-    fflush(stderr);
-}
-
-void cli_json_string(FILE *f, const char *s) {
-    vc_strbuf sb = {0};
-    vc_error err;
-    if (vc_sb_append_json_string(&sb, s, strlen(s), &err)) fputs("\"\"", f);
-    else fwrite(sb.data, 1, sb.len, f);
-    vc_sb_free(&sb);
 }
 
 typedef struct {

@@ -1,0 +1,29 @@
+/* What a viclip_context holds, shared by the files of src/api (never installed). */
+#ifndef VC_API_CONTEXT_H
+#define VC_API_CONTEXT_H
+
+#include "viclip.h"
+
+#include "core/error.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
+#include "train/optimizer.h"
+
+struct viclip_context {
+    vc_model *model;
+    vc_tokenizer *tok;
+    struct viclip_context_params params;
+    char config_json[1024];
+    char description[1200];
+    vc_adamw opt;      /* from the first viclip_train_step */
+    int has_opt;
+    uint64_t step;
+    int imported;      /* converted from a foreign checkpoint at load */
+};
+
+/* Copies an internal error into the caller's (which may be NULL). */
+void vc_api_pass_error(const vc_error *from, viclip_error *to);
+/* Formats fmt with one string argument into err; returns -1. */
+int vc_api_fail(viclip_error *err, const char *fmt, const char *arg);
+
+#endif
