@@ -40,6 +40,7 @@
 #ifndef VICLIP_H
 #define VICLIP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -234,6 +235,9 @@ VICLIP_API int viclip_read_templates(const char *path, char ***templates, int *n
  * given); the error names the flag. */
 VICLIP_API int viclip_preprocess_valid(const char *sampling, const char *interp, viclip_error *err);
 
+/* Creates a folder and its parents (existing ones are fine). */
+VICLIP_API int viclip_make_dirs(const char *path, viclip_error *err);
+
 /* Writes a NumPy .npy file atomically. */
 enum viclip_dtype { VICLIP_F32 = 0, VICLIP_F16 = 1, VICLIP_BF16 = 2, VICLIP_U8 = 3 };
 VICLIP_API int viclip_npy_write(const char *path, enum viclip_dtype dtype, int ndim, const int64_t *shape,
@@ -402,6 +406,210 @@ struct viclip_moment_metrics {
 /* Moment retrieval on ActivityNet Captions: each sentence ranks the windows of its own video. */
 VICLIP_API int viclip_eval_moments(viclip_context *ctx, const struct viclip_moment_eval_params *p,
                                    struct viclip_moment_metrics *out, viclip_error *err);
+
+/* ---- architectures --------------------------------------------------------------------- */
+
+struct viclip_config {
+    int image_size, patch_size, num_frames;         /* video tower: input S, patch p, frames T */
+    int vision_width, vision_layers, vision_heads;
+    int context_length, vocab_size;                  /* text tower */
+    int text_width, text_layers, text_heads;
+    int embed_dim;                                   /* the shared embedding */
+};
+/* A named architecture: "tiny", "demo", "b16" or "l14". */
+VICLIP_API int viclip_config_preset(const char *name, struct viclip_config *out, viclip_error *err);
+/* Whether the numbers make a model (heads divide widths, patches tile the image, ...). */
+VICLIP_API int viclip_config_validate(const struct viclip_config *c, viclip_error *err);
+
+/* ---- a model file's metadata (training checkpoints: what a resumed run must keep) ------ */
+
+typedef struct viclip_checkpoint viclip_checkpoint;
+/* Reads a viclip model file's metadata only (no tensors). */
+VICLIP_API viclip_checkpoint *viclip_checkpoint_open(const char *path, viclip_error *err);
+VICLIP_API void viclip_checkpoint_close(viclip_checkpoint *ck);
+/* Its architecture; fails when the file has no viclip config (a foreign checkpoint). */
+VICLIP_API int viclip_checkpoint_config(const viclip_checkpoint *ck, struct viclip_config *out, viclip_error *err);
+/* A metadata entry ("seed", "step", "format", ...), NULL when absent. */
+VICLIP_API const char *viclip_checkpoint_meta(const viclip_checkpoint *ck, const char *key);
+/* The settings of the run that wrote a training checkpoint (its train_args): 1 when present
+ * (and parsed), 0 when the file has none, -1 when they do not parse. */
+VICLIP_API int viclip_checkpoint_has_train_args(viclip_checkpoint *ck, viclip_error *err);
+struct viclip_value {
+    enum { VICLIP_VALUE_ABSENT = 0, VICLIP_VALUE_NUMBER, VICLIP_VALUE_STRING, VICLIP_VALUE_OTHER } kind;
+    double number;
+    int is_int64;       /* number is an integer that fits int64 (then int64 holds it) */
+    int64_t int64;
+    const char *string; /* valid until viclip_checkpoint_close */
+};
+/* One of the train_args (after viclip_checkpoint_has_train_args returned 1). */
+VICLIP_API struct viclip_value viclip_checkpoint_train_arg(const viclip_checkpoint *ck, const char *key);
+
+/* ---- data-parallel processes ------------------------------------------------------------ */
+
+typedef struct viclip_dist viclip_dist;
+/* The processes of this run: under mpirun (a viclip built with MPI) its ranks, else one.
+ * argc/argv may be changed by MPI. A collective waiting longer than timeout_s fails, naming
+ * the ranks that do not answer. */
+VICLIP_API viclip_dist *viclip_dist_init(int *argc, char ***argv, double timeout_s, viclip_error *err);
+VICLIP_API int viclip_dist_rank(const viclip_dist *d);
+VICLIP_API int viclip_dist_size(const viclip_dist *d);
+VICLIP_API int viclip_dist_local_size(const viclip_dist *d); /* ranks on this node */
+/* Ends every rank of the run with status code (after a failure on one). */
+VICLIP_API void viclip_dist_abort(viclip_dist *d, int code);
+VICLIP_API void viclip_dist_free(viclip_dist *d);
+
+/* ---- training runs: train, pretrain, finetune ------------------------------------------ */
+
+struct viclip_run_progress {
+    int64_t step, steps;   /* completed optimizer steps, total */
+    double loss, lr, grad_norm, temp;
+    double samples_per_s, elapsed_s, eta_s;
+    int masked;            /* this step used patch masking */
+    double data_wait_s;    /* time spent waiting for decoded clips so far */
+};
+struct viclip_run_summary {
+    int64_t first_step, last_step; /* steps run: [first_step, last_step) */
+    int n_clips, n_skipped;        /* readable clips; clips left out or replaced (unreadable) */
+    double elapsed_s, data_wait_s, final_loss;
+    int stopped;                   /* ended early because *stop_requested was set */
+    int ranks;
+    double comm_wait_s, comm_busy_s; /* collectives: waited for, and gradient all-reduce busy */
+};
+struct viclip_run_callbacks {
+    void (*on_progress)(const struct viclip_run_progress *p, void *user); /* every progress_every steps */
+    void (*on_warning)(const char *msg, void *user); /* e.g. a clip left out because it cannot be read */
+    void *user;
+};
+
+/* Contrastive training (viclip train): every option of the trainer. Names are parsed by
+ * viclip_train_run_check. */
+struct viclip_train_run_params {
+    const char *train_data;         /* annotations: JSONL or CSV (video, caption[, start, end]) */
+    const char *format;             /* auto, viclip, internvid, msrvtt, kinetics or webvid */
+    const char *video_root, *video_pattern; /* where the annotated videos are (NULL: the format's) */
+    const char *out_dir;            /* model, checkpoint, train_log.jsonl, loss.svg */
+    const char *init_model;         /* start from this model file (else a random init of config) */
+    const char *init_vision, *init_text; /* or: the towers from these files (init_text "random") */
+    const char *resume;             /* continue this training checkpoint */
+    struct viclip_config config;    /* random init */
+    int batch_size, accum_freq;
+    int64_t steps, warmup, unmasked_steps, new_branch_warmup;
+    double lr, min_lr, weight_decay, grad_clip_norm, beta1, beta2, eps;
+    double mask_ratio, drop_path, lr_mult_vision, lr_mult_text;
+    int balance;                    /* 1: adapt the multipliers to keep the towers' update ratios at balance_target */
+    double balance_target;
+    int freeze_text;
+    double temp_init, temp_min, temporal_init_std;
+    int workers, prefetch;          /* workers 0: every clip decoded once and kept in memory */
+    const char *sampling;           /* streaming: rand (ViCLIP's training), middle or demo */
+    int augment, clean_captions;
+    const char *positives;          /* caption, video or label */
+    const char *align, *align_weights; /* "global", "frame" or "global,frame"; weights "W,.." (NULL: 1 each) */
+    uint64_t seed;
+    int64_t save_every, stop_after;
+    int progress_every;
+    const char *precision;          /* fp32 or bf16 (NULL: this CPU's default) */
+    viclip_dist *dist;              /* NULL: one process */
+    int local_loss;                 /* 1: each rank the loss rows of its own clips */
+    /* Owned by the caller (e.g. set by its signal handler; the library installs none): non-zero
+     * at the end of a step writes a checkpoint and returns 0 with summary->stopped = 1. */
+    const volatile sig_atomic_t *stop_requested;
+    const viclip_tokenizer *tokenizer; /* NULL: the installed vocabulary */
+    struct viclip_run_callbacks cb;
+};
+VICLIP_API struct viclip_train_run_params viclip_train_run_default_params(void);
+/* The checks a run does before it starts: names (format, sampling, positives, align,
+ * precision) and the config. */
+VICLIP_API int viclip_train_run_check(const struct viclip_train_run_params *p, viclip_error *err);
+/* summary (may be NULL) is filled also when the run fails part way. */
+VICLIP_API int viclip_train_run(const struct viclip_train_run_params *p, struct viclip_run_summary *summary,
+                                viclip_error *err);
+
+/* Vision-first pretraining of the video tower (viclip pretrain): VideoMAE or Unmasked Teacher. */
+struct viclip_pretrain_params {
+    struct viclip_train_run_params train; /* data, output, init, schedule, optimizer, seed, callbacks
+                                             (its precision defaults to fp32 here) */
+    const char *objective;          /* mae or umt */
+    double mask_ratio;
+    int decoder_width, decoder_depth, decoder_heads; /* MAE */
+    const char *teacher;            /* UMT: the frozen teacher's model file */
+    const char *umt_loss;           /* cosine or mse */
+    const char *umt_masking;        /* semantic or random */
+};
+VICLIP_API struct viclip_pretrain_params viclip_pretrain_default_params(void);
+/* The names a pretraining run parses (objective, umt_loss, umt_masking) and the training ones. */
+VICLIP_API int viclip_pretrain_check(const struct viclip_pretrain_params *p, viclip_error *err);
+VICLIP_API int viclip_pretrain(const struct viclip_pretrain_params *p, struct viclip_run_summary *summary,
+                               viclip_error *err);
+
+/* A classifier: the video tower and a linear head (viclip finetune). */
+struct viclip_finetune_params {
+    const char *train_data, *labels, *init_model, *out_dir;
+    const char *templates;          /* the zero-shot head's prompts (NULL: ViCLIP's 16) */
+    const char *head_init;          /* zeroshot or random */
+    int linear_probe;               /* 1: the tower frozen, the head trains alone */
+    int batch_size;
+    int64_t steps, warmup;
+    double lr, min_lr, weight_decay, grad_clip_norm, beta1, beta2, eps;
+    double layer_decay, drop_path, label_smoothing, mixup_alpha, mixup_prob, head_std;
+    int workers, prefetch;
+    const char *sampling;
+    int augment, clean_captions;
+    uint64_t seed;
+    int progress_every;
+    const viclip_tokenizer *tokenizer; /* NULL: the installed vocabulary */
+    struct viclip_run_callbacks cb;
+};
+VICLIP_API struct viclip_finetune_params viclip_finetune_default_params(void);
+VICLIP_API int viclip_finetune(const struct viclip_finetune_params *p, struct viclip_run_summary *summary,
+                               viclip_error *err);
+
+/* ---- evaluation ------------------------------------------------------------------------ */
+
+struct viclip_eval_params {
+    int retrieval, classify;        /* the tasks (classify needs labels) */
+    const char *annotations;        /* clips + captions (+ label) */
+    const char *labels;             /* class names, one per line ("-": standard input) */
+    const char *zeroshot_annotations; /* clips to classify (NULL: annotations) */
+    const char *templates;          /* prompt templates (NULL: ViCLIP's 16) */
+    const char *format, *video_root, *video_pattern; /* of the annotation files */
+    struct viclip_video_params video; /* sampling, interp, workers */
+    int shuffle_frames, single_frame; /* no-temporal baselines */
+    uint64_t seed;                  /* of the shuffle */
+    void (*on_warning)(const char *msg, void *user);
+    void (*on_progress)(int done, int total, void *user);
+    void *user;
+};
+VICLIP_API struct viclip_eval_params viclip_eval_default_params(void);
+struct viclip_retrieval_metrics { double r1, r5, r10, median_rank; };
+struct viclip_eval_result {
+    int has_retrieval;
+    struct viclip_retrieval_metrics t2v, v2t;
+    int n_clips, n_videos, n_skipped;
+    int has_zeroshot;
+    double zeroshot_top1, zeroshot_top5;
+    int n_classes, n_templates, n_zeroshot_clips;
+};
+/* Retrieval R@1/5/10 both ways and zero-shot classification (captions and prompts cleaned as
+ * the context says). */
+VICLIP_API int viclip_evaluate(viclip_context *ctx, const struct viclip_eval_params *p, struct viclip_eval_result *out,
+                               viclip_error *err);
+
+/* A fine-tuned classifier's own head under the test views (clips x crops, scores averaged). */
+struct viclip_head_eval_params {
+    const char *annotations;
+    const char *labels;             /* NULL, or a class list that must be the head's */
+    int clips, crops, workers;
+    void (*on_warning)(const char *msg, void *user);
+    void (*on_progress)(int done, int total, void *user);
+    void *user;
+};
+VICLIP_API struct viclip_head_eval_params viclip_head_eval_default_params(void);
+struct viclip_head_metrics { double top1, top5; int n_clips, n_classes, n_skipped; };
+/* 1 when the model file has a classification head, 0 when not, -1 on error. */
+VICLIP_API int viclip_file_has_head(const char *path, viclip_error *err);
+VICLIP_API int viclip_evaluate_head(const char *model_path, const struct viclip_head_eval_params *p,
+                                    struct viclip_head_metrics *out, viclip_error *err);
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,12 @@ int viclip_preprocess_valid(const char *sampling, const char *interp, viclip_err
     return 0;
 }
 
+int viclip_make_dirs(const char *path, viclip_error *err) {
+    vc_error e;
+    if (vc_mkdir_p(path, &e)) return pass_error(&e, err), -1;
+    return 0;
+}
+
 int viclip_npy_write(const char *path, enum viclip_dtype dtype, int ndim, const int64_t *shape, const void *data,
                      viclip_error *err) {
     static const vc_dtype DT[] = {VC_DT_F32, VC_DT_F16, VC_DT_BF16, VC_DT_U8};

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
+double cli_now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
@@ -68,14 +68,14 @@ void cli_json_string(FILE *f, const char *s) {
 }
 
 cli_progress cli_progress_begin(const char *what) {
-    return (cli_progress){.what = what, .t0 = now_s(), .tty = isatty(fileno(stderr))};
+    return (cli_progress){.what = what, .t0 = cli_now_s(), .tty = isatty(fileno(stderr))};
 }
 
 void cli_progress_update(int done, int total, void *user) {
     cli_progress *p = user;
     if (!p || !p->tty || total <= 0) return; /* a bar only for a person watching a terminal */
     enum { WIDTH = 30 };
-    const double elapsed = now_s() - p->t0, rate = elapsed > 0 ? done / elapsed : 0;
+    const double elapsed = cli_now_s() - p->t0, rate = elapsed > 0 ? done / elapsed : 0;
     const int fill = (int)((double)WIDTH * done / total);
     char bar[WIDTH + 1], eta[32];
     for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';

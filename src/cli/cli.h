@@ -28,6 +28,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_eval_moments(int argc, char **argv); /* viclip eval moments */
 
 void cli_set_threads(int threads); /* <= 0: leave the OpenMP default */
+double cli_now_s(void);            /* a monotonic clock, seconds */
 /* "viclip WHAT: error: MSG" on stderr. */
 void cli_error(const char *what, const char *msg);
 /* Prints a library warning to stderr; user is the command name. */

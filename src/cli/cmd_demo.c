@@ -5,48 +5,44 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "core/clock.h"
-#include "cli/commands.h"
-#include "eval/evaluate.h"
-#include "io/fs.h"
-#include "model/model_io.h"
-#include "train/dataset.h"
-#include "train/trainer.h"
-#include "video/synth.h"
+#include "cli/cli.h"
+#include "cli/train_print.h"
 
 /* frames: 0 as recorded, 1 shuffled, 2 the middle frame repeated */
-static int evaluate(const char *model_path, const char *data, vc_tokenizer *tok, int frames,
-                    vc_eval_result *r) {
+static int evaluate(const char *model_path, const char *data, const char *vocab, int frames, struct viclip_eval_result *r) {
     char ann[4200], labels[4200], heldout[4200], templates[4200];
     snprintf(ann, sizeof ann, "%s/eval.jsonl", data);
     snprintf(labels, sizeof labels, "%s/classes.txt", data);
     snprintf(heldout, sizeof heldout, "%s/heldout.jsonl", data);
     snprintf(templates, sizeof templates, "%s/templates.txt", data);
-    vc_error err;
-    vc_model *m = vc_model_load(model_path, NULL, &err);
+    viclip_error err;
+    struct viclip_context_params cp = viclip_context_default_params();
+    cp.vocab_path = vocab;
+    viclip_context *m = viclip_init_from_file(model_path, cp, &err); /* fp32, as it was trained */
     if (!m) {
         cli_error("demo", err.msg);
         return -1;
     }
-    vc_eval_params p = vc_eval_default_params();
+    struct viclip_eval_params p = viclip_eval_default_params();
     p.annotations = ann;
     p.labels = labels;
     p.zeroshot_annotations = heldout;
     p.templates = templates;
     p.shuffle_frames = frames == 1;
     p.single_frame = frames == 2;
-    int rc = vc_evaluate(m, tok, &p, r, &err);
+    int rc = viclip_evaluate(m, &p, r, &err);
     if (rc) cli_error("demo", err.msg);
-    vc_model_free(m);
+    viclip_free(m);
     return rc;
 }
 
 int cmd_demo(int argc, char **argv) {
-    const char *out = "runs/demo", *vocab = NULL, *align = "global", *align_weights = NULL;
+    const char *out = "runs/demo", *vocab = NULL;
     int threads = 0;
-    vc_synth_params sp = vc_synth_default_params();
-    vc_train_params tp = vc_train_default_params();
-    tp.cfg = vc_config_preset(VC_PRESET_DEMO);
+    struct viclip_synth_params sp = viclip_synth_default_params();
+    struct viclip_train_run_params tp = viclip_train_run_default_params();
+    viclip_error err;
+    if (viclip_config_preset("demo", &tp.config, &err)) return cli_error("demo", err.msg), 1;
     tp.batch_size = 48;
     tp.steps = 800;
     tp.warmup = 50;
@@ -58,7 +54,7 @@ int cmd_demo(int argc, char **argv) {
     tp.drop_path = 0.05;
     tp.temp_init = 0.07;
     /* clips of the same attribute combination are positives, whatever the caption's wording */
-    tp.positives = VC_POSITIVES_LABEL;
+    tp.positives = "label";
     /* From scratch (no image model to inflate) the frames must start distinguishable, and by
      * enough: with the temporal embedding comparable to the patch embeddings (std 0.5) the
      * model learns the order of the frames (left from right); at std 0.09 or 0.3 it settles on a
@@ -66,6 +62,7 @@ int cmd_demo(int argc, char **argv) {
     tp.temporal_init_std = 0.5;
     tp.seed = 0;
     tp.progress_every = 50;
+    tp.precision = "fp32";
     const arg_spec specs[] = {
         {'o', "out", ARG_STR, &out, "DIR", "run folder (data/, model, log, loss curve)"},
         {'s', "steps", ARG_I64, &tp.steps, "N", "training steps"},
@@ -76,8 +73,8 @@ int cmd_demo(int argc, char **argv) {
         {0, "temporal-init-std", ARG_DOUBLE, &tp.temporal_init_std, "X", "std of the initial temporal embedding (0: zero)"},
         {0, "lock-text", ARG_FLAG, &tp.freeze_text, NULL, "freeze the (randomly initialised) text tower"},
         {0, "drop-path", ARG_DOUBLE, &tp.drop_path, "X", "max drop-path rate"},
-        {0, "align", ARG_STR, &align, "LEVELS", "alignment losses: global and/or frame (FILIP frames/words), e.g. global,frame"},
-        {0, "align-weights", ARG_STR, &align_weights, "W,..", "weights of the --align levels, in order (default 1 each)"},
+        {0, "align", ARG_STR, &tp.align, "LEVELS", "alignment losses: global and/or frame (FILIP frames/words), e.g. global,frame"},
+        {0, "align-weights", ARG_STR, &tp.align_weights, "W,..", "weights of the --align levels, in order (default 1 each)"},
         {0, "n-train", ARG_INT, &sp.n_train, "N", "synthetic training clips"},
         {0, "seed", ARG_U64, &tp.seed, "N", "training seed"},
         {0, "init", ARG_STR, &tp.init_model, "FILE", "start from this model file instead of a random init (e.g. viclip pretrain's)"},
@@ -89,51 +86,54 @@ int cmd_demo(int argc, char **argv) {
                         "attribute combinations, with and without temporal order, and prints a table.",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
-    if (cli_align_options("demo", align, align_weights, &tp)) return 2;
+    if (viclip_train_run_check(&tp, &err)) { /* --align, --align-weights */
+        cli_error("demo", err.msg);
+        return 2;
+    }
     cli_set_threads(threads);
-    const double t0 = vc_now_s();
+    const double t0 = cli_now_s();
     char data[4096], model[4096];
     snprintf(data, sizeof data, "%s/data", out);
-    vc_error err;
-    if (vc_mkdir_p(out, &err)) {
+    if (viclip_make_dirs(out, &err)) {
         cli_error("demo", err.msg);
         return 1;
     }
-    vc_tokenizer *tok = cli_load_tokenizer(vocab);
-    if (!tok) return 1;
+    viclip_tokenizer *tok = viclip_tokenizer_load(vocab, &err);
+    if (!tok) {
+        cli_error("tokenizer", err.msg);
+        return 1;
+    }
     printf("[1/3] writing the synthetic set to %s (%d training clips)\n", data, sp.n_train);
     fflush(stdout);
-    if (vc_synth_generate(data, &sp, &err)) {
+    if (viclip_synth_generate(data, &sp, &err)) {
         cli_error("demo", err.msg);
-        vc_tokenizer_free(tok);
+        viclip_tokenizer_free(tok);
         return 1;
     }
     char train_ann[4200];
     snprintf(train_ann, sizeof train_ann, "%s/train.jsonl", data);
-    tp.train_annotations = train_ann;
+    tp.train_data = train_ann;
     tp.out_dir = out;
-    tp.on_progress = cli_print_train_progress;
+    tp.tokenizer = tok;
+    tp.cb = (struct viclip_run_callbacks){cli_print_train_progress, NULL, NULL};
     printf("[2/3] training ViCLIP (%s) %s: %lld steps of %d clips, %.0f%% patch masking then %lld unmasked steps\n",
            tp.init_model ? tp.init_model : "demo config", tp.init_model ? "from a model file" : "from scratch", (long long)tp.steps, tp.batch_size, 100 * tp.mask_ratio, (long long)tp.unmasked_steps);
     fflush(stdout);
-    const double t_train = vc_now_s();
-    if (vc_train(&tp, tok, NULL, &err)) {
+    const double t_train = cli_now_s();
+    if (viclip_train_run(&tp, NULL, &err)) {
         cli_error("demo", err.msg);
-        vc_tokenizer_free(tok);
+        viclip_tokenizer_free(tok);
         return 1;
     }
-    const double train_s = vc_now_s() - t_train;
+    viclip_tokenizer_free(tok);
+    const double train_s = cli_now_s() - t_train;
     printf("[3/3] evaluating on held-out clips\n");
     fflush(stdout);
     snprintf(model, sizeof model, "%s/model.safetensors", out);
-    vc_eval_result r, shuf, base;
-    if (evaluate(model, data, tok, 0, &r) || evaluate(model, data, tok, 1, &shuf) ||
-        evaluate(model, data, tok, 2, &base)) {
-        vc_tokenizer_free(tok);
+    struct viclip_eval_result r, shuf, base;
+    if (evaluate(model, data, vocab, 0, &r) || evaluate(model, data, vocab, 1, &shuf) || evaluate(model, data, vocab, 2, &base))
         return 1;
-    }
-    vc_tokenizer_free(tok);
-    const double secs = vc_now_s() - t0;
+    const double secs = cli_now_s() - t0;
     /* Two baselines: the same model fed the middle frame 8 times (no temporal information, what an
      * image model sees) and fed the clip's frames in a random order (no temporal order). */
     printf("\n%-36s %8s %14s %14s\n", "held-out metric (%)", "ViCLIP", "single frame", "shuffled");
@@ -144,8 +144,8 @@ int cmd_demo(int argc, char **argv) {
     ROW("video->text R@1", v2t.r1);
     ROW("video->text R@5", v2t.r5);
     ROW("video->text R@10", v2t.r10);
-    ROW("zero-shot top-1, unseen combinations", zeroshot.top1);
-    ROW("zero-shot top-5, unseen combinations", zeroshot.top5);
+    ROW("zero-shot top-1, unseen combinations", zeroshot_top1);
+    ROW("zero-shot top-5, unseen combinations", zeroshot_top5);
 #undef ROW
     printf("chance: retrieval R@1 %.1f%% (%d clips, one per combination), zero-shot top-1 %.1f%% (%d classes, %d clips)\n",
            100.0 / r.n_videos, r.n_videos, 100.0 / r.n_classes, r.n_classes, r.n_zeroshot_clips);
@@ -157,7 +157,7 @@ int cmd_demo(int argc, char **argv) {
            "\"shuffled_t2v_r1\":%.4f,\"shuffled_v2t_r1\":%.4f,\"shuffled_zeroshot_top1\":%.4f,"
            "\"n_eval_clips\":%d,\"n_zeroshot_clips\":%d,\"n_classes\":%d,\"train_seconds\":%.1f,\"seconds\":%.1f}\n",
            r.t2v.r1, r.t2v.r5, r.t2v.r10, r.v2t.r1, r.v2t.r5, r.v2t.r10, r.t2v.median_rank, r.v2t.median_rank,
-           r.zeroshot.top1, r.zeroshot.top5, base.t2v.r1, base.v2t.r1, base.zeroshot.top1, shuf.t2v.r1, shuf.v2t.r1,
-           shuf.zeroshot.top1, r.n_clips, r.n_zeroshot_clips, r.n_classes, train_s, secs);
+           r.zeroshot_top1, r.zeroshot_top5, base.t2v.r1, base.v2t.r1, base.zeroshot_top1, shuf.t2v.r1, shuf.v2t.r1,
+           shuf.zeroshot_top1, r.n_clips, r.n_zeroshot_clips, r.n_classes, train_s, secs);
     return 0;
 }

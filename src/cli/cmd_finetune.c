@@ -4,21 +4,20 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
-#include "eval/classify_head.h"
-#include "train/dataset.h"
-#include "train/finetune.h"
+#include "cli/cli.h"
+#include "cli/train_print.h"
 
 int cmd_finetune(int argc, char **argv) {
-    vc_finetune_params p = vc_finetune_default_params();
-    const char *vocab = NULL, *head = "zeroshot", *sampling = "rand", *eval_data = NULL;
+    struct viclip_finetune_params p = viclip_finetune_default_params();
+    const char *vocab = NULL, *eval_data = NULL;
+    p.head_init = "zeroshot", p.sampling = "rand";
     int threads = 0, no_augment = 0, raw_captions = 0, test_clips = 1, test_crops = 1;
     const arg_spec specs[] = {
         {0, "init", ARG_STR, &p.init_model, "FILE", "the ViCLIP model to fine-tune"},
-        {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training clips with a 'label' (or the class as caption)"},
+        {0, "train-data", ARG_STR, &p.train_data, "FILE", "training clips with a 'label' (or the class as caption)"},
         {'l', "labels", ARG_STR, &p.labels, "FILE", "class names, one per line: the head's outputs"},
         {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder (model.safetensors with head and classes, log, loss curve)"},
-        {0, "head-init", ARG_STR, &head, "HOW", "zeroshot (the class prompts' text embeddings) or random"},
+        {0, "head-init", ARG_STR, &p.head_init, "HOW", "zeroshot (the class prompts' text embeddings) or random"},
         {0, "templates", ARG_STR, &p.templates, "FILE", "prompt templates for the zero-shot head (default: ViCLIP's 16)"},
         {0, "linear-probe", ARG_FLAG, &p.linear_probe, NULL, "freeze the video tower: train the head only"},
         {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per step"},
@@ -34,7 +33,7 @@ int cmd_finetune(int argc, char **argv) {
         {0, "mixup-prob", ARG_DOUBLE, &p.mixup_prob, "P", "share of steps mixed"},
         {0, "grad-clip-norm", ARG_DOUBLE, &p.grad_clip_norm, "X", "clip the global gradient norm (0: off)"},
         {'j', "workers", ARG_INT, &p.workers, "N", "decoding threads streaming clips (0: decode each clip once, keep in memory)"},
-        {0, "sampling", ARG_STR, &sampling, "MODE", "frame sampling when streaming: rand, middle or demo"},
+        {0, "sampling", ARG_STR, &p.sampling, "MODE", "frame sampling when streaming: rand, middle or demo"},
         {0, "no-augment", ARG_FLAG, &no_augment, NULL, "no RandomResizedCrop + flip when streaming"},
         {0, "raw-captions", ARG_FLAG, &raw_captions, NULL, "tokenise prompts as written"},
         {0, "eval-data", ARG_STR, &eval_data, "FILE", "after training, classify these clips: top-1 / top-5"},
@@ -52,31 +51,30 @@ int cmd_finetune(int argc, char **argv) {
                         "`viclip eval classify --model DIR/model.safetensors --annotations FILE`.",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
-    vc_error err;
-    if (!strcmp(head, "zeroshot")) p.head_init = VC_HEAD_ZEROSHOT;
-    else if (!strcmp(head, "random")) p.head_init = VC_HEAD_RANDOM;
-    else {
-        snprintf(err.msg, sizeof err.msg, "--head-init '%s': expected zeroshot or random", head);
+    viclip_error err;
+    if (strcmp(p.head_init, "zeroshot") && strcmp(p.head_init, "random")) {
+        snprintf(err.msg, sizeof err.msg, "--head-init '%s': expected zeroshot or random", p.head_init);
         cli_error("finetune", err.msg);
         return 2;
     }
-    vc_sampling smode;
-    if (vc_sampling_parse(sampling, &smode, &err)) {
+    enum viclip_sampling smode;
+    if (viclip_sampling_from_name(p.sampling, &smode, &err)) {
         cli_error("finetune", err.msg);
         return 2;
     }
-    p.sampling = (int)smode;
     p.augment = !no_augment;
     p.clean_captions = !raw_captions;
     cli_set_threads(threads);
-    vc_tokenizer *tok = cli_load_tokenizer(vocab);
-    if (!tok) return 1;
-    p.on_progress = cli_print_train_progress;
-    p.on_warning = cli_print_warning;
-    p.user = "finetune";
-    vc_train_summary sum;
-    rc = vc_finetune(&p, tok, &sum, &err);
-    vc_tokenizer_free(tok);
+    viclip_tokenizer *tok = viclip_tokenizer_load(vocab, &err);
+    if (!tok) {
+        cli_error("tokenizer", err.msg);
+        return 1;
+    }
+    p.tokenizer = tok;
+    p.cb = (struct viclip_run_callbacks){cli_print_train_progress, cli_print_warning, "finetune"};
+    struct viclip_run_summary sum;
+    rc = viclip_finetune(&p, &sum, &err);
+    viclip_tokenizer_free(tok);
     cli_print_train_summary(&sum, stdout);
     if (rc) {
         cli_error("finetune", err.msg);
@@ -86,24 +84,15 @@ int cmd_finetune(int argc, char **argv) {
     if (!eval_data) return 0;
     char model[4200];
     snprintf(model, sizeof model, "%s/model.safetensors", p.out_dir);
-    vc_classifier c;
-    if (vc_classifier_load(&c, model, &err)) {
-        cli_error("finetune", err.msg);
-        return 1;
-    }
-    vc_head_eval_params hp = vc_head_eval_default_params();
+    struct viclip_head_eval_params hp = viclip_head_eval_default_params();
     hp.annotations = eval_data, hp.clips = test_clips, hp.crops = test_crops;
     hp.on_warning = cli_print_warning, hp.user = "finetune";
-    vc_classify_metrics r;
-    int skipped = 0;
-    rc = vc_eval_classifier(&c, &hp, &r, &skipped, &err);
-    const int n_classes = c.n_classes;
-    vc_classifier_free(&c);
-    if (rc) {
+    struct viclip_head_metrics r;
+    if (viclip_evaluate_head(model, &hp, &r, &err)) {
         cli_error("finetune", err.msg);
         return 1;
     }
     printf("head         top-1 %5.1f  top-5 %5.1f  (%d clips, %d classes, %d x %d views, %d unreadable)\n",
-           100 * r.top1, 100 * r.top5, r.n, n_classes, test_clips, test_crops, skipped);
+           100 * r.top1, 100 * r.top5, r.n_clips, r.n_classes, test_clips, test_crops, r.n_skipped);
     return 0;
 }

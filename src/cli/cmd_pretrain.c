@@ -2,11 +2,10 @@
 #include <string.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
-#include "train/dataset.h"
-#include "train/pretrain.h"
+#include "cli/cli.h"
+#include "cli/train_print.h"
 
-static void print_progress(const vc_train_progress *p, void *user) {
+static void print_progress(const struct viclip_run_progress *p, void *user) {
     char eta[32];
     cli_format_duration(p->eta_s, eta, sizeof eta);
     printf("step %6lld/%lld | %s loss %.4f | lr %.2e | |g| %.3f | %7.1f clips/s | eta %s\n", (long long)p->step,
@@ -15,17 +14,17 @@ static void print_progress(const vc_train_progress *p, void *user) {
 }
 
 int cmd_pretrain(int argc, char **argv) {
-    vc_pretrain_params p = vc_pretrain_default_params();
-    const char *model_config = "demo", *vocab = NULL, *objective = "mae", *umt_loss = "cosine", *umt_masking = "semantic";
+    struct viclip_pretrain_params p = viclip_pretrain_default_params();
+    const char *model_config = "demo", *vocab = NULL;
     int threads = 0, no_augment = 0;
-    const char *sampling = "rand";
+    p.objective = "mae", p.umt_loss = "cosine", p.umt_masking = "semantic", p.train.sampling = "rand";
     const arg_spec specs[] = {
-        {0, "train-data", ARG_STR, &p.train.train_annotations, "FILE", "clips (JSONL or CSV annotations; captions unused)"},
+        {0, "train-data", ARG_STR, &p.train.train_data, "FILE", "clips (JSONL or CSV annotations; captions unused)"},
         {'j', "workers", ARG_INT, &p.train.workers, "N", "decoding threads streaming clips (0: decode each clip once, keep in memory)"},
-        {0, "sampling", ARG_STR, &sampling, "MODE", "frame sampling when streaming: rand, middle or demo"},
+        {0, "sampling", ARG_STR, &p.train.sampling, "MODE", "frame sampling when streaming: rand, middle or demo"},
         {0, "no-augment", ARG_FLAG, &no_augment, NULL, "no RandomResizedCrop + flip when streaming"},
         {'o', "out", ARG_STR, &p.train.out_dir, "DIR", "output folder: model.safetensors (pretrained video tower), train_log.jsonl, loss.svg"},
-        {0, "objective", ARG_STR, &objective, "NAME", "mae: VideoMAE (tube masking, pixel decoder, loss on hidden patches); umt: Unmasked Teacher"},
+        {0, "objective", ARG_STR, &p.objective, "NAME", "mae: VideoMAE (tube masking, pixel decoder, loss on hidden patches); umt: Unmasked Teacher"},
         {'m', "model-config", ARG_STR, &model_config, "NAME", "architecture when starting from scratch: tiny, demo, b16, l14"},
         {0, "init", ARG_STR, &p.train.init_model, "FILE", "start from this model file instead of a random init"},
         {0, "mask-ratio", ARG_DOUBLE, &p.mask_ratio, "X", "fraction of each frame's patches hidden, the same in every frame"},
@@ -33,8 +32,8 @@ int cmd_pretrain(int argc, char **argv) {
         {0, "decoder-depth", ARG_INT, &p.decoder_depth, "N", "MAE decoder blocks"},
         {0, "decoder-heads", ARG_INT, &p.decoder_heads, "N", "MAE decoder attention heads"},
         {0, "teacher", ARG_STR, &p.teacher, "FILE", "UMT: frozen teacher (viclip or imported image-CLIP model file), run frame by frame"},
-        {0, "umt-loss", ARG_STR, &umt_loss, "NAME", "UMT alignment of projected visible tokens to the teacher's: cosine or mse"},
-        {0, "umt-masking", ARG_STR, &umt_masking, "NAME", "UMT: semantic (keep the patches the teacher attends to most) or random"},
+        {0, "umt-loss", ARG_STR, &p.umt_loss, "NAME", "UMT alignment of projected visible tokens to the teacher's: cosine or mse"},
+        {0, "umt-masking", ARG_STR, &p.umt_masking, "NAME", "UMT: semantic (keep the patches the teacher attends to most) or random"},
         {'b', "batch-size", ARG_INT, &p.train.batch_size, "N", "clips per step"},
         {'s', "steps", ARG_I64, &p.train.steps, "N", "optimizer steps"},
         {0, "warmup", ARG_I64, &p.train.warmup, "N", "linear warmup steps"},
@@ -55,40 +54,37 @@ int cmd_pretrain(int argc, char **argv) {
                         "(the text tower as initialised) for `viclip train --init-vision` or `--init`.",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
-    vc_error err;
-    vc_sampling smode;
-    if (vc_sampling_parse(sampling, &smode, &err)) {
+    viclip_error err;
+    enum viclip_sampling smode;
+    if (viclip_sampling_from_name(p.train.sampling, &smode, &err)) {
         cli_error("pretrain", err.msg);
         return 2;
     }
-    vc_pretrain_objective obj;
-    if (vc_pretrain_objective_parse(objective, &obj, &err) ||
-        (!p.train.init_model && vc_config_from_name(model_config, &p.train.cfg, &err))) {
-        cli_error("pretrain", err.msg);
-        return 2;
-    }
-    p.objective = (int)obj;
-    if (strcmp(umt_loss, "cosine") && strcmp(umt_loss, "mse")) {
+    if (strcmp(p.umt_loss, "cosine") && strcmp(p.umt_loss, "mse")) {
         cli_error("pretrain", "--umt-loss: expected cosine or mse");
         return 2;
     }
-    if (strcmp(umt_masking, "semantic") && strcmp(umt_masking, "random")) {
+    if (strcmp(p.umt_masking, "semantic") && strcmp(p.umt_masking, "random")) {
         cli_error("pretrain", "--umt-masking: expected semantic or random");
         return 2;
     }
-    p.umt_loss = strcmp(umt_loss, "mse") ? 0 : 1;
-    p.umt_masking = strcmp(umt_masking, "random") ? 0 : 1;
+    /* the objective's name, then the architecture of a new model */
+    if (viclip_pretrain_check(&p, &err) || (!p.train.init_model && viclip_config_preset(model_config, &p.train.config, &err))) {
+        cli_error("pretrain", err.msg);
+        return 2;
+    }
     cli_set_threads(threads);
-    vc_tokenizer *tok = cli_load_tokenizer(vocab);
-    if (!tok) return 1;
-    p.train.on_progress = print_progress;
-    p.train.on_warning = cli_print_warning;
-    p.train.user = (void *)objective;
-    p.train.sampling = (int)smode;
+    viclip_tokenizer *tok = viclip_tokenizer_load(vocab, &err);
+    if (!tok) {
+        cli_error("tokenizer", err.msg);
+        return 1;
+    }
+    p.train.tokenizer = tok;
+    p.train.cb = (struct viclip_run_callbacks){print_progress, cli_print_warning, (void *)p.objective};
     p.train.augment = !no_augment;
-    vc_train_summary sum;
-    rc = vc_pretrain(&p, tok, &sum, &err);
-    vc_tokenizer_free(tok);
+    struct viclip_run_summary sum;
+    rc = viclip_pretrain(&p, &sum, &err);
+    viclip_tokenizer_free(tok);
     if (rc) {
         cli_error("pretrain", err.msg);
         return 1;

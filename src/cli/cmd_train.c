@@ -4,11 +4,9 @@
 #include <unistd.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
+#include "cli/cli.h"
 #include "cli/train_resume.h"
-#include "dist/collectives.h"
-#include "train/dataset.h"
-#include "train/trainer.h"
+#include "cli/train_print.h"
 
 /* The one piece of process state: which signal asked training to stop (0: none). The first
  * SIGINT/SIGTERM lets the current step finish and a checkpoint be written; a second one ends
@@ -35,21 +33,21 @@ static void install_stop_handlers(void) {
 }
 
 int cmd_train(int argc, char **argv) {
-    vc_train_params p = vc_train_default_params();
-    const char *model_config = NULL, *vocab = NULL, *positives = "caption", *sampling = "rand", *format = "auto", *balance = "off";
-    const char *align = "global", *align_weights = NULL;
+    struct viclip_train_run_params p = viclip_train_run_default_params();
+    const char *model_config = NULL, *vocab = NULL, *balance = "off";
+    p.positives = "caption", p.sampling = "rand", p.format = "auto", p.align = "global", p.align_weights = NULL;
     int threads = 0, lock_text = 0, no_augment = 0, raw_captions = 0, full_loss = 0;
     double dist_timeout = 300;
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
-    vc_config over = {0};
+    struct viclip_config over = {0};
     const char *precision = NULL;
     const arg_spec specs[] = {
-        {0, "train-data", ARG_STR, &p.train_annotations, "FILE", "training annotations (JSONL or CSV: video, caption[, start, end])"},
+        {0, "train-data", ARG_STR, &p.train_data, "FILE", "training annotations (JSONL or CSV: video, caption[, start, end])"},
         {'j', "workers", ARG_INT, &p.workers, "N", "decoding threads streaming clips ahead of the model (0: decode each clip once, keep in memory)"},
-        CLI_ANNOTATION_SPECS(format, p.annotation),
+        CLI_ANNOTATION_SPECS(p.format, p),
         {0, "prefetch", ARG_INT, &p.prefetch, "N", "batches decoded ahead"},
-        {0, "sampling", ARG_STR, &sampling, "MODE", "frame sampling when streaming: rand (ViCLIP training), middle or demo"},
+        {0, "sampling", ARG_STR, &p.sampling, "MODE", "frame sampling when streaming: rand (ViCLIP training), middle or demo"},
         {0, "no-augment", ARG_FLAG, &no_augment, NULL, "no RandomResizedCrop + flip when streaming (e.g. direction-labelled data)"},
         {0, "raw-captions", ARG_FLAG, &raw_captions, NULL, "tokenise captions as written (default: ViCLIP's cleaning)"},
         {'o', "out", ARG_STR, &p.out_dir, "DIR", "output folder (model, checkpoint, log, loss curve)"},
@@ -90,9 +88,9 @@ int cmd_train(int argc, char **argv) {
         {0, "new-branch-warmup", ARG_I64, &p.new_branch_warmup, "N", "hold a pretrained tower for N steps while a randomly initialised one trains, then ramp it up over --warmup"},
         {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
-        {0, "align", ARG_STR, &align, "LEVELS", "alignment losses: global (clip/caption InfoNCE) and/or frame (FILIP frames/words), e.g. global,frame"},
-        {0, "align-weights", ARG_STR, &align_weights, "W,..", "weights of the --align levels, in order (default 1 each)"},
-        {0, "positives", ARG_STR, &positives, "RULE", "clips that are positives of each other: caption, video or label"},
+        {0, "align", ARG_STR, &p.align, "LEVELS", "alignment losses: global (clip/caption InfoNCE) and/or frame (FILIP frames/words), e.g. global,frame"},
+        {0, "align-weights", ARG_STR, &p.align_weights, "W,..", "weights of the --align levels, in order (default 1 each)"},
+        {0, "positives", ARG_STR, &p.positives, "RULE", "clips that are positives of each other: caption, video or label"},
         {0, "temp-init", ARG_DOUBLE, &p.temp_init, "X", "initial temperature (random init only)"},
         {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding (0: zero, as ViCLIP inflating CLIP; from scratch 0.5 learns frame order)"},
         {0, "temp-min", ARG_DOUBLE, &p.temp_min, "X", "temperature floor"},
@@ -120,20 +118,19 @@ int cmd_train(int argc, char **argv) {
                         "--train-data --out --vocab. The log is cut back to the checkpoint's step.",
                         specs, n_specs, argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
-    vc_error err;
-    vc_json *train_args = NULL; /* a resumed checkpoint's settings; string flags may point into it */
-    vc_tokenizer *tok = NULL;
-    vc_dist *dist = NULL;
-    vc_sampling smode;
-    vc_positives pos;
+    viclip_error err;
+    viclip_checkpoint *train_args = NULL; /* a resumed checkpoint's settings; string flags may point into it */
+    viclip_tokenizer *tok = NULL;
+    viclip_dist *dist = NULL;
     /* the ranks first: a resumed checkpoint's global batch is shared by them */
-    if (!(dist = vc_dist_init(&argc, &argv, dist_timeout, &err))) {
+    if (!(dist = viclip_dist_init(&argc, &argv, dist_timeout, &err))) {
         cli_error("train", err.msg);
         return 1;
     }
+    const int rank = viclip_dist_rank(dist);
     rc = 2;
     if (p.resume || p.init_model) {
-        const cli_flags flags = {specs, n_specs, argc, 2, argv, dist->size};
+        const cli_flags flags = {specs, n_specs, argc, 2, argv, viclip_dist_size(dist)};
         if (cli_train_reconcile(&flags, p.resume ? p.resume : p.init_model, p.resume != NULL, &train_args, &err)) goto fail;
     }
     p.freeze_text |= lock_text;
@@ -144,51 +141,48 @@ int cmd_train(int argc, char **argv) {
     p.balance = !strcmp(balance, "auto");
     p.augment = !no_augment;
     p.clean_captions = !raw_captions;
-    if (vc_sampling_parse(sampling, &smode, &err) || vc_positives_parse(positives, &pos, &err)) goto fail;
-    p.sampling = (int)smode;
-    if (cli_parse_annotation_format("train", format, &p.annotation)) goto fail_quiet;
-    p.positives = (int)pos;
-    if (cli_align_options("train", align, align_weights, &p)) goto fail_quiet;
-    if (!p.init_model && !p.resume && vc_config_from_name(model_config ? model_config : "demo", &p.cfg, &err)) goto fail;
-#define OVERRIDE(f) if (over.f > 0) p.cfg.f = over.f;
+    if (!p.init_model && !p.resume && viclip_config_preset(model_config ? model_config : "demo", &p.config, &err)) goto fail;
+#define OVERRIDE(f) if (over.f > 0) p.config.f = over.f;
     OVERRIDE(image_size) OVERRIDE(patch_size) OVERRIDE(num_frames) OVERRIDE(vision_width)
     OVERRIDE(vision_layers) OVERRIDE(vision_heads) OVERRIDE(text_width) OVERRIDE(text_layers)
     OVERRIDE(text_heads) OVERRIDE(context_length) OVERRIDE(embed_dim)
 #undef OVERRIDE
-    if (vc_config_validate(&p.cfg, &err)) goto fail;
+    /* names (sampling, positives, format, alignment) and the architecture */
+    if (viclip_train_run_check(&p, &err)) goto fail;
     if (cli_prepare_train_outputs(&p, vocab)) goto fail_quiet;
-    vc_precision prec;
-    if (cli_precision(precision, &prec, "train")) goto fail_quiet;
-    p.precision = (int)prec;
+    if (cli_check_precision(precision, "train")) goto fail_quiet;
+    p.precision = precision;
     rc = 1;
     /* ranks sharing a node share its cores */
-    if (threads <= 0 && dist->local_size > 1) {
+    if (threads <= 0 && viclip_dist_local_size(dist) > 1) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores / dist->local_size > 0 ? (int)(cores / dist->local_size) : 1;
+        threads = cores / viclip_dist_local_size(dist) > 0 ? (int)(cores / viclip_dist_local_size(dist)) : 1;
     }
     cli_set_threads(threads);
-    if (!(tok = cli_load_tokenizer(vocab))) goto out;
+    if (!(tok = viclip_tokenizer_load(vocab, &err))) {
+        cli_error("tokenizer", err.msg);
+        goto out;
+    }
+    p.tokenizer = tok;
     p.dist = dist;
     p.local_loss = !full_loss;
-    p.on_progress = cli_print_train_progress;
-    p.on_warning = cli_print_warning;
-    p.user = "train";
+    p.cb = (struct viclip_run_callbacks){cli_print_train_progress, cli_print_warning, "train"};
     p.stop_requested = &stop_signal;
     install_stop_handlers();
-    vc_train_summary sum;
-    const int failed = vc_train(&p, tok, &sum, &err);
-    if (dist->rank == 0) cli_print_train_summary(&sum, stdout);
+    struct viclip_run_summary sum;
+    const int failed = viclip_train_run(&p, &sum, &err);
+    if (rank == 0) cli_print_train_summary(&sum, stdout);
     if (failed) goto fail;
     if (sum.stopped) {
         /* every rank stops after the same step; one that got no signal itself reports SIGTERM */
         const int sig = stop_signal ? stop_signal : SIGTERM;
-        if (dist->rank == 0)
+        if (rank == 0)
             printf("stopped by %s after step %lld: wrote %s/checkpoint.safetensors and %s/train_log.jsonl (resume with --resume)\n",
                    sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)sum.last_step, p.out_dir, p.out_dir);
         rc = 128 + sig;
         goto out;
     }
-    if (dist->rank == 0)
+    if (rank == 0)
         printf("wrote %s/%s, %s/train_log.jsonl and %s/loss.svg\n", p.out_dir,
            p.stop_after > 0 && p.stop_after < p.steps ? "checkpoint.safetensors" : "model.safetensors", p.out_dir, p.out_dir);
     rc = 0;
@@ -200,10 +194,10 @@ fail_quiet: /* the helper printed its error */
     rc = 2;
 out:
     if (dist) {
-        if (rc && rc < 128) vc_dist_abort(dist, rc); /* ends the other ranks of an MPI run */
-        vc_dist_free(dist);
+        if (rc && rc < 128) viclip_dist_abort(dist, rc); /* ends the other ranks of an MPI run */
+        viclip_dist_free(dist);
     }
-    vc_tokenizer_free(tok);
-    vc_json_free(train_args);
+    viclip_tokenizer_free(tok);
+    viclip_checkpoint_close(train_args);
     return rc;
 }

@@ -11,9 +11,7 @@
 #define VC_CLI_TRAIN_RESUME_H
 
 #include "cli/args.h"
-#include "core/error.h"
-#include "io/json.h"
-#include "model/config.h"
+#include "viclip.h"
 
 /* The parsed command line: the spec table (whose targets hold the values) and argv. */
 typedef struct cli_flags {
@@ -28,9 +26,8 @@ typedef struct cli_flags {
 int cli_flag_given(const cli_flags *f, const char *long_name);
 
 /* Checks (and, on resume, completes) the flags against the file at path (resume: a training
- * checkpoint; else an --init model). *train_args receives the checkpoint's parsed train_args
- * (string flags may point into it: free it after training), or NULL. 0 or -1 with err naming
- * the flag. */
-int cli_train_reconcile(const cli_flags *f, const char *path, int resume, vc_json **train_args, vc_error *err);
+ * checkpoint; else an --init model). *ck receives the open checkpoint (string flags may point
+ * into it: close it after training), or NULL. 0 or -1 with err naming the flag. */
+int cli_train_reconcile(const cli_flags *f, const char *path, int resume, viclip_checkpoint **ck, viclip_error *err);
 
 #endif

@@ -1,0 +1,17 @@
+/* What the training commands (train, pretrain, finetune, demo) share: the outputs a run writes
+ * and the lines it prints. */
+#ifndef VC_CLI_TRAIN_PRINT_H
+#define VC_CLI_TRAIN_PRINT_H
+
+#include <stdio.h>
+
+#include "viclip.h"
+
+/* cli_prepare_outputs for the files a training run writes into p->out_dir. */
+int cli_prepare_train_outputs(const struct viclip_train_run_params *p, const char *vocab);
+/* The training progress line (train, finetune and demo); user is unused. */
+void cli_print_train_progress(const struct viclip_run_progress *p, void *user);
+/* One line: steps run, time, final loss, clips and unreadable ones, time waiting for data. */
+void cli_print_train_summary(const struct viclip_run_summary *s, FILE *f);
+
+#endif
