@@ -235,6 +235,9 @@ VICLIP_API int viclip_read_templates(const char *path, char ***templates, int *n
  * given); the error names the flag. */
 VICLIP_API int viclip_preprocess_valid(const char *sampling, const char *interp, viclip_error *err);
 
+/* Whether name is an annotation format: auto, viclip, internvid, msrvtt, kinetics or webvid. */
+VICLIP_API int viclip_annotation_format_valid(const char *name, viclip_error *err);
+
 /* Creates a folder and its parents (existing ones are fine). */
 VICLIP_API int viclip_make_dirs(const char *path, viclip_error *err);
 

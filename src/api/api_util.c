@@ -92,6 +92,13 @@ int viclip_preprocess_valid(const char *sampling, const char *interp, viclip_err
     return 0;
 }
 
+int viclip_annotation_format_valid(const char *name, viclip_error *err) {
+    vc_error e;
+    vc_annotation_format f;
+    if (vc_annotation_format_parse(name, &f, &e)) return pass_error(&e, err), -1;
+    return 0;
+}
+
 int viclip_make_dirs(const char *path, viclip_error *err) {
     vc_error e;
     if (vc_mkdir_p(path, &e)) return pass_error(&e, err), -1;

@@ -52,7 +52,14 @@ viclip_context *cli_open_model(const char *path, const char *precision, const ch
     struct viclip_context_params cp = viclip_context_default_params();
     cp.vocab_path = vocab, cp.clean_captions = clean_captions;
     viclip_context *ctx = viclip_init_from_file(path, cp, &err);
-    if (!ctx || viclip_set_precision(ctx, precision, &err)) {
+    if (!ctx) { /* the model is read first: a vocabulary error means the model was fine */
+        viclip_error terr;
+        viclip_tokenizer *tok = viclip_tokenizer_load(vocab, &terr);
+        cli_error(!tok && !strcmp(terr.msg, err.msg) ? "tokenizer" : what, err.msg);
+        viclip_tokenizer_free(tok);
+        return NULL;
+    }
+    if (viclip_set_precision(ctx, precision, &err)) {
         cli_error(what, err.msg);
         viclip_free(ctx);
         return NULL;

@@ -17,9 +17,6 @@ vc_tokenizer *cli_load_tokenizer(const char *path_or_null); /* prints the error 
 struct vc_model *cli_load_model(const char *path, const char *precision, const char *what);
 /* --precision NAME (NULL: the default for this CPU) -> *p; prints the error and returns -1. */
 int cli_precision(const char *name, vc_precision *p, const char *what);
-struct vc_eval_result;
-/* One JSON object with the evaluation metrics (fractions in [0, 1]). */
-void cli_print_eval_json(const struct vc_eval_result *r, FILE *f);
 
 struct vc_clip_opts;
 struct vc_annotation_opts;
