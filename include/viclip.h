@@ -85,7 +85,8 @@ enum viclip_interp {
 
 struct viclip_context_params {
     const char *vocab_path;  /* CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz); NULL: the
-                                one installed with viclip, or $VICLIP_VOCAB */
+                                one installed with viclip, or $VICLIP_VOCAB; "": none (video
+                                only: the text functions fail) */
     int clean_captions;      /* 1: ViCLIP's caption cleaning before tokenising (default);
                                 0: texts as written (the official demo) */
     int frames;              /* importing a foreign checkpoint: frames per clip (0: its own, 8
@@ -162,6 +163,13 @@ VICLIP_API int viclip_tokenize(const viclip_context *ctx, const char *text, int3
                                viclip_error *err);
 /* Embeddings [n, dim] of n UTF-8 texts. */
 VICLIP_API int viclip_encode_texts(viclip_context *ctx, const char *const *texts, int n, float *out, viclip_error *err);
+/* viclip_encode_texts with the choice to leave the rows as the model makes them (normalize 0). */
+VICLIP_API int viclip_encode_texts_ex(viclip_context *ctx, const char *const *texts, int n, int normalize, float *out,
+                                      viclip_error *err);
+/* Embeddings of the preprocessed clips in a NumPy file (float32 [T,3,S,S] or [N,T,3,S,S]):
+ * *out (malloc'ed, free()) [*n, dim], L2-normalised when normalize. */
+VICLIP_API int viclip_encode_tensor_file(viclip_context *ctx, const char *npy_path, int normalize, float **out, int *n,
+                                         viclip_error *err);
 /* Embeddings [n, dim] of token ids [n, viclip_context_length()]. */
 VICLIP_API int viclip_encode_tokens(viclip_context *ctx, const int32_t *ids, int n, float *out, viclip_error *err);
 
@@ -365,11 +373,80 @@ VICLIP_API int viclip_encode_video_files_cb(viclip_context *ctx, const char *con
 
 typedef struct viclip_index viclip_index; /* windows of videos and their embeddings (viclip encode) */
 
-/* Opens an index (a folder or X.npy) made by ctx's model (another model's index is refused). */
+/* Opens an index (a folder or X.npy) made by ctx's model (another model's index is refused;
+ * ctx NULL: no check). */
 VICLIP_API viclip_index *viclip_index_open(const char *path, viclip_context *ctx, viclip_error *err);
+/* The model check of viclip_index_open, its message naming `where`. */
+VICLIP_API int viclip_index_check_model(viclip_index *x, viclip_context *ctx, const char *where, viclip_error *err);
 VICLIP_API void viclip_index_free(viclip_index *x);
 VICLIP_API int viclip_index_n_files(const viclip_index *x);
 VICLIP_API int viclip_index_n_windows(const viclip_index *x);
+VICLIP_API int viclip_index_dim(const viclip_index *x);
+VICLIP_API enum viclip_dtype viclip_index_dtype(const viclip_index *x); /* of the stored rows */
+VICLIP_API double viclip_index_window(const viclip_index *x);  /* seconds; 0: whole videos or clips */
+VICLIP_API double viclip_index_stride(const viclip_index *x);
+VICLIP_API const char *viclip_index_file_path(const viclip_index *x, int file);
+/* 1 when an index (its metadata file) exists at path. */
+VICLIP_API int viclip_index_exists(const char *path);
+/* Where the three files of an index at path live: embeddings, windows and metadata (each
+ * buffer cap bytes). */
+VICLIP_API void viclip_index_paths(const char *path, char *embeddings, char *windows, char *meta, size_t cap);
+
+/* Building and updating: whole videos, annotated clips, or windows of long videos. */
+struct viclip_index_params {
+    double window, stride;     /* > 0: every video in windows; 0: only videos longer than long_video_s */
+    double long_video_s;       /* default 60 (then 8 s windows every 4 s) */
+    enum viclip_dtype dtype;   /* of the stored rows: F16 (default) or F32 */
+    int workers;               /* decoding threads (default 2) */
+    void (*on_skip)(const char *msg, void *user);                         /* an unreadable video */
+    void (*on_progress)(const char *what, int done, int total, void *user);
+    void *user;
+};
+VICLIP_API struct viclip_index_params viclip_index_default_params(void);
+struct viclip_index_input {
+    const char *path;
+    double start_s, end_s;     /* a clip of the file; < 0: the whole video */
+};
+struct viclip_index_stats {
+    int n_inputs, n_encoded, n_failed, n_kept, n_removed; /* files asked for, encoded, unreadable, unchanged, dropped */
+    int n_windows_new;         /* rows added */
+    int n_approx;              /* windows whose frames were taken by the nominal frame rate (variable frame rate) */
+    double encode_s, encode_cpu_s;
+};
+/* An empty index for ctx's model, in memory. */
+VICLIP_API viclip_index *viclip_index_create(viclip_context *ctx, const struct viclip_index_params *p, viclip_error *err);
+/* Adds the inputs: unchanged files (size, modification time) are kept, changed ones re-encoded,
+ * new ones encoded, files gone from disk removed. stats may be NULL. */
+VICLIP_API int viclip_index_update(viclip_context *ctx, viclip_index *x, const struct viclip_index_input *inputs, int n,
+                                   const struct viclip_index_params *p, struct viclip_index_stats *stats,
+                                   viclip_error *err);
+/* Writes the three files, each atomically (a folder path is created). */
+VICLIP_API int viclip_index_save(const viclip_index *x, const char *path, viclip_error *err);
+
+/* Search: moments (neighbouring windows that match merged) of normalised queries [nq, dim]. */
+struct viclip_moment {
+    int file;                  /* viclip_index_file_path(x, file) */
+    double start_s, end_s;
+    float score;               /* its best window's */
+    int best_row, n_windows;
+};
+/* The k best moments of each query into out[q * k ...], their count into n_out[q]; a window next
+ * to a moment joins it when it scores within margin of the moment's best. */
+VICLIP_API int viclip_index_search(const viclip_index *x, const float *queries, int nq, int k, double margin,
+                                   struct viclip_moment *out, int *n_out, viclip_error *err);
+/* {"query":..., "results":[{"rank","score","input","start","end","n_windows"},...]}, malloc'ed;
+ * NULL on error. */
+VICLIP_API char *viclip_moments_json(const viclip_index *x, const char *query, const struct viclip_moment *m, int n,
+                                     viclip_error *err);
+
+/* An annotation file's clips (JSONL/CSV of viclip, InternVid, MSR-VTT, Kinetics, WebVid). */
+typedef struct viclip_annotations viclip_annotations;
+VICLIP_API viclip_annotations *viclip_annotations_load(const char *path, const char *format, const char *video_root,
+                                                       const char *video_pattern, viclip_error *err);
+VICLIP_API int viclip_annotations_count(const viclip_annotations *a);
+/* Clip i: its video (resolved path) and segment (< 0: whole). */
+VICLIP_API struct viclip_index_input viclip_annotations_clip(const viclip_annotations *a, int i);
+VICLIP_API void viclip_annotations_free(viclip_annotations *a);
 
 struct viclip_server_params {
     const char *host;  /* IPv4 address (default "127.0.0.1": this machine only) */

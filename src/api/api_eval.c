@@ -27,6 +27,7 @@ static struct viclip_retrieval_metrics retrieval_out(const vc_retrieval_metrics 
 
 int viclip_evaluate(viclip_context *ctx, const struct viclip_eval_params *p, struct viclip_eval_result *out,
                     viclip_error *err) {
+    if (vc_api_need_tokenizer(ctx, err)) return -1;
     vc_error e;
     vc_eval_params t = vc_eval_default_params();
     const struct viclip_video_params *v = &p->video;

@@ -10,6 +10,9 @@
 #include "io/activitynet.h"
 #include "search/build.h"
 #include "search/index.h"
+#include "search/moments.h"
+#include "io/annotations.h"
+#include "io/strbuf.h"
 #include "serve/server.h"
 
 #define pass_error vc_api_pass_error
@@ -52,12 +55,22 @@ viclip_index *viclip_index_open(const char *path, viclip_context *ctx, viclip_er
     viclip_index *h = calloc(1, sizeof *h);
     if (!h) return fail(err, "%s", "out of memory"), NULL;
     vc_error e;
-    if (vc_index_load(path, &h->x, &e) || (ctx && vc_index_check_model(&h->x, ctx->model, path, &e))) {
+    if (vc_index_load(path, &h->x, &e)) {
         pass_error(&e, err);
         viclip_index_free(h);
         return NULL;
     }
+    if (ctx && viclip_index_check_model(h, ctx, path, err)) {
+        viclip_index_free(h);
+        return NULL;
+    }
     return h;
+}
+
+int viclip_index_check_model(viclip_index *x, viclip_context *ctx, const char *where, viclip_error *err) {
+    vc_error e;
+    if (vc_index_check_model(&x->x, ctx->model, where, &e)) return pass_error(&e, err), -1;
+    return 0;
 }
 
 void viclip_index_free(viclip_index *x) {
@@ -68,6 +81,165 @@ void viclip_index_free(viclip_index *x) {
 
 int viclip_index_n_files(const viclip_index *x) { return x->x.n_files; }
 int viclip_index_n_windows(const viclip_index *x) { return x->x.n; }
+int viclip_index_dim(const viclip_index *x) { return x->x.dim; }
+enum viclip_dtype viclip_index_dtype(const viclip_index *x) { return x->x.dtype == VC_DT_F32 ? VICLIP_F32 : VICLIP_F16; }
+double viclip_index_window(const viclip_index *x) { return x->x.window; }
+double viclip_index_stride(const viclip_index *x) { return x->x.stride; }
+const char *viclip_index_file_path(const viclip_index *x, int file) {
+    return file >= 0 && file < x->x.n_files ? x->x.files[file].path : NULL;
+}
+int viclip_index_exists(const char *path) { return vc_index_exists(path); }
+void viclip_index_paths(const char *path, char *embeddings, char *windows, char *meta, size_t cap) {
+    vc_index_paths(path, embeddings, windows, meta, cap);
+}
+
+struct viclip_index_params viclip_index_default_params(void) {
+    const vc_index_build_opts o = vc_index_build_default_opts();
+    return (struct viclip_index_params){.window = o.window, .stride = o.stride, .long_video_s = o.long_video_s,
+                                        .dtype = o.dtype == VC_DT_F32 ? VICLIP_F32 : VICLIP_F16, .workers = o.workers};
+}
+
+typedef struct {
+    const struct viclip_index_params *p;
+} build_user;
+
+static void build_failure(const char *path, const char *msg, void *user) {
+    const build_user *u = user;
+    if (u->p->on_skip) u->p->on_skip(msg, u->p->user);
+}
+
+static void build_progress(const char *what, int done, int total, void *user) {
+    const build_user *u = user;
+    if (u->p->on_progress) u->p->on_progress(what, done, total, u->p->user);
+}
+
+static int build_opts(const struct viclip_index_params *p, build_user *u, vc_index_build_opts *o, viclip_error *err) {
+    if (p->dtype != VICLIP_F16 && p->dtype != VICLIP_F32) return fail(err, "%s", "viclip_index_params.dtype must be F16 or F32");
+    *o = vc_index_build_default_opts();
+    o->window = p->window, o->stride = p->stride, o->long_video_s = p->long_video_s;
+    o->dtype = p->dtype == VICLIP_F32 ? VC_DT_F32 : VC_DT_F16, o->workers = p->workers;
+    u->p = p;
+    o->on_failure = build_failure, o->on_progress = build_progress, o->user = u;
+    return 0;
+}
+
+viclip_index *viclip_index_create(viclip_context *ctx, const struct viclip_index_params *p, viclip_error *err) {
+    const struct viclip_index_params d = viclip_index_default_params();
+    vc_index_build_opts o;
+    build_user u;
+    if (build_opts(p ? p : &d, &u, &o, err)) return NULL;
+    viclip_index *h = calloc(1, sizeof *h);
+    if (!h) return fail(err, "%s", "out of memory"), NULL;
+    vc_error e;
+    if (vc_index_init(&h->x, ctx->model, &o, &e)) {
+        pass_error(&e, err);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+int viclip_index_update(viclip_context *ctx, viclip_index *x, const struct viclip_index_input *inputs, int n,
+                        const struct viclip_index_params *p, struct viclip_index_stats *stats, viclip_error *err) {
+    const struct viclip_index_params d = viclip_index_default_params();
+    vc_index_build_opts o;
+    build_user u;
+    if (build_opts(p ? p : &d, &u, &o, err)) return -1;
+    if (n < 0 || (n > 0 && !inputs)) return fail(err, "%s", "viclip_index_update: bad inputs or n");
+    vc_loader_item *items = malloc(((size_t)n + 1) * sizeof *items);
+    if (!items) return fail(err, "%s", "out of memory");
+    for (int i = 0; i < n; i++) items[i] = (vc_loader_item){inputs[i].path, inputs[i].start_s, inputs[i].end_s};
+    vc_error e;
+    vc_index_build_stats st = {0};
+    const int rc = vc_index_update(ctx->model, &x->x, items, n, &o, &st, &e);
+    free(items);
+    if (stats)
+        *stats = (struct viclip_index_stats){.n_inputs = st.n_inputs, .n_encoded = st.n_encoded, .n_failed = st.n_failed,
+                                             .n_kept = st.n_kept, .n_removed = st.n_removed,
+                                             .n_windows_new = st.n_windows_new, .n_approx = st.n_approx,
+                                             .encode_s = st.encode_s, .encode_cpu_s = st.encode_cpu_s};
+    if (rc) pass_error(&e, err);
+    return rc ? -1 : 0;
+}
+
+int viclip_index_save(const viclip_index *x, const char *path, viclip_error *err) {
+    vc_error e;
+    if (vc_index_save(path, &x->x, &e)) return pass_error(&e, err), -1;
+    return 0;
+}
+
+/* The public moment is the internal one, field by field. */
+static struct viclip_moment moment_out(const vc_moment *m) {
+    return (struct viclip_moment){.file = m->file, .start_s = m->start, .end_s = m->end, .score = m->score,
+                                  .best_row = m->best_row, .n_windows = m->n_windows};
+}
+
+static vc_moment moment_in(const struct viclip_moment *m) {
+    return (vc_moment){.file = m->file, .start = m->start_s, .end = m->end_s, .score = m->score, .best_row = m->best_row,
+                       .n_windows = m->n_windows};
+}
+
+int viclip_index_search(const viclip_index *x, const float *queries, int nq, int k, double margin,
+                        struct viclip_moment *out, int *n_out, viclip_error *err) {
+    if (nq < 0 || k < 1 || (nq > 0 && (!queries || !out || !n_out))) return fail(err, "%s", "viclip_index_search: bad queries, k or out");
+    vc_moment *m = malloc(((size_t)nq * k + 1) * sizeof *m);
+    if (!m) return fail(err, "%s", "out of memory");
+    vc_error e;
+    const int rc = vc_search_moments(&x->x, queries, nq, k, margin, m, n_out, &e);
+    for (int q = 0; !rc && q < nq; q++)
+        for (int r = 0; r < n_out[q]; r++) out[(size_t)q * k + r] = moment_out(&m[(size_t)q * k + r]);
+    free(m);
+    if (rc) pass_error(&e, err);
+    return rc ? -1 : 0;
+}
+
+char *viclip_moments_json(const viclip_index *x, const char *query, const struct viclip_moment *m, int n, viclip_error *err) {
+    vc_moment *in = malloc(((size_t)n + 1) * sizeof *in);
+    if (!in) return fail(err, "%s", "out of memory"), NULL;
+    for (int i = 0; i < n; i++) in[i] = moment_in(&m[i]);
+    vc_strbuf sb = {0};
+    vc_error e;
+    const int rc = vc_moments_json(&sb, &x->x, query, in, n, &e) || vc_sb_putc(&sb, 0, &e);
+    free(in);
+    if (rc) {
+        vc_sb_free(&sb);
+        return pass_error(&e, err), NULL;
+    }
+    return sb.data;
+}
+
+/* ---- annotations ---------------------------------------------------------------------------- */
+
+struct viclip_annotations {
+    vc_annotation_set set;
+};
+
+viclip_annotations *viclip_annotations_load(const char *path, const char *format, const char *video_root,
+                                            const char *video_pattern, viclip_error *err) {
+    vc_error e;
+    vc_annotation_opts o = {.video_root = video_root, .video_pattern = video_pattern};
+    if (vc_annotation_format_parse(format ? format : "auto", &o.format, &e)) return pass_error(&e, err), NULL;
+    viclip_annotations *a = calloc(1, sizeof *a);
+    if (!a) return fail(err, "%s", "out of memory"), NULL;
+    if (vc_annotations_load_opts(path, &o, &a->set, &e)) {
+        free(a);
+        return pass_error(&e, err), NULL;
+    }
+    return a;
+}
+
+int viclip_annotations_count(const viclip_annotations *a) { return a->set.n; }
+
+struct viclip_index_input viclip_annotations_clip(const viclip_annotations *a, int i) {
+    const vc_annotation *c = &a->set.items[i];
+    return (struct viclip_index_input){c->video, c->start, c->end};
+}
+
+void viclip_annotations_free(viclip_annotations *a) {
+    if (!a) return;
+    vc_annotations_free(&a->set);
+    free(a);
+}
 
 /* ---- server --------------------------------------------------------------------------------- */
 
@@ -81,6 +253,7 @@ viclip_server *viclip_server_start(viclip_context *ctx, const viclip_index *x, c
                                    viclip_error *err) {
     const struct viclip_server_params d = viclip_server_default_params();
     if (!p) p = &d;
+    if (vc_api_need_tokenizer(ctx, err)) return NULL;
     if (p->threads < 1 || p->timeout_s < 1 || p->max_body < 1 || p->max_k < 1)
         return fail(err, "%s", "viclip_server_params: threads, timeout_s, max_body and max_k must be >= 1"), NULL;
     vc_server_opts o = vc_server_default_opts();
@@ -113,6 +286,7 @@ static void moment_failure(const char *path, const char *msg, void *user) {
 
 int viclip_eval_moments(viclip_context *ctx, const struct viclip_moment_eval_params *p, struct viclip_moment_metrics *out,
                         viclip_error *err) {
+    if (vc_api_need_tokenizer(ctx, err)) return -1;
     if (!p || !p->annotations) return fail(err, "%s", "viclip_eval_moments: no annotations file given");
     if (!(p->window > 0) || !(p->stride > 0) || !(p->merge_margin >= 0))
         return fail(err, "%s", "viclip_moment_eval_params: window and stride must be > 0, merge_margin >= 0");

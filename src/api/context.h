@@ -26,4 +26,7 @@ void vc_api_pass_error(const vc_error *from, viclip_error *to);
 /* Formats fmt with one string argument into err; returns -1. */
 int vc_api_fail(viclip_error *err, const char *fmt, const char *arg);
 
+/* 0, or -1 with a message when the context was made without a vocabulary. */
+int vc_api_need_tokenizer(const viclip_context *ctx, viclip_error *err);
+
 #endif

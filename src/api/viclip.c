@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/finite.h"
 #include "eval/encode_videos.h"
+#include "io/npy.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "eval/templates.h"
@@ -56,7 +58,8 @@ static viclip_context *finish_context(vc_model *m, struct viclip_context_params 
     char found[4096];
     const char *vocab = params.vocab_path;
     if (!vocab && !vc_tokenizer_find_vocab(found, sizeof found, &e)) vocab = found;
-    if (!vocab || !(ctx->tok = vc_tokenizer_load(vocab, &e))) {
+    if (vocab && !vocab[0]) vocab = NULL, e.msg[0] = 0; /* "": a video-only context */
+    else if (!vocab || !(ctx->tok = vc_tokenizer_load(vocab, &e))) {
         pass_error(&e, err);
         viclip_free(ctx);
         return NULL;
@@ -197,7 +200,12 @@ int viclip_encode_video_files(viclip_context *ctx, const char *const *paths, int
 
 /* ---- text ----------------------------------------------------------------------------------- */
 
+int vc_api_need_tokenizer(const viclip_context *ctx, viclip_error *err) {
+    return ctx->tok ? 0 : fail(err, "%s", "the context has no tokenizer (it was made with vocab_path \"\")");
+}
+
 int viclip_tokenize(const viclip_context *ctx, const char *text, int32_t *ids, int *n_tokens, viclip_error *err) {
+    if (vc_api_need_tokenizer(ctx, err)) return -1;
     if (!text || !ids) return fail(err, "%s", "viclip_tokenize: no text or ids");
     vc_error e;
     int32_t *one = ids;
@@ -212,12 +220,58 @@ int viclip_tokenize(const viclip_context *ctx, const char *text, int32_t *ids, i
 }
 
 int viclip_encode_texts(viclip_context *ctx, const char *const *texts, int n, float *out, viclip_error *err) {
+    return viclip_encode_texts_ex(ctx, texts, n, 1, out, err);
+}
+
+int viclip_encode_texts_ex(viclip_context *ctx, const char *const *texts, int n, int normalize, float *out,
+                           viclip_error *err) {
+    if (vc_api_need_tokenizer(ctx, err)) return -1;
     if (n < 0 || (n > 0 && (!texts || !out))) return fail(err, "%s", "viclip_encode_texts: bad texts, n or out");
     for (int i = 0; i < n; i++)
         if (!texts[i]) return fail(err, "%s", "viclip_encode_texts: a NULL text");
+    if (!n) return 0;
     vc_error e;
-    if (n && vc_encode_texts_normalized(ctx->model, ctx->tok, texts, n, ctx->params.clean_captions, out, &e))
+    const int ctx_len = ctx->model->cfg.context_length;
+    int32_t *ids = malloc((size_t)n * ctx_len * sizeof *ids);
+    int rc = ids ? 0 : vc_fail(&e, "out of memory for %d texts", n);
+    if (!rc) rc = vc_tokenize_texts(ctx->tok, texts, n, ctx_len, ctx->params.clean_captions, ids, &e);
+    if (!rc) rc = vc_model_encode_text(ctx->model, ids, n, out, &e);
+    if (!rc && normalize) vc_l2_normalize_rows(out, n, ctx->model->cfg.embed_dim);
+    free(ids);
+    if (rc) pass_error(&e, err);
+    return rc ? -1 : 0;
+}
+
+int viclip_encode_tensor_file(viclip_context *ctx, const char *path, int normalize, float **out, int *n_out,
+                              viclip_error *err) {
+    *out = NULL, *n_out = 0;
+    vc_error e;
+    vc_npy a;
+    const vc_config *c = &ctx->model->cfg;
+    if (vc_npy_read(path, &a, &e)) return pass_error(&e, err), -1;
+    int rc = 0;
+    const int lead = a.ndim - 4;
+    if (a.dtype != VC_DT_F32 || (a.ndim != 4 && a.ndim != 5))
+        rc = vc_fail(&e, "%s: expected float32 [T,3,H,W] or [N,T,3,H,W], got %s with %d dims", path, vc_dtype_name(a.dtype),
+                     a.ndim);
+    if (!rc && (a.shape[lead] != c->num_frames || a.shape[lead + 1] != 3 || a.shape[lead + 2] != c->image_size ||
+                a.shape[lead + 3] != c->image_size))
+        rc = vc_fail(&e, "%s: clip shape [%lld,%lld,%lld,%lld] does not match the model's [%d,3,%d,%d]", path,
+                     (long long)a.shape[lead], (long long)a.shape[lead + 1], (long long)a.shape[lead + 2],
+                     (long long)a.shape[lead + 3], c->num_frames, c->image_size, c->image_size);
+    const int N = !rc && lead ? (int)a.shape[0] : 1;
+    if (!rc && (N < 1 || a.shape[0] > 1000000)) rc = vc_fail(&e, "%s: %lld clips", path, (long long)a.shape[0]);
+    if (!rc) rc = vc_check_finite_f32(a.data, a.nbytes / sizeof(float), path, &e);
+    float *emb = rc ? NULL : malloc((size_t)N * c->embed_dim * sizeof *emb);
+    if (!rc && !emb) rc = vc_fail(&e, "out of memory");
+    if (!rc) rc = vc_model_encode_video(ctx->model, a.data, N, emb, &e);
+    if (!rc && normalize) vc_l2_normalize_rows(emb, N, c->embed_dim);
+    vc_npy_free(&a);
+    if (rc) {
+        free(emb);
         return pass_error(&e, err), -1;
+    }
+    *out = emb, *n_out = N;
     return 0;
 }
 
@@ -240,6 +294,7 @@ float viclip_similarity(const float *a, const float *b, int dim) {
 int viclip_classify(viclip_context *ctx, const float *videos, int n, const char *const *labels, int n_labels,
                     const char *const *templates, int n_templates, float logit_scale, float *probs, float *sims,
                     viclip_error *err) {
+    if (vc_api_need_tokenizer(ctx, err)) return -1;
     if (n < 0 || n_labels < 1 || (n > 0 && !videos) || !labels || (templates && n_templates < 1))
         return fail(err, "%s", "viclip_classify: bad videos, n, labels, n_labels or templates");
     const int E = ctx->model->cfg.embed_dim, nt = templates ? n_templates : VC_VICLIP_N_TEMPLATES;
