@@ -20,6 +20,13 @@
  *
  * Build: cc app.c $(pkg-config --cflags --libs viclip)     (or --static for libviclip.a)
  *
+ * Contents, in order: context; video; text; similarity and zero-shot classification; one
+ * training step; utilities; system and precision; model files (describe, convert, merge);
+ * synthetic data; the bare tokenizer; frames; many videos with progress; moment indexes,
+ * search, annotations, the HTTP server and moment evaluation; architectures; a model file's
+ * metadata; data-parallel processes; training runs (train, pretrain, finetune); evaluation.
+ * The `viclip` command (src/cli) is built on this header alone and shows each group in use.
+ *
  * Conventions
  * -----------
  * - Every name starts with viclip_ / VICLIP_. Handles are opaque; parameter structs come from
