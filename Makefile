@@ -54,8 +54,8 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(GRAD_SRC:tests/grad_%.c=$(B
 SETUP_STAMP := build/.setup-done
 
 # The public library: include/viclip.h. Library objects are position independent with hidden
-# symbols, so libviclip.so exports only the VICLIP_API functions; the CLI and the tests link the
-# static libviclip.a, which also holds the internals they use.
+# symbols, so libviclip.so exports only the VICLIP_API functions; the CLI, examples/ and bench/
+# link it; the tests link the static libviclip.a, which also holds the internals they check.
 VERSION  := 0.1.0
 SONAME   := libviclip.so.0
 SHARED   := $(BUILD)/libviclip.so.$(VERSION)
@@ -137,8 +137,11 @@ $(BUILD)/libviclip64.a: $(F64_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/viclip: $(CLI_OBJ) $(BUILD)/libviclip.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+# The CLI is a client of the public library: linked against libviclip.so, which exports only
+# the viclip_* API, so a call into the internals does not link (and tests/test_public_api.c
+# checks the includes). rpath: the library next to it (build/) or in PREFIX/lib once installed.
+$(BUILD)/viclip: $(CLI_OBJ) $(SHARED)
+	$(CC) $(CFLAGS) $(CLI_OBJ) -L$(BUILD) -lviclip -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib' -o $@ -lm
 
 # Tests run the CLI of their own build (VC_BUILD_DIR/viclip).
 TEST_CFLAGS = -Itests -DVC_BUILD_DIR='"$(BUILD)"'
@@ -216,8 +219,7 @@ clean:
          $(BUILD)/bench_viclip.d $(BUILD)/bench_decode.d
 
 # The benchmarks are clients of the public library: compiled with -Iinclude only and linked
-# against libviclip.so (which exports nothing else). bench_search still uses the index
-# internals (tests/test_public_api.c lists it).
+# against libviclip.so (which exports nothing else).
 PUB_LINK := -L$(BUILD) -lviclip -Wl,-rpath,'$$ORIGIN'
 $(BUILD)/bench_viclip: bench/bench_viclip.c include/viclip.h $(SHARED)
 	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@
@@ -225,5 +227,5 @@ $(BUILD)/bench_decode: bench/bench_decode.c include/viclip.h $(SHARED)
 	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@
 $(BUILD)/plant_clip: bench/plant_clip.c include/viclip.h $(SHARED)
 	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@
-$(BUILD)/bench_search: bench/bench_search.c $(BUILD)/libviclip.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+$(BUILD)/bench_search: bench/bench_search.c include/viclip.h $(SHARED)
+	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@ -lm

@@ -1,72 +1,87 @@
 /* Exact moment search at scale: N random normalised windows (default 10^6, E = 768 as
- * ViCLIP-B/16) stored as float16, searched with vc_index_search (blocked float16->float32 +
+ * ViCLIP-B/16) stored as float16, searched with viclip_index_rank (blocked float16->float32 +
  * GEMM + per-thread heaps), side by side with the peer method of an exact inner-product index
  * (faiss IndexFlatIP's: one float32 GEMM over all rows, then the top k). Prints one JSON line.
+ * A client of the public library (include/viclip.h) only.
  *   build/bench_search [N] [E] [threads]
  *   build/bench_search --write-index DIR --model M --video V [N]: an index of N random windows
  *     over copies of one real video (for the serve load test; paths all name V). */
-#include <omp.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-#include "core/clock.h"
-#include "core/rng.h"
-#include "kernels/gemm.h"
-#include "model/contrastive.h"
-#include "model/model_io.h"
-#include "search/build.h"
-#include "search/rank.h"
+#include "viclip.h"
 
-void openblas_set_num_threads(int n);
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* splitmix64: row i's values depend on (seed, i) only. */
+static uint64_t mix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
 
 static void random_rows(float *x, long n, int E, uint64_t seed) {
 #pragma omp parallel for
     for (long i = 0; i < n; i++) {
-        vc_rng r = vc_rng_at(seed, 0, (uint64_t)i, 0);
-        for (int e = 0; e < E; e++) x[(size_t)i * E + e] = (float)vc_rng_normal(&r);
+        uint64_t s = seed * 0x100000001b3ull + (uint64_t)i;
+        double norm = 0;
+        for (int e = 0; e < E; e++) { /* Box-Muller normals */
+            const double u1 = ((mix(&s) >> 11) + 1.0) / 9007199254740993.0, u2 = (mix(&s) >> 11) / 9007199254740992.0;
+            const float v = (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+            x[(size_t)i * E + e] = v, norm += (double)v * v;
+        }
+        for (int e = 0; e < E; e++) x[(size_t)i * E + e] /= (float)(sqrt(norm) + 1e-12);
     }
-    vc_l2_normalize_rows(x, (int)n, E);
 }
 
 static int write_index(const char *dir, const char *model, const char *video, int n) {
-    vc_error err;
-    vc_model *m = vc_model_load(model, (const char *const[]){"optimizer.", NULL}, &err);
+    viclip_error err;
+    struct viclip_context_params cp = viclip_context_default_params();
+    cp.vocab_path = ""; /* no texts here */
+    viclip_context *m = viclip_init_from_file(model, cp, &err);
     if (!m) return fprintf(stderr, "%s\n", err.msg), 1;
-    vc_index_build_opts o = vc_index_build_default_opts();
+    struct viclip_index_params o = viclip_index_default_params();
     o.window = 4, o.stride = 2;
-    vc_search_index x;
     struct stat sb;
     if (stat(video, &sb)) return fprintf(stderr, "%s: missing\n", video), 1;
-    const int E = m->cfg.embed_dim, per_file = 1000;
+    const int E = viclip_embed_dim(m), per_file = 1000;
     float *rows = malloc((size_t)per_file * E * sizeof *rows);
     double *s = malloc(per_file * sizeof *s), *e = malloc(per_file * sizeof *e);
-    int rc = vc_index_init(&x, m, &o, &err);
+    viclip_index *x = viclip_index_create(m, &o, &err);
+    int rc = x ? 0 : -1;
     for (int f = 0; !rc && f * per_file < n; f++) {
         random_rows(rows, per_file, E, (uint64_t)f + 1);
         for (int i = 0; i < per_file; i++) s[i] = 2.0 * i, e[i] = 2.0 * i + 4;
-        rc = vc_index_append(&x, video, sb.st_size, 0, 2.0 * per_file + 2, rows, s, e, per_file, &err);
+        rc = viclip_index_append(x, video, sb.st_size, 0, 2.0 * per_file + 2, rows, s, e, per_file, &err);
     }
-    if (!rc) rc = vc_index_save(dir, &x, &err);
+    if (!rc) rc = viclip_index_save(x, dir, &err);
     if (rc) fprintf(stderr, "%s\n", err.msg);
-    else printf("wrote %s: %d windows\n", dir, x.n);
-    vc_index_free(&x), vc_model_free(m), free(rows), free(s), free(e);
-    return rc;
+    else printf("wrote %s: %d windows\n", dir, viclip_index_n_windows(x));
+    viclip_index_free(x), viclip_free(m), free(rows), free(s), free(e);
+    return rc ? 1 : 0;
 }
 
 /* The peer: scores = q rows^T over everything (float32), then the top m of each query. */
-static void flat_ip(const float *rows, long n, int E, const float *q, int nq, int m, float *scores, vc_hit *out) {
-    vc_gemm(0, 1, nq, (int)n, E, 1, q, E, rows, E, 0, scores, (int)n);
+static void flat_ip(const float *rows, long n, int E, const float *q, int nq, int m, float *scores, struct viclip_hit *out) {
+    viclip_gemm_nt(nq, (int)n, E, q, rows, scores);
     for (int j = 0; j < nq; j++) { /* partial selection: keep the best m by insertion */
-        vc_hit *best = out + (size_t)j * m;
+        struct viclip_hit *best = out + (size_t)j * m;
         int len = 0;
         const float *s = scores + (size_t)j * n;
         for (long i = 0; i < n; i++) {
             if (len == m && s[i] <= best[m - 1].score) continue;
             int p = len < m ? len++ : m - 1;
             while (p > 0 && best[p - 1].score < s[i]) best[p] = best[p - 1], p--;
-            best[p] = (vc_hit){(int)i, s[i]};
+            best[p] = (struct viclip_hit){(int)i, s[i]};
         }
     }
 }
@@ -78,17 +93,15 @@ int main(int argc, char **argv) {
     }
     const long n = argc > 1 ? atol(argv[1]) : 1000000;
     const int E = argc > 2 ? atoi(argv[2]) : 768, threads = argc > 3 ? atoi(argv[3]) : 2, m = 200, reps = 5;
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
+    viclip_set_threads(threads);
     float *rows = malloc((size_t)n * E * sizeof *rows), *q = malloc((size_t)16 * E * sizeof *q);
     random_rows(rows, n, E, 7);
     random_rows(q, 16, E, 99);
-    vc_search_index x = {0};
-    x.dim = E, x.dtype = VC_DT_F16;
+    viclip_error err;
+    viclip_index *x = viclip_index_new(E, VICLIP_F16, &err);
     double *se = calloc((size_t)n, sizeof *se);
-    vc_error err;
-    if (vc_index_append(&x, "bench", 0, 0, 0, rows, se, se, (int)n, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
-    vc_hit *hits = malloc((size_t)16 * m * sizeof *hits), *peer = malloc((size_t)16 * m * sizeof *peer);
+    if (!x || viclip_index_append(x, "bench", 0, 0, 0, rows, se, se, (int)n, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+    struct viclip_hit *hits = malloc((size_t)16 * m * sizeof *hits), *peer = malloc((size_t)16 * m * sizeof *peer);
     float *scores = malloc((size_t)16 * n * sizeof *scores);
     double best[2][2] = {{1e9, 1e9}, {1e9, 1e9}};
     const int nqs[2] = {1, 16};
@@ -96,11 +109,11 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++)
         for (int r = 0; r < reps; r++) {
             int got;
-            double t0 = vc_now_s();
-            vc_index_search(&x, q, nqs[k], m, hits, &got, &err);
-            double t1 = vc_now_s();
+            double t0 = now_s();
+            viclip_index_rank(x, q, nqs[k], m, hits, &got, &err);
+            double t1 = now_s();
             flat_ip(rows, n, E, q, nqs[k], m, scores, peer);
-            double t2 = vc_now_s();
+            double t2 = now_s();
             if (t1 - t0 < best[k][0]) best[k][0] = t1 - t0;
             if (t2 - t1 < best[k][1]) best[k][1] = t2 - t1;
             agree &= hits[0].row == peer[0].row; /* float16 storage: the top hit is the same */
@@ -111,7 +124,7 @@ int main(int argc, char **argv) {
            "\"peer_f32_gb_per_1e6_windows\":%.3f,\"top1_agrees\":%s}\n",
            n, E, threads, 1e3 * best[0][0], 1e3 * best[0][1], 1e3 * best[1][0], 1e3 * best[1][1], bytes / n * 1e6 / 1e9,
            ((double)n * E * 4 + (double)n * 16) / n * 1e6 / 1e9, agree ? "true" : "false");
-    vc_index_free(&x);
+    viclip_index_free(x);
     free(rows), free(q), free(se), free(hits), free(peer), free(scores);
     return 0;
 }

@@ -226,6 +226,7 @@ VICLIP_API void viclip_free_strings(char **list, int n);
 VICLIP_API int viclip_sampling_from_name(const char *name, enum viclip_sampling *out, viclip_error *err);
 VICLIP_API int viclip_interp_from_name(const char *name, enum viclip_interp *out, viclip_error *err);
 VICLIP_API const char *viclip_sampling_name(enum viclip_sampling s);
+VICLIP_API const char *viclip_interp_name(enum viclip_interp i);
 
 /* Decimal integers, range-checked: lo..hi, and 0..hi unsigned; the error names `what` (e.g. a
  * flag) and the value. */
@@ -286,6 +287,9 @@ VICLIP_API int viclip_model_imported(const viclip_context *ctx);
  * [N,K], as the model's linear layers) at `precision` (NULL: the default), best of reps after
  * a warm-up, on random inputs; -1 on bad arguments or no memory. */
 VICLIP_API double viclip_bench_gemm(int M, int N, int K, int trans_b, const char *precision, int reps);
+
+/* C[M,N] = A[M,K] B[N,K]^T in float32 with the library's GEMM backend (for benchmark peers). */
+VICLIP_API void viclip_gemm_nt(int M, int N, int K, const float *A, const float *B, float *C);
 
 /* ---- model files ----------------------------------------------------------------------- */
 
@@ -390,6 +394,8 @@ VICLIP_API int viclip_index_n_files(const viclip_index *x);
 VICLIP_API int viclip_index_n_windows(const viclip_index *x);
 VICLIP_API int viclip_index_dim(const viclip_index *x);
 VICLIP_API enum viclip_dtype viclip_index_dtype(const viclip_index *x); /* of the stored rows */
+VICLIP_API enum viclip_sampling viclip_index_sampling(const viclip_index *x); /* how its clips were made */
+VICLIP_API enum viclip_interp viclip_index_interp(const viclip_index *x);
 VICLIP_API double viclip_index_window(const viclip_index *x);  /* seconds; 0: whole videos or clips */
 VICLIP_API double viclip_index_stride(const viclip_index *x);
 VICLIP_API const char *viclip_index_file_path(const viclip_index *x, int file);
@@ -405,11 +411,17 @@ struct viclip_index_params {
     double long_video_s;       /* default 60 (then 8 s windows every 4 s) */
     enum viclip_dtype dtype;   /* of the stored rows: F16 (default) or F32 */
     int workers;               /* decoding threads (default 2) */
+    const char *sampling, *interp; /* of every clip and window; NULL: the index's own (a new
+                                      index: middle, bicubic); another than the index's is refused */
     void (*on_skip)(const char *msg, void *user);                         /* an unreadable video */
     void (*on_progress)(const char *what, int done, int total, void *user);
     void *user;
 };
 VICLIP_API struct viclip_index_params viclip_index_default_params(void);
+/* Opens an index made by ctx's model with the preprocessing p asks for (p NULL: any); the
+ * errors name the index's metadata file. */
+VICLIP_API viclip_index *viclip_index_open_checked(const char *path, viclip_context *ctx,
+                                                   const struct viclip_index_params *p, viclip_error *err);
 struct viclip_index_input {
     const char *path;
     double start_s, end_s;     /* a clip of the file; < 0: the whole video */
@@ -429,6 +441,22 @@ VICLIP_API int viclip_index_update(viclip_context *ctx, viclip_index *x, const s
                                    viclip_error *err);
 /* Writes the three files, each atomically (a folder path is created). */
 VICLIP_API int viclip_index_save(const viclip_index *x, const char *path, viclip_error *err);
+
+/* An empty index of dim-dimensional rows not tied to a model (embeddings made elsewhere), and
+ * appending one file's rows (emb [count, dim] float32, normalised; start/end in seconds). */
+VICLIP_API viclip_index *viclip_index_new(int dim, enum viclip_dtype dtype, viclip_error *err);
+VICLIP_API int viclip_index_append(viclip_index *x, const char *path, int64_t size, int64_t mtime_ns, double duration,
+                                   const float *emb, const double *start, const double *end, int count,
+                                   viclip_error *err);
+
+/* Exact search over rows: for each query the min(m, n) best rows, best first, into
+ * hits[q * m ...]; *got receives min(m, n). */
+struct viclip_hit {
+    int row;
+    float score;
+};
+VICLIP_API int viclip_index_rank(const viclip_index *x, const float *queries, int nq, int m, struct viclip_hit *hits,
+                                 int *got, viclip_error *err);
 
 /* Search: moments (neighbouring windows that match merged) of normalised queries [nq, dim]. */
 struct viclip_moment {

@@ -11,6 +11,7 @@
 #include "search/build.h"
 #include "search/index.h"
 #include "search/moments.h"
+#include "search/rank.h"
 #include "io/annotations.h"
 #include "io/strbuf.h"
 #include "serve/server.h"
@@ -83,6 +84,8 @@ int viclip_index_n_files(const viclip_index *x) { return x->x.n_files; }
 int viclip_index_n_windows(const viclip_index *x) { return x->x.n; }
 int viclip_index_dim(const viclip_index *x) { return x->x.dim; }
 enum viclip_dtype viclip_index_dtype(const viclip_index *x) { return x->x.dtype == VC_DT_F32 ? VICLIP_F32 : VICLIP_F16; }
+enum viclip_sampling viclip_index_sampling(const viclip_index *x) { return (enum viclip_sampling)x->x.sampling; }
+enum viclip_interp viclip_index_interp(const viclip_index *x) { return (enum viclip_interp)x->x.interp; }
 double viclip_index_window(const viclip_index *x) { return x->x.window; }
 double viclip_index_stride(const viclip_index *x) { return x->x.stride; }
 const char *viclip_index_file_path(const viclip_index *x, int file) {
@@ -116,11 +119,28 @@ static void build_progress(const char *what, int done, int total, void *user) {
 static int build_opts(const struct viclip_index_params *p, build_user *u, vc_index_build_opts *o, viclip_error *err) {
     if (p->dtype != VICLIP_F16 && p->dtype != VICLIP_F32) return fail(err, "%s", "viclip_index_params.dtype must be F16 or F32");
     *o = vc_index_build_default_opts();
+    vc_error e;
+    if (vc_index_build_parse_preprocess(p->sampling, p->interp, o, &e)) return pass_error(&e, err), -1;
     o->window = p->window, o->stride = p->stride, o->long_video_s = p->long_video_s;
     o->dtype = p->dtype == VICLIP_F32 ? VC_DT_F32 : VC_DT_F16, o->workers = p->workers;
     u->p = p;
     o->on_failure = build_failure, o->on_progress = build_progress, o->user = u;
     return 0;
+}
+
+viclip_index *viclip_index_open_checked(const char *path, viclip_context *ctx, const struct viclip_index_params *p,
+                                        viclip_error *err) {
+    vc_index_build_opts o;
+    build_user u;
+    if (p && build_opts(p, &u, &o, err)) return NULL;
+    viclip_index *h = calloc(1, sizeof *h);
+    if (!h) return fail(err, "%s", "out of memory"), NULL;
+    vc_error e;
+    if (vc_index_load_checked(path, ctx->model, p ? &o : NULL, &h->x, &e)) {
+        free(h); /* vc_index_load_checked frees what it loaded */
+        return pass_error(&e, err), NULL;
+    }
+    return h;
 }
 
 viclip_index *viclip_index_create(viclip_context *ctx, const struct viclip_index_params *p, viclip_error *err) {
@@ -165,6 +185,29 @@ int viclip_index_update(viclip_context *ctx, viclip_index *x, const struct vicli
 int viclip_index_save(const viclip_index *x, const char *path, viclip_error *err) {
     vc_error e;
     if (vc_index_save(path, &x->x, &e)) return pass_error(&e, err), -1;
+    return 0;
+}
+
+viclip_index *viclip_index_new(int dim, enum viclip_dtype dtype, viclip_error *err) {
+    if (dim < 1 || (dtype != VICLIP_F16 && dtype != VICLIP_F32)) return fail(err, "%s", "viclip_index_new: dim >= 1 and dtype F16 or F32"), NULL;
+    viclip_index *h = calloc(1, sizeof *h);
+    if (!h) return fail(err, "%s", "out of memory"), NULL;
+    h->x.dim = dim, h->x.dtype = dtype == VICLIP_F32 ? VC_DT_F32 : VC_DT_F16;
+    return h;
+}
+
+int viclip_index_append(viclip_index *x, const char *path, int64_t size, int64_t mtime_ns, double duration, const float *emb,
+                        const double *start, const double *end, int count, viclip_error *err) {
+    vc_error e;
+    if (vc_index_append(&x->x, path, size, mtime_ns, duration, emb, start, end, count, &e)) return pass_error(&e, err), -1;
+    return 0;
+}
+
+int viclip_index_rank(const viclip_index *x, const float *queries, int nq, int m, struct viclip_hit *hits, int *got,
+                      viclip_error *err) {
+    _Static_assert(sizeof(struct viclip_hit) == sizeof(vc_hit), "a hit is a row and a score");
+    vc_error e;
+    if (vc_index_search(&x->x, queries, nq, m, (vc_hit *)(void *)hits, got, &e)) return pass_error(&e, err), -1;
     return 0;
 }
 

@@ -44,6 +44,7 @@ int viclip_interp_from_name(const char *name, enum viclip_interp *out, viclip_er
 }
 
 const char *viclip_sampling_name(enum viclip_sampling s) { return vc_sampling_name((vc_sampling)s); }
+const char *viclip_interp_name(enum viclip_interp i) { return vc_interp_name((vc_interp)i); }
 
 int viclip_parse_i64(const char *text, int64_t lo, int64_t hi, int64_t *out, const char *what, viclip_error *err) {
     vc_error e;
@@ -164,6 +165,10 @@ double viclip_bench_gemm(int M, int N, int K, int trans_b, const char *precision
     }
     free(a), free(b), free(c);
     return best;
+}
+
+void viclip_gemm_nt(int M, int N, int K, const float *A, const float *B, float *C) {
+    vc_gemm(0, 1, M, N, K, 1, A, K, B, K, 0, C, N);
 }
 
 /* ---- synthetic data ------------------------------------------------------------------------- */

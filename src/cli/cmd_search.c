@@ -8,21 +8,16 @@
 #include <sys/stat.h>
 
 #include "cli/args.h"
-#include "cli/commands.h"
-#include "eval/evaluate.h"
-#include "io/strbuf.h"
-#include "model/model_io.h"
-#include "search/build.h"
-#include "search/moments.h"
+#include "cli/cli.h"
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void folder_failure(const char *path, const char *msg, void *user) {
+static void folder_failure(const char *msg, void *user) {
     fprintf(stderr, "viclip search: warning: skipping %s\n", msg);
 }
 
 /* Every regular file of dir (sorted), encoded now into an index in memory. */
-static int index_folder(vc_model *m, const char *dir, const vc_index_build_opts *how, vc_search_index *x) {
+static int index_folder(viclip_context *m, const char *dir, const struct viclip_index_params *how, viclip_index **x) {
     DIR *d = opendir(dir);
     if (!d) return fprintf(stderr, "viclip search: error: %s: cannot open the folder\n", dir), 1;
     int cap = 64, n = 0, rc = 0;
@@ -45,16 +40,15 @@ static int index_folder(vc_model *m, const char *dir, const vc_index_build_opts 
     if (!names) return cli_error("search", "out of memory"), 1;
     if (!n) rc = 1, fprintf(stderr, "viclip search: error: %s has no files\n", dir);
     qsort(names, (size_t)n, sizeof *names, by_name);
-    vc_loader_item *items = malloc(((size_t)n + 1) * sizeof *items);
+    struct viclip_index_input *items = malloc(((size_t)n + 1) * sizeof *items);
     if (!rc && !items) rc = 1, cli_error("search", "out of memory");
-    for (int i = 0; !rc && i < n; i++) items[i] = (vc_loader_item){names[i], -1, -1};
-    vc_index_build_opts o = *how;
-    o.on_failure = folder_failure, o.dtype = VC_DT_F32;
-    vc_index_build_stats st;
-    vc_error err;
-    if (!rc && (vc_index_init(x, m, &o, &err) || vc_index_update(m, x, items, n, &o, &st, &err)))
+    for (int i = 0; !rc && i < n; i++) items[i] = (struct viclip_index_input){names[i], -1, -1};
+    struct viclip_index_params o = *how;
+    o.on_skip = folder_failure, o.dtype = VICLIP_F32;
+    viclip_error err;
+    if (!rc && (!(*x = viclip_index_create(m, &o, &err)) || viclip_index_update(m, *x, items, n, &o, NULL, &err)))
         rc = 1, cli_error("search", err.msg);
-    if (!rc && x->n == 0) rc = 1, cli_error("search", "none of the videos could be read");
+    if (!rc && viclip_index_n_windows(*x) == 0) rc = 1, cli_error("search", "none of the videos could be read");
     for (int i = 0; i < n; i++) free(names[i]);
     free(names), free(items);
     return rc;
@@ -107,58 +101,71 @@ int cmd_search(int argc, char **argv) {
         arg_str_list_free(&queries);
         return rc > 0 ? 0 : 2;
     }
-    vc_error err;
-    vc_index_build_opts how = vc_index_build_default_opts();
-    how.workers = workers;
-    if (vc_index_build_parse_preprocess(sampling, interp, &how, &err)) {
+    viclip_error err;
+    struct viclip_index_params how = viclip_index_default_params();
+    how.workers = workers, how.sampling = sampling, how.interp = interp;
+    if (viclip_preprocess_valid(sampling, interp, &err)) {
         cli_error("search", err.msg);
         arg_str_list_free(&queries);
         return 2;
     }
     cli_set_threads(threads);
-    vc_search_index x = {0};
-    vc_model *m = cli_load_model(model, precision, "search");
-    vc_tokenizer *tok = m ? cli_load_tokenizer(vocab) : NULL;
-    rc = m && tok ? 0 : 1;
+    viclip_index *x = NULL;
+    viclip_context *m = cli_open_model(model, precision, vocab, !raw, "search");
+    rc = m ? 0 : 1;
     if (!rc) {
         struct stat sb;
-        if (!stat(index, &sb) && S_ISDIR(sb.st_mode) && !vc_index_exists(index)) rc = index_folder(m, index, &how, &x);
-        else if (vc_index_load_checked(index, m, &how, &x, &err)) rc = 1, cli_error("search", err.msg);
+        if (!stat(index, &sb) && S_ISDIR(sb.st_mode) && !viclip_index_exists(index)) rc = index_folder(m, index, &how, &x);
+        else if (!(x = viclip_index_open_checked(index, m, &how, &err))) rc = 1, cli_error("search", err.msg);
     }
-    const int nq = queries.n, E = m ? m->cfg.embed_dim : 0;
+    const int nq = queries.n, E = m ? viclip_embed_dim(m) : 0;
     float *q = rc ? NULL : malloc((size_t)nq * E * sizeof *q);
-    vc_moment *mom = rc ? NULL : malloc((size_t)nq * top_k * sizeof *mom);
+    struct viclip_moment *mom = rc ? NULL : malloc((size_t)nq * top_k * sizeof *mom);
     int *n_mom = rc ? NULL : malloc((size_t)nq * sizeof *n_mom);
     if (!rc && (!q || !mom || !n_mom)) rc = 1, cli_error("search", "out of memory");
-    if (!rc && vc_encode_texts_normalized(m, tok, (const char *const *)queries.items, nq, !raw, q, &err))
-        rc = 1, cli_error("search", err.msg);
-    if (!rc && vc_search_moments(&x, q, nq, top_k, margin, mom, n_mom, &err)) rc = 1, cli_error("search", err.msg);
+    if (!rc && viclip_encode_texts(m, (const char *const *)queries.items, nq, q, &err)) rc = 1, cli_error("search", err.msg);
+    if (!rc && viclip_index_search(x, q, nq, top_k, margin, mom, n_mom, &err)) rc = 1, cli_error("search", err.msg);
     if (!rc && json) {
-        vc_strbuf sb = {0};
-        rc = vc_sb_appendf(&sb, &err, "{\"n_videos\":%d,\"n_windows\":%d,\"queries\":[", x.n_files, x.n);
-        for (int j = 0; !rc && j < nq; j++) {
-            if (j) rc = vc_sb_putc(&sb, ',', &err);
-            if (!rc) rc = vc_moments_json(&sb, &x, queries.items[j], mom + (size_t)j * top_k, n_mom[j], &err);
+        /* built whole before printing: an error leaves no half-written JSON */
+        size_t len = 0, cap = 256;
+        char *out = malloc(cap);
+        int w = out ? snprintf(out, cap, "{\"n_videos\":%d,\"n_windows\":%d,\"queries\":[", viclip_index_n_files(x),
+                               viclip_index_n_windows(x)) : -1;
+        rc = out && w > 0 ? 0 : 1;
+        if (!rc) len = (size_t)w;
+        for (int j = 0; !rc && j <= nq; j++) {
+            char *one = j < nq ? viclip_moments_json(x, queries.items[j], mom + (size_t)j * top_k, n_mom[j], &err) : NULL;
+            const char *piece = j < nq ? one : "]}\n";
+            if (!piece) {
+                rc = 1;
+                break;
+            }
+            const size_t need = len + strlen(piece) + 2;
+            if (need > cap) {
+                char *grown = realloc(out, cap = need * 2);
+                if (!grown) rc = 1, snprintf(err.msg, sizeof err.msg, "out of memory");
+                else out = grown;
+            }
+            if (!rc) len += (size_t)sprintf(out + len, "%s%s", j && j < nq ? "," : "", piece);
+            viclip_free_string(one);
         }
-        if (!rc) rc = vc_sb_puts(&sb, "]}\n", &err);
-        if (rc) rc = 1, cli_error("search", err.msg);
-        else fwrite(sb.data, 1, sb.len, stdout);
-        vc_sb_free(&sb);
+        if (rc) cli_error("search", err.msg);
+        else fwrite(out, 1, len, stdout);
+        free(out);
     } else {
         for (int j = 0; !rc && j < nq; j++) {
             printf("%s\n", queries.items[j]);
             for (int r = 0; r < n_mom[j]; r++) {
-                const vc_moment *v = &mom[(size_t)j * top_k + r];
+                const struct viclip_moment *v = &mom[(size_t)j * top_k + r];
                 printf("  %2d. %.4f  ", r + 1, v->score);
-                print_path(x.files[v->file].path);
-                printf("  %.1f-%.1f s\n", v->start, v->end);
+                print_path(viclip_index_file_path(x, v->file));
+                printf("  %.1f-%.1f s\n", v->start_s, v->end_s);
             }
         }
     }
     free(q), free(mom), free(n_mom);
-    vc_index_free(&x);
-    vc_tokenizer_free(tok);
-    vc_model_free(m);
+    viclip_index_free(x);
+    viclip_free(m);
     arg_str_list_free(&queries);
     return rc;
 }
