@@ -549,8 +549,9 @@ VICLIP_API const char *viclip_checkpoint_meta(const viclip_checkpoint *ck, const
 /* The settings of the run that wrote a training checkpoint (its train_args): 1 when present
  * (and parsed), 0 when the file has none, -1 when they do not parse. */
 VICLIP_API int viclip_checkpoint_has_train_args(viclip_checkpoint *ck, viclip_error *err);
+enum viclip_value_kind { VICLIP_VALUE_ABSENT = 0, VICLIP_VALUE_NUMBER, VICLIP_VALUE_STRING, VICLIP_VALUE_OTHER };
 struct viclip_value {
-    enum { VICLIP_VALUE_ABSENT = 0, VICLIP_VALUE_NUMBER, VICLIP_VALUE_STRING, VICLIP_VALUE_OTHER } kind;
+    enum viclip_value_kind kind;
     double number;
     int is_int64;       /* number is an integer that fits int64 (then int64 holds it) */
     int64_t int64;

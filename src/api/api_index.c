@@ -24,16 +24,10 @@ int viclip_encode_video_files_cb(viclip_context *ctx, const char *const *paths, 
                                  viclip_error *err) {
     const struct viclip_video_params d = viclip_video_default_params();
     if (!p) p = &d;
-    if (p->sampling < VICLIP_SAMPLING_MIDDLE || p->sampling > VICLIP_SAMPLING_DEMO)
-        return fail(err, "%s", "viclip_video_params.sampling is not a viclip_sampling value");
-    if (p->interp != VICLIP_INTERP_BICUBIC && p->interp != VICLIP_INTERP_BILINEAR)
-        return fail(err, "%s", "viclip_video_params.interp is not a viclip_interp value");
-    if (n < 0 || (n > 0 && (!paths || !out || !ok))) return fail(err, "%s", "viclip_encode_video_files: bad paths, n, out or ok");
     vc_video_encode_params ep = vc_video_encode_default_params();
-    vc_clip_opts *o = &ep.clip;
-    o->sampling = (vc_sampling)p->sampling, o->interp = (vc_interp)p->interp;
-    o->start = p->start_s, o->end = p->end_s, o->augment = p->augment, o->seed = p->seed, o->key = p->key;
-    o->threads = p->decode_threads > 0 ? p->decode_threads : 1;
+    if (vc_api_clip_opts(p, &ep.clip, err)) return -1;
+    if (n < 0 || (n > 0 && (!paths || !out || !ok))) return fail(err, "%s", "viclip_encode_video_files: bad paths, n, out or ok");
+    const vc_clip_opts *o = &ep.clip;
     if (p->workers > 0) ep.workers = p->workers;
     if (cb) ep.on_progress = cb->on_progress, ep.on_failure = cb->on_skip, ep.user = cb->user;
     vc_loader_item *items = malloc(((size_t)n + 1) * sizeof *items);

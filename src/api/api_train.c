@@ -173,6 +173,27 @@ static const vc_tokenizer *run_tokenizer(const viclip_tokenizer *given, vc_token
     return *owned = vc_tokenizer_load(found, e);
 }
 
+/* A run of the trainer behind fn (train, pretrain, finetune) once its parameters t are made
+ * (rc: whether making them failed): the tokenizer, the run, the summary, the error. */
+typedef int (*run_fn)(const void *t, const vc_tokenizer *tok, vc_train_summary *s, vc_error *e);
+
+static int run(run_fn fn, const void *t, int rc, const viclip_tokenizer *given, vc_error *e,
+               struct viclip_run_summary *summary, viclip_error *err) {
+    vc_train_summary s = {0};
+    vc_tokenizer *owned;
+    const vc_tokenizer *tok = NULL;
+    if (!rc && !(tok = run_tokenizer(given, &owned, e))) rc = -1;
+    if (!rc) rc = fn(t, tok, &s, e);
+    if (tok) vc_tokenizer_free(owned);
+    summary_out(&s, summary);
+    if (rc) pass_error(e, err);
+    return rc ? -1 : 0;
+}
+
+static int run_train(const void *t, const vc_tokenizer *tok, vc_train_summary *s, vc_error *e) { return vc_train(t, tok, s, e); }
+static int run_pretrain(const void *t, const vc_tokenizer *tok, vc_train_summary *s, vc_error *e) { return vc_pretrain(t, tok, s, e); }
+static int run_finetune(const void *t, const vc_tokenizer *tok, vc_train_summary *s, vc_error *e) { return vc_finetune(t, tok, s, e); }
+
 /* ---- train ---------------------------------------------------------------------------------- */
 
 struct viclip_train_run_params viclip_train_run_default_params(void) {
@@ -236,16 +257,8 @@ int viclip_train_run_check(const struct viclip_train_run_params *p, viclip_error
 int viclip_train_run(const struct viclip_train_run_params *p, struct viclip_run_summary *summary, viclip_error *err) {
     vc_error e;
     vc_train_params t;
-    vc_train_summary s = {0};
-    vc_tokenizer *owned;
-    const vc_tokenizer *tok = NULL;
-    int rc = train_in(p, &t, &e);
-    if (!rc && !(tok = run_tokenizer(p->tokenizer, &owned, &e))) rc = -1;
-    if (!rc) rc = vc_train(&t, tok, &s, &e);
-    if (tok) vc_tokenizer_free(owned);
-    summary_out(&s, summary);
-    if (rc) pass_error(&e, err);
-    return rc ? -1 : 0;
+    const int rc = train_in(p, &t, &e);
+    return run(run_train, &t, rc, p->tokenizer, &e, summary, err);
 }
 
 /* ---- pretrain ------------------------------------------------------------------------------- */
@@ -291,16 +304,8 @@ int viclip_pretrain_check(const struct viclip_pretrain_params *p, viclip_error *
 int viclip_pretrain(const struct viclip_pretrain_params *p, struct viclip_run_summary *summary, viclip_error *err) {
     vc_error e;
     vc_pretrain_params t;
-    vc_train_summary s = {0};
-    vc_tokenizer *owned;
-    const vc_tokenizer *tok = NULL;
-    int rc = pretrain_in(p, &t, &e);
-    if (!rc && !(tok = run_tokenizer(p->train.tokenizer, &owned, &e))) rc = -1;
-    if (!rc) rc = vc_pretrain(&t, tok, &s, &e);
-    if (tok) vc_tokenizer_free(owned);
-    summary_out(&s, summary);
-    if (rc) pass_error(&e, err);
-    return rc ? -1 : 0;
+    const int rc = pretrain_in(p, &t, &e);
+    return run(run_pretrain, &t, rc, p->train.tokenizer, &e, summary, err);
 }
 
 /* ---- finetune ------------------------------------------------------------------------------- */
@@ -321,10 +326,7 @@ struct viclip_finetune_params viclip_finetune_default_params(void) {
 int viclip_finetune(const struct viclip_finetune_params *p, struct viclip_run_summary *summary, viclip_error *err) {
     vc_error e;
     vc_finetune_params t = vc_finetune_default_params();
-    vc_train_summary s = {0};
     vc_sampling smode;
-    vc_tokenizer *owned;
-    const vc_tokenizer *tok = NULL;
     int rc = 0;
     if (!p->head_init || (strcmp(p->head_init, "zeroshot") && strcmp(p->head_init, "random")))
         rc = vc_fail(&e, "head_init '%s': expected zeroshot or random", p->head_init ? p->head_init : "");
@@ -341,10 +343,5 @@ int viclip_finetune(const struct viclip_finetune_params *p, struct viclip_run_su
         t.on_progress = progress_bridge, t.on_warning = warning_bridge, t.user = (void *)&p->cb;
         t.progress_every = p->progress_every;
     }
-    if (!rc && !(tok = run_tokenizer(p->tokenizer, &owned, &e))) rc = -1;
-    if (!rc) rc = vc_finetune(&t, tok, &s, &e);
-    if (tok) vc_tokenizer_free(owned);
-    summary_out(&s, summary);
-    if (rc) pass_error(&e, err);
-    return rc ? -1 : 0;
+    return run(run_finetune, &t, rc, p->tokenizer, &e, summary, err);
 }

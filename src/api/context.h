@@ -8,6 +8,7 @@
 #include "model/model.h"
 #include "text/tokenizer.h"
 #include "train/optimizer.h"
+#include "video/clip.h"
 
 struct viclip_context {
     vc_model *model;
@@ -26,6 +27,8 @@ void vc_api_pass_error(const vc_error *from, viclip_error *to);
 /* Formats fmt with one string argument into err; returns -1. */
 int vc_api_fail(viclip_error *err, const char *fmt, const char *arg);
 
+/* The clip options of video params (p NULL: the defaults); -1 naming a bad enum value. */
+int vc_api_clip_opts(const struct viclip_video_params *p, vc_clip_opts *o, viclip_error *err);
 /* 0, or -1 with a message when the context was made without a vocabulary. */
 int vc_api_need_tokenizer(const viclip_context *ctx, viclip_error *err);
 

@@ -134,7 +134,7 @@ struct viclip_video_params viclip_video_default_params(void) {
                                         .start_s = -1, .end_s = -1, .decode_threads = 1, .workers = 2};
 }
 
-static int clip_opts(const struct viclip_video_params *p, vc_clip_opts *o, viclip_error *err) {
+int vc_api_clip_opts(const struct viclip_video_params *p, vc_clip_opts *o, viclip_error *err) {
     const struct viclip_video_params d = viclip_video_default_params();
     if (!p) p = &d;
     *o = vc_clip_default_opts();
@@ -156,7 +156,7 @@ int viclip_load_clip(const viclip_context *ctx, const char *path, const struct v
 int viclip_load_clip_sized(const char *path, int frames, int size, const struct viclip_video_params *p, float *clip,
                            viclip_error *err) {
     vc_clip_opts o;
-    if (clip_opts(p, &o, err)) return -1;
+    if (vc_api_clip_opts(p, &o, err)) return -1;
     if (!path || !clip) return fail(err, "%s", "no video path or clip buffer given");
     const vc_preprocess pp = vc_preprocess_default(frames, size);
     vc_error e;
@@ -184,18 +184,7 @@ int viclip_encode_video_file(viclip_context *ctx, const char *path, const struct
 
 int viclip_encode_video_files(viclip_context *ctx, const char *const *paths, int n, const struct viclip_video_params *p,
                               float *out, unsigned char *ok, int *n_ok, viclip_error *err) {
-    vc_video_encode_params ep = vc_video_encode_default_params();
-    if (clip_opts(p, &ep.clip, err)) return -1;
-    if (p && p->workers > 0) ep.workers = p->workers;
-    if (n < 0 || (n > 0 && (!paths || !out || !ok))) return fail(err, "%s", "viclip_encode_video_files: bad paths, n, out or ok");
-    vc_loader_item *items = malloc(((size_t)n + 1) * sizeof *items);
-    if (!items) return fail(err, "%s", "out of memory");
-    for (int i = 0; i < n; i++) items[i] = (vc_loader_item){paths[i], ep.clip.start, ep.clip.end};
-    vc_error e;
-    int rc = vc_encode_videos(ctx->model, items, n, &ep, out, ok, n_ok, &e);
-    free(items);
-    if (rc) pass_error(&e, err);
-    return rc ? -1 : 0;
+    return viclip_encode_video_files_cb(ctx, paths, n, p, NULL, out, ok, n_ok, err);
 }
 
 /* ---- text ----------------------------------------------------------------------------------- */
