@@ -10,11 +10,7 @@
 set -eu
 out=$1; steps=${2:-150}; batch=${3:-24}; unmasked=${4:-30}; ntrain=${5:-1500}; fw=${6:-1}; threads=${7:-2}
 seed=${8:-0}
-v=${VICLIP:-build/viclip}
-mkdir -p "$out"
 . "$(dirname "$0")/demo_recipe.sh"
-[ -f "$out/data/train.jsonl" ] || run $v synth "$out/data" --n-train "$ntrain" -t "$threads" > /dev/null
-data="$out/data"
 sfx=$([ "$seed" = 0 ] || echo "_s$seed")  # seed 0 keeps the unsuffixed names
 train --steps "$steps" --seed "$seed" --out "$out/global$sfx" > "$out/global$sfx.log"
 evaluate "global_only$sfx" "$out/global$sfx/model.safetensors"

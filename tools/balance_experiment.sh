@@ -9,11 +9,7 @@
 set -eu
 out=$1; tower=$2; steps=${3:-300}; batch=${4:-48}; lr=${5:-1e-3}; unmasked=${6:-40}; ntrain=${7:-4000}
 threads=${8:-2}
-v=${VICLIP:-build/viclip}
-mkdir -p "$out"
 . "$(dirname "$0")/demo_recipe.sh"
-[ -f "$out/data/train.jsonl" ] || run $v synth "$out/data" --n-train "$ntrain" -t "$threads" > /dev/null
-data="$out/data"
 for mode in off auto; do
     run $v train --train-data "$data/train.jsonl" --workers 0 --init-vision "$tower" --init-text random \
         -b "$batch" --steps "$steps" --warmup 10 --lr "$lr" --min-lr 1e-5 --wd 0.05 --mask-ratio 0.5 \

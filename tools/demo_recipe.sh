@@ -1,8 +1,13 @@
 # Shared by the synthetic-set experiments (sourced, not run): `viclip demo`'s training recipe
 # (src/cli/cmd_demo.c) as `viclip train`, with a shorter warmup for short runs, and the demo's
 # evaluation, in frame order and with shuffled frames, appended to $out/results.tsv.
-# Needs: v (the viclip binary), out, data, batch, unmasked, threads.
+# Needs: out, ntrain, batch, unmasked, threads; sets v (the viclip binary: $VICLIP or build/viclip)
+# and data (the synthetic set of ntrain training clips, made in $out/data unless already there).
 run() { echo "+ $*" >> "$out/commands.txt"; "$@"; }
+v=${VICLIP:-build/viclip}
+mkdir -p "$out"
+[ -f "$out/data/train.jsonl" ] || run $v synth "$out/data" --n-train "$ntrain" -t "$threads" > /dev/null
+data="$out/data"
 train() { run $v train --train-data "$data/train.jsonl" --workers 0 -m demo -b "$batch" --warmup 10 --lr 1e-3 \
     --min-lr 1e-5 --wd 0.05 --mask-ratio 0.5 --unmasked-steps "$unmasked" --drop-path 0.05 --temp-init 0.07 \
     --positives label --temporal-init-std 0.5 --seed 0 --log-every 20 -t "$threads" "$@"; }

@@ -14,12 +14,8 @@
 set -eu
 out=$1; teacher=$2; total=${3:-100}; pre=${4:-40}; batch=${5:-24}; unmasked=${6:-20}; ntrain=${7:-1500}
 threads=${8:-2}
-v=${VICLIP:-build/viclip}
 rest=$((total - pre))
-mkdir -p "$out"
 . "$(dirname "$0")/demo_recipe.sh"
-[ -f "$out/data/train.jsonl" ] || run $v synth "$out/data" --n-train "$ntrain" -t "$threads" > /dev/null
-data="$out/data"
 pretrain() { run $v pretrain --train-data "$data/train.jsonl" --steps "$pre" --batch-size "$batch" --warmup 10 \
     --lr 1e-3 -t "$threads" --log-every 10 "$@"; }
 pretrain --objective mae --out "$out/mae" > "$out/mae.log"
