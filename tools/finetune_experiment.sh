@@ -7,7 +7,7 @@
 # demo's 4000 training clips (60 seen attribute combinations). Test clips: a second synthetic set
 # drawn with another generator seed (fresh clips of the same 60 combinations, 20 each); the
 # held-out combinations' clips (unseen in training) are scored too. Every run is repeated for
-# each SEED (head-init data order and drop-path; the test set and demo model stay the same).
+# each SEED (the data order and drop-path; the test set and the demo model stay the same).
 # One run at a time; results in OUT/results.tsv (name, settings, JSON on the seen-combination test
 # clips, JSON on the unseen combinations), the commands in OUT/commands.txt.
 # Usage: tools/finetune_experiment.sh OUT_DIR DEMO_DIR [STEPS] [BATCH] [PROBE_LR] [THREADS] [SEED...]
