@@ -27,16 +27,7 @@ static void softmax_tile(vc_real *S, int n, int nk, int i0, int causal, vc_real 
     for (int r = 0; r < n; r++) {
         vc_real *row = S + (size_t)r * nk;
         int valid = causal ? i0 + r + 1 : nk;
-        vc_real mx = row[0];
-        /* a vector reduction: the scalar loop is one long chain of dependent max latencies */
-#pragma omp simd reduction(max : mx)
-        for (int j = 1; j < valid; j++) mx = row[j] > mx ? row[j] : mx;
-        vc_real sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < valid; j++) {
-            row[j] = vc_exp(row[j] - mx);
-            sum += row[j];
-        }
+        vc_real mx, sum = vc_exp_shifted_row(row, valid, &mx);
         vc_real inv = (vc_real)(1.0 / sum);
 #pragma omp simd
         for (int j = 0; j < valid; j++) row[j] *= inv;

@@ -109,15 +109,7 @@ int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size
                 float *row = S + (size_t)r * Lp;
                 uint16_t *p = P + (size_t)r * Lp;
                 const int valid = causal ? i0 + r + 1 : L;
-                float mx = row[0];
-#pragma omp simd reduction(max : mx)
-                for (int j = 1; j < valid; j++) mx = row[j] > mx ? row[j] : mx;
-                float sum = 0;
-#pragma omp simd reduction(+ : sum)
-                for (int j = 0; j < valid; j++) {
-                    row[j] = vc_exp(row[j] - mx);
-                    sum += row[j];
-                }
+                float mx, sum = vc_exp_shifted_row(row, valid, &mx);
                 const float inv = 1.0f / sum;
 #pragma omp simd
                 for (int j = 0; j < valid; j++) p[j] = vc_bf16_from_f32(row[j] * inv);
