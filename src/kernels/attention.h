@@ -21,9 +21,9 @@ enum { VC_ATTN_QBLOCK = 64 };
 size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads);
 
 /* out [B, L, C]; lse [B, H, L] keeps each query row's log-sum-exp of scaled scores for
- * backward (NULL at inference); causal masks keys after the query (text tower). VC_BF16 runs
- * the score and weighted-sum products in bf16 (kernels/attention_bf16.h) where the CPU has
- * AVX512-BF16, else in fp32; backward is fp32 either way. */
+ * backward (NULL at inference); causal masks keys after the query (text tower). VC_BF16 at
+ * inference (lse NULL) runs the score and weighted-sum products in bf16
+ * (kernels/attention_bf16.h) where the CPU has AVX512-BF16; training attention is fp32. */
 void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real *scratch,
                           const vc_real *qkv, int B, int L, int C, int H, int causal);
 
