@@ -4,7 +4,9 @@
  * backend does on the model's largest shapes in the same precision, so the model's GFLOP/s can
  * be read as a fraction of it. Prints one JSON object whose keys match bench/bench_torch.py.
  * A client of the public library (include/viclip.h) only.
- * Usage: bench_viclip THREADS ITERS CONFIG [fp32|bf16] */
+ * Usage: bench_viclip THREADS ITERS CONFIG [fp32|bf16] [PHASES]
+ * PHASES (for profiling one workload, e.g. under perf): a comma list of video, text, train,
+ * ceiling; default all. Skipped phases report 0. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_viclip: precision %s: expected fp32 or bf16\n", prec);
         return 2;
     }
+    const char *phases = argc > 5 ? argv[5] : "video,text,train,ceiling";
+    const int do_video = !!strstr(phases, "video"), do_text = !!strstr(phases, "text");
+    const int do_train = !!strstr(phases, "train"), do_ceiling = !!strstr(phases, "ceiling");
     viclip_set_threads(threads);
     viclip_error err;
     viclip_context *ctx = viclip_init_random(preset, 1, viclip_context_default_params(), &err);
@@ -101,9 +106,9 @@ int main(int argc, char **argv) {
         }
         tokens[b * ctx_len + len] = eot;
     }
-    double t[32], video_b1 = 0, video_b4 = 0, text_cps, train_sps;
+    double t[32], video_b1 = 0, video_b4 = 0, text_cps = 0, train_sps = 0;
     /* video, batch 1 and 4 */
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 2 * do_video; pass++) {
         int B = pass ? BV : 1;
         if (viclip_encode_clips(ctx, video, B, out, &err)) return fail(&err); /* warm-up (plans memory) */
         for (int i = 0; i < iters; i++) {
@@ -115,24 +120,25 @@ int main(int argc, char **argv) {
         if (pass) video_b4 = B / s; else video_b1 = B / s;
     }
     double rss_infer = peak_rss_mb();
-    if (viclip_encode_tokens(ctx, tokens, BT, out, &err)) return fail(&err);
-    for (int i = 0; i < iters; i++) {
+    if (do_text && viclip_encode_tokens(ctx, tokens, BT, out, &err)) return fail(&err);
+    for (int i = 0; i < iters * do_text; i++) {
         double t0 = now_s();
         viclip_encode_tokens(ctx, tokens, BT, out, &err);
         t[i] = now_s() - t0;
     }
-    text_cps = BT / best(t, iters);
+    if (do_text) text_cps = BT / best(t, iters);
     /* training step: forward + backward of both towers + AdamW, 90% of patch tokens masked */
     struct viclip_train_params tp = viclip_train_default_params();
     tp.mask_ratio = 0.9f, tp.seed = 5;
-    for (int i = 0; i <= iters; i++) {
+    for (int i = 0; i <= iters * do_train; i++) {
         double loss, t0 = now_s();
         if (viclip_train_step(ctx, video, tokens, BTRAIN, &tp, &loss, &err)) return fail(&err);
         if (i) t[i - 1] = now_s() - t0; /* the first step plans memory: not timed */
     }
-    train_sps = BTRAIN / best(t, iters);
+    if (do_train) train_sps = BTRAIN / best(t, iters);
     const double flops = vision_flops(cfg, patches, patches + 1);
-    const double ceiling = gemm_ceiling(prec, patches + 1, config_int(cfg, "vision_width"), iters);
+    const double ceiling =
+        do_ceiling ? gemm_ceiling(prec, patches + 1, config_int(cfg, "vision_width"), iters) : 0;
     struct viclip_system_info si;
     if (viclip_system_info(&si, &err)) return fail(&err);
     const int ran_bf16 = !strcmp(prec, "bf16") && si.has_bf16;

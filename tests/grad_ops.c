@@ -105,7 +105,7 @@ TEST(quickgelu_matches_definition_and_gradient) {
 
 static double attn_loss(void *p) {
     op_ctx *c = p;
-    vc_attention_forward(c->out, c->lse, c->scratch, c->x, c->B, c->L, c->C, c->H, c->causal);
+    vc_attention_forward(VC_FP32, c->out, c->lse, c->scratch, c->x, c->B, c->L, c->C, c->H, c->causal);
     return dot(c->out, c->R, (size_t)c->B * c->L * c->C);
 }
 

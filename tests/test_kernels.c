@@ -1,5 +1,12 @@
 /* Float-build kernel checks that the double-precision gradient checks cannot see. */
+#include <omp.h>
+#include <stdlib.h>
+
+#include "core/rng.h"
+#include "kernels/attention.h"
+#include "kernels/attention_bf16.h"
 #include "kernels/fastmath.h"
+#include "kernels/gemm.h"
 #include "testutil.h"
 
 TEST(fast_exp_is_accurate_over_the_float_range) {
@@ -16,4 +23,41 @@ TEST(fast_exp_is_accurate_over_the_float_range) {
     CHECK(vc_exp(0.0f) == 1.0f, "exp(0) = %.9g", vc_exp(0.0f));
 }
 
-TEST_MAIN("kernels", T(fast_exp_is_accurate_over_the_float_range))
+/* bf16 attention against the fp32 kernel: L not a multiple of 16 or of the query block (padded
+ * keys must stay masked), two heads of 64, both masks. bf16 keeps 8 bits of mantissa, so
+ * outputs agree to ~1e-2 of their scale; an indexing slip would be O(1). */
+static void bf16_attention_case(int causal, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
+    enum { B = 2, L = VC_ATTN_QBLOCK + 13, C = 128, H = 2 };
+    const int threads = omp_get_max_threads();
+    const size_t ns = vc_attention_scratch_elems(L, C, H, threads);
+    float *qkv = malloc(sizeof(float) * B * L * 3 * C), *scratch = malloc(sizeof(float) * ns);
+    float *o32 = malloc(sizeof(float) * B * L * C), *o16 = malloc(sizeof(float) * B * L * C);
+    float *l32 = malloc(sizeof(float) * B * H * L), *l16 = malloc(sizeof(float) * B * H * L);
+    vc_rng r = vc_rng_at(21, 0, 0, (uint64_t)causal);
+    for (int i = 0; i < B * L * 3 * C; i++) qkv[i] = (float)vc_rng_normal(&r);
+    vc_attention_forward(VC_FP32, o32, l32, scratch, qkv, B, L, C, H, causal);
+    int rc = vc_attention_bf16_forward(o16, l16, scratch, ns / threads, qkv, B, L, C, H, causal);
+    CHECK(rc == 0, "the bf16 kernel declined on a CPU with a bf16 GEMM");
+    double err = 0, scale = 0, lerr = 0;
+    for (int i = 0; i < B * L * C; i++) {
+        err = fmax(err, fabs(o16[i] - o32[i]));
+        scale = fmax(scale, fabs(o32[i]));
+    }
+    for (int i = 0; i < B * H * L; i++) lerr = fmax(lerr, fabs(l16[i] - l32[i]));
+    printf("  %s: max |bf16 - fp32| %.3g of max |out| %.3g; lse %.3g\n", causal ? "causal" : "full", err,
+           scale, lerr);
+    CHECK(err < 2e-2 * scale, "output error %g (scale %g)", err, scale);
+    CHECK(lerr < 5e-2, "log-sum-exp error %g", lerr);
+    free(qkv), free(scratch), free(o32), free(o16), free(l32), free(l16);
+}
+
+TEST(bf16_attention_matches_fp32) {
+    if (!vc_attention_bf16_compiled() || !vc_gemm_has_bf16()) {
+        printf("SKIP kernels.bf16_attention: no AVX512-BF16 in this build or CPU (or VICLIP_ISA)\n");
+        return;
+    }
+    bf16_attention_case(0, vc_t_failed, vc_t_why, vc_t_whylen);
+    bf16_attention_case(1, vc_t_failed, vc_t_why, vc_t_whylen);
+}
+
+TEST_MAIN("kernels", T(fast_exp_is_accurate_over_the_float_range), T(bf16_attention_matches_fp32))

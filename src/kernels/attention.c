@@ -4,11 +4,18 @@
 
 #include <omp.h>
 
+#include "kernels/attention_bf16.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 
-size_t vc_attention_scratch_elems(int L, int max_threads) {
-    return (size_t)max_threads * 2 * VC_ATTN_QBLOCK * (size_t)L;
+/* Per thread: two QBLOCK x L tiles (fp32 forward and backward), or the bf16 forward's need. */
+static size_t per_thread_elems(int L, int C, int H) {
+    const size_t fp32 = 2 * VC_ATTN_QBLOCK * (size_t)L, bf16 = vc_attention_bf16_scratch_elems(L, C / H);
+    return bf16 > fp32 ? bf16 : fp32;
+}
+
+size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads) {
+    return (size_t)max_threads * per_thread_elems(L, C, H);
 }
 
 /* Keys a query block [i0, i1) sees: all of them, or up to i1 - 1 when causal. */
@@ -20,14 +27,7 @@ static void softmax_tile(vc_real *S, int n, int nk, int i0, int causal, vc_real 
     for (int r = 0; r < n; r++) {
         vc_real *row = S + (size_t)r * nk;
         int valid = causal ? i0 + r + 1 : nk;
-        vc_real mx = row[0];
-        for (int j = 1; j < valid; j++) mx = row[j] > mx ? row[j] : mx;
-        vc_real sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < valid; j++) {
-            row[j] = vc_exp(row[j] - mx);
-            sum += row[j];
-        }
+        vc_real mx, sum = vc_exp_shifted_row(row, valid, &mx);
         vc_real inv = (vc_real)(1.0 / sum);
 #pragma omp simd
         for (int j = 0; j < valid; j++) row[j] *= inv;
@@ -36,8 +36,13 @@ static void softmax_tile(vc_real *S, int n, int nk, int i0, int causal, vc_real 
     }
 }
 
-void vc_attention_forward(vc_real *out, vc_real *lse, vc_real *scratch, const vc_real *qkv,
-                          int B, int L, int C, int H, int causal) {
+void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real *scratch,
+                          const vc_real *qkv, int B, int L, int C, int H, int causal) {
+    /* bf16 at inference only: backward recomputes the probabilities in fp32 from lse, which
+     * must come from the same fp32 scores (and training attention is a few % of a masked step). */
+    if (prec == VC_BF16 && !lse &&
+        !vc_attention_bf16_forward(out, lse, scratch, per_thread_elems(L, C, H), qkv, B, L, C, H, causal))
+        return;
     const int hd = C / H, C3 = 3 * C, nblk = (L + VC_ATTN_QBLOCK - 1) / VC_ATTN_QBLOCK;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
     /* One (sample, head, query block) per iteration; the GEMMs run single-threaded inside. */

@@ -12,16 +12,20 @@
 #include <stddef.h>
 
 #include "core/real.h"
+#include "kernels/gemm.h"
 
 enum { VC_ATTN_QBLOCK = 64 };
 
-/* Scratch elements the caller must provide for L tokens (two QBLOCK x L tiles per thread). */
-size_t vc_attention_scratch_elems(int L, int max_threads);
+/* Scratch elements the caller must provide for L tokens of width C in H heads (per thread: two
+ * QBLOCK x L tiles, or what the bf16 forward needs). */
+size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads);
 
 /* out [B, L, C]; lse [B, H, L] keeps each query row's log-sum-exp of scaled scores for
- * backward (NULL at inference); causal masks keys after the query (text tower). */
-void vc_attention_forward(vc_real *out, vc_real *lse, vc_real *scratch, const vc_real *qkv,
-                          int B, int L, int C, int H, int causal);
+ * backward (NULL at inference); causal masks keys after the query (text tower). VC_BF16 at
+ * inference (lse NULL) runs the score and weighted-sum products in bf16
+ * (kernels/attention_bf16.h) where the CPU has AVX512-BF16; training attention is fp32. */
+void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real *scratch,
+                          const vc_real *qkv, int B, int L, int C, int H, int causal);
 
 /* dqkv [B, L, 3C] accumulated; needs the forward's out and lse, and scratch. */
 void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,

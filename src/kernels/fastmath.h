@@ -41,4 +41,21 @@ static inline float vc_exp(float x) {
 }
 #endif
 
+/* The first half of a softmax over row[0, n): row[j] = exp(row[j] - max) in place; returns the
+ * sum and stores the max in *max_out. Both reductions vectorise (a scalar running max is one
+ * long chain of dependent latencies, which dominated the attention softmax). */
+static inline vc_real vc_exp_shifted_row(vc_real *row, int n, vc_real *max_out) {
+    vc_real mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+    vc_real sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < n; j++) {
+        row[j] = vc_exp(row[j] - mx);
+        sum += row[j];
+    }
+    *max_out = mx;
+    return sum;
+}
+
 #endif

@@ -44,7 +44,7 @@ void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, in
     const size_t N = (size_t)d.B * d.L, W = (size_t)d.W;
     memset(s, 0, sizeof *s);
     s->branch = vc_arena_take(a, N * W);
-    s->attn_tile = vc_arena_take(a, vc_attention_scratch_elems(d.L, max_threads));
+    s->attn_tile = vc_arena_take(a, vc_attention_scratch_elems(d.L, d.W, d.H, max_threads));
     if (training) {
         s->d_ln = vc_arena_take(a, N * W);
         s->d_attn = vc_arena_take(a, N * W);
@@ -83,7 +83,7 @@ void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch
     const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + d.B : NULL;
     vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
     vc_linear_forward(s->precision, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
-    vc_attention_forward(a->attn, a->lse, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
+    vc_attention_forward(s->precision, a->attn, a->lse, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
     vc_linear_forward(s->precision, s->branch, a->attn, p->out_w, p->out_b, N, W, W);
     residual_add(a->res1, inp, s->branch, dp1, d.B, d.L, W);
     vc_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p->ln2_w, p->ln2_b, N, W);
