@@ -140,9 +140,9 @@ int viclip_describe_file(const char *path, char **report, int *problems, viclip_
         }
         OUT("parameters: %zu (video tower %.2f M, text tower + temperature %.2f M)\n", m->table.total, vis / 1e6, txt / 1e6);
         if (m->p.n_heads) {
-            OUT("alignment heads (training only; encoding ignores them): layers");
-            for (int h = 0; h < m->p.n_heads; h++) OUT("%s%d", h ? "," : " ", m->p.heads[h].layer);
-            OUT(", %.3f M parameters\n", heads / 1e6);
+            char layers[128];
+            vc_model_heads_format(m, layers, sizeof layers);
+            OUT("alignment heads (training only; encoding ignores them): layers %s, %.3f M parameters\n", layers, heads / 1e6);
         }
         vc_model_free(m);
     } else if (cfg) {

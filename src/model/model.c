@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,19 @@ int vc_model_set_align_heads(vc_model *m, const int *layers, int n, vc_error *er
     release_buffers(m);
     m->table = table, m->params = params, m->p = view;
     return 0;
+}
+
+int vc_model_heads_match(const vc_model *m, const vc_align_weights *w) {
+    int same = w->n_layers == m->p.n_heads;
+    for (int i = 0; same && i < m->p.n_heads; i++) same = w->layers[i] == m->p.heads[i].layer;
+    return same;
+}
+
+void vc_model_heads_format(const vc_model *m, char *buf, size_t cap) {
+    vc_align_weights have = {.n_layers = m->p.n_heads};
+    for (int i = 0; i < m->p.n_heads; i++) have.layers[i] = m->p.heads[i].layer;
+    vc_align_layers_format(&have, buf, cap);
+    if (!m->p.n_heads) snprintf(buf, cap, "(none)");
 }
 
 int vc_model_enable_grads(vc_model *m, vc_error *err) {
@@ -265,16 +279,12 @@ static int check_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {
         return vc_fail(err, "alignment weights (global %g, frame %g) must be non-negative", in->align->global,
                        in->align->frame);
     if (in->align && in->align->n_layers) {
-        char want[128], have[128];
-        int same = in->align->n_layers == m->p.n_heads;
-        for (int i = 0; same && i < m->p.n_heads; i++) same = in->align->layers[i] == m->p.heads[i].layer;
-        if (!same) {
+        if (!vc_model_heads_match(m, in->align)) {
+            char want[128], have[128];
             vc_align_layers_format(in->align, want, sizeof want);
-            vc_align_weights have_w = {.n_layers = m->p.n_heads};
-            for (int i = 0; i < m->p.n_heads; i++) have_w.layers[i] = m->p.heads[i].layer;
-            vc_align_layers_format(&have_w, have, sizeof have);
+            vc_model_heads_format(m, have, sizeof have);
             return vc_fail(err, "alignment at layers %s, but the model has heads at layers %s (vc_model_set_align_heads)",
-                           want, have[0] ? have : "(none)");
+                           want, have);
         }
         for (int i = 0; i < in->align->n_layers; i++)
             if (!(in->align->layer_weight[i] >= 0))

@@ -51,6 +51,9 @@ void vc_model_free(vc_model *m);
  * kept, new ones start as copies of the towers' final heads, the others are dropped. Every
  * other parameter keeps its value and offset; gradients and workspaces are released. */
 int vc_model_set_align_heads(vc_model *m, const int *layers, int n, vc_error *err);
+/* Whether the model's heads are at exactly w's layers; their layers as "4,8" ("(none)"). */
+int vc_model_heads_match(const vc_model *m, const vc_align_weights *w);
+void vc_model_heads_format(const vc_model *m, char *buf, size_t cap);
 int vc_model_enable_grads(vc_model *m, vc_error *err);
 /* BF16: the towers' linear layers (patch embedding, q/k/v, out, MLP) multiply in bf16 with fp32
  * accumulation, forward and backward; parameters, gradients, LayerNorm, softmax and the loss

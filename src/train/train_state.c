@@ -77,17 +77,13 @@ static int set_align_heads(vc_train_state *s, vc_error *err) {
     const vc_train_params *p = s->p;
     vc_model *m = s->model;
     if (vc_align_check_layers(&s->align, &m->cfg, err)) return -1;
-    int same = m->p.n_heads == s->align.n_layers;
-    for (int i = 0; same && i < m->p.n_heads; i++) same = m->p.heads[i].layer == s->align.layers[i];
-    if (same) return 0;
+    if (vc_model_heads_match(m, &s->align)) return 0;
     if (p->resume) {
-        char have[128] = "", want[128];
-        vc_align_weights h = {.n_layers = m->p.n_heads};
-        for (int i = 0; i < m->p.n_heads; i++) h.layers[i] = m->p.heads[i].layer;
-        vc_align_layers_format(&h, have, sizeof have);
+        char have[128], want[128];
+        vc_model_heads_format(m, have, sizeof have);
         vc_align_layers_format(&s->align, want, sizeof want);
         return vc_fail(err, "--align layers=%s contradicts the checkpoint %s, whose alignment heads are at layers %s: a "
-                            "resumed run keeps them", want[0] ? want : "(none)", p->resume, have[0] ? have : "(none)");
+                            "resumed run keeps them", want[0] ? want : "(none)", p->resume, have);
     }
     /* the optimizer's moments are laid out over the parameters: rebuilt with them */
     vc_adamw_params op = s->opt.p;
