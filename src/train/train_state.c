@@ -85,6 +85,14 @@ static int set_align_heads(vc_train_state *s, vc_error *err) {
         return vc_fail(err, "--align layers=%s contradicts the checkpoint %s, whose alignment heads are at layers %s: a "
                             "resumed run keeps them", want[0] ? want : "(none)", p->resume, have);
     }
+    if (m->p.n_heads && p->on_warning && s->rank == 0) {
+        char have[128], want[128], line[512];
+        vc_model_heads_format(m, have, sizeof have);
+        vc_align_layers_format(&s->align, want, sizeof want);
+        snprintf(line, sizeof line, "the starting model's alignment heads at layers %s are replaced by those --align asks "
+                                    "for (%s); heads kept only where the layers match", have, want[0] ? want : "none");
+        p->on_warning(line, p->user);
+    }
     /* the optimizer's moments are laid out over the parameters: rebuilt with them */
     vc_adamw_params op = s->opt.p;
     vc_adamw_free(&s->opt);
