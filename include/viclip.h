@@ -620,7 +620,7 @@ struct viclip_train_run_params {
     const char *sampling;           /* streaming: rand (ViCLIP's training), middle or demo */
     int augment, clean_captions;
     const char *positives;          /* caption, video or label */
-    const char *align, *align_weights; /* "global", "frame" or "global,frame"; weights "W,.." (NULL: 1 each) */
+    const char *align, *align_weights; /* levels "global", "frame", "layers=L1,L2,.." joined by commas; weights "W,.." in order (NULL: 1 each) */
     uint64_t seed;
     int64_t save_every, stop_after;
     int progress_every;

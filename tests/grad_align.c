@@ -121,7 +121,7 @@ static void model_case(int masked, int train_text, int *vc_t_failed, char *vc_t_
     int32_t tokens[B * 8] = {98, 5, 17, 99, 0, 0, 0, 0, 98, 40, 41, 42, 43, 44, 45, 99, 98, 99, 0, 0, 0, 0, 0, 0};
     int32_t ids[B] = {0, 1, 0}, keep[B * 64];
     vc_vision_sample_keep(keep, B, all, K, 7, 3);
-    const vc_align_weights w = {0.7, 1.3};
+    const vc_align_weights w = {.global = 0.7, .frame = 1.3};
     model_ctx ctx = {m, {.video = video, .tokens = tokens, .ids = ids, .keep = masked ? keep : NULL, .B = B, .K = K,
                          .train_text = train_text, .grad_scale = 0.5, .align = &w}};
     double loss;
@@ -129,22 +129,7 @@ static void model_case(int masked, int train_text, int *vc_t_failed, char *vc_t_
     CHECK(vc_model_forward_backward(m, &ctx.in, &loss, &err) == 0, "%s", err.msg);
     CHECK(m->train.loss_frame > 0 && m->train.loss_global > 0, "terms %g %g", m->train.loss_global, m->train.loss_frame);
     CHECK_CLOSE(loss, 0.7 * m->train.loss_global + 1.3 * m->train.loss_frame, 1e-12, 1e-12);
-    double worst = 0;
-    const char *worst_name = "";
-    for (int i = 0; i < m->table.count; i++) {
-        const vc_param_info *pi = &m->table.info[i];
-        if (!train_text && pi->tower == VC_TOWER_TEXT) {
-            for (size_t k = 0; k < pi->numel; k++) CHECK(m->grads[pi->offset + k] == 0, "%s has a gradient", pi->name);
-            continue;
-        }
-        for (size_t k = 0; k < pi->numel; k++) m->grads[pi->offset + k] /= 0.5; /* undo grad_scale */
-        double num = 0, ana = 0;
-        double e = vc_gradcheck(m->params + pi->offset, pi->numel, m->grads + pi->offset, model_loss, &ctx, 12,
-                                (uint64_t)i, &num, &ana);
-        CHECK(e < 1e-5, "%s: error %g (numeric %.10g, analytic %.10g)", pi->name, e, num, ana);
-        if (e > worst) worst = e, worst_name = pi->name;
-    }
-    printf("  worst relative gradient error %.3g (%s) over %d tensors\n", worst, worst_name, m->table.count);
+    check_model_gradients(&ctx, train_text, 12, vc_t_failed, vc_t_why, vc_t_whylen);
     vc_model_free(m);
     free(video);
 }

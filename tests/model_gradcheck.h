@@ -1,5 +1,6 @@
-/* Shared by the whole-model gradient checks (grad_model.c, grad_align.c, grad_mae.c, grad_umt.c): the step's loss as a
- * function of the parameters, and a model whose every gradient path is live. */
+/* Shared by the whole-model gradient checks (grad_model.c, grad_align.c, grad_align_layers.c,
+ * grad_mae.c, grad_umt.c): the step's loss as a function of the parameters, a model whose every
+ * gradient path is live, and the check of every tensor. */
 #ifndef VC_TESTS_MODEL_GRADCHECK_H
 #define VC_TESTS_MODEL_GRADCHECK_H
 
@@ -7,6 +8,7 @@
 
 #include "gradcheck.h"
 #include "model/model.h"
+#include "testutil.h"
 
 typedef struct {
     vc_model *m;
@@ -22,11 +24,13 @@ static inline double model_loss(void *p) {
 }
 
 /* Randomises everything the default init leaves at 0 or 1 (temporal embeddings, biases, norm
- * gains), so every gradient path is live. Shared by the model, MAE and UMT checks. */
+ * gains, the alignment heads' LayerNorms), so every gradient path is live. Shared by the model,
+ * MAE and UMT checks. */
 static inline void perturb_params(vc_real *params, const vc_param_table *t, uint64_t seed) {
     for (int i = 0; i < t->count; i++) {
         const vc_param_info *pi = &t->info[i];
-        if (strstr(pi->name, "temporal") || strstr(pi->name, "bias") || strstr(pi->name, "ln_") || strstr(pi->name, "norm"))
+        if (strstr(pi->name, "temporal") || strstr(pi->name, "bias") || strstr(pi->name, "ln_") || strstr(pi->name, "norm") ||
+            strstr(pi->name, ".ln."))
             for (size_t k = 0; k < pi->numel; k++) {
                 vc_rng r = vc_rng_at(seed, 6, (uint64_t)i, k);
                 params[pi->offset + k] += (vc_real)(0.2 * vc_rng_normal(&r));
@@ -37,6 +41,29 @@ static inline void perturb_params(vc_real *params, const vc_param_table *t, uint
 static inline void perturb(vc_model *m) {
     perturb_params(m->params, &m->table, 5);
     m->p.temp[0] = 0.1;
+}
+
+/* Every tensor's gradient (ACCUMULATED by the caller's step with in.grad_scale) against finite
+ * differences on `samples` elements; with the text tower frozen its tensors must have none. */
+static inline void check_model_gradients(model_ctx *ctx, int train_text, int samples, int *vc_t_failed, char *vc_t_why,
+                                         size_t vc_t_whylen) {
+    vc_model *m = ctx->m;
+    double worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; i < m->table.count; i++) {
+        const vc_param_info *pi = &m->table.info[i];
+        if (!train_text && pi->tower == VC_TOWER_TEXT) {
+            for (size_t k = 0; k < pi->numel; k++) CHECK(m->grads[pi->offset + k] == 0, "%s has a gradient", pi->name);
+            continue;
+        }
+        for (size_t k = 0; k < pi->numel; k++) m->grads[pi->offset + k] /= ctx->in.grad_scale;
+        double num = 0, ana = 0;
+        double e = vc_gradcheck(m->params + pi->offset, pi->numel, m->grads + pi->offset, model_loss, ctx, samples,
+                                (uint64_t)i, &num, &ana);
+        CHECK(e < 1e-5, "%s: error %g (numeric %.10g, analytic %.10g)", pi->name, e, num, ana);
+        if (e > worst) worst = e, worst_name = pi->name;
+    }
+    printf("  worst relative gradient error %.3g (%s) over %d tensors\n", worst, worst_name, m->table.count);
 }
 
 #endif

@@ -197,11 +197,99 @@ TEST(frame_level_alignment_logs_each_term_and_adds_them) {
     p.accum_freq = 2;
     CHECK(vc_train(&p, tok, NULL, &err) != 0 && strstr(err.msg, "accum-freq"), "accepted accumulation: %s", err.msg);
     CHECK(vc_align_weights_parse("frame", NULL, &w, &err) == 0 && w.global == 0 && w.frame == 1, "frame alone");
-    CHECK(vc_align_weights_parse("global,layers=2", NULL, &w, &err) != 0 && strstr(err.msg, "layers=2"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global,level=2", NULL, &w, &err) != 0 && strstr(err.msg, "level=2"), "%s", err.msg);
     CHECK(vc_align_weights_parse("global,frame", "1", &w, &err) != 0 && strstr(err.msg, "fewer"), "%s", err.msg);
     CHECK(vc_align_weights_parse("global", "1,2", &w, &err) != 0 && strstr(err.msg, "more"), "%s", err.msg);
     CHECK(vc_align_weights_parse("global,frame", "1,-1", &w, &err) != 0 && strstr(err.msg, "non-negative"), "%s", err.msg);
     CHECK(vc_align_weights_parse("global,frame", "0,0", &w, &err) != 0, "accepted all-zero weights");
+    vc_tokenizer_free(tok);
+}
+
+/* The layer-level alignment in the trainer: --align global,layers=1 with the text tower frozen
+ * trains the new heads (the text-side one too) and leaves the text tower bit for bit; each term
+ * is logged; the heads are written to the model and the checkpoint, and an interrupted run
+ * resumes bit for bit; encoding ignores the heads; the options' errors name --align. */
+TEST(layer_level_alignment_trains_its_heads_and_resumes_bit_for_bit) {
+    vc_tokenizer *tok = vc_test_load_tokenizer();
+    const char *data = vc_test_synth_dir(4, 16, 96);
+    CHECK(tok && data, "no vocabulary or synthetic data");
+    char ann[1100];
+    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    CHECK(system("rm -rf build/tests/run_layers_full build/tests/run_layers_part") == 0, "cleanup");
+    vc_train_params p = vc_train_default_params();
+    p.cfg = small_config(); /* 2 video blocks, 1 text block: layer 1 only */
+    p.train_annotations = ann;
+    p.batch_size = 8, p.steps = 5, p.warmup = 1, p.lr = 1e-3, p.mask_ratio = 0.75, p.unmasked_steps = 1;
+    p.drop_path = 0.1, p.temp_init = 0.05, p.seed = 4, p.freeze_text = 1;
+    vc_error err;
+    vc_align_weights w;
+    CHECK(vc_align_weights_parse("global,layers=1", "1,0.5", &w, &err) == 0, "%s", err.msg);
+    p.align_global = w.global, p.align_n_layers = w.n_layers, p.align_layers[0] = 1, p.align_layer_weights[0] = 0.5;
+    p.out_dir = "build/tests/run_layers_full";
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    p.out_dir = "build/tests/run_layers_part", p.stop_after = 2;
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "first half: %s", err.msg);
+    p.stop_after = 0, p.resume = "build/tests/run_layers_part/checkpoint.safetensors";
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "resume: %s", err.msg);
+    char why[1100] = "";
+    CHECK(params_equal("build/tests/run_layers_full/model.safetensors", "build/tests/run_layers_part/model.safetensors", why,
+                       sizeof why), "%s", why);
+    CHECK(params_equal("build/tests/run_layers_full/checkpoint.safetensors",
+                       "build/tests/run_layers_part/checkpoint.safetensors", why, sizeof why), "%s", why);
+    /* a resumed run keeps the checkpoint's heads */
+    p.align_n_layers = 0;
+    CHECK(vc_train(&p, tok, NULL, &err) != 0 && strstr(err.msg, "--align") && strstr(err.msg, "layers 1"), "%s", err.msg);
+    p.resume = NULL, p.align_n_layers = 1;
+    /* the log: loss = global + 0.5 * layer 1 */
+    FILE *f = fopen("build/tests/run_layers_full/train_log.jsonl", "r");
+    CHECK(f, "no log");
+    char line[2048];
+    CHECK(fgets(line, sizeof line, f), "empty log");
+    fclose(f);
+    const char *g = strstr(line, "\"loss_global\":"), *l1 = strstr(line, "\"loss_layer_1\":");
+    double loss = 0;
+    CHECK(g && l1 && sscanf(line, "{\"step\":1,\"loss\":%lf", &loss) == 1, "log: %s", line);
+    CHECK(fabs(loss - (atof(g + 14) + 0.5 * atof(l1 + 15))) < 2e-6, "loss %g != %g + 0.5 * %g", loss, atof(g + 14), atof(l1 + 15));
+    /* the model file holds the heads, trained; the text tower is the initialisation's */
+    vc_model *m = vc_model_load("build/tests/run_layers_full/model.safetensors", NULL, &err);
+    CHECK(m && m->p.n_heads == 1 && m->p.heads[0].layer == 1, "%s", m ? "no heads in the model file" : err.msg);
+    vc_model *init = vc_model_new(&p.cfg, &err);
+    vc_model_init_random(init, p.seed, p.temp_init);
+    const size_t Wt = (size_t)p.cfg.text_width, E = (size_t)p.cfg.embed_dim;
+    CHECK(!memcmp(m->p.t.proj, init->p.t.proj, Wt * E * sizeof(float)), "the frozen text tower moved");
+    CHECK(memcmp(m->p.heads[0].t_proj, init->p.t.proj, Wt * E * sizeof(float)) != 0, "the text-side head did not train");
+    CHECK(memcmp(m->p.heads[0].v_proj, m->p.v.proj, (size_t)p.cfg.vision_width * E * sizeof(float)) != 0,
+          "the video-side head did not train");
+    /* encoding ignores the heads: the same embeddings with them dropped */
+    const size_t clip = (size_t)p.cfg.num_frames * 3 * p.cfg.image_size * p.cfg.image_size;
+    float *video = malloc(2 * clip * sizeof *video), emb[2][2 * 64];
+    vc_rng r = vc_rng_at(77, 0, 0, 0);
+    vc_fill_normal(video, 2 * clip, 1, &r);
+    int32_t tokens[2 * 16] = {49406, 320, 1929, 49407};
+    tokens[16] = 49406, tokens[17] = 49407;
+    CHECK(vc_model_encode_video(m, video, 2, emb[0], &err) == 0 && vc_model_encode_text(m, tokens, 2, emb[0] + 2 * E, &err) == 0,
+          "%s", err.msg);
+    CHECK(vc_model_set_align_heads(m, NULL, 0, &err) == 0, "%s", err.msg);
+    CHECK(vc_model_encode_video(m, video, 2, emb[1], &err) == 0 && vc_model_encode_text(m, tokens, 2, emb[1] + 2 * E, &err) == 0,
+          "%s", err.msg);
+    CHECK(!memcmp(emb[0], emb[1], 4 * E * sizeof(float)), "the heads change the embeddings");
+    free(video);
+    vc_model_free(m), vc_model_free(init);
+    /* errors: a layer beyond the text tower, accumulation */
+    p.align_layers[0] = 2, p.out_dir = "build/tests/run_layers_bad";
+    CHECK(vc_train(&p, tok, NULL, &err) != 0 && strstr(err.msg, "--align layers=2") && strstr(err.msg, "1..1"), "%s", err.msg);
+    p.align_layers[0] = 1, p.accum_freq = 2;
+    CHECK(vc_train(&p, tok, NULL, &err) != 0 && strstr(err.msg, "accum-freq"), "%s", err.msg);
+    /* the option syntax */
+    CHECK(vc_align_weights_parse("layers=8,4,global", "0.25,0.5,1", &w, &err) == 0 && w.n_layers == 2 && w.layers[0] == 4 &&
+              w.layer_weight[0] == 0.5 && w.layers[1] == 8 && w.layer_weight[1] == 0.25 && w.global == 1,
+          "per-layer weights: %s", err.msg);
+    CHECK(vc_align_weights_parse("global,layers=2,3,frame", "1,0.3,2", &w, &err) == 0 && w.layer_weight[0] == 0.3 &&
+              w.layer_weight[1] == 0.3 && w.frame == 2, "one weight for the layers: %s", err.msg);
+    CHECK(vc_align_weights_parse("global,layers=2,3", "1,2,3,4", &w, &err) != 0 && strstr(err.msg, "one per layer"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global,layers=2,2", NULL, &w, &err) != 0 && strstr(err.msg, "twice"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global,layers=0", NULL, &w, &err) != 0 && strstr(err.msg, "'0'"), "%s", err.msg);
+    CHECK(vc_align_weights_parse("global,layers=", NULL, &w, &err) != 0, "accepted an empty layer list");
     vc_tokenizer_free(tok);
 }
 
@@ -326,7 +414,7 @@ TEST(unreadable_clips_are_left_out_with_one_message_each) {
     vc_tokenizer_free(tok);
 }
 
-TEST_MAIN("train", T(frame_level_alignment_logs_each_term_and_adds_them), T(unreadable_clips_are_left_out_with_one_message_each), T(resumed_training_equals_uninterrupted_training_bit_for_bit),
+TEST_MAIN("train", T(frame_level_alignment_logs_each_term_and_adds_them), T(layer_level_alignment_trains_its_heads_and_resumes_bit_for_bit), T(unreadable_clips_are_left_out_with_one_message_each), T(resumed_training_equals_uninterrupted_training_bit_for_bit),
           T(streamed_training_resumes_bit_for_bit_whatever_the_worker_count),
           T(accumulated_micro_batches_train_like_one_big_batch),
           T(frozen_text_tower_stays_bit_identical_during_training),

@@ -312,8 +312,43 @@ TEST(log_is_cut_back_to_the_checkpoint_step_and_written_in_whole_lines) {
     CHECK(len == 0, "a new run's log is not empty (%zu bytes)", len);
 }
 
+/* The layer-level alignment through the CLI (and so the public API): --align layers=... reaches
+ * the trainer (the log has the layer's term), viclip info lists the heads, and a resumed run keeps
+ * --align/--align-weights: contradicted they are refused, left out they are the checkpoint's. */
+TEST(layer_alignment_reaches_training_info_and_resume_through_the_cli) {
+    CHECK(data_dir(), "no synthetic data");
+    CHECK(system("rm -rf " DIR "/layers") == 0, "cleanup");
+    char cmd[4000], out[16384];
+    train_cmd(cmd, sizeof cmd, DIR "/layers", "--steps 3 --stop-after 1 --log-every 1 --align global,layers=1 --align-weights 1,0.5");
+    int rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    rc = run("build/viclip info " DIR "/layers/checkpoint.safetensors", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "alignment heads (training only; encoding ignores them): layers 1,"), "info (exit %d): %s", rc, out);
+    static const char *const contradict[] = {"--align global", "--align-weights 1,0.25"};
+    for (size_t k = 0; k < 2; k++) {
+        char extra[512];
+        snprintf(extra, sizeof extra, "--steps 3 --resume " DIR "/layers/checkpoint.safetensors %s", contradict[k]);
+        train_cmd(cmd, sizeof cmd, DIR "/layers", extra);
+        rc = run(cmd, out, sizeof out);
+        CHECK(rc == 2 && strstr(out, contradict[k]) && strstr(out, "contradicts the checkpoint") &&
+                  strstr(out, k ? "trained with 1,0.5" : "trained with global,layers=1"),
+              "%s: exit %d: %s", contradict[k], rc, out);
+    }
+    train_cmd(cmd, sizeof cmd, DIR "/layers", "--steps 3 --log-every 1 --resume " DIR "/layers/checkpoint.safetensors");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0, "resume without the flags (exit %d): %s", rc, out);
+    size_t len;
+    char *log = (char *)vc_test_read_file(DIR "/layers/train_log.jsonl", &len);
+    CHECK(log, "no log");
+    const char *last = strstr(log, "\"step\":3,");
+    const int ok = last && strstr(last, "\"loss_layer_1\":");
+    free(log);
+    CHECK(ok, "the resumed run's step 3 has no loss_layer_1 term");
+}
+
 TEST_MAIN("train_safety", T(log_is_cut_back_to_the_checkpoint_step_and_written_in_whole_lines), T(diverging_run_stops_with_an_error_and_keeps_the_last_finite_checkpoint),
           T(non_finite_initial_weights_are_named_not_blamed_on_the_learning_rate),
           T(non_finite_loss_or_gradient_norm_stops_with_the_step_named),
           T(sigterm_finishes_the_step_writes_a_checkpoint_and_exits_143), T(a_second_signal_ends_the_run_at_once),
-          T(resume_refuses_flags_that_contradict_the_checkpoint), T(resumed_log_drops_the_lines_past_the_checkpoint))
+          T(resume_refuses_flags_that_contradict_the_checkpoint), T(resumed_log_drops_the_lines_past_the_checkpoint),
+          T(layer_alignment_reaches_training_info_and_resume_through_the_cli))

@@ -11,6 +11,7 @@
 #include "io/strbuf.h"
 #include "model/import.h"
 #include "model/model_io.h"
+#include "model/params.h"
 
 #define pass_error vc_api_pass_error
 #define fail vc_api_fail
@@ -132,10 +133,17 @@ int viclip_describe_file(const char *path, char **report, int *problems, viclip_
     if (finiteness(sb, st)) bad = 1;
     vc_model *m = cfg ? vc_model_from_safetensors(st, (const char *const[]){"optimizer.", NULL}, &e) : NULL;
     if (m) {
-        size_t vis = 0, txt = 0;
-        for (int i = 0; i < m->table.count; i++)
-            *(m->table.info[i].tower == VC_TOWER_VISION ? &vis : &txt) += m->table.info[i].numel;
+        size_t vis = 0, txt = 0, heads = 0;
+        for (int i = 0; i < m->table.count; i++) {
+            const vc_param_info *pi = &m->table.info[i];
+            *(vc_param_head_layer(pi->name) ? &heads : pi->tower == VC_TOWER_VISION ? &vis : &txt) += pi->numel;
+        }
         OUT("parameters: %zu (video tower %.2f M, text tower + temperature %.2f M)\n", m->table.total, vis / 1e6, txt / 1e6);
+        if (m->p.n_heads) {
+            char layers[128];
+            vc_model_heads_format(m, layers, sizeof layers);
+            OUT("alignment heads (training only; encoding ignores them): layers %s, %.3f M parameters\n", layers, heads / 1e6);
+        }
         vc_model_free(m);
     } else if (cfg) {
         OUT("not loadable as a model: %s\n", e.msg);

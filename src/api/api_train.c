@@ -220,8 +220,9 @@ static int train_in(const struct viclip_train_run_params *p, vc_train_params *t,
     vc_annotation_format fmt;
     vc_align_weights w;
     vc_precision prec = vc_default_precision();
+    const char *align_weights = p->align_weights && *p->align_weights ? p->align_weights : NULL; /* "": a resumed checkpoint's record of none */
     if (vc_sampling_parse(p->sampling, &smode, e) || vc_positives_parse(p->positives, &pos, e) ||
-        vc_annotation_format_parse(p->format, &fmt, e) || vc_align_weights_parse(p->align, p->align_weights, &w, e))
+        vc_annotation_format_parse(p->format, &fmt, e) || vc_align_weights_parse(p->align, align_weights, &w, e))
         return -1;
     if (p->precision && vc_precision_from_name(p->precision, &prec))
         return vc_fail(e, "precision '%s': expected fp32 or bf16", p->precision);
@@ -240,6 +241,9 @@ static int train_in(const struct viclip_train_run_params *p, vc_train_params *t,
     t->temporal_init_std = p->temporal_init_std, t->workers = p->workers, t->prefetch = p->prefetch;
     t->sampling = (int)smode, t->augment = p->augment, t->clean_captions = p->clean_captions, t->positives = (int)pos;
     t->align_global = w.global, t->align_frame = w.frame, t->seed = p->seed;
+    t->align_n_layers = w.n_layers;
+    for (int i = 0; i < w.n_layers; i++) t->align_layers[i] = w.layers[i], t->align_layer_weights[i] = w.layer_weight[i];
+    t->align_spec = p->align, t->align_weights_spec = align_weights;
     t->save_every = p->save_every, t->stop_after = p->stop_after, t->stop_requested = p->stop_requested;
     t->dist = (vc_dist *)p->dist, t->local_loss = p->local_loss;
     t->on_progress = progress_bridge, t->on_warning = warning_bridge, t->user = (void *)&p->cb;

@@ -88,8 +88,8 @@ int cmd_train(int argc, char **argv) {
         {0, "new-branch-warmup", ARG_I64, &p.new_branch_warmup, "N", "hold a pretrained tower for N steps while a randomly initialised one trains, then ramp it up over --warmup"},
         {0, "lock-text", ARG_FLAG, &lock_text, NULL, "freeze the text tower (ViCLIP's setting; alias --freeze-text)"},
         {0, "freeze-text", ARG_FLAG, &p.freeze_text, NULL, "freeze the text tower"},
-        {0, "align", ARG_STR, &p.align, "LEVELS", "alignment losses: global (clip/caption InfoNCE) and/or frame (FILIP frames/words), e.g. global,frame"},
-        {0, "align-weights", ARG_STR, &p.align_weights, "W,..", "weights of the --align levels, in order (default 1 each)"},
+        {0, "align", ARG_STR, &p.align, "LEVELS", "alignment losses: global (clip/caption InfoNCE), frame (FILIP frames/words), layers=L1,L2,.. (class/EOT tokens after those blocks, each with its own LayerNorm + projection and InfoNCE), e.g. global,frame,layers=2,3"},
+        {0, "align-weights", ARG_STR, &p.align_weights, "W,..", "weights of the --align levels, in order (default 1 each); layers= takes one weight for each of its layers or one per layer"},
         {0, "positives", ARG_STR, &p.positives, "RULE", "clips that are positives of each other: caption, video or label"},
         {0, "temp-init", ARG_DOUBLE, &p.temp_init, "X", "initial temperature (random init only)"},
         {0, "temporal-init-std", ARG_DOUBLE, &p.temporal_init_std, "X", "random init only: std of the temporal embedding (0: zero, as ViCLIP inflating CLIP; from scratch 0.5 learns frame order)"},
@@ -111,11 +111,12 @@ int cmd_train(int argc, char **argv) {
                         "signal ends it at once. --resume continues a checkpoint: its architecture, seed and the\n"
                         "settings that change what a step computes (--batch-size --accum-freq --mask-ratio\n"
                         "--unmasked-steps --drop-path --beta1 --beta2 --eps --temp-min --positives --raw-captions\n"
-                        "--lock-text/--freeze-text, preloaded or streamed clips and, streamed, --sampling --no-augment)\n"
-                        "are the checkpoint's: left out they are taken from it, contradicted they are refused. These may\n"
-                        "change on resume: --steps --lr --min-lr --warmup --wd --grad-clip-norm --lr-mult-vision\n"
-                        "--lr-mult-text --workers N>0 --prefetch --save-every --stop-after --log-every --threads\n"
-                        "--train-data --out --vocab. The log is cut back to the checkpoint's step.",
+                        "--lock-text/--freeze-text --align --align-weights, preloaded or streamed clips and,\n"
+                        "streamed, --sampling --no-augment) are the checkpoint's: left out they are taken from it,\n"
+                        "contradicted they are refused. These may change on resume: --steps --lr --min-lr --warmup\n"
+                        "--wd --grad-clip-norm --lr-mult-vision --lr-mult-text --workers N>0 --prefetch --save-every\n"
+                        "--stop-after --log-every --threads --train-data --out --vocab. The log is cut back to the\n"
+                        "checkpoint's step.",
                         specs, n_specs, argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     viclip_error err;

@@ -82,6 +82,7 @@ static const struct {
     {"positives", "positives", 0, 0, 0},     {"raw-captions", "clean_captions", 1, 0, 0},
     {"freeze-text", "freeze_text", 0, 0, 0}, {"lock-text", "freeze_text", 0, 0, 0},
     {"sampling", "sampling", 0, 1, 0},       {"no-augment", "augment", 1, 1, 0},
+    {"align", "align", 0, 0, 0},          {"align-weights", "align_weights", 0, 0, 0},
 };
 #define N_FIXED (sizeof FIXED / sizeof FIXED[0])
 

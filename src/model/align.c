@@ -1,5 +1,6 @@
 #include "model/align.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,35 +8,116 @@
 #include "kernels/linear.h"
 #include "model/filip.h"
 
+enum { LEVEL_GLOBAL, LEVEL_FRAME, LEVEL_LAYERS };
+
+/* Reads a layer number ("8" of "layers=4,8"): digits only, 1..VC_CONFIG_MAX_DIM. */
+static int parse_layer(const char *s, size_t len, int *out) {
+    if (!len || len > 7 || strspn(s, "0123456789") < len) return -1;
+    *out = atoi(s);
+    return *out >= 1 ? 0 : -1;
+}
+
 int vc_align_weights_parse(const char *levels, const char *weights, vc_align_weights *out, vc_error *err) {
-    *out = (vc_align_weights){0, 0};
-    const char *l = levels, *w = weights;
-    int n = 0;
+    memset(out, 0, sizeof *out);
+    int kinds[3 + VC_ALIGN_MAX_LAYERS], n_levels = 0, seen[3] = {0};
+    const char *l = levels;
+    int in_layers = 0;
     while (l && *l) {
         const size_t len = strcspn(l, ",");
-        double *slot = len == 6 && !strncmp(l, "global", 6) ? &out->global
-                     : len == 5 && !strncmp(l, "frame", 5)  ? &out->frame
-                                                            : NULL;
-        if (!slot) return vc_fail(err, "--align: unknown level '%.*s' (expected global or frame)", (int)len, l);
-        double x = 1;
-        if (w) {
-            char *end;
-            x = strtod(w, &end);
-            if (end == w || (*end && *end != ',') || !(x >= 0))
-                return vc_fail(err, "--align-weights: weight %d of '%s' is not a non-negative number", n + 1, weights);
-            w = *end ? end + 1 : NULL;
-        } else if (weights) {
-            return vc_fail(err, "--align-weights '%s' has fewer weights than --align '%s' has levels", weights, levels);
+        int layer, kind = -1;
+        if (len == 6 && !strncmp(l, "global", 6)) kind = LEVEL_GLOBAL;
+        else if (len == 5 && !strncmp(l, "frame", 5)) kind = LEVEL_FRAME;
+        else if (len >= 7 && !strncmp(l, "layers=", 7)) kind = LEVEL_LAYERS;
+        if (kind == LEVEL_LAYERS || (kind < 0 && in_layers)) { /* layers=L or a further layer */
+            const char *num = kind == LEVEL_LAYERS ? l + 7 : l;
+            const size_t nlen = kind == LEVEL_LAYERS ? len - 7 : len;
+            if (parse_layer(num, nlen, &layer))
+                return vc_fail(err, "--align: '%.*s' is not a layer number (layers=L1,L2,... take blocks from 1)",
+                               (int)nlen, num);
+            if (out->n_layers == VC_ALIGN_MAX_LAYERS)
+                return vc_fail(err, "--align: more than %d layers", VC_ALIGN_MAX_LAYERS);
+            for (int k = 0; k < out->n_layers; k++)
+                if (out->layers[k] == layer) return vc_fail(err, "--align: layer %d is named twice", layer);
+            out->layers[out->n_layers++] = layer;
+            in_layers = 1;
+            if (kind != LEVEL_LAYERS) kind = -2; /* continues the layers level */
+        } else {
+            in_layers = 0;
         }
-        *slot = x;
-        n++;
+        if (kind == -1)
+            return vc_fail(err, "--align: unknown level '%.*s' (expected global, frame or layers=L1,L2,...)", (int)len, l);
+        if (kind >= 0) {
+            if (seen[kind]) return vc_fail(err, "--align: level '%.*s' is named twice", (int)(kind == LEVEL_LAYERS ? 6 : len), l);
+            seen[kind] = 1;
+            kinds[n_levels++] = kind;
+        }
         l += len;
         if (*l) l++;
     }
-    if (!n) return vc_fail(err, "--align: no level given (expected global and/or frame)");
-    if (w) return vc_fail(err, "--align-weights '%s' has more weights than --align '%s' has levels", weights, levels);
-    if (!(out->global + out->frame > 0)) return vc_fail(err, "--align-weights: every weight is 0");
+    if (!n_levels) return vc_fail(err, "--align: no level given (expected global, frame and/or layers=L1,L2,...)");
+    /* the weights: one per level, or one per layer in place of the layers level's one */
+    double w[3 + VC_ALIGN_MAX_LAYERS];
+    int n_w = 0;
+    for (const char *q = weights; q; n_w++) {
+        char *end;
+        const double x = strtod(q, &end);
+        if (end == q || (*end && *end != ',') || !(x >= 0) || x > 1e30)
+            return vc_fail(err, "--align-weights: weight %d of '%s' is not a non-negative number", n_w + 1, weights);
+        if (n_w == (int)(sizeof w / sizeof w[0]))
+            return vc_fail(err, "--align-weights '%s' has more weights than --align '%s' has levels", weights, levels);
+        w[n_w] = x;
+        q = *end ? end + 1 : NULL;
+    }
+    const int per_layer = seen[LEVEL_LAYERS] && out->n_layers > 1 && n_w == n_levels - 1 + out->n_layers;
+    if (weights && n_w != n_levels && !per_layer) {
+        if (seen[LEVEL_LAYERS] && out->n_layers > 1)
+            return vc_fail(err, "--align-weights '%s' has %d weights; --align '%s' takes %d (one per level) or %d (one "
+                                "per layer in place of the layers level's)", weights, n_w, levels, n_levels,
+                           n_levels - 1 + out->n_layers);
+        return vc_fail(err, "--align-weights '%s' has %s weights than --align '%s' has levels", weights,
+                       n_w < n_levels ? "fewer" : "more", levels);
+    }
+    double sum = 0;
+    for (int i = 0, k = 0; i < n_levels; i++) {
+        if (kinds[i] == LEVEL_LAYERS) {
+            for (int j = 0; j < out->n_layers; j++) {
+                out->layer_weight[j] = !weights ? 1 : per_layer ? w[k + j] : w[k];
+                sum += out->layer_weight[j];
+            }
+            k += per_layer ? out->n_layers : 1;
+        } else {
+            const double x = weights ? w[k++] : 1;
+            *(kinds[i] == LEVEL_GLOBAL ? &out->global : &out->frame) = x;
+            sum += x;
+        }
+    }
+    if (!(sum > 0)) return vc_fail(err, "--align-weights: every weight is 0");
+    /* ascending layers (the model's heads' order), each keeping its weight */
+    for (int i = 1; i < out->n_layers; i++)
+        for (int j = i; j > 0 && out->layers[j - 1] > out->layers[j]; j--) {
+            const int t = out->layers[j];
+            out->layers[j] = out->layers[j - 1], out->layers[j - 1] = t;
+            const double x = out->layer_weight[j];
+            out->layer_weight[j] = out->layer_weight[j - 1], out->layer_weight[j - 1] = x;
+        }
     return 0;
+}
+
+int vc_align_check_layers(const vc_align_weights *w, const vc_config *c, vc_error *err) {
+    const int depth = c->vision_layers < c->text_layers ? c->vision_layers : c->text_layers;
+    for (int i = 0; i < w->n_layers; i++)
+        if (w->layers[i] > depth)
+            return vc_fail(err, "--align layers=%d: the video tower has %d blocks and the text tower %d; a layer names "
+                                "the same block of both, so it must be in 1..%d",
+                           w->layers[i], c->vision_layers, c->text_layers, depth);
+    return 0;
+}
+
+void vc_align_layers_format(const vc_align_weights *w, char *buf, size_t cap) {
+    size_t n = 0;
+    if (cap) buf[0] = 0;
+    for (int i = 0; i < w->n_layers && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%d", i ? "," : "", w->layers[i]);
 }
 
 static unsigned char *take_bytes(vc_arena *a, size_t n) {

@@ -11,15 +11,31 @@
 #include "model/text.h"
 #include "model/vision.h"
 
-/* Weights of the loss terms: loss = global * InfoNCE(clip, caption) + frame * FILIP. */
+/* Most layer-level heads one run may ask for. */
+#define VC_ALIGN_MAX_LAYERS 16
+
+/* Weights of the loss terms: loss = global * InfoNCE(clip, caption) + frame * FILIP
+ *                                   + sum_i layer_weight[i] * InfoNCE at block layers[i]
+ * (model/align_layers.h). n_layers 0: no layer level. */
 typedef struct vc_align_weights {
     double global, frame;
+    int n_layers;
+    int layers[VC_ALIGN_MAX_LAYERS];        /* 1-based blocks of both towers, ascending, distinct */
+    double layer_weight[VC_ALIGN_MAX_LAYERS];
 } vc_align_weights;
 
-/* The --align / --align-weights options: levels "global,frame" (any non-empty subset, in any
- * order), weights a matching comma list of non-negative numbers (NULL: 1 each). Levels not
- * named get weight 0. */
+/* The --align / --align-weights options. Levels: a comma list of global, frame and
+ * layers=L1,L2,... (the numbers after layers= are its blocks, 1-based: "global,layers=4,8,frame");
+ * any non-empty subset, in any order. Weights (NULL: 1 each): a comma list of non-negative
+ * numbers in the order of the levels, either one per level (the layers level's one weight then
+ * applies to each of its layers) or one per layer in place of it (global,layers=4,8 takes
+ * "1,0.5" or "1,0.5,0.25"). Levels not named get weight 0. The layers are checked against a
+ * model by vc_align_check_layers. */
 int vc_align_weights_parse(const char *levels, const char *weights, vc_align_weights *out, vc_error *err);
+/* Every layer within both towers' depth; errors name --align. */
+int vc_align_check_layers(const vc_align_weights *w, const vc_config *c, vc_error *err);
+/* "4,8" (the layers) into buf; "" when none. */
+void vc_align_layers_format(const vc_align_weights *w, char *buf, size_t cap);
 
 typedef struct vc_frame_align_acts {
     int B, T, Lt;                       /* clips, frames, text positions planned (the context) */

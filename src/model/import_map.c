@@ -163,6 +163,9 @@ int vc_import_infer_config(const vc_imp_set *s, const vc_import_opts *o, vc_conf
 static int known_extra(ckpt_kind kind, const char *name, const vc_import_opts *o) {
     for (const char *const *p = o->ignore_prefixes; p && *p; p++)
         if (!strncmp(name, *p, strlen(*p))) return 1;
+    /* layer-level alignment heads (model/align_layers.h) only train: an import (convert, merge,
+     * a tower for --init-vision/--init-text) leaves them out; model files keep them */
+    if (vc_param_head_layer(name)) return 1;
     if (kind != KIND_CLIP) return 0;
     static const char *const exact[] = {"logit_scale", "input_resolution", "context_length", "vocab_size"};
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
@@ -308,6 +311,11 @@ vc_model *vc_import_file(const char *path, const vc_import_opts *o, vc_import_re
 
 int vc_merge_models(vc_model *a, const vc_model *b, double alpha, int keep_a_temporal, int keep_a_temp, vc_error *err) {
     if (memcmp(&a->cfg, &b->cfg, sizeof a->cfg)) return vc_fail(err, "cannot merge models with different configs");
+    int same_heads = a->p.n_heads == b->p.n_heads;
+    for (int h = 0; same_heads && h < a->p.n_heads; h++) same_heads = a->p.heads[h].layer == b->p.heads[h].layer;
+    if (!same_heads)
+        return vc_fail(err, "cannot merge models with different layer-level alignment heads (%d and %d heads)", a->p.n_heads,
+                       b->p.n_heads);
     if (!(alpha >= 0.0 && alpha <= 1.0)) return vc_fail(err, "alpha %g is outside [0, 1]", alpha);
     for (int i = 0; i < a->table.count; i++) {
         const vc_param_info *pi = &a->table.info[i];

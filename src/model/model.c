@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,16 +40,70 @@ static void workspace_free(vc_workspace *w) {
     memset(w, 0, sizeof *w);
 }
 
-void vc_model_free(vc_model *m) {
-    if (!m) return;
+/* Everything sized by the parameter table: workspaces, views, parameters, gradients. */
+static void release_buffers(vc_model *m) {
     workspace_free(&m->infer);
     workspace_free(&m->train);
     vc_params_view_free(&m->p);
     vc_params_view_free(&m->g);
     free(m->params);
     free(m->grads);
+    m->params = m->grads = NULL;
     vc_param_table_free(&m->table);
+}
+
+void vc_model_free(vc_model *m) {
+    if (!m) return;
+    release_buffers(m);
     free(m);
+}
+
+int vc_model_set_align_heads(vc_model *m, const int *layers, int n, vc_error *err) {
+    const vc_config *c = &m->cfg;
+    const int depth = c->vision_layers < c->text_layers ? c->vision_layers : c->text_layers;
+    if (n < 0 || n > VC_ALIGN_MAX_LAYERS) return vc_fail(err, "%d alignment heads: at most %d", n, VC_ALIGN_MAX_LAYERS);
+    for (int i = 0; i < n; i++)
+        if (layers[i] < 1 || layers[i] > depth || (i && layers[i] <= layers[i - 1]))
+            return vc_fail(err, "alignment head layer %d: the layers must ascend within 1..%d (both towers' depth)",
+                           layers[i], depth);
+    vc_param_table table;
+    vc_params_view view;
+    if (vc_param_table_build_heads(c, layers, n, &table, err)) return -1;
+    vc_real *params = calloc(table.total, sizeof(vc_real));
+    if (!params) {
+        vc_param_table_free(&table);
+        return vc_fail(err, "out of memory allocating %zu parameters", table.total);
+    }
+    if (vc_params_view_bind(c, &table, params, &view, err)) {
+        free(params);
+        vc_param_table_free(&table);
+        return -1;
+    }
+    int kept[VC_ALIGN_MAX_LAYERS], n_kept = 0;
+    for (int i = 0; i < table.count; i++) { /* by name: the towers, temp and the heads kept */
+        const vc_param_info *pi = &table.info[i], *old = vc_param_find(&m->table, pi->name);
+        if (!old) continue;
+        memcpy(params + pi->offset, m->params + old->offset, pi->numel * sizeof(vc_real));
+        const int l = vc_param_head_layer(pi->name);
+        if (l && (!n_kept || kept[n_kept - 1] != l)) kept[n_kept++] = l;
+    }
+    vc_layer_align_init_heads(c, &view, kept, n_kept);
+    release_buffers(m);
+    m->table = table, m->params = params, m->p = view;
+    return 0;
+}
+
+int vc_model_heads_match(const vc_model *m, const vc_align_weights *w) {
+    int same = w->n_layers == m->p.n_heads;
+    for (int i = 0; same && i < m->p.n_heads; i++) same = w->layers[i] == m->p.heads[i].layer;
+    return same;
+}
+
+void vc_model_heads_format(const vc_model *m, char *buf, size_t cap) {
+    vc_align_weights have = {.n_layers = m->p.n_heads};
+    for (int i = 0; i < m->p.n_heads; i++) have.layers[i] = m->p.heads[i].layer;
+    vc_align_layers_format(&have, buf, cap);
+    if (!m->p.n_heads) snprintf(buf, cap, "(none)");
 }
 
 int vc_model_enable_grads(vc_model *m, vc_error *err) {
@@ -108,13 +163,15 @@ static void workspace_layout(vc_model *m, vc_workspace *w, vc_arena *a) {
         w->dv = vc_arena_take(a, (size_t)w->Bv * c->embed_dim);
         w->dt = vc_arena_take(a, (size_t)w->Bt * c->embed_dim);
         if (w->align_frame) vc_frame_align_plan(a, &w->fa, c, w->Bv, w->K);
+        if (w->align_heads) vc_layer_align_plan(a, &w->la, c, &m->p, &w->vis, &w->txt, w->Bv);
     }
 }
 
 static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, int training,
-                          int train_text, int drop_path, int align_frame, vc_error *err) {
+                          int train_text, int drop_path, int align_frame, int align_heads, vc_error *err) {
     if (w->planned && w->Bv == Bv && w->Bt == Bt && w->K == K && w->training == training &&
-        w->train_text == train_text && w->drop_path == drop_path && w->align_frame == align_frame)
+        w->train_text == train_text && w->drop_path == drop_path && w->align_frame == align_frame &&
+        w->align_heads == align_heads)
         return 0;
     workspace_free(w);
     const vc_config *c = &m->cfg;
@@ -125,6 +182,7 @@ static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, i
     w->train_text = train_text;
     w->drop_path = drop_path;
     w->align_frame = align_frame;
+    w->align_heads = align_heads;
     w->vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
     w->txt.blocks = calloc((size_t)c->text_layers, sizeof(vc_block_acts));
     size_t n_ints = (size_t)Bv * K + (size_t)Bt * c->context_length + (size_t)Bt;
@@ -176,7 +234,7 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
         int B = N - n0 < INFER_VIDEO_CHUNK ? N - n0 : INFER_VIDEO_CHUNK;
         int Bt = m->infer.planned ? m->infer.Bt : 0;
         if (!m->infer.planned || m->infer.Bv < B) {
-            if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, 0, err)) return -1;
+            if (workspace_plan(m, &m->infer, INFER_VIDEO_CHUNK, Bt, all, 0, 0, 0, 0, 0, err)) return -1;
         }
         use_precision(m, &m->infer);
         vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0, 0);
@@ -192,7 +250,7 @@ int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out
         int B = N - n0 < INFER_TEXT_CHUNK ? N - n0 : INFER_TEXT_CHUNK;
         if (!m->infer.planned || m->infer.Bt < B) {
             int Bv = m->infer.planned ? m->infer.Bv : 0;
-            if (workspace_plan(m, &m->infer, Bv, INFER_TEXT_CHUNK, vc_config_video_tokens(c), 0, 0, 0, 0, err))
+            if (workspace_plan(m, &m->infer, Bv, INFER_TEXT_CHUNK, vc_config_video_tokens(c), 0, 0, 0, 0, 0, err))
                 return -1;
         }
         use_precision(m, &m->infer);
@@ -220,17 +278,31 @@ static int check_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {
     if (in->align && !(in->align->global >= 0 && in->align->frame >= 0))
         return vc_fail(err, "alignment weights (global %g, frame %g) must be non-negative", in->align->global,
                        in->align->frame);
+    if (in->align && in->align->n_layers) {
+        if (!vc_model_heads_match(m, in->align)) {
+            char want[128], have[128];
+            vc_align_layers_format(in->align, want, sizeof want);
+            vc_model_heads_format(m, have, sizeof have);
+            return vc_fail(err, "alignment at layers %s, but the model has heads at layers %s (vc_model_set_align_heads)",
+                           want, have);
+        }
+        for (int i = 0; i < in->align->n_layers; i++)
+            if (!(in->align->layer_weight[i] >= 0))
+                return vc_fail(err, "alignment weight %g of layer %d must be non-negative", in->align->layer_weight[i],
+                               in->align->layers[i]);
+    }
     return vc_text_check_tokens(c, in->tokens, in->B, err);
 }
 
 static int frame_level(const vc_step_inputs *in) { return in->align && in->align->frame > 0; }
+static int layer_level(const vc_step_inputs *in) { return in->align && in->align->n_layers > 0; }
 
 /* Both towers' training forward (masking, drop-path), activations kept for backward. */
 static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
     if (check_step(m, in, err)) return -1;
     /* Loss-only and training calls share one plan, so a gradient check never re-plans. */
     if (workspace_plan(m, &m->train, in->B, in->B, in->K, 1, in->train_text, in->drop_rates != NULL,
-                       frame_level(in), err))
+                       frame_level(in), layer_level(in), err))
         return -1;
     vc_workspace *w = &m->train;
     const vc_config *c = &m->cfg;
@@ -260,6 +332,9 @@ static int step_forward(vc_model *m, const vc_step_inputs *in, int training, dou
         *loss += in->align->frame * w->loss_frame;
         if (training) w->dtemp_value += (vc_real)(in->align->frame * dtemp);
     }
+    if (layer_level(in))
+        *loss += vc_layer_align_forward(&m->cfg, &m->p, &w->la, in->ids, in->align->layer_weight, in->B, training,
+                                        &w->dtemp_value);
     return 0;
 }
 
@@ -331,15 +406,18 @@ int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *los
         w->dt[i] *= s;
     }
     m->g.temp[0] += s * w->dtemp_value;
-    if (!frame_level(in)) {
-        backward_towers(m, in, NULL, NULL);
-        return 0;
+    /* the alignment heads first, then each tower once from its pooled embedding's gradient, its
+     * output tokens' (frame level) and its intermediate tokens' (layer level, through the taps) */
+    if (frame_level(in))
+        vc_frame_align_backward(&m->cfg, &m->p, &m->g, &w->fa, &w->vis, &w->txt, in->B,
+                                in->align->frame * in->grad_scale, in->train_text);
+    if (layer_level(in)) {
+        vc_layer_align_backward(&m->cfg, &m->p, &m->g, &w->la, in->align->layer_weight, in->B, in->grad_scale);
+        w->vis.taps.grad = w->la.v_tap_grad;
+        w->txt.taps.grad = w->la.t_tap_grad; /* used only when the text tower trains */
     }
-    /* the frame level's heads first, then each tower once from both its pooled embedding's
-     * gradient and its output tokens' */
-    vc_frame_align_backward(&m->cfg, &m->p, &m->g, &w->fa, &w->vis, &w->txt, in->B, in->align->frame * in->grad_scale,
-                            in->train_text);
-    backward_towers(m, in, w->fa.d_vout, w->fa.d_tout);
+    backward_towers(m, in, frame_level(in) ? w->fa.d_vout : NULL, frame_level(in) ? w->fa.d_tout : NULL);
+    w->vis.taps.grad = w->txt.taps.grad = NULL;
     return 0;
 }
 
@@ -354,7 +432,7 @@ static int check_video_step(vc_model *m, const vc_step_inputs *in, vc_error *err
 
 int vc_model_video_forward_train(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_error *err) {
     if (vc_model_enable_grads(m, err) || check_video_step(m, in, err)) return -1;
-    if (workspace_plan(m, &m->train, in->B, 0, in->K, 1, 0, in->drop_rates != NULL, 0, err)) return -1;
+    if (workspace_plan(m, &m->train, in->B, 0, in->K, 1, 0, in->drop_rates != NULL, 0, 0, err)) return -1;
     vc_workspace *w = &m->train;
     use_precision(m, w);
     vc_vision_forward(&m->cfg, &m->p.v, &w->vis, in->video, in->B, NULL, in->drop_rates, in->seed, in->step, in->row0);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "model/align.h"
+#include "model/align_layers.h"
 #include "model/contrastive.h"
 #include "model/text.h"
 #include "model/vision.h"
@@ -18,6 +19,7 @@ typedef struct vc_workspace {
     int train_text;       /* text activations kept for backward too */
     int drop_path;
     int align_frame;      /* the frame-level alignment's activations are planned */
+    int align_heads;      /* the layer-level heads' activations are planned (the model's heads) */
     vc_real *mem;
     size_t elems;
     vc_vision_acts vis;
@@ -26,7 +28,8 @@ typedef struct vc_workspace {
     vc_real *loss_scratch, *dv, *dt;
     vc_real dtemp_value;  /* d loss / d temp of the last training forward */
     vc_frame_align_acts fa;
-    double loss_global, loss_frame; /* the last step's terms, unweighted (frame 0 when off) */
+    vc_layer_align_acts la;
+    double loss_global, loss_frame; /* the last step's terms, unweighted (frame 0 when off); la.loss: each layer's */
 } vc_workspace;
 
 typedef struct vc_model {
@@ -43,6 +46,14 @@ typedef struct vc_model {
 
 vc_model *vc_model_new(const vc_config *cfg, vc_error *err);
 void vc_model_free(vc_model *m);
+/* Gives the model layer-level alignment heads (model/align_layers.h) at exactly `layers` [n]
+ * (ascending, distinct, within both towers' depth; n 0: none): heads it has at those layers are
+ * kept, new ones start as copies of the towers' final heads, the others are dropped. Every
+ * other parameter keeps its value and offset; gradients and workspaces are released. */
+int vc_model_set_align_heads(vc_model *m, const int *layers, int n, vc_error *err);
+/* Whether the model's heads are at exactly w's layers; their layers as "4,8" ("(none)"). */
+int vc_model_heads_match(const vc_model *m, const vc_align_weights *w);
+void vc_model_heads_format(const vc_model *m, char *buf, size_t cap);
 int vc_model_enable_grads(vc_model *m, vc_error *err);
 /* BF16: the towers' linear layers (patch embedding, q/k/v, out, MLP) multiply in bf16 with fp32
  * accumulation, forward and backward; parameters, gradients, LayerNorm, softmax and the loss
@@ -79,7 +90,7 @@ typedef struct vc_step_inputs {
      * run sends them while the rest of the backward runs; NULL: none. */
     void (*on_grads_ready)(void *user, int tower, const vc_real *from);
     void *hook_user;
-    const vc_align_weights *align; /* NULL: the global InfoNCE alone (weight 1) */
+    const vc_align_weights *align; /* NULL: the global InfoNCE alone (weight 1); layers must be the model's heads' */
 } vc_step_inputs;
 
 /* Forward, loss and backward; gradients are ACCUMULATED into m->grads. Returns 0 and sets *loss. */

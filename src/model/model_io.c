@@ -25,6 +25,27 @@ vc_model *vc_model_from_safetensors(const vc_safetensors *st, const char *const 
     }
     vc_model *m = vc_model_new(&cfg, err);
     if (!m) return NULL;
+    /* layer-level alignment heads (model/align_layers.h) are named by their tensors */
+    int layers[VC_ALIGN_MAX_LAYERS], n = 0;
+    for (int i = 0; i < vc_st_count(st); i++) {
+        const int l = vc_param_head_layer(vc_st_at(st, i)->name);
+        int seen = !l;
+        for (int k = 0; k < n && !seen; k++) seen = layers[k] == l;
+        if (seen) continue;
+        if (n == VC_ALIGN_MAX_LAYERS) {
+            vc_fail(err, "%s: alignment heads at more than %d layers", vc_st_path(st), VC_ALIGN_MAX_LAYERS);
+            vc_model_free(m);
+            return NULL;
+        }
+        int k = n++;
+        for (; k > 0 && layers[k - 1] > l; k--) layers[k] = layers[k - 1];
+        layers[k] = l;
+    }
+    if (n && vc_model_set_align_heads(m, layers, n, err)) {
+        vc_fail_ctx(err, "%s", vc_st_path(st));
+        vc_model_free(m);
+        return NULL;
+    }
     for (int i = 0; i < vc_st_count(st); i++) {
         const char *name = vc_st_at(st, i)->name;
         if (!vc_param_find(&m->table, name) && !has_prefix(name, extra_prefixes)) {

@@ -63,6 +63,20 @@ void vc_table_add_blocks(vc_table_builder *b, vc_tower tower, const char *prefix
 }
 
 int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err) {
+    return vc_param_table_build_heads(c, NULL, 0, t, err);
+}
+
+enum { HEAD_TENSORS = 6 };
+
+int vc_param_head_layer(const char *name) {
+    int l = 0, n = 0;
+    if ((sscanf(name, "vision_encoder.align_layers.%d.%n", &l, &n) == 1 && n) ||
+        (sscanf(name, "text_encoder.align_layers.%d.%n", &l, &n) == 1 && n))
+        return l > 0 ? l : 0;
+    return 0;
+}
+
+int vc_param_table_build_heads(const vc_config *c, const int *layers, int n, vc_param_table *t, vc_error *err) {
     memset(t, 0, sizeof *t);
     vc_table_builder builder = {t, 0, 0}, *b = &builder;
     const int W = c->vision_width, P = vc_config_patches(c), p = c->patch_size;
@@ -88,6 +102,15 @@ int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err) {
     ADD(VC_TOWER_TEXT, 0, "%s.ln_final.bias", Wt);
     ADD(VC_TOWER_TEXT, 1, "%s.text_projection", Wt, E);
     vc_table_add(b, VC_TOWER_SHARED, 0, 0, NULL, "temp");
+    for (int h = 0; h < n; h++) { /* HEAD_TENSORS entries each, in vc_params_view_bind's order */
+        const int l = layers[h];
+        vc_table_add(b, VC_TOWER_SHARED, 0, 1, SHAPE(W), "vision_encoder.align_layers.%d.ln.weight", l);
+        vc_table_add(b, VC_TOWER_SHARED, 0, 1, SHAPE(W), "vision_encoder.align_layers.%d.ln.bias", l);
+        vc_table_add(b, VC_TOWER_SHARED, 1, 2, SHAPE(W, E), "vision_encoder.align_layers.%d.proj", l);
+        vc_table_add(b, VC_TOWER_SHARED, 0, 1, SHAPE(Wt), "text_encoder.align_layers.%d.ln.weight", l);
+        vc_table_add(b, VC_TOWER_SHARED, 0, 1, SHAPE(Wt), "text_encoder.align_layers.%d.ln.bias", l);
+        vc_table_add(b, VC_TOWER_SHARED, 1, 2, SHAPE(Wt, E), "text_encoder.align_layers.%d.proj", l);
+    }
     (void)i;
     if (!b->failed) return 0;
     vc_param_table_free(t);
@@ -153,13 +176,31 @@ int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *ba
     v->t.ln_final_b = at(t, base, &k);
     v->t.proj = at(t, base, &k);
     v->temp = at(t, base, &k);
+    v->n_heads = (t->count - k) / HEAD_TENSORS;
+    if (v->n_heads && !(v->heads = calloc((size_t)v->n_heads, sizeof *v->heads))) {
+        vc_params_view_free(v);
+        return vc_fail(err, "out of memory binding parameter views");
+    }
+    for (int h = 0; h < v->n_heads; h++) {
+        vc_align_head_view *a = &v->heads[h];
+        a->layer = vc_param_head_layer(t->info[k].name);
+        a->v_ln_w = at(t, base, &k);
+        a->v_ln_b = at(t, base, &k);
+        a->v_proj = at(t, base, &k);
+        a->t_ln_w = at(t, base, &k);
+        a->t_ln_b = at(t, base, &k);
+        a->t_proj = at(t, base, &k);
+    }
     return 0;
 }
 
 void vc_params_view_free(vc_params_view *v) {
     free(v->v.blocks);
     free(v->t.blocks);
+    free(v->heads);
     v->v.blocks = v->t.blocks = NULL;
+    v->heads = NULL;
+    v->n_heads = 0;
 }
 
 void vc_fill_normal(vc_real *x, size_t n, double std, vc_rng *r) {

@@ -59,10 +59,23 @@ typedef struct vc_text_view {
     vc_real *proj;          /* text_projection [W, E] */
 } vc_text_view;
 
+/* A layer-level alignment head (model/align_layers.h): the class token after video block
+ * `layer` and the EOT token after text block `layer`, each through its own LayerNorm and
+ * projection into the embedding space. Not part of either tower: created only when training
+ * asks for it, stored after `temp` as vision_encoder.align_layers.<layer>.{ln.weight,ln.bias,proj}
+ * and text_encoder.align_layers.<layer>.{...}, and never used by encoding or evaluation. */
+typedef struct vc_align_head_view {
+    int layer;                          /* 1-based block index, the same in both towers */
+    vc_real *v_ln_w, *v_ln_b, *v_proj;  /* [Wv], [Wv], [Wv, E] */
+    vc_real *t_ln_w, *t_ln_b, *t_proj;  /* [Wt], [Wt], [Wt, E] */
+} vc_align_head_view;
+
 typedef struct vc_params_view {
     vc_vision_view v;
     vc_text_view t;
     vc_real *temp;          /* [] scalar temperature */
+    int n_heads;            /* layer-level alignment heads, ascending layers (usually 0) */
+    vc_align_head_view *heads;
     vc_real *base;
 } vc_params_view;
 
@@ -84,6 +97,13 @@ void vc_block_view_bind(const vc_param_table *t, vc_real *base, int *cursor, vc_
 
 /* Builds the table for a config. Returns -1 only on allocation failure. */
 int vc_param_table_build(const vc_config *c, vc_param_table *t, vc_error *err);
+/* The same plus layer-level alignment heads at `layers` [n] (ascending, distinct, each within
+ * both towers' depth), appended after temp so every other tensor keeps its offset. Their
+ * tensors belong to VC_TOWER_SHARED: trained with the temperature whatever the towers'
+ * multipliers or freezing. */
+int vc_param_table_build_heads(const vc_config *c, const int *layers, int n, vc_param_table *t, vc_error *err);
+/* The head layer named by a table entry (vision_encoder.align_layers.<l>.* or text_...), or 0. */
+int vc_param_head_layer(const char *name);
 void vc_param_table_free(vc_param_table *t);
 const vc_param_info *vc_param_find(const vc_param_table *t, const char *name);
 

@@ -73,6 +73,11 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
     for (int l = 0; l < c->text_layers; l++) {
         vc_block_forward(&p->blocks[l], &acts->blocks[l], &acts->scratch, inp, d);
         inp = acts->blocks[l].out;
+        for (int i = 0; i < acts->taps.n; i++)
+            if (acts->taps.layers[i] == l + 1)
+                for (int b = 0; b < B; b++)
+                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + ((size_t)b * L + acts->eot[b]) * W,
+                           W * sizeof(vc_real));
     }
     for (int b = 0; b < B; b++)
         memcpy(acts->pooled + (size_t)b * W, inp + ((size_t)b * L + acts->eot[b]) * W, W * sizeof(vc_real));
@@ -104,6 +109,13 @@ void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_
     vc_block_dims d = {B, L, W, c->text_heads, 1};
     for (int l = c->text_layers - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->embed;
+        for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
+            if (acts->taps.layers[i] == l + 1)
+                for (int b = 0; b < B; b++) {
+                    const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
+                    vc_real *dst = acts->d_stream + ((size_t)b * L + acts->eot[b]) * W;
+                    for (int k = 0; k < W; k++) dst[k] += src[k];
+                }
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
     }

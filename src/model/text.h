@@ -17,6 +17,7 @@ typedef struct vc_text_acts {
     vc_block_scratch scratch;
     vc_real *pooled, *pooled_ln, *pooled_mean, *pooled_rstd; /* [B, W] ... */
     vc_real *emb;       /* [B, E] */
+    vc_layer_taps taps; /* EOT tokens at intermediate blocks (none when planned) */
     vc_real *d_stream, *d_pooled;
 } vc_text_acts;
 

@@ -35,6 +35,17 @@ typedef struct vc_block_scratch {
     vc_real *d_fc;       /* [N, 4W] */
 } vc_block_scratch;
 
+/* Tokens read at intermediate blocks (the layer-level alignment, model/align_layers.h): after
+ * block layers[i] (1-based) a tower's forward copies one token per sequence (video: the class
+ * token, text: the EOT token) into out [n, B, W]; its backward adds grad [n, B, W] (NULL: none)
+ * to the gradient of that block's output at the same tokens. n = 0 (as planned): no taps. */
+typedef struct vc_layer_taps {
+    int n;
+    const int *layers;
+    vc_real *out;
+    const vc_real *grad;
+} vc_layer_taps;
+
 typedef struct vc_block_dims {
     int B, L, W, H;
     int causal;

@@ -105,6 +105,10 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
         if (a->drop_scale) vc_drop_path_sample(a->drop_scale, B, row0, drop_rates ? drop_rates[l] : 0, seed, step, l);
         vc_block_forward(&p->blocks[l], a, &acts->scratch, inp, d);
         inp = a->out;
+        for (int i = 0; i < acts->taps.n; i++)
+            if (acts->taps.layers[i] == l + 1)
+                for (int b = 0; b < B; b++)
+                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + (size_t)b * L * W, W * sizeof(vc_real));
     }
     for (int b = 0; b < B; b++) memcpy(acts->cls + (size_t)b * W, inp + (size_t)b * L * W, W * sizeof(vc_real));
     vc_layernorm_forward(acts->cls_ln, acts->cls_mean, acts->cls_rstd, acts->cls, p->ln_post_w,
@@ -164,6 +168,13 @@ void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_v
     vc_block_dims d = {B, L, W, c->vision_heads, 0};
     for (int l = c->vision_layers - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->x;
+        for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
+            if (acts->taps.layers[i] == l + 1)
+                for (int b = 0; b < B; b++) {
+                    const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
+                    vc_real *dst = acts->d_stream + (size_t)b * L * W;
+                    for (int k = 0; k < W; k++) dst[k] += src[k];
+                }
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
         if (ready) ready->fn(ready->user, g->blocks[l].ln1_w); /* ln_1.weight opens the block */

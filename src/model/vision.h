@@ -24,6 +24,7 @@ typedef struct vc_vision_acts {
     vc_real *cls;                     /* [B, W] class token after the last block */
     vc_real *cls_ln, *cls_mean, *cls_rstd;
     vc_real *emb;                     /* [B, E] output embedding */
+    vc_layer_taps taps;               /* class tokens at intermediate blocks (none when planned) */
     /* backward */
     vc_real *d_stream, *d_embed, *d_cls; /* [B,L,W], [B,L,W], [B,W] */
 } vc_vision_acts;

@@ -11,7 +11,8 @@ int vc_start_text_is_random(const vc_start_model *s) {
 
 /* A tower's source file through the importer: viclip files as they are, image-CLIP checkpoints
  * inflated. Optimizer state (a checkpoint) and classification heads (a fine-tuned model) are
- * not parameters of either tower. */
+ * not parameters of either tower (nor are layer-level alignment heads: the importer leaves
+ * them out). */
 static vc_model *import_tower(const char *path, const char *flag, vc_error *err) {
     static const char *const skip[] = {"optimizer.", "head.", NULL};
     vc_import_opts o = {0};

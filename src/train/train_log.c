@@ -14,11 +14,15 @@
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err) {
     if (s->rank) return 0; /* rank 0 writes the files */
     /* each alignment term unweighted, when the loss is more than the global term */
-    char terms[128] = "";
-    if (s->align.frame > 0)
-        snprintf(terms, sizeof terms, ",\"loss_global\":%.9g,\"loss_frame\":%.9g", s->model->train.loss_global,
-                 s->model->train.loss_frame);
-    char line[1024];
+    char terms[1024] = "";
+    const vc_workspace *w = &s->model->train;
+    if (s->align.frame > 0 || s->align.n_layers) {
+        size_t n = (size_t)snprintf(terms, sizeof terms, ",\"loss_global\":%.9g", w->loss_global);
+        if (s->align.frame > 0) n += (size_t)snprintf(terms + n, sizeof terms - n, ",\"loss_frame\":%.9g", w->loss_frame);
+        for (int i = 0; i < s->align.n_layers && n < sizeof terms; i++)
+            n += (size_t)snprintf(terms + n, sizeof terms - n, ",\"loss_layer_%d\":%.9g", s->align.layers[i], w->la.loss[i]);
+    }
+    char line[2048];
     snprintf(line, sizeof line,
              "{\"step\":%" PRId64 ",\"loss\":%.9g,\"lr\":%.6g,\"grad_norm\":%.6g,\"temp\":%.6g,"
              "\"masked\":%d,\"samples_per_s\":%.2f,\"elapsed_s\":%.2f,\"data_wait_s\":%.2f,"

@@ -26,13 +26,27 @@ static int check_params(const vc_train_params *p, vc_error *err) {
     if (p->balance_target < 0) return vc_fail(err, "--balance-target %g must be positive", p->balance_target);
     if (p->new_branch_warmup < 0) return vc_fail(err, "--new-branch-warmup %" PRId64 " must be >= 0", p->new_branch_warmup);
     if (p->balance && p->freeze_text) return vc_fail(err, "--balance auto balances two training towers, but the text tower is frozen");
-    if (!(p->align_global >= 0 && p->align_frame >= 0 && p->align_global + p->align_frame > 0))
-        return vc_fail(err, "alignment weights (global %g, frame %g) must be non-negative and not both 0",
+    double layer_sum = 0;
+    for (int i = 0; i < p->align_n_layers && i < VC_ALIGN_MAX_LAYERS; i++) {
+        if (!(p->align_layer_weights[i] >= 0))
+            return vc_fail(err, "--align-weights: the weight %g of layer %d must be non-negative", p->align_layer_weights[i],
+                           p->align_layers[i]);
+        layer_sum += p->align_layer_weights[i];
+    }
+    if (!(p->align_global >= 0 && p->align_frame >= 0 && p->align_global + p->align_frame + layer_sum > 0))
+        return vc_fail(err, "alignment weights (global %g, frame %g) must be non-negative and not all 0",
                        p->align_global, p->align_frame);
     if (p->align_frame > 0 && p->accum_freq > 1)
         return vc_fail(err, "the frame-level alignment needs accum-freq 1 (got %d)", p->accum_freq);
     if (p->align_frame > 0 && p->dist && p->dist->size > 1)
         return vc_fail(err, "the frame-level alignment is not supported in data-parallel training (%d ranks)", p->dist->size);
+    if (p->align_n_layers < 0 || p->align_n_layers > VC_ALIGN_MAX_LAYERS)
+        return vc_fail(err, "--align: %d layers (at most %d)", p->align_n_layers, VC_ALIGN_MAX_LAYERS);
+    if (p->align_n_layers && p->accum_freq > 1)
+        return vc_fail(err, "--align layers=...: the layer-level alignment needs accum-freq 1 (got %d)", p->accum_freq);
+    if (p->align_n_layers && p->dist && p->dist->size > 1)
+        return vc_fail(err, "--align layers=...: the layer-level alignment is not supported in data-parallel training (%d ranks)",
+                       p->dist->size);
     return 0;
 }
 
@@ -46,13 +60,44 @@ static void train_args_json(const vc_train_params *p, char *buf, size_t cap) {
              "\"unmasked_steps\":%" PRId64 ",\"drop_path\":%.17g,\"lr_mult_vision\":%.17g,"
              "\"lr_mult_text\":%.17g,\"freeze_text\":%d,\"temp_min\":%.17g,\"beta1\":%.17g,\"beta2\":%.17g,"
              "\"eps\":%.17g,\"positives\":\"%s\",\"seed\":%" PRIu64 ",\"workers\":%d,"
-             "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d,\"align_global\":%.17g,\"align_frame\":%.17g}",
+             "\"sampling\":\"%s\",\"augment\":%d,\"clean_captions\":%d,\"align_global\":%.17g,\"align_frame\":%.17g,"
+             "\"align\":\"%s\",\"align_weights\":\"%s\"}",
              p->batch_size * (p->dist ? p->dist->size : 1), p->accum_freq, p->steps, p->warmup, p->lr, p->min_lr,
              p->weight_decay, p->grad_clip_norm, p->mask_ratio, p->unmasked_steps, p->drop_path, p->lr_mult_vision,
              p->lr_mult_text, p->freeze_text, p->temp_min, p->beta1, p->beta2, p->eps,
              vc_positives_name((vc_positives)p->positives), p->seed, p->workers,
              p->workers ? vc_sampling_name((vc_sampling)p->sampling) : "middle", p->workers ? p->augment : 0, p->clean_captions,
-             p->align_global, p->align_frame);
+             p->align_global, p->align_frame, p->align_spec ? p->align_spec : "global",
+             p->align_weights_spec ? p->align_weights_spec : "");
+}
+
+/* The layer-level heads the run asks for: checked against the towers' depth; a new run gains
+ * or drops heads to match, a resumed one must already have exactly them. */
+static int set_align_heads(vc_train_state *s, vc_error *err) {
+    const vc_train_params *p = s->p;
+    vc_model *m = s->model;
+    if (vc_align_check_layers(&s->align, &m->cfg, err)) return -1;
+    if (vc_model_heads_match(m, &s->align)) return 0;
+    if (p->resume) {
+        char have[128], want[128];
+        vc_model_heads_format(m, have, sizeof have);
+        vc_align_layers_format(&s->align, want, sizeof want);
+        return vc_fail(err, "--align layers=%s contradicts the checkpoint %s, whose alignment heads are at layers %s: a "
+                            "resumed run keeps them", want[0] ? want : "(none)", p->resume, have);
+    }
+    if (m->p.n_heads && p->on_warning && s->rank == 0) {
+        char have[128], want[128], line[512];
+        vc_model_heads_format(m, have, sizeof have);
+        vc_align_layers_format(&s->align, want, sizeof want);
+        snprintf(line, sizeof line, "the starting model's alignment heads at layers %s are replaced by those --align asks "
+                                    "for (%s); heads kept only where the layers match", have, want[0] ? want : "none");
+        p->on_warning(line, p->user);
+    }
+    /* the optimizer's moments are laid out over the parameters: rebuilt with them */
+    vc_adamw_params op = s->opt.p;
+    vc_adamw_free(&s->opt);
+    if (vc_model_set_align_heads(m, s->align.layers, s->align.n_layers, err)) return -1;
+    return vc_adamw_init(&s->opt, &m->table, &op, err);
 }
 
 /* The model and optimizer: resumed from a checkpoint, or a new run from a model file or a seed. */
@@ -149,10 +194,14 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
     s->log.fd = -1;
     s->p = p;
     s->seed = p->seed;
-    s->align = (vc_align_weights){p->align_global, p->align_frame};
+    s->align = (vc_align_weights){.global = p->align_global, .frame = p->align_frame, .n_layers = p->align_n_layers};
+    for (int i = 0; i < p->align_n_layers && i < VC_ALIGN_MAX_LAYERS; i++)
+        s->align.layers[i] = p->align_layers[i], s->align.layer_weight[i] = p->align_layer_weights[i];
     s->rank = p->dist ? p->dist->rank : 0, s->ranks = p->dist ? p->dist->size : 1;
     if (s->ranks > 1) snprintf(s->who, sizeof s->who, "rank %d: ", s->rank);
-    if (check_params(p, err) || (s->rank == 0 && vc_mkdir_p(p->out_dir, err)) || open_model(s, err)) return -1;
+    if (check_params(p, err) || (s->rank == 0 && vc_mkdir_p(p->out_dir, err)) || open_model(s, err) ||
+        set_align_heads(s, err))
+        return -1;
     vc_model_set_precision(s->model, (vc_precision)p->precision);
     const vc_config *c = &s->model->cfg;
     if (tok && c->vocab_size < 49408)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "io/annotations.h"
+#include "model/align.h"
 #include "model/config.h"
 #include "text/tokenizer.h"
 
@@ -72,6 +73,16 @@ typedef struct vc_train_params {
      * between frames and words (model/align.h); align_frame 0 (the default) is the global loss
      * alone. The frame level needs accum_freq 1. */
     double align_global, align_frame;
+    /* The layer level (model/align_layers.h): an InfoNCE per block align_layers[i] (1-based, both
+     * towers, ascending) weighted align_layer_weights[i], each through its own heads, which the
+     * model gains (copies of the final heads) or keeps (a model file or checkpoint that has them);
+     * heads at other layers are dropped. Needs accum_freq 1 and one process. */
+    int align_n_layers;
+    int align_layers[VC_ALIGN_MAX_LAYERS];
+    double align_layer_weights[VC_ALIGN_MAX_LAYERS];
+    /* The --align / --align-weights strings as given (NULL: "global" / none), recorded in the
+     * checkpoint's train_args so that a resumed run keeps them. */
+    const char *align_spec, *align_weights_spec;
     uint64_t seed;
     int64_t save_every;             /* checkpoint every N steps (0: only at the end) */
     int64_t stop_after;             /* stop after this step, writing a checkpoint (0: run to the end) */
