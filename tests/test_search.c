@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/cpu.h"
 #include "core/rng.h"
 #include "eval/moment_eval.h"
 #include "io/activitynet.h"
@@ -14,6 +15,7 @@
 #include "model/model_io.h"
 #include "search/build.h"
 #include "search/moments.h"
+#include "search/score.h"
 #include "search/windows.h"
 #include "testutil.h"
 #include "tiny_model.h"
@@ -235,7 +237,7 @@ TEST(exact_search_equals_brute_force) {
     vc_hit hits[NQ * M];
     float row[E];
     double *all = malloc(N * sizeof *all);
-    const int nqs[2] = {3, NQ}; /* few queries: the fused float16 pass; many: convert + GEMM */
+    const int nqs[2] = {3, NQ}; /* 1-3 queries: one row at a time; more: tiles of 4 rows x 4 queries, then the rest */
     for (int pass = 0; pass < 2; pass++) {
         int got = 0;
         CHECK(vc_index_search(&x, q, nqs[pass], M, hits, &got, &err) == 0 && got == M, "%s", err.msg);
@@ -256,6 +258,143 @@ TEST(exact_search_equals_brute_force) {
     }
     free(all), free(rows);
     vc_index_free(&x);
+}
+
+/* n random normalised rows of dim values (seed) into an index of dtype. */
+static float *random_index(vc_search_index *x, int n, int dim, vc_dtype dtype, uint64_t seed) {
+    memset(x, 0, sizeof *x);
+    x->dim = dim, x->dtype = dtype;
+    vc_rng r = vc_rng_at(seed, 0, 0, 0);
+    float *rows = malloc((size_t)n * dim * sizeof *rows);
+    double *s = malloc((size_t)n * sizeof *s), *e = malloc((size_t)n * sizeof *e);
+    for (int i = 0; i < n; i++) {
+        double norm = 0;
+        for (int k = 0; k < dim; k++) rows[(size_t)i * dim + k] = vc_rng_normal(&r), norm += (double)rows[(size_t)i * dim + k] * rows[(size_t)i * dim + k];
+        for (int k = 0; k < dim; k++) rows[(size_t)i * dim + k] /= (float)sqrt(norm);
+        s[i] = i, e[i] = i + 1;
+    }
+    vc_error err;
+    if (vc_index_append(x, "f", 1, 1, n, rows, s, e, n, &err)) fprintf(stderr, "%s\n", err.msg);
+    free(s), free(e);
+    return rows;
+}
+
+TEST(int8_search_ranks_as_float32) {
+    enum { N = 20000, E = 256, NQ = 16, K = 10 };
+    vc_search_index f, q8;
+    float *rows = random_index(&f, N, E, VC_DT_F32, 21);
+    free(random_index(&q8, N, E, VC_DT_I8, 21));
+    CHECK(f.n == N && q8.n == N && q8.scale, "two indexes of %d rows", N);
+    vc_rng r = vc_rng_at(22, 0, 0, 0);
+    float q[NQ * E];
+    for (int j = 0; j < NQ; j++) { /* queries near a row, as a caption near its clip: a clear best match */
+        const int near = (int)vc_rng_below(&r, N);
+        double norm = 0;
+        for (int k = 0; k < E; k++) q[j * E + k] = rows[(size_t)near * E + k] + 0.08f * (float)vc_rng_normal(&r), norm += (double)q[j * E + k] * q[j * E + k];
+        for (int k = 0; k < E; k++) q[j * E + k] /= (float)sqrt(norm);
+    }
+    vc_hit exact[NQ * K], got8[NQ * K];
+    int got = 0, found = 0;
+    double worst = 0;
+    vc_error err;
+    const int nqs[2] = {NQ, 3}; /* tiles of 4 queries, and the 1-3 left over */
+    for (int pass = 0; pass < 2; pass++) {
+        const int nq = nqs[pass];
+        CHECK(vc_index_search(&f, q, nq, K, exact, &got, &err) == 0 && got == K, "%s", err.msg);
+        CHECK(vc_index_search(&q8, q, nq, K, got8, &got, &err) == 0 && got == K, "%s", err.msg);
+        found = 0, worst = 0;
+        for (int j = 0; j < nq; j++)
+            for (int h = 0; h < K; h++) {
+                for (int g = 0; g < K; g++) found += got8[j * K + g].row == exact[j * K + h].row;
+                double s = 0; /* the int8 score against the float32 one of the same row */
+                for (int k = 0; k < E; k++) s += (double)rows[(size_t)got8[j * K + h].row * E + k] * q[j * E + k];
+                worst = fmax(worst, fabs(s - got8[j * K + h].score));
+            }
+        printf("int8 vs float32, %d queries of %d rows: top-%d recall %.4f, worst score error %.2e\n", nq, N, K,
+               (double)found / (nq * K), worst);
+        CHECK((double)found / (nq * K) >= 0.99, "%d queries: top-%d recall %.4f against float32", nq, K, (double)found / (nq * K));
+        CHECK(worst < 3e-3, "%d queries: an int8 score is %g off the float32 one", nq, worst);
+        CHECK(got8[0].row == exact[0].row, "the best match must agree");
+    }
+    /* every kernel level the CPU has gives the same integer sums, so the same scores */
+    vc_cpu_features cpu;
+    vc_cpu_detect(&cpu);
+    const int have[4] = {1, cpu.avx2 && cpu.fma, cpu.avx512f && cpu.avx512bw && cpu.avx512vl, cpu.avx512f && cpu.avx512bw && cpu.avx512_vnni};
+    enum { NR = 37 }; /* not a multiple of the tiles */
+    float ref[NQ * NR], out[NQ * NR], ref16[NQ * NR], out16[NQ * NR];
+    uint16_t *h16 = malloc((size_t)NR * E * sizeof *h16);
+    vc_convert_from_f32(h16, VC_DT_F16, rows, (size_t)NR * E);
+    for (int nq = 1; nq <= 6; nq += 5) {
+        vc_score_queries p, p16;
+        CHECK(vc_score_queries_init(&p, q, nq, E, 1, &err) == 0 && vc_score_queries_init(&p16, q, nq, E, 0, &err) == 0, "%s", err.msg);
+        p.level = 0, p16.level = 0;
+        vc_score_i8(&p, (const int8_t *)q8.rows, q8.scale, NR, ref);
+        vc_score_f16(&p16, h16, NR, ref16);
+        for (int level = 1; level < 4; level++) {
+            if (!have[level]) {
+                printf("SKIP kernel level %d: not on this CPU\n", level);
+                continue;
+            }
+            p.level = level, p16.level = level;
+            vc_score_i8(&p, (const int8_t *)q8.rows, q8.scale, NR, out);
+            vc_score_f16(&p16, h16, NR, out16);
+            double d16 = 0;
+            for (int i = 0; i < nq * NR; i++) d16 = fmax(d16, fabs(out16[i] - ref16[i]));
+            CHECK(!memcmp(out, ref, (size_t)nq * NR * sizeof *out), "level %d, %d queries: int8 scores differ from portable C", level, nq);
+            CHECK(d16 < 1e-5, "level %d, %d queries: float16 scores differ from portable C by %g", level, nq, d16);
+        }
+        vc_score_queries_free(&p), vc_score_queries_free(&p16);
+    }
+    free(h16), free(rows);
+    vc_index_free(&f), vc_index_free(&q8);
+}
+
+TEST(int8_index_round_trips_and_old_readers_are_told) {
+    CHECK(setup() == 0, "setup failed");
+    enum { N = 300, E = 64 };
+    vc_search_index x, y;
+    float *rows = random_index(&x, N, E, VC_DT_I8, 5);
+    x.frames = 8, x.size = 32, x.config_json = strdup("{}");
+    snprintf(x.checksum, sizeof x.checksum, "0123456789abcdef");
+    vc_error err;
+    CHECK(vc_index_save(DIR "/i8.npy", &x, &err) == 0, "%s", err.msg);
+    CHECK(vc_index_load(DIR "/i8.npy", &y, &err) == 0, "%s", err.msg);
+    int same = y.dtype == VC_DT_I8 && y.n == N && y.dim == E && !memcmp(x.rows, y.rows, (size_t)N * E) &&
+               !memcmp(x.scale, y.scale, N * sizeof *x.scale);
+    double worst = 0;
+    float row[E];
+    for (int i = 0; i < N; i++) {
+        vc_index_row(&y, i, row);
+        for (int k = 0; k < E; k++) worst = fmax(worst, fabs(row[k] - rows[(size_t)i * E + k]) / y.scale[i]);
+    }
+    vc_index_free(&x), vc_index_free(&y), free(rows);
+    CHECK(same, "int8 rows and scales must come back as saved");
+    CHECK(worst <= 0.5 + 1e-4, "a dequantised value is %g steps from the original (at most half a step)", worst);
+    char out[16384];
+    vc_test_run("grep -c '\"version\":3,.*\"dtype\":\"I8\"' " DIR "/i8.json", 1, out, sizeof out);
+    CHECK(atoi(out) == 1, "index.json must say version 3 and I8: %s", out);
+    /* I8 under version 2 (what an older viclip could mistake), and missing scales: refused, named */
+    CHECK(run("sed -e 's/\"version\":3/\"version\":2/' " DIR "/i8.json > " DIR "/i8v2.json && cp " DIR "/i8.npy " DIR
+              "/i8v2.npy && cp " DIR "/i8.windows.npy " DIR "/i8v2.windows.npy", out, sizeof out) == 0, "%s", out);
+    CHECK(vc_index_load(DIR "/i8v2.npy", &y, &err) != 0 && strstr(err.msg, DIR "/i8v2.json") && strstr(err.msg, "dtype I8") &&
+              strstr(err.msg, "version 2"), "%s", err.msg);
+    CHECK(run("cp " DIR "/i8.json " DIR "/i8ns.json && cp " DIR "/i8.npy " DIR "/i8ns.npy && cp " DIR "/i8.windows.npy " DIR
+              "/i8ns.windows.npy", out, sizeof out) == 0, "%s", out);
+    CHECK(vc_index_load(DIR "/i8ns.npy", &y, &err) != 0 && strstr(err.msg, DIR "/i8ns.scales.npy"), "%s", err.msg);
+    CHECK(run("sed -e 's/\"version\":3/\"version\":4/' " DIR "/i8.json > " DIR "/i8ns.json", out, sizeof out) == 0, "%s", out);
+    CHECK(vc_index_load(DIR "/i8ns.npy", &y, &err) != 0 && strstr(err.msg, "version 4") && strstr(err.msg, "i8ns.json"), "%s", err.msg);
+    /* the command line: an int8 index is written, searched, and kept int8 by updates */
+    int rc = run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --window 1 --index-dtype int8 --fresh --out " DIR "/cli8 && "
+                 "build/viclip search -m " MODEL " --index " DIR "/cli8 -k 1 'a test pattern'", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "h264.mp4"), "exit %d: %s", rc, out);
+    rc = run("build/viclip encode -m " MODEL " --video " VID "/vp9.webm --index-dtype fp16 --out " DIR "/cli8", out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "int8") && strstr(out, "--fresh"), "exit %d: %s", rc, out);
+    CHECK(vc_index_load(DIR "/cli8", &y, &err) == 0, "%s", err.msg);
+    const int kept = y.dtype == VC_DT_I8 && y.n_files == 1;
+    vc_index_free(&y);
+    CHECK(kept, "a refused update leaves the int8 index as it was");
+    rc = run("build/viclip encode -m " MODEL " --video " VID "/h264.mp4 --index-dtype int4 --out " DIR "/cli4", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--index-dtype int4"), "exit %d: %s", rc, out);
 }
 
 TEST(adjacent_matching_windows_merge_into_one_moment) {
@@ -323,4 +462,5 @@ TEST(eval_moments_reports_recall_at_iou_on_activitynet_ground_truth) {
 TEST_MAIN("search", T(activitynet_captions_are_read_as_published), T(eval_moments_reports_recall_at_iou_on_activitynet_ground_truth), T(plan_covers_the_video_with_full_windows), T(windows_from_one_pass_equal_clips_cut_at_the_same_times),
           T(windows_follow_the_clip_options_and_the_index_records_them),
           T(updates_keep_unchanged_files_add_new_ones_and_drop_missing_ones), T(a_newline_in_a_file_name_survives_the_index),
-          T(exact_search_equals_brute_force), T(adjacent_matching_windows_merge_into_one_moment))
+          T(exact_search_equals_brute_force), T(int8_search_ranks_as_float32),
+          T(int8_index_round_trips_and_old_readers_are_told), T(adjacent_matching_windows_merge_into_one_moment))

@@ -42,6 +42,7 @@ void vc_cpu_detect(vc_cpu_features *f) {
         f->avx512dq = (r[1] >> 17) & 1;
         f->avx512bw = (r[1] >> 30) & 1;
         f->avx512vl = (r[1] >> 31) & 1;
+        f->avx512_vnni = (r[2] >> 11) & 1;
         f->amx_bf16 = (r[3] >> 22) & 1;
         f->amx_tile = (r[3] >> 24) & 1;
         cpuid(7, 1, r);

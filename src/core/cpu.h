@@ -20,7 +20,7 @@ typedef struct vc_cpu_features {
     char vendor[13];
     char brand[49];
     int family, model;
-    int avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, amx_bf16, amx_tile;
+    int avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_vnni, amx_bf16, amx_tile;
     int os_avx, os_avx512, os_amx; /* the OS saves the registers (xgetbv) */
 } vc_cpu_features;
 

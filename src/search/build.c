@@ -43,7 +43,7 @@ static int set_model(vc_search_index *x, const vc_model *m, vc_error *err) {
 
 int vc_index_init(vc_search_index *x, const vc_model *m, const vc_index_build_opts *o, vc_error *err) {
     memset(x, 0, sizeof *x);
-    x->dim = m->cfg.embed_dim, x->dtype = o->dtype == VC_DT_F32 ? VC_DT_F32 : VC_DT_F16;
+    x->dim = m->cfg.embed_dim, x->dtype = o->dtype == VC_DT_F32 || o->dtype == VC_DT_I8 ? o->dtype : VC_DT_F16;
     x->frames = m->cfg.num_frames, x->size = m->cfg.image_size;
     x->window = o->window > 0 ? o->window : 0, x->stride = o->window > 0 ? o->stride : 0;
     x->sampling = o->sampling >= 0 ? (vc_sampling)o->sampling : VC_SAMPLE_MIDDLE;

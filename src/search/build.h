@@ -17,7 +17,7 @@ typedef struct vc_index_build_opts {
     double window, stride;          /* > 0: every video in windows; 0: see long_video_s */
     double long_video_s;            /* default 60 */
     double default_window, default_stride; /* 8, 4 */
-    vc_dtype dtype;                 /* F16 (default) or F32 */
+    vc_dtype dtype;                 /* of a new index's rows: F16 (default), I8 or F32 */
     int sampling, interp;           /* vc_sampling / vc_interp of every clip and window; -1 (default):
                                      * the index's own (a new index: middle, bicubic). An update
                                      * asking for another than the index's is refused. */

@@ -1,5 +1,6 @@
 #include "search/index.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "io/json.h"
 #include "io/npy.h"
 #include "io/strbuf.h"
+#include "search/score.h"
 
 static int is_npy_name(const char *out) {
     size_t len = strlen(out);
@@ -29,6 +31,27 @@ void vc_index_paths(const char *out, char *emb, char *windows, char *meta, size_
     }
 }
 
+void vc_index_scales_path(const char *out, char *scales, size_t cap) {
+    size_t len = strlen(out);
+    if (is_npy_name(out)) snprintf(scales, cap, "%.*s.scales.npy", (int)(len - 4), out);
+    else snprintf(scales, cap, "%s/scales.npy", out);
+}
+
+int vc_index_dtype_parse(const char *name, vc_dtype *dtype, vc_error *err) {
+    if (name && !strcmp(name, "fp16")) *dtype = VC_DT_F16;
+    else if (name && !strcmp(name, "fp32")) *dtype = VC_DT_F32;
+    else if (name && !strcmp(name, "int8")) *dtype = VC_DT_I8;
+    else return vc_fail(err, "--index-dtype %s: expected fp16, int8 or fp32", name ? name : "(null)");
+    return 0;
+}
+
+const char *vc_index_dtype_name(vc_dtype dtype) {
+    return dtype == VC_DT_I8 ? "int8" : dtype == VC_DT_F32 ? "fp32" : "fp16";
+}
+
+/* The JSON spelling of the row dtype (safetensors names). */
+static const char *json_dtype(vc_dtype dtype) { return dtype == VC_DT_I8 ? "I8" : dtype == VC_DT_F32 ? "F32" : "F16"; }
+
 int vc_index_exists(const char *out) {
     char e[4096], w[4096], m[4096];
     struct stat sb;
@@ -38,7 +61,7 @@ int vc_index_exists(const char *out) {
 
 void vc_index_free(vc_search_index *x) {
     for (int f = 0; f < x->n_files; f++) free(x->files[f].path);
-    free(x->files), free(x->rows), free(x->start), free(x->end), free(x->file), free(x->config_json);
+    free(x->files), free(x->rows), free(x->scale), free(x->start), free(x->end), free(x->file), free(x->config_json);
     memset(x, 0, sizeof *x);
 }
 
@@ -54,6 +77,8 @@ int vc_index_check_preprocess(const vc_search_index *x, int sampling, int interp
 void vc_index_row(const vc_search_index *x, int i, float *out) {
     const size_t off = (size_t)i * x->dim;
     if (x->dtype == VC_DT_F16) vc_convert_to_f32(out, (const uint16_t *)x->rows + off, VC_DT_F16, (size_t)x->dim);
+    else if (x->dtype == VC_DT_I8)
+        for (int e = 0; e < x->dim; e++) out[e] = x->scale[i] * ((const int8_t *)x->rows)[off + e];
     else memcpy(out, (const float *)x->rows + off, (size_t)x->dim * sizeof *out);
 }
 
@@ -75,8 +100,9 @@ static int load_meta(const char *meta_path, vc_search_index *x, vc_error *err) {
     const vc_json *v = vc_json_get(j, "version");
     if (!v) rc = vc_fail(err, "%s: an index of format version 1 (embeddings.npy + inputs.txt): re-encode the videos "
                               "(viclip encode) to make a version %d index", meta_path, VC_INDEX_VERSION);
-    if (!rc && (vc_json_get_int(j, "version", &version, err) || version != VC_INDEX_VERSION))
-        rc = vc_fail(err, "%s: index format version %ld, this viclip reads version %d", meta_path, version, VC_INDEX_VERSION);
+    if (!rc && (vc_json_get_int(j, "version", &version, err) || (version != VC_INDEX_VERSION && version != VC_INDEX_VERSION_I8)))
+        rc = vc_fail(err, "%s: index format version %ld, this viclip reads versions %d and %d", meta_path, version,
+                     VC_INDEX_VERSION, VC_INDEX_VERSION_I8);
     const char *sum = rc ? NULL : vc_json_get_str(j, "param_checksum", err);
     const char *dtype = sum ? vc_json_get_str(j, "dtype", err) : NULL;
     const vc_json *pre = vc_json_get(j, "preprocess"), *files = vc_json_get(j, "files"), *cfg = vc_json_get(j, "config");
@@ -87,11 +113,16 @@ static int load_meta(const char *meta_path, vc_search_index *x, vc_error *err) {
                 vc_json_get_int(pre, "frames", &frames, err) || vc_json_get_int(pre, "size", &size, err) ||
                 vc_json_get_double(pre, "window", &x->window, err) || vc_json_get_double(pre, "stride", &x->stride, err)))
         rc = vc_fail_ctx(err, "%s", meta_path);
-    if (!rc && (strlen(sum) != 16 || (strcmp(dtype, "F16") && strcmp(dtype, "F32"))))
-        rc = vc_fail(err, "%s: bad param_checksum or dtype (F16 or F32)", meta_path);
+    if (!rc && strlen(sum) != 16) rc = vc_fail(err, "%s: param_checksum \"%s\" is not 16 hex digits", meta_path, sum);
+    if (!rc && strcmp(dtype, "F16") && strcmp(dtype, "F32") && strcmp(dtype, "I8"))
+        rc = vc_fail(err, "%s: dtype \"%s\" (expected F16, F32 or I8)", meta_path, dtype);
+    /* int8 rows need their scales: a version 2 reader must not take them for another dtype */
+    if (!rc && (!strcmp(dtype, "I8")) != (version == VC_INDEX_VERSION_I8))
+        rc = vc_fail(err, "%s: dtype %s in an index of format version %ld (int8 rows are version %d, others %d)", meta_path,
+                     dtype, version, VC_INDEX_VERSION_I8, VC_INDEX_VERSION);
     if (!rc) {
         snprintf(x->checksum, sizeof x->checksum, "%s", sum);
-        x->dtype = strcmp(dtype, "F16") ? VC_DT_F32 : VC_DT_F16;
+        x->dtype = !strcmp(dtype, "F16") ? VC_DT_F16 : !strcmp(dtype, "I8") ? VC_DT_I8 : VC_DT_F32;
         x->dim = (int)dim, x->n = (int)n, x->frames = (int)frames, x->size = (int)size;
         /* indexes written before these were recorded were all made the evaluation's way */
         const vc_json *sampling = vc_json_get(pre, "sampling"), *resize = vc_json_get(pre, "resize");
@@ -136,9 +167,10 @@ static int load_meta(const char *meta_path, vc_search_index *x, vc_error *err) {
 }
 
 int vc_index_load(const char *out, vc_search_index *x, vc_error *err) {
-    char emb_path[4096], win_path[4096], meta_path[4096];
+    char emb_path[4096], win_path[4096], meta_path[4096], scale_path[4096];
     memset(x, 0, sizeof *x);
     vc_index_paths(out, emb_path, win_path, meta_path, sizeof emb_path);
+    vc_index_scales_path(out, scale_path, sizeof scale_path);
     int rc = load_meta(meta_path, x, err);
     vc_npy e = {0}, w = {0};
     int have_e = 0, have_w = 0;
@@ -148,6 +180,17 @@ int vc_index_load(const char *out, vc_search_index *x, vc_error *err) {
     if (!rc) rc = vc_npy_read(win_path, &w, err), have_w = !rc;
     if (!rc && (w.dtype != VC_DT_F64 || w.ndim != 2 || w.shape[0] != x->n || w.shape[1] != 2))
         rc = vc_fail(err, "%s: expected float64 [%d, 2] (start, end)", win_path, x->n);
+    if (!rc && x->dtype == VC_DT_I8) {
+        vc_npy sc = {0};
+        rc = vc_npy_read(scale_path, &sc, err);
+        if (!rc && (sc.dtype != VC_DT_F32 || sc.ndim != 1 || sc.shape[0] != x->n))
+            rc = vc_fail(err, "%s: expected float32 [%d] (a scale per int8 row) as %s says", scale_path, x->n, meta_path);
+        for (int i = 0; !rc && i < x->n; i++)
+            if (!(((float *)sc.data)[i] >= 0) || !isfinite(((float *)sc.data)[i]))
+                rc = vc_fail(err, "%s: row %d has scale %g (must be finite and >= 0)", scale_path, i, ((float *)sc.data)[i]);
+        if (!rc) x->scale = sc.data, sc.data = NULL;
+        vc_npy_free(&sc);
+    }
     if (!rc) {
         x->start = malloc(((size_t)x->n + 1) * sizeof *x->start);
         x->end = malloc(((size_t)x->n + 1) * sizeof *x->end);
@@ -171,7 +214,7 @@ static int write_meta(const char *meta_path, const vc_search_index *x, vc_error 
                            "\"param_checksum\":\"%s\",\"config\":%s,\n\"preprocess\":{\"frames\":%d,\"size\":%d,"
                            "\"sampling\":\"%s\",\"resize\":\"%s\",\"mean\":\"imagenet\",\"window\":%.17g,\"stride\":%.17g},\n"
                            "\"files\":[",
-                           VC_INDEX_VERSION, x->dim, x->n, x->dtype == VC_DT_F16 ? "F16" : "F32", x->checksum,
+                           x->dtype == VC_DT_I8 ? VC_INDEX_VERSION_I8 : VC_INDEX_VERSION, x->dim, x->n, json_dtype(x->dtype), x->checksum,
                            x->config_json && *x->config_json ? x->config_json : "null", x->frames, x->size,
                            vc_sampling_name(x->sampling), vc_interp_name(x->interp), x->window, x->stride);
     for (int f = 0; !rc && f < x->n_files; f++) {
@@ -191,17 +234,19 @@ static int write_meta(const char *meta_path, const vc_search_index *x, vc_error 
 }
 
 int vc_index_save(const char *out, const vc_search_index *x, vc_error *err) {
-    char emb_path[4096], win_path[4096], meta_path[4096];
+    char emb_path[4096], win_path[4096], meta_path[4096], scale_path[4096];
     vc_index_paths(out, emb_path, win_path, meta_path, sizeof emb_path);
+    vc_index_scales_path(out, scale_path, sizeof scale_path);
     if (!is_npy_name(out) && vc_mkdir_p(out, err)) return -1;
     double *w = malloc(((size_t)x->n + 1) * 2 * sizeof *w);
     if (!w) return vc_fail(err, "out of memory");
     for (int i = 0; i < x->n; i++) w[2 * i] = x->start[i], w[2 * i + 1] = x->end[i];
-    int64_t es[2] = {x->n, x->dim}, ws[2] = {x->n, 2};
+    int64_t es[2] = {x->n, x->dim}, ws[2] = {x->n, 2}, ss[1] = {x->n};
     /* the metadata last: an interrupted update leaves the old index.json, which the row counts
      * of the new arrays then contradict, and loading says so */
     int rc = vc_npy_write(emb_path, x->dtype, 2, es, x->rows ? x->rows : (void *)w, err);
     if (!rc) rc = vc_npy_write(win_path, VC_DT_F64, 2, ws, w, err);
+    if (!rc && x->dtype == VC_DT_I8) rc = vc_npy_write(scale_path, VC_DT_F32, 1, ss, x->scale ? (void *)x->scale : (void *)w, err);
     if (!rc) rc = write_meta(meta_path, x, err);
     free(w);
     return rc;
@@ -220,9 +265,15 @@ int vc_index_append(vc_search_index *x, const char *path, int64_t size, int64_t 
     if (fi) x->file = fi;
     vc_index_file *files = realloc(x->files, ((size_t)x->n_files + 1) * sizeof *files);
     if (files) x->files = files;
+    float *sc = x->dtype == VC_DT_I8 ? realloc(x->scale, n * sizeof *sc) : NULL;
+    if (sc) x->scale = sc;
     char *p = strdup(path);
-    if (!rows || !s || !e || !fi || !files || !p) return free(p), vc_fail(err, "out of memory growing the index");
-    vc_convert_from_f32((char *)x->rows + (size_t)x->n * x->dim * es, x->dtype, emb, (size_t)count * x->dim);
+    if (!rows || !s || !e || !fi || !files || !p || (x->dtype == VC_DT_I8 && !sc))
+        return free(p), vc_fail(err, "out of memory growing the index");
+    if (x->dtype == VC_DT_I8)
+        vc_quantize_rows_i8(emb, count, x->dim, (int8_t *)x->rows + (size_t)x->n * x->dim, x->scale + x->n);
+    else
+        vc_convert_from_f32((char *)x->rows + (size_t)x->n * x->dim * es, x->dtype, emb, (size_t)count * x->dim);
     for (int i = 0; i < count; i++) {
         x->start[x->n + i] = start[i], x->end[x->n + i] = end[i];
         x->file[x->n + i] = x->n_files;
@@ -244,6 +295,7 @@ void vc_index_drop_files(vc_search_index *x, const unsigned char *drop) {
         memmove((char *)x->rows + (size_t)n * row, (char *)x->rows + (size_t)v.first * row, (size_t)v.count * row);
         memmove(x->start + n, x->start + v.first, (size_t)v.count * sizeof *x->start);
         memmove(x->end + n, x->end + v.first, (size_t)v.count * sizeof *x->end);
+        if (x->scale) memmove(x->scale + n, x->scale + v.first, (size_t)v.count * sizeof *x->scale);
         for (int i = 0; i < v.count; i++) x->file[n + i] = nf;
         v.first = n;
         n += v.count;

@@ -18,7 +18,8 @@
 #include "video/sampling.h"
 #include "video/transform.h"
 
-#define VC_INDEX_VERSION 2
+#define VC_INDEX_VERSION 2      /* float16 / float32 rows */
+#define VC_INDEX_VERSION_I8 3   /* version 2 + int8 rows with a scale per row (DIR/scales.npy) */
 
 typedef struct vc_index_file {
     char *path;
@@ -29,8 +30,9 @@ typedef struct vc_index_file {
 
 typedef struct vc_search_index {
     int dim, n;              /* E, rows */
-    vc_dtype dtype;          /* VC_DT_F16 or VC_DT_F32 */
+    vc_dtype dtype;          /* VC_DT_F16, VC_DT_F32 or VC_DT_I8 */
     void *rows;              /* [n, dim] */
+    float *scale;            /* [n] int8 rows only: row i = scale[i] * rows[i] (max |x| / 127) */
     double *start, *end;     /* [n] seconds; a whole-video row has 0 and the duration */
     int *file;               /* [n] index into files */
     vc_index_file *files;
@@ -45,6 +47,13 @@ typedef struct vc_search_index {
 
 /* Where the three files of an index at `out` live (see above); each buffer holds cap bytes. */
 void vc_index_paths(const char *out, char *emb, char *windows, char *meta, size_t cap);
+
+/* Where the per-row scales of an int8 index at out live: DIR/scales.npy or X.scales.npy. */
+void vc_index_scales_path(const char *out, char *scales, size_t cap);
+
+/* "fp16", "fp32" or "int8" (--index-dtype) -> VC_DT_F16 / F32 / I8; an unknown name is an error. */
+int vc_index_dtype_parse(const char *name, vc_dtype *dtype, vc_error *err);
+const char *vc_index_dtype_name(vc_dtype dtype); /* "fp16", "fp32", "int8" */
 
 /* 1 if an index (its index.json) exists at out. */
 int vc_index_exists(const char *out);

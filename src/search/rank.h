@@ -1,7 +1,9 @@
 /* Exact search: every row of an index scored against the queries (cosine of normalised
- * vectors), in blocks of rows converted from float16 to float32 and multiplied with one
- * matrix product per block, blocks shared out over the OpenMP threads, each keeping a heap of
- * its best rows per query. Memory beyond the index: one block per thread. */
+ * vectors), in blocks of rows multiplied with all the queries at once (src/search/score.h:
+ * float16 or int8 rows read once for every query; float32 rows with one GEMM per block),
+ * blocks shared out over the OpenMP threads, each keeping a heap of its best rows per query.
+ * Memory beyond the index: one block of scores per thread. int8 scores carry the rows'
+ * rounding (about 5e-4 at E = 768), so near-ties may swap against float32. */
 #ifndef VC_SEARCH_RANK_H
 #define VC_SEARCH_RANK_H
 
