@@ -107,6 +107,54 @@ static void i8_c(const vc_score_queries *p, const int8_t *rows, const float *rs,
 }
 
 #if VC_X86
+/* The kernels are written once over the vector width: a tile of NR_T <= RT rows x NQ_T <= QT
+ * queries, accumulators in registers (constant bounds after inlining), then the leftover
+ * E % W values in C. V: the accumulator type, W: values per step, ROW(p): W row values
+ * widened, Q(p): W query values, MAC(acc, x, y), SUM(acc): the horizontal sum. */
+#define TILE(NAME, TARGET, V, W, ZERO, ROW, Q, MAC, SUM, TR, TQ, TOUT, TAIL)                                         \
+    TARGET static inline __attribute__((always_inline)) void NAME(const TR *r, const TQ *q, int E, int nr_t, int nq_t, \
+                                                                 TOUT *d, int nd) {                                  \
+        V acc[RT][QT];                                                                                                \
+        for (int a = 0; a < nr_t; a++)                                                                                \
+            for (int b = 0; b < nq_t; b++) acc[a][b] = ZERO;                                                          \
+        const int EW = E - E % (W);                                                                                   \
+        for (int e = 0; e < EW; e += (W)) {                                                                           \
+            V x[RT];                                                                                                  \
+            for (int a = 0; a < nr_t; a++) x[a] = ROW(r + (size_t)a * E + e);                                         \
+            for (int b = 0; b < nq_t; b++) {                                                                          \
+                const V y = Q(q + (size_t)b * E + e);                                                                 \
+                for (int a = 0; a < nr_t; a++) acc[a][b] = MAC(acc[a][b], x[a], y);                                   \
+            }                                                                                                         \
+        }                                                                                                             \
+        for (int a = 0; a < nr_t; a++)                                                                                \
+            for (int b = 0; b < nq_t; b++) d[(size_t)b * nd + a] = SUM(acc[a][b]) + TAIL(r + (size_t)a * E, q + (size_t)b * E, EW, E); \
+    }
+
+/* All queries against nr rows: tiles of RTV rows x QT queries, then the 1-3 queries left over
+ * (and a lone query) one row at a time: one stream through memory, twice as fast for one
+ * query as four. */
+#define BLOCK(NAME, TARGET, TILE_FN, RTV, TR, TQ, TOUT, QFIELD)                                                      \
+    TARGET static void NAME(const vc_score_queries *p, const TR *rows, int nr, TOUT *out) {                           \
+        const int E = p->dim, nq = p->nq;                                                                             \
+        int j = 0;                                                                                                    \
+        for (; j + QT <= nq; j += QT) {                                                                               \
+            const TQ *q = p->QFIELD + (size_t)j * E;                                                                  \
+            TOUT *d = out + (size_t)j * nr;                                                                           \
+            int i = 0;                                                                                                \
+            for (; i + (RTV) <= nr; i += (RTV)) TILE_FN(rows + (size_t)i * E, q, E, (RTV), QT, d + i, nr);            \
+            for (; i < nr; i++) TILE_FN(rows + (size_t)i * E, q, E, 1, QT, d + i, nr);                                \
+        }                                                                                                             \
+        for (; j < nq; j++)                                                                                           \
+            for (int i = 0; i < nr; i++)                                                                              \
+                TILE_FN(rows + (size_t)i * E, p->QFIELD + (size_t)j * E, E, 1, 1, out + (size_t)j * nr + i, nr);      \
+    }
+
+static inline float tail_f16(const uint16_t *r, const float *q, int from, int to) {
+    float s = 0;
+    for (int e = from; e < to; e++) s += vc_f16_to_f32(r[e]) * q[e];
+    return s;
+}
+
 /* ---- AVX2 + F16C + FMA ------------------------------------------------------------------ */
 #define T_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -122,177 +170,40 @@ T_AVX2 static inline int32_t hsum256i(__m256i v) {
     return _mm_cvtsi128_si32(a);
 }
 
-/* One tile of nr_t <= 2 rows x nq_t <= QT queries; constant bounds after inlining keep the
- * accumulators in registers. */
-#define RT2 2
-T_AVX2 static inline __attribute__((always_inline)) void f16_tile_avx2(const uint16_t *r, const float *q, int E, int nr_t,
-                                                                      int nq_t, int nr, float *s) {
-    __m256 acc[RT2][QT];
-    for (int a = 0; a < nr_t; a++)
-        for (int b = 0; b < nq_t; b++) acc[a][b] = _mm256_setzero_ps();
-    const int E8 = E & ~7;
-    for (int e = 0; e < E8; e += 8) {
-        __m256 x[RT2];
-        for (int a = 0; a < nr_t; a++) x[a] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + (size_t)a * E + e)));
-        for (int b = 0; b < nq_t; b++) {
-            const __m256 y = _mm256_loadu_ps(q + (size_t)b * E + e);
-            for (int a = 0; a < nr_t; a++) acc[a][b] = _mm256_fmadd_ps(x[a], y, acc[a][b]);
-        }
-    }
-    for (int a = 0; a < nr_t; a++)
-        for (int b = 0; b < nq_t; b++) {
-            float v = hsum256(acc[a][b]);
-            for (int e = E8; e < E; e++) v += vc_f16_to_f32(r[(size_t)a * E + e]) * q[(size_t)b * E + e];
-            s[(size_t)b * nr + a] = v;
-        }
-}
-
-T_AVX2 static void f16_avx2(const vc_score_queries *p, const uint16_t *rows, int nr, float *scores) {
-    const int E = p->dim, nq = p->nq;
-    for (int j = 0; j < nq; j += QT) {
-        const float *q = p->f32 + (size_t)j * E;
-        float *s = scores + (size_t)j * nr;
-        int i = 0;
-        if (nq - j >= QT) {
-            for (; i + RT2 <= nr; i += RT2) f16_tile_avx2(rows + (size_t)i * E, q, E, RT2, QT, nr, s + i);
-            for (; i < nr; i++) f16_tile_avx2(rows + (size_t)i * E, q, E, 1, QT, nr, s + i);
-        } else {
-            for (int b = j; b < nq; b++)
-                for (int k = 0; k < nr; k++) f16_tile_avx2(rows + (size_t)k * E, p->f32 + (size_t)b * E, E, 1, 1, nr, scores + (size_t)b * nr + k);
-        }
-    }
-}
-
-T_AVX2 static inline __attribute__((always_inline)) void i8_tile_avx2(const int8_t *r, const int16_t *q, int E, int nr_t,
-                                                                     int nq_t, int32_t *d, int nd) {
-    __m256i acc[RT2][QT];
-    for (int a = 0; a < nr_t; a++)
-        for (int b = 0; b < nq_t; b++) acc[a][b] = _mm256_setzero_si256();
-    const int E16 = E & ~15;
-    for (int e = 0; e < E16; e += 16) {
-        __m256i x[RT2];
-        for (int a = 0; a < nr_t; a++) x[a] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(r + (size_t)a * E + e)));
-        for (int b = 0; b < nq_t; b++) {
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(q + (size_t)b * E + e));
-            for (int a = 0; a < nr_t; a++) acc[a][b] = _mm256_add_epi32(acc[a][b], _mm256_madd_epi16(x[a], y));
-        }
-    }
-    for (int a = 0; a < nr_t; a++)
-        for (int b = 0; b < nq_t; b++)
-            d[(size_t)b * nd + a] = hsum256i(acc[a][b]) + dot_i8_i16(r + (size_t)a * E, q + (size_t)b * E, E16, E);
-}
-
-T_AVX2 static void i8_avx2(const vc_score_queries *p, const int8_t *rows, int nr, int32_t *dots) {
-    const int E = p->dim, nq = p->nq;
-    for (int j = 0; j < nq; j += QT) {
-        const int16_t *q = p->i16 + (size_t)j * E;
-        int32_t *d = dots + (size_t)j * nr;
-        int i = 0;
-        if (nq - j >= QT) {
-            for (; i + RT2 <= nr; i += RT2) i8_tile_avx2(rows + (size_t)i * E, q, E, RT2, QT, d + i, nr);
-            for (; i < nr; i++) i8_tile_avx2(rows + (size_t)i * E, q, E, 1, QT, d + i, nr);
-        } else {
-            for (int b = j; b < nq; b++)
-                for (int k = 0; k < nr; k++) i8_tile_avx2(rows + (size_t)k * E, p->i16 + (size_t)b * E, E, 1, 1, dots + (size_t)b * nr + k, nr);
-        }
-    }
-}
+#define F16_ROW_256(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define F32_Q_256(p) _mm256_loadu_ps(p)
+#define FMA_256(acc, x, y) _mm256_fmadd_ps((x), (y), (acc))
+#define I8_ROW_256(p) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p)))
+#define I16_Q_256(p) _mm256_loadu_si256((const __m256i *)(p))
+#define MADD_256(acc, x, y) _mm256_add_epi32((acc), _mm256_madd_epi16((x), (y)))
+TILE(f16_tile_avx2, T_AVX2, __m256, 8, _mm256_setzero_ps(), F16_ROW_256, F32_Q_256, FMA_256, hsum256, uint16_t, float,
+     float, tail_f16)
+TILE(i8_tile_avx2, T_AVX2, __m256i, 16, _mm256_setzero_si256(), I8_ROW_256, I16_Q_256, MADD_256, hsum256i, int8_t,
+     int16_t, int32_t, dot_i8_i16)
+BLOCK(f16_avx2, T_AVX2, f16_tile_avx2, 2, uint16_t, float, float, f32) /* 2 x 4 tiles: 16 ymm registers */
+BLOCK(i8_avx2, T_AVX2, i8_tile_avx2, 2, int8_t, int16_t, int32_t, i16)
 
 /* ---- AVX-512 (F, BW, VL; VNNI when present) --------------------------------------------- */
 #define T_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 #define T_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
-T_512 static inline __attribute__((always_inline)) void f16_tile_512(const uint16_t *r, const float *q, int E, int nr_t,
-                                                                    int nq_t, int nr, float *s) {
-    __m512 acc[RT][QT];
-    for (int a = 0; a < nr_t; a++)
-        for (int b = 0; b < nq_t; b++) acc[a][b] = _mm512_setzero_ps();
-    const int E16 = E & ~15;
-    for (int e = 0; e < E16; e += 16) {
-        __m512 x[RT];
-        for (int a = 0; a < nr_t; a++) x[a] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r + (size_t)a * E + e)));
-        for (int b = 0; b < nq_t; b++) {
-            const __m512 y = _mm512_loadu_ps(q + (size_t)b * E + e);
-            for (int a = 0; a < nr_t; a++) acc[a][b] = _mm512_fmadd_ps(x[a], y, acc[a][b]);
-        }
-    }
-    for (int a = 0; a < nr_t; a++)
-        for (int b = 0; b < nq_t; b++) {
-            float v = _mm512_reduce_add_ps(acc[a][b]);
-            for (int e = E16; e < E; e++) v += vc_f16_to_f32(r[(size_t)a * E + e]) * q[(size_t)b * E + e];
-            s[(size_t)b * nr + a] = v;
-        }
-}
-
-T_512 static void f16_512(const vc_score_queries *p, const uint16_t *rows, int nr, float *scores) {
-    const int E = p->dim, nq = p->nq;
-    for (int j = 0; j < nq; j += QT) {
-        const float *q = p->f32 + (size_t)j * E;
-        float *s = scores + (size_t)j * nr;
-        int i = 0;
-        if (nq - j >= QT) {
-            for (; i + RT <= nr; i += RT) f16_tile_512(rows + (size_t)i * E, q, E, RT, QT, nr, s + i);
-            for (; i < nr; i++) f16_tile_512(rows + (size_t)i * E, q, E, 1, QT, nr, s + i);
-        } else { /* the last 1-3 queries: one row at a time (one stream through memory is faster here) */
-            for (int b = j; b < nq; b++) {
-                const float *qb = p->f32 + (size_t)b * E;
-                float *sb = scores + (size_t)b * nr;
-                for (i = 0; i < nr; i++) f16_tile_512(rows + (size_t)i * E, qb, E, 1, 1, nr, sb + i);
-            }
-        }
-    }
-}
-
-/* int8 rows widened to int16 once per tile, multiplied with the int16 queries: pairs summed
- * into int32 (vpmaddwd + vpaddd, or one vpdpwssd with VNNI). */
-#define I8_TILE_512(NAME, TARGET, MAC)                                                                               \
-    TARGET static inline __attribute__((always_inline)) void NAME(const int8_t *r, const int16_t *q, int E, int nr_t, \
-                                                                 int nq_t, int32_t *d, int nd) {                      \
-        __m512i acc[RT][QT];                                                                                          \
-        for (int a = 0; a < nr_t; a++)                                                                                \
-            for (int b = 0; b < nq_t; b++) acc[a][b] = _mm512_setzero_si512();                                        \
-        const int E32 = E & ~31;                                                                                      \
-        for (int e = 0; e < E32; e += 32) {                                                                           \
-            __m512i x[RT];                                                                                            \
-            for (int a = 0; a < nr_t; a++)                                                                            \
-                x[a] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(r + (size_t)a * E + e)));            \
-            for (int b = 0; b < nq_t; b++) {                                                                          \
-                const __m512i y = _mm512_loadu_si512((const void *)(q + (size_t)b * E + e));                          \
-                for (int a = 0; a < nr_t; a++) acc[a][b] = MAC(acc[a][b], x[a], y);                                   \
-            }                                                                                                         \
-        }                                                                                                             \
-        for (int a = 0; a < nr_t; a++)                                                                                \
-            for (int b = 0; b < nq_t; b++)                                                                            \
-                d[(size_t)b * nd + a] = _mm512_reduce_add_epi32(acc[a][b]) +                                          \
-                                        dot_i8_i16(r + (size_t)a * E, q + (size_t)b * E, E32, E);                     \
-    }
-
-#define MAC_BW(acc, x, y) _mm512_add_epi32((acc), _mm512_madd_epi16((x), (y)))
-#define MAC_VNNI(acc, x, y) _mm512_dpwssd_epi32((acc), (x), (y))
-I8_TILE_512(i8_tile_512, T_512, MAC_BW)
-I8_TILE_512(i8_tile_vnni, T_VNNI, MAC_VNNI)
-
-#define I8_BLOCK_512(NAME, TARGET, TILE)                                                                             \
-    TARGET static void NAME(const vc_score_queries *p, const int8_t *rows, int nr, int32_t *dots) {                   \
-        const int E = p->dim, nq = p->nq;                                                                             \
-        for (int j = 0; j < nq; j += QT) {                                                                            \
-            if (nq - j >= QT) {                                                                                       \
-                const int16_t *q = p->i16 + (size_t)j * E;                                                            \
-                int32_t *d = dots + (size_t)j * nr;                                                                   \
-                int i = 0;                                                                                            \
-                for (; i + RT <= nr; i += RT) TILE(rows + (size_t)i * E, q, E, RT, QT, d + i, nr);                    \
-                for (; i < nr; i++) TILE(rows + (size_t)i * E, q, E, 1, QT, d + i, nr);                               \
-                continue;                                                                                             \
-            }                                                                                                         \
-            for (int b = j; b < nq; b++) {                                                                            \
-                const int16_t *q = p->i16 + (size_t)b * E;                                                            \
-                int32_t *d = dots + (size_t)b * nr;                                                                   \
-                for (int i = 0; i < nr; i++) TILE(rows + (size_t)i * E, q, E, 1, 1, d + i, nr);                       \
-            }                                                                                                         \
-        }                                                                                                             \
-    }
-I8_BLOCK_512(i8_512, T_512, i8_tile_512)
-I8_BLOCK_512(i8_vnni, T_VNNI, i8_tile_vnni)
+#define F16_ROW_512(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define F32_Q_512(p) _mm512_loadu_ps(p)
+#define FMA_512(acc, x, y) _mm512_fmadd_ps((x), (y), (acc))
+#define I8_ROW_512(p) _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(p)))
+#define I16_Q_512(p) _mm512_loadu_si512((const void *)(p))
+/* int8 rows widened to int16, times the int16 queries, pairs summed into int32 */
+#define MADD_512(acc, x, y) _mm512_add_epi32((acc), _mm512_madd_epi16((x), (y)))
+#define VNNI_512(acc, x, y) _mm512_dpwssd_epi32((acc), (x), (y))
+TILE(f16_tile_512, T_512, __m512, 16, _mm512_setzero_ps(), F16_ROW_512, F32_Q_512, FMA_512, _mm512_reduce_add_ps,
+     uint16_t, float, float, tail_f16)
+TILE(i8_tile_512, T_512, __m512i, 32, _mm512_setzero_si512(), I8_ROW_512, I16_Q_512, MADD_512, _mm512_reduce_add_epi32,
+     int8_t, int16_t, int32_t, dot_i8_i16)
+TILE(i8_tile_vnni, T_VNNI, __m512i, 32, _mm512_setzero_si512(), I8_ROW_512, I16_Q_512, VNNI_512,
+     _mm512_reduce_add_epi32, int8_t, int16_t, int32_t, dot_i8_i16)
+BLOCK(f16_512, T_512, f16_tile_512, RT, uint16_t, float, float, f32)
+BLOCK(i8_512, T_512, i8_tile_512, RT, int8_t, int16_t, int32_t, i16)
+BLOCK(i8_vnni, T_VNNI, i8_tile_vnni, RT, int8_t, int16_t, int32_t, i16)
 #endif
 
 void vc_score_f16(const vc_score_queries *p, const uint16_t *rows, int nr, float *scores) {
