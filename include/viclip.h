@@ -258,7 +258,9 @@ VICLIP_API int viclip_annotation_format_valid(const char *name, viclip_error *er
 VICLIP_API int viclip_make_dirs(const char *path, viclip_error *err);
 
 /* Writes a NumPy .npy file atomically. */
-enum viclip_dtype { VICLIP_F32 = 0, VICLIP_F16 = 1, VICLIP_BF16 = 2, VICLIP_U8 = 3 };
+enum viclip_dtype { VICLIP_F32 = 0, VICLIP_F16 = 1, VICLIP_BF16 = 2, VICLIP_U8 = 3, VICLIP_I8 = 4 };
+/* The safetensors spelling of a dtype: "F32", "F16", "BF16", "U8", "I8" ("?" for another value). */
+VICLIP_API const char *viclip_dtype_name(enum viclip_dtype dtype);
 VICLIP_API int viclip_npy_write(const char *path, enum viclip_dtype dtype, int ndim, const int64_t *shape,
                                 const void *data, viclip_error *err);
 
@@ -409,7 +411,8 @@ VICLIP_API void viclip_index_paths(const char *path, char *embeddings, char *win
 struct viclip_index_params {
     double window, stride;     /* > 0: every video in windows; 0: only videos longer than long_video_s */
     double long_video_s;       /* default 60 (then 8 s windows every 4 s) */
-    enum viclip_dtype dtype;   /* of the stored rows: F16 (default) or F32 */
+    enum viclip_dtype dtype;   /* of a new index's rows: F16 (default), I8 (a float32 scale per row:
+                                  half the size, scores within ~1e-3) or F32; an update keeps the index's */
     int workers;               /* decoding threads (default 2) */
     const char *sampling, *interp; /* of every clip and window; NULL: the index's own (a new
                                       index: middle, bicubic); another than the index's is refused */
@@ -418,6 +421,10 @@ struct viclip_index_params {
     void *user;
 };
 VICLIP_API struct viclip_index_params viclip_index_default_params(void);
+/* The row dtypes by their --index-dtype names: "fp16" -> F16, "int8" -> I8, "fp32" -> F32 (another
+ * name is an error naming --index-dtype); and back ("fp16", "int8", "fp32"). */
+VICLIP_API int viclip_index_dtype_from_name(const char *name, enum viclip_dtype *out, viclip_error *err);
+VICLIP_API const char *viclip_index_dtype_name(enum viclip_dtype dtype);
 /* Opens an index made by ctx's model with the preprocessing p asks for (p NULL: any); the
  * errors name the index's metadata file. */
 VICLIP_API viclip_index *viclip_index_open_checked(const char *path, viclip_context *ctx,
@@ -439,7 +446,7 @@ VICLIP_API viclip_index *viclip_index_create(viclip_context *ctx, const struct v
 VICLIP_API int viclip_index_update(viclip_context *ctx, viclip_index *x, const struct viclip_index_input *inputs, int n,
                                    const struct viclip_index_params *p, struct viclip_index_stats *stats,
                                    viclip_error *err);
-/* Writes the three files, each atomically (a folder path is created). */
+/* Writes the three files (four for int8 rows: + scales), each atomically (a folder path is created). */
 VICLIP_API int viclip_index_save(const viclip_index *x, const char *path, viclip_error *err);
 
 /* An empty index of dim-dimensional rows not tied to a model (embeddings made elsewhere), and

@@ -171,6 +171,48 @@ TEST(api_classifies_tokenizes_and_reports_errors_as_strings) {
     CHECK(loss < first, "loss %g -> %g", first, loss);
 }
 
+/* Index row dtypes through the API: --index-dtype names both ways, and an int8 index built
+ * from outside embeddings ranks (scores within int8 rounding) and saves its scales. */
+TEST(api_index_dtypes_by_name_and_int8_rows) {
+    static const char *const names[] = {"fp16", "int8", "fp32"};
+    static const enum viclip_dtype dts[] = {VICLIP_F16, VICLIP_I8, VICLIP_F32};
+    viclip_error err;
+    for (int i = 0; i < 3; i++) {
+        enum viclip_dtype d = VICLIP_BF16;
+        CHECK(viclip_index_dtype_from_name(names[i], &d, &err) == 0 && d == dts[i], "%s: %s", names[i], err.msg);
+        CHECK(!strcmp(viclip_index_dtype_name(dts[i]), names[i]), "%s", viclip_index_dtype_name(dts[i]));
+    }
+    enum viclip_dtype d = VICLIP_F16;
+    CHECK(viclip_index_dtype_from_name("int4", &d, &err) == -1 && strstr(err.msg, "--index-dtype int4"), "%s", err.msg);
+    CHECK(!strcmp(viclip_dtype_name(VICLIP_I8), "I8") && !strcmp(viclip_dtype_name(VICLIP_F16), "F16") &&
+              !strcmp(viclip_dtype_name((enum viclip_dtype)99), "?"), "dtype names");
+    enum { N = 64, E = 32 };
+    float rows[N * E];
+    double se[N] = {0};
+    for (int i = 0; i < N; i++) { /* row i: unit vector mostly along axis i % E */
+        double nrm = 0;
+        for (int e = 0; e < E; e++) rows[i * E + e] = (e == i % E ? 4.0f : 0.0f) + 0.01f * (float)((i * 7 + e * 13) % 11);
+        for (int e = 0; e < E; e++) nrm += (double)rows[i * E + e] * rows[i * E + e];
+        for (int e = 0; e < E; e++) rows[i * E + e] /= (float)sqrt(nrm);
+    }
+    viclip_index *x = viclip_index_new(E, VICLIP_I8, &err);
+    CHECK(x && viclip_index_append(x, "clip.mp4", 1, 0, 1, rows, se, se, N, &err) == 0, "%s", err.msg);
+    CHECK(viclip_index_dtype(x) == VICLIP_I8, "dtype %d", (int)viclip_index_dtype(x));
+    struct viclip_hit hits[3];
+    int got = 0;
+    CHECK(viclip_index_rank(x, rows + 5 * E, 1, 3, hits, &got, &err) == 0 && got == 3, "%s", err.msg);
+    CHECK(hits[0].row == 5 && fabsf(hits[0].score - 1) < 3e-3, "top hit %d score %g", hits[0].row, hits[0].score);
+    char out[256];
+    (void)vc_test_run("rm -rf " DIR "/i8 && mkdir -p " DIR, 0, out, sizeof out);
+    CHECK(viclip_index_save(x, DIR "/i8", &err) == 0, "%s", err.msg);
+    viclip_index_free(x);
+    struct stat st; /* the fourth file of an int8 index: a float32 scale per row (128 bytes of header) */
+    CHECK(stat(DIR "/i8/scales.npy", &st) == 0 && st.st_size == 128 + 4 * N, "scales.npy: %lld bytes",
+          (long long)(stat(DIR "/i8/scales.npy", &st) ? -1 : st.st_size));
+    CHECK(!viclip_index_new(E, VICLIP_BF16, &err) && strstr(err.msg, "I8"), "%s", err.msg);
+}
+
 TEST_MAIN("library", T(shared_library_exports_only_the_public_api), T(example_prints_the_similarity_the_library_computes),
           T(make_install_and_pkg_config_build_a_program_against_the_installed_library),
-          T(api_classifies_tokenizes_and_reports_errors_as_strings))
+          T(api_classifies_tokenizes_and_reports_errors_as_strings),
+          T(api_index_dtypes_by_name_and_int8_rows))

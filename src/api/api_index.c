@@ -77,7 +77,16 @@ void viclip_index_free(viclip_index *x) {
 int viclip_index_n_files(const viclip_index *x) { return x->x.n_files; }
 int viclip_index_n_windows(const viclip_index *x) { return x->x.n; }
 int viclip_index_dim(const viclip_index *x) { return x->x.dim; }
-enum viclip_dtype viclip_index_dtype(const viclip_index *x) { return x->x.dtype == VC_DT_F32 ? VICLIP_F32 : VICLIP_F16; }
+/* The row dtypes an index stores, public <-> internal. */
+static enum viclip_dtype public_row_dtype(vc_dtype d) {
+    return d == VC_DT_F32 ? VICLIP_F32 : d == VC_DT_I8 ? VICLIP_I8 : VICLIP_F16;
+}
+static int row_dtype_valid(enum viclip_dtype d) { return d == VICLIP_F16 || d == VICLIP_F32 || d == VICLIP_I8; }
+static vc_dtype internal_row_dtype(enum viclip_dtype d) {
+    return d == VICLIP_F32 ? VC_DT_F32 : d == VICLIP_I8 ? VC_DT_I8 : VC_DT_F16;
+}
+
+enum viclip_dtype viclip_index_dtype(const viclip_index *x) { return public_row_dtype(x->x.dtype); }
 enum viclip_sampling viclip_index_sampling(const viclip_index *x) { return (enum viclip_sampling)x->x.sampling; }
 enum viclip_interp viclip_index_interp(const viclip_index *x) { return (enum viclip_interp)x->x.interp; }
 double viclip_index_window(const viclip_index *x) { return x->x.window; }
@@ -93,7 +102,19 @@ void viclip_index_paths(const char *path, char *embeddings, char *windows, char 
 struct viclip_index_params viclip_index_default_params(void) {
     const vc_index_build_opts o = vc_index_build_default_opts();
     return (struct viclip_index_params){.window = o.window, .stride = o.stride, .long_video_s = o.long_video_s,
-                                        .dtype = o.dtype == VC_DT_F32 ? VICLIP_F32 : VICLIP_F16, .workers = o.workers};
+                                        .dtype = public_row_dtype(o.dtype), .workers = o.workers};
+}
+
+int viclip_index_dtype_from_name(const char *name, enum viclip_dtype *out, viclip_error *err) {
+    vc_dtype d;
+    vc_error e;
+    if (vc_index_dtype_parse(name, &d, &e)) return pass_error(&e, err), -1;
+    *out = public_row_dtype(d);
+    return 0;
+}
+
+const char *viclip_index_dtype_name(enum viclip_dtype dtype) {
+    return row_dtype_valid(dtype) ? vc_index_dtype_name(internal_row_dtype(dtype)) : "?";
 }
 
 typedef struct {
@@ -111,12 +132,12 @@ static void build_progress(const char *what, int done, int total, void *user) {
 }
 
 static int build_opts(const struct viclip_index_params *p, build_user *u, vc_index_build_opts *o, viclip_error *err) {
-    if (p->dtype != VICLIP_F16 && p->dtype != VICLIP_F32) return fail(err, "%s", "viclip_index_params.dtype must be F16 or F32");
+    if (!row_dtype_valid(p->dtype)) return fail(err, "%s", "viclip_index_params.dtype must be F16, I8 or F32");
     *o = vc_index_build_default_opts();
     vc_error e;
     if (vc_index_build_parse_preprocess(p->sampling, p->interp, o, &e)) return pass_error(&e, err), -1;
     o->window = p->window, o->stride = p->stride, o->long_video_s = p->long_video_s;
-    o->dtype = p->dtype == VICLIP_F32 ? VC_DT_F32 : VC_DT_F16, o->workers = p->workers;
+    o->dtype = internal_row_dtype(p->dtype), o->workers = p->workers;
     u->p = p;
     o->on_failure = build_failure, o->on_progress = build_progress, o->user = u;
     return 0;
@@ -183,10 +204,10 @@ int viclip_index_save(const viclip_index *x, const char *path, viclip_error *err
 }
 
 viclip_index *viclip_index_new(int dim, enum viclip_dtype dtype, viclip_error *err) {
-    if (dim < 1 || (dtype != VICLIP_F16 && dtype != VICLIP_F32)) return fail(err, "%s", "viclip_index_new: dim >= 1 and dtype F16 or F32"), NULL;
+    if (dim < 1 || !row_dtype_valid(dtype)) return fail(err, "%s", "viclip_index_new: dim >= 1 and dtype F16, I8 or F32"), NULL;
     viclip_index *h = calloc(1, sizeof *h);
     if (!h) return fail(err, "%s", "out of memory"), NULL;
-    h->x.dim = dim, h->x.dtype = dtype == VICLIP_F32 ? VC_DT_F32 : VC_DT_F16;
+    h->x.dim = dim, h->x.dtype = internal_row_dtype(dtype);
     return h;
 }
 

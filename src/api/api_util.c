@@ -106,10 +106,17 @@ int viclip_make_dirs(const char *path, viclip_error *err) {
     return 0;
 }
 
+/* enum viclip_dtype -> vc_dtype */
+static const vc_dtype DT[] = {VC_DT_F32, VC_DT_F16, VC_DT_BF16, VC_DT_U8, VC_DT_I8};
+#define N_DT ((int)(sizeof DT / sizeof DT[0]))
+
+const char *viclip_dtype_name(enum viclip_dtype dtype) {
+    return (int)dtype >= 0 && (int)dtype < N_DT ? vc_dtype_name(DT[dtype]) : "?";
+}
+
 int viclip_npy_write(const char *path, enum viclip_dtype dtype, int ndim, const int64_t *shape, const void *data,
                      viclip_error *err) {
-    static const vc_dtype DT[] = {VC_DT_F32, VC_DT_F16, VC_DT_BF16, VC_DT_U8};
-    if ((int)dtype < 0 || (int)dtype > 3) return fail(err, "%s: not a viclip_dtype value", path ? path : "");
+    if ((int)dtype < 0 || (int)dtype >= N_DT) return fail(err, "%s: not a viclip_dtype value", path ? path : "");
     vc_error e;
     if (vc_npy_write(path, DT[dtype], ndim, shape, data, &e)) return pass_error(&e, err), -1;
     return 0;

@@ -73,7 +73,7 @@ static void build_progress(const char *what, int done, int total, void *user) {
 
 typedef struct index_request {
     double window, stride, long_video;
-    int f32, fresh, workers, json;
+    int dtype, fresh, workers, json;  /* dtype: an enum viclip_dtype, or -1: the index's (a new one: F16) */
     list_format annotation;           /* how --list is read */
     const char *sampling, *interp;    /* NULL: the index's (see viclip_index_params) */
 } index_request;
@@ -87,7 +87,7 @@ static int encode_videos(viclip_context *m, const arg_str_list *videos, const ch
     struct viclip_index_stats st = {0};
     cli_progress bar = cli_progress_begin("encoding");
     struct viclip_index_params o = viclip_index_default_params();
-    o.window = q->window, o.stride = q->stride, o.dtype = q->f32 ? VICLIP_F32 : VICLIP_F16;
+    o.window = q->window, o.stride = q->stride, o.dtype = q->dtype >= 0 ? (enum viclip_dtype)q->dtype : VICLIP_F16;
     o.sampling = q->sampling, o.interp = q->interp;
     if (q->long_video > 0) o.long_video_s = q->long_video;
     o.workers = q->workers > 0 ? q->workers : 2;
@@ -97,8 +97,9 @@ static int encode_videos(viclip_context *m, const arg_str_list *videos, const ch
     int existing = !rc && !q->fresh && viclip_index_exists(out);
     if (!rc && existing) {
         if (!(x = viclip_index_open_checked(out, m, &o, &err)) ||
-            (q->f32 && viclip_index_dtype(x) != VICLIP_F32 &&
-             snprintf(err.msg, sizeof err.msg, "%s: the index stores float16; --f32 needs a new index (--fresh)", out)))
+            (q->dtype >= 0 && viclip_index_dtype(x) != (enum viclip_dtype)q->dtype &&
+             snprintf(err.msg, sizeof err.msg, "%s: the index stores %s rows; --index-dtype %s needs a new index (--fresh)",
+                      out, viclip_index_dtype_name(viclip_index_dtype(x)), viclip_index_dtype_name((enum viclip_dtype)q->dtype))))
             rc = 1, cli_error("encode", err.msg);
     } else if (!rc && !(x = viclip_index_create(m, &o, &err))) {
         rc = 1, cli_error("encode", err.msg);
@@ -123,7 +124,7 @@ static int encode_videos(viclip_context *m, const arg_str_list *videos, const ch
                "\"encode_s\":%.3f,\"encode_cpu_s\":%.3f,\"windows_per_s\":%.3f}\n",
                st.n_inputs, st.n_encoded, st.n_failed, st.n_kept, st.n_removed, viclip_index_n_files(x),
                viclip_index_n_windows(x), st.n_windows_new, viclip_index_window(x), viclip_index_stride(x),
-               viclip_index_dim(x), viclip_index_dtype(x) == VICLIP_F16 ? "F16" : "F32",
+               viclip_index_dim(x), viclip_dtype_name(viclip_index_dtype(x)),
                viclip_sampling_name(viclip_index_sampling(x)), viclip_interp_name(viclip_index_interp(x)), st.encode_s,
                st.encode_cpu_s, rate);
     } else if (!rc) {
@@ -160,7 +161,7 @@ static int prepare_outputs(const char *out, const char *model, const char *list,
 
 int cmd_encode(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *vocab = NULL, *video_tensor = NULL, *list = NULL;
-    const char *sampling = NULL, *interp = NULL;
+    const char *sampling = NULL, *interp = NULL, *index_dtype = NULL;
     list_format ao = {"auto", NULL, NULL};
     int normalize = 0, threads = 0, workers = 2, json = 0, raw = 0, f32 = 0, fresh = 0;
     double window = 0, stride = 0, long_video = 60;
@@ -176,7 +177,9 @@ int cmd_encode(int argc, char **argv) {
         {0, "window", ARG_DOUBLE, &window, "SEC", "index every video as windows of SEC seconds (default: only videos longer than --long-video, 8 s)"},
         {0, "stride", ARG_DOUBLE, &stride, "SEC", "seconds between window starts (default: half the window; 4 s)"},
         {0, "long-video", ARG_DOUBLE, &long_video, "SEC", "videos longer than this get windows when --window is not given"},
-        {0, "f32", ARG_FLAG, &f32, NULL, "store float32 embeddings (default float16: half the size, same ranking to 1e-3)"},
+        {0, "index-dtype", ARG_STR, &index_dtype, "fp16|int8|fp32",
+         "index rows: fp16 (default, 1.55 GB per 10^6 windows at E = 768), int8 (a scale per row: 0.79 GB, scores within ~1e-3) or fp32"},
+        {0, "f32", ARG_FLAG, &f32, NULL, "the same as --index-dtype fp32"},
         {0, "fresh", ARG_FLAG, &fresh, NULL, "write a new index even if one exists at --out (default: update it)"},
         {0, "normalize", ARG_FLAG, &normalize, NULL, "L2-normalise text / tensor rows (video files always are)"},
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise texts as written (default: ViCLIP's caption cleaning)"},
@@ -199,6 +202,9 @@ int cmd_encode(int argc, char **argv) {
     viclip_error perr;
     if (!rc && viclip_annotation_format_valid(ao.format, &perr)) cli_error("encode", perr.msg), rc = -1;
     if (!rc && viclip_preprocess_valid(sampling, interp, &perr)) cli_error("encode", perr.msg), rc = -1;
+    enum viclip_dtype dtype = f32 ? VICLIP_F32 : VICLIP_F16;
+    if (!rc && index_dtype && viclip_index_dtype_from_name(index_dtype, &dtype, &perr)) cli_error("encode", perr.msg), rc = -1;
+    if (!rc && f32 && dtype != VICLIP_F32) cli_error("encode", "--f32 contradicts --index-dtype"), rc = -1;
     if (rc || !model || !out || sources != 1) {
         if (!rc) cli_error("encode", "--model, --out and one of --text, --video/--list or --video-tensor are required");
         arg_str_list_free(&texts), arg_str_list_free(&videos);
@@ -215,7 +221,7 @@ int cmd_encode(int argc, char **argv) {
     else if (video_tensor) rc = encode_video_tensor(m, video_tensor, normalize, out);
     else if (texts.n) rc = encode_texts(m, &texts, normalize, out);
     else {
-        index_request q = {window, stride, long_video, f32, fresh, workers, json, ao, sampling, interp};
+        index_request q = {window, stride, long_video, index_dtype || f32 ? (int)dtype : -1, fresh, workers, json, ao, sampling, interp};
         rc = encode_videos(m, &videos, list, &q, out);
     }
     viclip_free(m);
