@@ -2,8 +2,9 @@
 # `make demo` trains and evaluates a small ViCLIP on the embedded synthetic set; `make bench`
 # compares against PyTorch; `make asan` runs the whole suite under AddressSanitizer and
 # UndefinedBehaviorSanitizer (in build-asan/); `make fuzz` runs every libFuzzer harness of
-# tests/fuzz/ for FUZZ_SECONDS each (in build-fuzz/). Dependencies are installed by
-# scripts/setup.sh (run once, stamped).
+# tests/fuzz/ for FUZZ_SECONDS each (in build-fuzz/); `make test-cuda` / `make bench-cuda` check
+# and benchmark the CUDA backend on a GPU. Dependencies are installed by scripts/setup.sh (run
+# once, stamped); optional ones are probed by scripts/configure.sh (see FEATURES below).
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
@@ -60,7 +61,7 @@ endif
 # leaves it out (src/cuda/none.c then says so at --device cuda).
 NVCC      ?= nvcc
 CUDA_HOME ?= /usr/local/cuda
-CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90
+CUDA_ARCH ?= -gencode arch=compute_90,code=[sm_90,compute_90]
 ifeq ($(CUDA),1)
 CFLAGS  += -DVC_HAVE_CUDA -I$(CUDA_HOME)/include
 FEATURE_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++

@@ -26,9 +26,12 @@ for p in "${PKGS[@]}" "${OPTIONAL_PKGS[@]}"; do
 done
 # A machine where nothing can be installed (no network, no root) still builds: every library
 # but the C toolchain is optional (scripts/configure.sh leaves out what is missing and says so).
-if [ ${#missing[@]} -gt 0 ]; then
+# VICLIP_NO_INSTALL=1 skips installing (tools/gpu_session.sh: an offline machine).
+if [ ${#missing[@]} -gt 0 ] && [ "${VICLIP_NO_INSTALL:-0}" = 1 ]; then
+    echo "setup: not installing ${missing[*]} (VICLIP_NO_INSTALL=1); building without what is missing"
+elif [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
     if $SUDO apt-get update -qq 2>/dev/null; then
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PKGS[@]}" >/dev/null \
             || echo "setup: could not install ${PKGS[*]}; building without what is missing"

@@ -143,6 +143,23 @@ TEST(demo_model_matches_cpu) {
     CHECK(P.video_cos16 >= 0.999 && P.text_cos16 >= 0.999, "bf16 cosine video %f text %f", P.video_cos16, P.text_cos16);
 }
 
+/* Head dim 64 without a mask: --precision bf16 runs the tensor-core attention (257 tokens: five
+ * query blocks, the last one partial, and a partial key tile); VICLIP_CUDA_ATTENTION=exact runs
+ * the fp32 kernel instead, printed next to it so a failure points at one kernel or the other. */
+TEST(tensor_core_attention_matches_cpu) {
+    if (!gpu_or_skip("cuda.tensor_core_attention_matches_cpu")) return;
+    vc_config c = vc_config_preset(VC_PRESET_DEMO);
+    c.image_size = 64, c.num_frames = 4, c.vision_heads = 2, c.text_heads = 2;
+    setenv("VICLIP_CUDA_ATTENTION", "exact", 1);
+    parity exact = run_parity(&c, 3, 8, 14);
+    unsetenv("VICLIP_CUDA_ATTENTION");
+    parity P = run_parity(&c, 3, 8, 14);
+    CHECK(exact.ok && P.ok, "%s%s", exact.msg, P.msg);
+    CHECK(exact.video_cos16 >= 0.999, "bf16 with the exact attention: video cosine %f", exact.video_cos16);
+    CHECK(P.video_rel < 1e-5 && P.video_cos16 >= 0.999, "fp32 rel %g; bf16 (tensor-core attention) cosine %f",
+          P.video_rel, P.video_cos16);
+}
+
 /* Parameters changed on the CPU reach the GPU after vc_device_sync (training, then encoding). */
 TEST(sync_after_cpu_update) {
     if (!gpu_or_skip("cuda.sync_after_cpu_update")) return;
@@ -182,4 +199,4 @@ TEST(b16_size_matches_cpu) {
 }
 
 TEST_MAIN("cuda", T(device_flag_and_absent_gpu), T(tiny_model_matches_cpu), T(demo_model_matches_cpu),
-          T(sync_after_cpu_update), T(b16_size_matches_cpu))
+          T(tensor_core_attention_matches_cpu), T(sync_after_cpu_update), T(b16_size_matches_cpu))

@@ -15,6 +15,7 @@ OUT=${OUT:-build/gpu-session}
 BUDGET=${SESSION_BUDGET:-540}
 JOBS=${JOBS:-$(nproc)}
 mkdir -p "$OUT"
+export VICLIP_NO_INSTALL=1   # nothing can be installed there: do not even try (apt-get would wait on the network)
 start=$(date +%s)
 summary="$OUT/summary.txt"
 : > "$summary"
@@ -96,12 +97,15 @@ print("text embedding max |cpu - gpu| =", max(abs(x - y) for x, y in zip(a, b)))
 PY
 }
 
-step environment 60 environment
-step vocab 30 vocab
-step build 300 build
+# the steps below run under timeout(1), in a child bash: shell functions must be exported
+export OUT
+export -f environment vocab build quick_cpu_tests encode_cli
+step environment 60 bash -c environment
+step vocab 30 bash -c vocab
+step build 300 bash -c build
 step test_cuda 180 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
-step encode_cli 90 encode_cli
-step quick_cpu_tests 90 quick_cpu_tests
+step encode_cli 90 bash -c encode_cli
+step quick_cpu_tests 90 bash -c quick_cpu_tests
 # bench: viclip and eager PyTorch first, torch.compile rows only while time remains
 step bench_cuda 420 env BUILD=build BENCH_OUT="$OUT/bench_cuda.jsonl" DEADLINE=$(( start + BUDGET - 20 )) bash bench/cuda.sh
 echo "total $(( $(date +%s) - start ))s" | tee -a "$summary"

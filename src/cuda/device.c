@@ -25,6 +25,7 @@ typedef struct cuda_device {
     float *params;                /* the model's buffer, same layout */
     uint16_t *params16;           /* bf16 copy (allocated on first bf16 use) */
     int params16_fresh;
+    int exact_attention;          /* VICLIP_CUDA_ATTENTION=exact: the fp32 kernel in bf16 mode too */
     size_t n_params;
     vc_params_view p;             /* bound over params */
     /* workspace, planned for `cap_tokens` rows of the widest tower */
@@ -179,7 +180,8 @@ static int block(run *r, const vc_block_view *p, int B, int L, int W, int H, int
     const int N = B * L;
     vc_cu_layernorm(pl->ln, pl->x, p->ln1_w, p->ln1_b, N, W, (float)VC_LN_EPS, s);
     if (linear(r, pl->qkv, pl->ln, p->qkv_w, p->qkv_b, N, W, 3 * W)) return -1;
-    if (vc_cu_attention(pl->attn, pl->qkv, B, L, W, H, causal, s))
+    if ((r->bf16 && !r->g->exact_attention ? vc_cu_attention_bf16 : vc_cu_attention)(pl->attn, pl->qkv, B, L, W, H,
+                                                                                     causal, s))
         return vc_fail(r->err, "CUDA attention: head dimension %d is over 128", W / H);
     if (linear(r, pl->branch, pl->attn, p->out_w, p->out_b, N, W, W)) return -1;
     vc_cu_add(pl->x, pl->branch, (size_t)N * W, s);
@@ -346,6 +348,8 @@ static int open_into(cuda_device *g, const vc_model *m, vc_error *err) {
     char why[512];
     if (!vc_cuda_probe(why, sizeof why)) return vc_fail(err, "--device cuda: %s", why);
     snprintf(g->name, sizeof g->name, "%s", why);
+    const char *att = getenv("VICLIP_CUDA_ATTENTION");
+    g->exact_attention = att && !strcmp(att, "exact");
     CU(cudaGetDevice(&g->ordinal), "selecting the device");
     CU(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking), "creating a stream");
     BLAS(cublasCreate(&g->blas), "creating a handle");

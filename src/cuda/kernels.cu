@@ -2,6 +2,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <math.h>
+#include <mma.h>
 
 #include "cuda/kernels.h"
 
@@ -162,6 +163,108 @@ __global__ void attention_kernel(float *out, const float *qkv, int L, int C, int
         if (d < hd) o[d] = acc[d] * inv;
 }
 
+
+// Tensor-core attention for --precision bf16, head dim 64, no causal mask (the video tower):
+// FlashAttention-2's loop with WMMA bf16 products and fp32 accumulation. A block of 4 warps
+// takes 64 queries of one (sample, head); each warp owns 16 of them. For each tile of 32 keys:
+// S = Q K^T (Q pre-scaled by 1/8, exact in bf16), the online softmax in fp32 (row max m, sum l,
+// the accumulator rescaled by exp(m_old - m_new)), P rounded to bf16, O += P V. The accumulator
+// lives in WMMA fragments and passes through shared memory only to be rescaled row by row.
+namespace tc {
+constexpr int HD = 64, QB = 64, KT = 32, WARPS = 4;
+constexpr int LDH = HD + 8;   // bf16 rows (a multiple of 8 elements, 16-byte steps for WMMA)
+constexpr int LDP = KT + 8;
+constexpr int LDF = HD + 4;   // fp32 rows (a multiple of 4)
+using namespace nvcuda;
+}  // namespace tc
+
+__global__ void __launch_bounds__(128) attention_tc_kernel(float *out, const float *qkv, int L, int C, int H) {
+    using namespace tc;
+    __shared__ __align__(32) __nv_bfloat16 qs[QB][LDH];
+    __shared__ __align__(32) __nv_bfloat16 ks[KT][LDH];
+    __shared__ __align__(32) __nv_bfloat16 vs[KT][LDH];
+    __shared__ __align__(32) float so[WARPS][16][LDF];      // S, then the accumulator being rescaled
+    __shared__ __align__(32) __nv_bfloat16 ps[WARPS][16][LDP];
+    const int bh = blockIdx.y, b = bh / H, h = bh % H, C3 = 3 * C;
+    const int q0 = blockIdx.x * QB, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const float *base = qkv + (size_t)b * L * C3 + (size_t)h * HD;
+    for (int e = threadIdx.x; e < QB * HD; e += blockDim.x) {
+        const int r = e / HD, d = e % HD, i = q0 + r;
+        qs[r][d] = __float2bfloat16_rn(i < L ? base[(size_t)i * C3 + d] * 0.125f : 0.0f);
+    }
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[HD / 16];
+    for (int n = 0; n < HD / 16; n++) wmma::fill_fragment(acc[n], 0.0f);
+    // lanes 2r and 2r+1 keep row r's running max and sum (the same values in both)
+    const int row = lane / 2, half = lane % 2;
+    float m = -INFINITY, l = 0.0f;
+    for (int j0 = 0; j0 < L; j0 += KT) {
+        __syncthreads();  // the previous tile's K and V are no longer read
+        for (int e = threadIdx.x; e < KT * HD; e += blockDim.x) {
+            const int r = e / HD, d = e % HD, j = j0 + r;
+            const bool ok = j < L;
+            ks[r][d] = __float2bfloat16_rn(ok ? base[(size_t)j * C3 + C + d] : 0.0f);
+            vs[r][d] = __float2bfloat16_rn(ok ? base[(size_t)j * C3 + 2 * C + d] : 0.0f);
+        }
+        __syncthreads();
+        // S = Q_w K^T: [16, KT]
+        for (int n = 0; n < KT / 16; n++) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> s;
+            wmma::fill_fragment(s, 0.0f);
+            for (int k = 0; k < HD / 16; k++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> kb;
+                wmma::load_matrix_sync(a, &qs[warp * 16][k * 16], LDH);
+                wmma::load_matrix_sync(kb, &ks[n * 16][k * 16], LDH);
+                wmma::mma_sync(s, a, kb, s);
+            }
+            wmma::store_matrix_sync(&so[warp][0][n * 16], s, LDF, wmma::mem_row_major);
+        }
+        __syncwarp();
+        // online softmax of row `row`, this lane's half of the KT columns
+        const int c0 = half * (KT / 2);
+        float tmax = -INFINITY;
+        for (int c = c0; c < c0 + KT / 2; c++)
+            if (j0 + c < L) tmax = fmaxf(tmax, so[warp][row][c]);
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
+        const float m_new = fmaxf(m, tmax);  // finite: key j0 < L is in every tile
+        const float corr = expf(m - m_new);  // 0 on the first tile
+        float sum = 0.0f;
+        for (int c = c0; c < c0 + KT / 2; c++) {
+            const float p = j0 + c < L ? expf(so[warp][row][c] - m_new) : 0.0f;
+            const __nv_bfloat16 pb = __float2bfloat16_rn(p);
+            ps[warp][row][c] = pb;
+            sum += __bfloat162float(pb);  // the sum of what is multiplied, as P is rounded
+        }
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        l = l * corr + sum;
+        m = m_new;
+        __syncwarp();
+        // rescale the accumulator's rows by corr (through shared memory), then O += P V
+        for (int n = 0; n < HD / 16; n++) wmma::store_matrix_sync(&so[warp][0][n * 16], acc[n], LDF, wmma::mem_row_major);
+        __syncwarp();
+        for (int c = half * (HD / 2); c < (half + 1) * (HD / 2); c++) so[warp][row][c] *= corr;
+        __syncwarp();
+        for (int n = 0; n < HD / 16; n++) {
+            wmma::load_matrix_sync(acc[n], &so[warp][0][n * 16], LDF, wmma::mem_row_major);
+            for (int k = 0; k < KT / 16; k++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> pa;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> vb;
+                wmma::load_matrix_sync(pa, &ps[warp][0][k * 16], LDP);
+                wmma::load_matrix_sync(vb, &vs[k * 16][n * 16], LDH);
+                wmma::mma_sync(acc[n], pa, vb, acc[n]);
+            }
+        }
+    }
+    for (int n = 0; n < HD / 16; n++) wmma::store_matrix_sync(&so[warp][0][n * 16], acc[n], LDF, wmma::mem_row_major);
+    __syncwarp();
+    const int i = q0 + warp * 16 + row;
+    if (i < L) {
+        const float inv = 1.0f / l;
+        float *o = out + ((size_t)b * L + i) * C + (size_t)h * HD;
+        for (int c = half * (HD / 2); c < (half + 1) * (HD / 2); c++) o[c] = so[warp][row][c] * inv;
+    }
+}
+
 template <int HDMAX, int KT>
 void launch_attention(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s) {
     constexpr int Q = 64;
@@ -214,6 +317,13 @@ void vc_cu_text_embed(float *x, const int32_t *tokens, const float *token_emb, c
 
 void vc_cu_gather_rows(float *dst, const float *src, const int32_t *row, int B, int L, int W, cudaStream_t s) {
     gather_rows_kernel<<<blocks_for((size_t)B * W), kThreads, 0, s>>>(dst, src, row, B, L, W);
+}
+
+int vc_cu_attention_bf16(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s) {
+    if (causal || C / H != tc::HD || C % H) return vc_cu_attention(out, qkv, B, L, C, H, causal, s);
+    dim3 grid((unsigned)((L + tc::QB - 1) / tc::QB), (unsigned)(B * H));
+    attention_tc_kernel<<<grid, 32 * tc::WARPS, 0, s>>>(out, qkv, L, C, H);
+    return 0;
 }
 
 int vc_cu_attention(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s) {

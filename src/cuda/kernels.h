@@ -40,6 +40,10 @@ void vc_cu_gather_rows(float *dst, const float *src, const int32_t *row, int B, 
  * pass with an online softmax: the L x L scores are never stored. Head dims up to 128. Returns
  * -1 (nothing launched) for a larger one. */
 int vc_cu_attention(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s);
+/* The same on tensor cores for --precision bf16: Q, K, V and the probabilities rounded to bf16,
+ * scores, softmax and sums in fp32 (FlashAttention-2's loop). Head dim 64 without a causal
+ * mask (the video towers of B/16 and L/14); anything else runs vc_cu_attention. */
+int vc_cu_attention_bf16(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s);
 
 #ifdef __cplusplus
 }
