@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -22,6 +23,9 @@ typedef struct cuda_device {
     char name[512];
     cudaStream_t stream;
     cublasHandle_t blas;
+    cublasLtHandle_t lt;          /* bf16 GEMMs with the bias in the epilogue */
+    void *lt_ws;
+    size_t lt_ws_bytes;
     float *params;                /* the model's buffer, same layout */
     uint16_t *params16;           /* bf16 copy (allocated on first bf16 use) */
     int params16_fresh;
@@ -142,20 +146,63 @@ typedef struct run {
 /* bf16 copy of parameter pointer w (same offset in the bf16 buffer). */
 static const uint16_t *weights16(const run *r, const float *w) { return r->g->params16 + (w - r->g->params); }
 
+/* out[N, OC] = x16[N, IC] @ w16[OC, IC]^T + b in bf16 x bf16 -> fp32 through cuBLASLt, the bias
+ * added in the GEMM's epilogue. Returns 0 when done, 1 when cuBLASLt declined (no algorithm for
+ * this shape or alignment): the caller then takes the cuBLAS path. */
+static int lt_linear(run *r, float *out, const uint16_t *x16, const uint16_t *w16, const float *b, int N, int IC,
+                     int OC) {
+    cuda_device *g = r->g;
+    if (!g->lt) return 1;
+    cublasLtMatmulDesc_t op = NULL;
+    cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL;
+    cublasLtMatmulPreference_t pref = NULL;
+    const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    const cublasLtEpilogue_t epi = b ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    const uint64_t ws = g->lt_ws_bytes;
+    const float one = 1.0f, zero = 0.0f;
+    cublasLtMatmulHeuristicResult_t best;
+    int found = 0, done = 1;
+    if (cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi) == CUBLAS_STATUS_SUCCESS &&
+        (!b || cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &b, sizeof b) ==
+                   CUBLAS_STATUS_SUCCESS) &&
+        /* column-major views: W^T is IC x OC (then transposed), x^T is IC x N, out^T is OC x N */
+        cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, IC, OC, IC) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, IC, N, IC) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatrixLayoutCreate(&lc, CUDA_R_32F, OC, N, OC) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws) ==
+            CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulAlgoGetHeuristic(g->lt, op, la, lb, lc, lc, pref, 1, &best, &found) == CUBLAS_STATUS_SUCCESS &&
+        found > 0)
+        done = cublasLtMatmul(g->lt, op, &one, w16, la, x16, lb, &zero, out, lc, out, lc, &best.algo, g->lt_ws,
+                              g->lt_ws_bytes, g->stream) == CUBLAS_STATUS_SUCCESS ? 0 : 1;
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    if (lc) cublasLtMatrixLayoutDestroy(lc);
+    if (lb) cublasLtMatrixLayoutDestroy(lb);
+    if (la) cublasLtMatrixLayoutDestroy(la);
+    if (op) cublasLtMatmulDescDestroy(op);
+    return done;
+}
+
 /* out[N, OC] = inp[N, IC] @ W[OC, IC]^T (+ b): vc_linear_forward. Row-major C = A B^T is, in
  * cuBLAS's column-major terms, C^T = W^T(op T) x inp^T. */
 static int linear(run *r, float *out, const float *inp, const float *w, const float *b, int N, int IC, int OC) {
     vc_error *err = r->err;
     cuda_device *g = r->g;
-    if (b) vc_cu_broadcast_rows(out, b, N, OC, g->stream);
     const float one = 1.0f, beta = b ? 1.0f : 0.0f;
     if (r->bf16) {
         vc_cu_to_bf16(r->pl.a16, inp, (size_t)N * IC, g->stream);
+        if (!lt_linear(r, out, r->pl.a16, weights16(r, w), b, N, IC, OC)) return 0;
+        if (b) vc_cu_broadcast_rows(out, b, N, OC, g->stream);
         BLAS(cublasGemmEx(g->blas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, weights16(r, w), CUDA_R_16BF, IC,
                           r->pl.a16, CUDA_R_16BF, IC, &beta, out, CUDA_R_32F, OC, CUBLAS_COMPUTE_32F,
                           CUBLAS_GEMM_DEFAULT),
              "bf16 linear");
     } else {
+        if (b) vc_cu_broadcast_rows(out, b, N, OC, g->stream);
         BLAS(cublasGemmEx(g->blas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, w, CUDA_R_32F, IC, inp, CUDA_R_32F, IC,
                           &beta, out, CUDA_R_32F, OC, CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_GEMM_DEFAULT),
              "fp32 linear");
@@ -333,6 +380,8 @@ static void cuda_free(vc_device *d) {
     if (!g) return;
     if (g->stream) cudaStreamSynchronize(g->stream);
     cudaFree(g->ws);
+    cudaFree(g->lt_ws);
+    if (g->lt) cublasLtDestroy(g->lt);
     cudaFree(g->params16);
     cudaFree(g->params);
     if (g->blas) cublasDestroy(g->blas);
@@ -354,6 +403,17 @@ static int open_into(cuda_device *g, const vc_model *m, vc_error *err) {
     CU(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking), "creating a stream");
     BLAS(cublasCreate(&g->blas), "creating a handle");
     BLAS(cublasSetStream(g->blas, g->stream), "setting the stream");
+    /* cuBLASLt is an optimisation: without its handle or workspace the bf16 GEMMs use cuBLAS. */
+    enum { LT_WORKSPACE = 32 << 20 };
+    if (cublasLtCreate(&g->lt) != CUBLAS_STATUS_SUCCESS) g->lt = NULL;
+    else if (cudaMalloc(&g->lt_ws, LT_WORKSPACE) != cudaSuccess) {
+        cudaGetLastError();
+        cublasLtDestroy(g->lt);
+        g->lt = NULL, g->lt_ws = NULL;
+    } else {
+        g->lt_ws_bytes = LT_WORKSPACE;
+        track(g, LT_WORKSPACE);
+    }
     g->n_params = m->table.total;
     CU(cudaMalloc((void **)&g->params, g->n_params * sizeof(float)), "allocating the parameters");
     track(g, (long long)(g->n_params * sizeof(float)));
