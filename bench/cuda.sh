@@ -21,7 +21,7 @@ mkdir -p "$(dirname "$out")"
 
 py=${PY:-}
 if [ -z "$py" ]; then
-    for cand in python3 "$BUILD/bench-venv/bin/python" build/bench-venv/bin/python; do
+    for cand in python3 /usr/bin/python3 python "$BUILD/bench-venv/bin/python" build/bench-venv/bin/python; do
         if "$cand" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
             py=$cand; break
         fi

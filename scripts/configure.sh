@@ -34,7 +34,9 @@ echo "MHD ?= $(yes_no links microhttpd.h -lmicrohttpd)"
 echo "ZLIB ?= $(yes_no links zlib.h -lz)"
 echo "MPI ?= $(yes_no command -v "$MPICC")"
 nvcc=$(command -v nvcc || true)
-[ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc=/usr/local/cuda/bin/nvcc
+for cand in /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc; do
+    [ -z "$nvcc" ] && [ -x "$cand" ] && nvcc=$cand
+done
 cuda=0
 if [ -n "$nvcc" ]; then
     home=$(dirname "$(dirname "$nvcc")")

@@ -15,7 +15,10 @@ OUT=${OUT:-build/gpu-session}
 BUDGET=${SESSION_BUDGET:-540}
 JOBS=${JOBS:-$(nproc)}
 mkdir -p "$OUT"
-export VICLIP_NO_INSTALL=1   # nothing can be installed there: do not even try (apt-get would wait on the network)
+export VICLIP_NO_INSTALL=1
+if ! command -v nvcc >/dev/null 2>&1; then  # the toolkit off PATH: configure.sh looks there too
+    for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [ -x "$d/nvcc" ] && { export PATH="$d:$PATH"; break; }; done
+fi   # nothing can be installed there: do not even try (apt-get would wait on the network)
 start=$(date +%s)
 summary="$OUT/summary.txt"
 : > "$summary"

@@ -22,6 +22,13 @@ typedef struct cuda_device {
     int ordinal;
     char name[512];
     cudaStream_t stream;
+    /* Clips reach the GPU through two pinned host buffers and two device slots, copied on their
+     * own stream while the previous chunk computes (copied: a slot's copy is done; consumed:
+     * the compute stream has read the slot). */
+    cudaStream_t copy_stream;
+    cudaEvent_t copied[2], consumed[2];
+    float *pinned[2];
+    size_t pinned_elems;
     cublasHandle_t blas;
     cublasLtHandle_t lt;          /* bf16 GEMMs with the bias in the epilogue */
     void *lt_ws;
@@ -83,7 +90,7 @@ int vc_cuda_probe(char *desc, size_t cap) {
 /* ---- the workspace ---- */
 
 typedef struct plan {
-    float *video, *patches, *tok, *x, *ln, *qkv, *attn, *branch, *fc, *pooled, *pooled_ln, *emb;
+    float *video, *video2, *patches, *tok, *x, *ln, *qkv, *attn, *branch, *fc, *pooled, *pooled_ln, *emb;
     uint16_t *a16;                /* the bf16 copy of a GEMM's activation operand */
     int32_t *tokens, *rows;
 } plan;
@@ -100,6 +107,7 @@ static size_t carve(plan *pl, char *base, const vc_config *c, int B, int L, int 
     const size_t N = (size_t)B * L, P3 = 3 * (size_t)c->patch_size * c->patch_size;
     const int K = L - 1;
     TAKE(video, float, video ? (size_t)B * c->num_frames * 3 * c->image_size * c->image_size : 0);
+    TAKE(video2, float, video ? (size_t)B * c->num_frames * 3 * c->image_size * c->image_size : 0);
     TAKE(patches, float, video ? (size_t)B * K * P3 : 0);
     TAKE(tok, float, video ? (size_t)B * K * W : 0);
     TAKE(x, float, N * W);
@@ -187,27 +195,48 @@ static int lt_linear(run *r, float *out, const uint16_t *x16, const uint16_t *w1
     return done;
 }
 
+/* out[N, OC] = x16[N, IC] @ W[OC, IC]^T (+ b) for an operand already in bf16 (r->pl.a16 or
+ * another bf16 buffer): cuBLASLt, else cuBLAS. */
+static int linear16(run *r, float *out, const uint16_t *x16, const float *w, const float *b, int N, int IC, int OC) {
+    vc_error *err = r->err;
+    cuda_device *g = r->g;
+    if (!lt_linear(r, out, x16, weights16(r, w), b, N, IC, OC)) return 0;
+    const float one = 1.0f, beta = b ? 1.0f : 0.0f;
+    if (b) vc_cu_broadcast_rows(out, b, N, OC, g->stream);
+    BLAS(cublasGemmEx(g->blas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, weights16(r, w), CUDA_R_16BF, IC, x16,
+                      CUDA_R_16BF, IC, &beta, out, CUDA_R_32F, OC, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+         "bf16 linear");
+    return 0;
+}
+
 /* out[N, OC] = inp[N, IC] @ W[OC, IC]^T (+ b): vc_linear_forward. Row-major C = A B^T is, in
  * cuBLAS's column-major terms, C^T = W^T(op T) x inp^T. */
 static int linear(run *r, float *out, const float *inp, const float *w, const float *b, int N, int IC, int OC) {
     vc_error *err = r->err;
     cuda_device *g = r->g;
-    const float one = 1.0f, beta = b ? 1.0f : 0.0f;
     if (r->bf16) {
         vc_cu_to_bf16(r->pl.a16, inp, (size_t)N * IC, g->stream);
-        if (!lt_linear(r, out, r->pl.a16, weights16(r, w), b, N, IC, OC)) return 0;
-        if (b) vc_cu_broadcast_rows(out, b, N, OC, g->stream);
-        BLAS(cublasGemmEx(g->blas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, weights16(r, w), CUDA_R_16BF, IC,
-                          r->pl.a16, CUDA_R_16BF, IC, &beta, out, CUDA_R_32F, OC, CUBLAS_COMPUTE_32F,
-                          CUBLAS_GEMM_DEFAULT),
-             "bf16 linear");
-    } else {
-        if (b) vc_cu_broadcast_rows(out, b, N, OC, g->stream);
-        BLAS(cublasGemmEx(g->blas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, w, CUDA_R_32F, IC, inp, CUDA_R_32F, IC,
-                          &beta, out, CUDA_R_32F, OC, CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_GEMM_DEFAULT),
-             "fp32 linear");
+        return linear16(r, out, r->pl.a16, w, b, N, IC, OC);
     }
+    const float one = 1.0f, beta = b ? 1.0f : 0.0f;
+    if (b) vc_cu_broadcast_rows(out, b, N, OC, g->stream);
+    BLAS(cublasGemmEx(g->blas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, w, CUDA_R_32F, IC, inp, CUDA_R_32F, IC, &beta,
+                      out, CUDA_R_32F, OC, CUBLAS_COMPUTE_32F_PEDANTIC, CUBLAS_GEMM_DEFAULT),
+         "fp32 linear");
     return 0;
+}
+
+/* LayerNorm of the stream, then the linear layer it feeds: in bf16 the LayerNorm writes the
+ * GEMM's bf16 operand directly (the same rounding as converting its fp32 output). */
+static int ln_linear(run *r, const float *lnw, const float *lnb, float *out, const float *w, const float *b, int N,
+                     int W, int OC) {
+    const plan *pl = &r->pl;
+    if (r->bf16) {
+        vc_cu_layernorm_bf16(pl->a16, pl->x, lnw, lnb, N, W, (float)VC_LN_EPS, r->g->stream);
+        return linear16(r, out, pl->a16, w, b, N, W, OC);
+    }
+    vc_cu_layernorm(pl->ln, pl->x, lnw, lnb, N, W, (float)VC_LN_EPS, r->g->stream);
+    return linear(r, out, pl->ln, w, b, N, W, OC);
 }
 
 /* out[N, OC] = inp[N, IC] @ P[IC, OC]: vc_project_forward (always fp32, as on the CPU). */
@@ -225,17 +254,20 @@ static int block(run *r, const vc_block_view *p, int B, int L, int W, int H, int
     const plan *pl = &r->pl;
     cudaStream_t s = r->g->stream;
     const int N = B * L;
-    vc_cu_layernorm(pl->ln, pl->x, p->ln1_w, p->ln1_b, N, W, (float)VC_LN_EPS, s);
-    if (linear(r, pl->qkv, pl->ln, p->qkv_w, p->qkv_b, N, W, 3 * W)) return -1;
+    if (ln_linear(r, p->ln1_w, p->ln1_b, pl->qkv, p->qkv_w, p->qkv_b, N, W, 3 * W)) return -1;
     if ((r->bf16 && !r->g->exact_attention ? vc_cu_attention_bf16 : vc_cu_attention)(pl->attn, pl->qkv, B, L, W, H,
                                                                                      causal, s))
         return vc_fail(r->err, "CUDA attention: head dimension %d is over 128", W / H);
     if (linear(r, pl->branch, pl->attn, p->out_w, p->out_b, N, W, W)) return -1;
     vc_cu_add(pl->x, pl->branch, (size_t)N * W, s);
-    vc_cu_layernorm(pl->ln, pl->x, p->ln2_w, p->ln2_b, N, W, (float)VC_LN_EPS, s);
-    if (linear(r, pl->fc, pl->ln, p->fc_w, p->fc_b, N, W, 4 * W)) return -1;
-    vc_cu_quickgelu(pl->fc, pl->fc, (size_t)N * 4 * W, s);
-    if (linear(r, pl->branch, pl->fc, p->proj_w, p->proj_b, N, 4 * W, W)) return -1;
+    if (ln_linear(r, p->ln2_w, p->ln2_b, pl->fc, p->fc_w, p->fc_b, N, W, 4 * W)) return -1;
+    if (r->bf16) { /* QuickGELU writes the next GEMM's bf16 operand */
+        vc_cu_quickgelu_bf16(pl->a16, pl->fc, (size_t)N * 4 * W, s);
+        if (linear16(r, pl->branch, pl->a16, p->proj_w, p->proj_b, N, 4 * W, W)) return -1;
+    } else {
+        vc_cu_quickgelu(pl->fc, pl->fc, (size_t)N * 4 * W, s);
+        if (linear(r, pl->branch, pl->fc, p->proj_w, p->proj_b, N, 4 * W, W)) return -1;
+    }
     vc_cu_add(pl->x, pl->branch, (size_t)N * W, s);
     return 0;
 }
@@ -253,7 +285,49 @@ static int ensure_params16(cuda_device *g, vc_error *err) {
 }
 
 /* Inputs per pass: bounded so the workspace stays a few GiB at B/16 and L/14 sizes. */
-enum { VIDEO_CHUNK = 128, TEXT_CHUNK = 1024 };
+enum { VIDEO_CHUNK = 32, TEXT_CHUNK = 1024 };
+
+/* Pinned host buffers for `elems` floats each (kept for the next call); 0 when they could not be
+ * had, then the copies go from the caller's memory directly (correct, only not overlapped). */
+static int have_pinned(cuda_device *g, size_t elems) {
+    if (g->pinned_elems >= elems) return 1;
+    for (int i = 0; i < 2; i++) {
+        cudaFreeHost(g->pinned[i]);
+        g->pinned[i] = NULL;
+    }
+    g->pinned_elems = 0;
+    if (cudaMallocHost((void **)&g->pinned[0], elems * sizeof(float)) != cudaSuccess ||
+        cudaMallocHost((void **)&g->pinned[1], elems * sizeof(float)) != cudaSuccess) {
+        cudaGetLastError();
+        cudaFreeHost(g->pinned[0]);
+        g->pinned[0] = NULL;
+        return 0;
+    }
+    g->pinned_elems = elems;
+    return 1;
+}
+
+/* Queues the copy of `elems` floats of clips into device slot `slot` on the copy stream: through
+ * the slot's pinned buffer (filled by all threads once its previous copy is done), after the
+ * compute stream has finished reading the slot. */
+static int stage_clips(cuda_device *g, float *dst, int slot, const float *src, size_t elems, int pinned,
+                       vc_error *err) {
+    const float *from = src;
+    if (pinned) {
+        CU(cudaEventSynchronize(g->copied[slot]), "waiting for an input copy");
+        float *pin = g->pinned[slot];
+        const size_t step = (size_t)1 << 18;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < elems; i += step)
+            memcpy(pin + i, src + i, (elems - i < step ? elems - i : step) * sizeof(float));
+        from = pin;
+    }
+    CU(cudaStreamWaitEvent(g->copy_stream, g->consumed[slot], 0), "ordering an input copy");
+    CU(cudaMemcpyAsync(dst, from, elems * sizeof(float), cudaMemcpyHostToDevice, g->copy_stream),
+       "copying clips to the GPU");
+    CU(cudaEventRecord(g->copied[slot], g->copy_stream), "recording an input copy");
+    return 0;
+}
 
 static int start_run(run *r, cuda_device *g, const vc_model *m, vc_error *err) {
     memset(r, 0, sizeof *r);
@@ -289,12 +363,14 @@ static int cuda_encode_video(vc_device *d, const vc_model *m, const vc_real *vid
     carve(&r.pl, g->ws, c, chunk, L, W, 1);
     const plan *pl = &r.pl;
     cudaStream_t s = g->stream;
-    for (int n0 = 0; n0 < N; n0 += chunk) {
-        const int B = N - n0 < chunk ? N - n0 : chunk;
-        CU(cudaMemcpyAsync(pl->video, video + (size_t)n0 * clip, (size_t)B * clip * sizeof(float),
-                           cudaMemcpyHostToDevice, s),
-           "copying clips to the GPU");
-        vc_cu_gather_patches(pl->patches, pl->video, B, T, S, ps, s);
+    float *slot_of[2] = {pl->video, pl->video2};
+    const int pinned = have_pinned(g, (size_t)chunk * clip);
+    if (stage_clips(g, slot_of[0], 0, video, (size_t)(N < chunk ? N : chunk) * clip, pinned, err)) return -1;
+    for (int n0 = 0, k = 0; n0 < N; n0 += chunk, k++) {
+        const int B = N - n0 < chunk ? N - n0 : chunk, slot = k & 1;
+        CU(cudaStreamWaitEvent(s, g->copied[slot], 0), "waiting for the clips");
+        vc_cu_gather_patches(pl->patches, slot_of[slot], B, T, S, ps, s);
+        CU(cudaEventRecord(g->consumed[slot], s), "recording the use of the clips");
         if (linear(&r, pl->tok, pl->patches, p->conv1, NULL, B * K, P3, W)) return -1;
         vc_cu_vision_embed(pl->ln, pl->tok, p->class_emb, p->pos_emb, p->temporal_emb, B, K, T, W, s);
         vc_cu_layernorm(pl->x, pl->ln, p->ln_pre_w, p->ln_pre_b, B * L, W, (float)VC_LN_EPS, s);
@@ -303,6 +379,13 @@ static int cuda_encode_video(vc_device *d, const vc_model *m, const vc_real *vid
         vc_cu_gather_rows(pl->pooled, pl->x, NULL, B, L, W, s);
         vc_cu_layernorm(pl->pooled_ln, pl->pooled, p->ln_post_w, p->ln_post_b, B, W, (float)VC_LN_EPS, s);
         if (project(&r, pl->emb, pl->pooled_ln, p->proj, B, W, E)) return -1;
+        /* the next chunk's clips travel while this one computes (all of it queued above) */
+        if (n0 + chunk < N) {
+            const int next = N - n0 - chunk < chunk ? N - n0 - chunk : chunk;
+            if (stage_clips(g, slot_of[!slot], !slot, video + (size_t)(n0 + chunk) * clip, (size_t)next * clip,
+                            pinned, err))
+                return -1;
+        }
         if (finish(&r, out + (size_t)n0 * E, B, E)) return -1;
     }
     return 0;
@@ -379,6 +462,13 @@ static void cuda_free(vc_device *d) {
     cuda_device *g = (cuda_device *)d;
     if (!g) return;
     if (g->stream) cudaStreamSynchronize(g->stream);
+    if (g->copy_stream) cudaStreamSynchronize(g->copy_stream);
+    for (int i = 0; i < 2; i++) {
+        if (g->copied[i]) cudaEventDestroy(g->copied[i]);
+        if (g->consumed[i]) cudaEventDestroy(g->consumed[i]);
+        cudaFreeHost(g->pinned[i]);
+    }
+    if (g->copy_stream) cudaStreamDestroy(g->copy_stream);
     cudaFree(g->ws);
     cudaFree(g->lt_ws);
     if (g->lt) cublasLtDestroy(g->lt);
@@ -401,6 +491,11 @@ static int open_into(cuda_device *g, const vc_model *m, vc_error *err) {
     g->exact_attention = att && !strcmp(att, "exact");
     CU(cudaGetDevice(&g->ordinal), "selecting the device");
     CU(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking), "creating a stream");
+    CU(cudaStreamCreateWithFlags(&g->copy_stream, cudaStreamNonBlocking), "creating the copy stream");
+    for (int i = 0; i < 2; i++) {
+        CU(cudaEventCreateWithFlags(&g->copied[i], cudaEventDisableTiming), "creating an event");
+        CU(cudaEventCreateWithFlags(&g->consumed[i], cudaEventDisableTiming), "creating an event");
+    }
     BLAS(cublasCreate(&g->blas), "creating a handle");
     BLAS(cublasSetStream(g->blas, g->stream), "setting the stream");
     /* cuBLASLt is an optimisation: without its handle or workspace the bf16 GEMMs use cuBLAS. */

@@ -17,13 +17,18 @@ __device__ double warp_sum(double v) {
     return __shfl_sync(0xffffffffu, v, 0);
 }
 
-// One warp per row: mean and variance in two passes in double, as the CPU does.
-__global__ void layernorm_kernel(float *out, const float *inp, const float *w, const float *b, int N, int C,
+__device__ void store(float *p, float v) { *p = v; }
+__device__ void store(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
+
+// One warp per row: mean and variance in two passes in double, as the CPU does. T = float, or
+// bf16 when the output only feeds a bf16 GEMM (the value rounded is the fp32 one).
+template <typename T>
+__global__ void layernorm_kernel(T *out, const float *inp, const float *w, const float *b, int N, int C,
                                  float eps) {
     const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
     if (row >= N) return;
     const float *x = inp + (size_t)row * C;
-    float *y = out + (size_t)row * C;
+    T *y = out + (size_t)row * C;
     double m = 0;
     for (int i = lane; i < C; i += 32) m += x[i];
     m = warp_sum(m) / C;
@@ -34,7 +39,7 @@ __global__ void layernorm_kernel(float *out, const float *inp, const float *w, c
     }
     v = warp_sum(v) / C;
     const double r = 1.0 / sqrt(v + (double)eps);
-    for (int i = lane; i < C; i += 32) y[i] = (float)((x[i] - m) * r) * w[i] + b[i];
+    for (int i = lane; i < C; i += 32) store(&y[i], (float)((x[i] - m) * r) * w[i] + b[i]);
 }
 
 __global__ void broadcast_rows_kernel(float *out, const float *b, int N, int C) {
@@ -42,11 +47,12 @@ __global__ void broadcast_rows_kernel(float *out, const float *b, int N, int C) 
     if (i < (size_t)N * C) out[i] = b[i % C];
 }
 
-__global__ void quickgelu_kernel(float *out, const float *inp, size_t n) {
+template <typename T>
+__global__ void quickgelu_kernel(T *out, const float *inp, size_t n) {
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (i < n) {
         float x = inp[i];
-        out[i] = x / (1.0f + expf(-1.702f * x));
+        store(&out[i], x / (1.0f + expf(-1.702f * x)));
     }
 }
 
@@ -280,7 +286,14 @@ extern "C" {
 void vc_cu_layernorm(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps,
                      cudaStream_t s) {
     const int rows_per_block = kThreads / 32;
-    layernorm_kernel<<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(out, inp, w, b, N, C, eps);
+    layernorm_kernel<float><<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(out, inp, w, b, N, C, eps);
+}
+
+void vc_cu_layernorm_bf16(uint16_t *out, const float *inp, const float *w, const float *b, int N, int C, float eps,
+                          cudaStream_t s) {
+    const int rows_per_block = kThreads / 32;
+    layernorm_kernel<__nv_bfloat16><<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(
+        reinterpret_cast<__nv_bfloat16 *>(out), inp, w, b, N, C, eps);
 }
 
 void vc_cu_broadcast_rows(float *out, const float *b, int N, int C, cudaStream_t s) {
@@ -288,7 +301,11 @@ void vc_cu_broadcast_rows(float *out, const float *b, int N, int C, cudaStream_t
 }
 
 void vc_cu_quickgelu(float *out, const float *inp, size_t n, cudaStream_t s) {
-    quickgelu_kernel<<<blocks_for(n), kThreads, 0, s>>>(out, inp, n);
+    quickgelu_kernel<float><<<blocks_for(n), kThreads, 0, s>>>(out, inp, n);
+}
+
+void vc_cu_quickgelu_bf16(uint16_t *out, const float *inp, size_t n, cudaStream_t s) {
+    quickgelu_kernel<__nv_bfloat16><<<blocks_for(n), kThreads, 0, s>>>(reinterpret_cast<__nv_bfloat16 *>(out), inp, n);
 }
 
 void vc_cu_add(float *x, const float *y, size_t n, cudaStream_t s) {

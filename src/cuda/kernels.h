@@ -17,10 +17,15 @@ extern "C" {
 /* vc_layernorm_forward (statistics in double, as the CPU computes them). */
 void vc_cu_layernorm(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps,
                      cudaStream_t s);
+/* The same, the output rounded to bf16: the operand of the bf16 GEMM it feeds. */
+void vc_cu_layernorm_bf16(uint16_t *out, const float *inp, const float *w, const float *b, int N, int C, float eps,
+                          cudaStream_t s);
 /* out[n, :] = b for every row (the bias the linear layer's GEMM then adds to, beta = 1). */
 void vc_cu_broadcast_rows(float *out, const float *b, int N, int C, cudaStream_t s);
 /* vc_quickgelu_forward, in place allowed. */
 void vc_cu_quickgelu(float *out, const float *inp, size_t n, cudaStream_t s);
+/* The same, the output rounded to bf16. */
+void vc_cu_quickgelu_bf16(uint16_t *out, const float *inp, size_t n, cudaStream_t s);
 /* x += y (the residual stream at inference, no drop-path). */
 void vc_cu_add(float *x, const float *y, size_t n, cudaStream_t s);
 /* fp32 -> bf16 (round to nearest even), the operands of a bf16 GEMM. */
