@@ -3,11 +3,16 @@
  * >= 0.999 to them. Without a GPU (or a build without CUDA) the GPU tests print a SKIP line
  * and --device cuda is checked to fail with the reason. The B/16-size case runs only under
  * `make test-cuda` (VICLIP_TEST_CUDA_LARGE=1): its CPU reference takes a while. */
+#include <sys/stat.h>
+
 #include "backend/device.h"
 #include "core/features.h"
 #include "core/rng.h"
+#include "io/npy.h"
+#include "model/model_io.h"
 #include "model/model.h"
 #include "testutil.h"
+#include "viclip.h"
 
 static int gpu_or_skip(const char *test) {
     char why[512];
@@ -190,6 +195,110 @@ TEST(sync_after_cpu_update) {
     CHECK(rel < 1e-5 && rel_old > 1e-3, "after sync: %g (before: %g)", rel, rel_old);
 }
 
+/* The device through the public API (what the CLI's --device uses): names checked, "cpu" by
+ * default, "cuda" failing with the reason without a GPU; with one, a viclip_train_step on the
+ * CPU reaches the GPU's copy (its embeddings then match the CPU's) and the description names
+ * the GPU's peak memory. */
+TEST(public_api_device) {
+    viclip_error err = {{0}};
+    CHECK(viclip_device_valid(NULL, &err) == 0 && viclip_device_valid("cpu", &err) == 0 &&
+          viclip_device_valid("cuda", &err) == 0, "cpu, cuda and NULL are devices");
+    CHECK(viclip_device_valid("gpu", &err) == -1 && strstr(err.msg, "--device gpu"), "'%s'", err.msg);
+    char built[256];
+    viclip_build_features(built, sizeof built);
+    CHECK(strstr(built, vc_have_cuda() ? "cuda=built" : "cuda=no"), "'%s'", built);
+    struct viclip_context_params cp = viclip_context_default_params();
+    cp.vocab_path = "";
+    viclip_context *ctx = viclip_init_random("tiny", 3, cp, &err);
+    CHECK(ctx, "%s", err.msg);
+    char *d = viclip_device_describe(ctx);
+    int cpu_named = d && !strcmp(d, "cpu");
+    viclip_free_string(d);
+    CHECK(cpu_named, "a new context computes on the CPU");
+    char why[512];
+    if (!viclip_cuda_usable(why, sizeof why)) {
+        int rc = viclip_set_device(ctx, "cuda", &err);
+        int named = strstr(err.msg, vc_have_cuda() ? "no CUDA device" : "built without CUDA") != NULL;
+        int back = viclip_set_device(ctx, "cpu", &err);
+        viclip_free(ctx);
+        CHECK(rc == -1 && named && back == 0, "set_device cuda without a GPU: rc %d, '%s'", rc, err.msg);
+        printf("SKIP cuda.public_api_device (GPU part): %s\n", why);
+        return;
+    }
+    const int T = viclip_n_frames(ctx), S = viclip_image_size(ctx), L = viclip_context_length(ctx), E = viclip_embed_dim(ctx);
+    struct viclip_config cfg;
+    CHECK(viclip_config_preset("tiny", &cfg, &err) == 0, "%s", err.msg);
+    const int V = cfg.vocab_size;
+    const size_t clip = (size_t)T * 3 * S * S;
+    float *clips = malloc(4 * clip * sizeof *clips), g[4 * 1024], ref[4 * 1024];
+    int32_t *ids = malloc(4 * (size_t)L * sizeof *ids);
+    random_video(clips, 4 * clip, 21);
+    for (int b = 0; b < 4; b++)
+        for (int i = 0; i < L; i++) /* start, a few ids, EOT (the largest id), zeros */
+            ids[b * L + i] = i == 0 ? V - 2 : i == 3 + b ? V - 1 : i < 3 + b ? 1 + (7 * b + i) % (V - 3) : 0;
+    struct viclip_train_params tp = viclip_train_default_params();
+    tp.lr = 1e-3f;
+    int rc = viclip_set_device(ctx, "cuda", &err) || viclip_train_step(ctx, clips, ids, 4, &tp, NULL, &err) ||
+             viclip_encode_clips(ctx, clips, 4, g, &err) || viclip_set_device(ctx, NULL, &err) ||
+             viclip_encode_clips(ctx, clips, 4, ref, &err);
+    viclip_set_device(ctx, "cuda", &err);
+    d = viclip_device_describe(ctx);
+    int peak_named = d && strstr(d, "peak") != NULL;
+    viclip_free_string(d);
+    viclip_free(ctx);
+    free(clips), free(ids);
+    CHECK(!rc, "%s", err.msg);
+    double rel, cs;
+    compare(g, ref, 4, E, &rel, &cs);
+    CHECK(rel < 1e-5, "GPU after a train step vs the CPU: relative error %g", rel);
+    CHECK(peak_named, "the description names the peak memory");
+}
+
+/* --device on the command line: a bad name and training on cuda are refused before any work;
+ * `encode -d cuda` of a clip tensor gives the CPU's embeddings (on a GPU) or fails with the
+ * reason (without one). */
+TEST(device_flag_on_the_command_line) {
+    char out[8192];
+    int rc = vc_test_run(VICLIP " demo -d cuda", 1, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "training runs on the CPU"), "demo -d cuda: exit %d: %s", rc, out);
+    vc_error err;
+    vc_config c = vc_config_preset(VC_PRESET_TINY);
+    vc_model *m = vc_model_new(&c, &err);
+    CHECK(m, "%s", err.msg);
+    vc_model_init_random(m, 4, 0.07);
+    mkdir("build/tests/cuda", 0755);
+    const size_t n = (size_t)c.num_frames * 3 * c.image_size * c.image_size;
+    float *clip = malloc(n * sizeof *clip);
+    random_video(clip, n, 31);
+    const int64_t shape[4] = {c.num_frames, 3, c.image_size, c.image_size};
+    rc = vc_model_save(m, "build/tests/cuda/m.safetensors", VC_DT_F32, &err) ||
+         vc_npy_write("build/tests/cuda/clip.npy", VC_DT_F32, 4, shape, clip, &err);
+    vc_model_free(m);
+    free(clip);
+    CHECK(!rc, "%s", err.msg);
+#define ENCODE VICLIP " encode -m build/tests/cuda/m.safetensors --video-tensor build/tests/cuda/clip.npy --out build/tests/cuda/"
+    rc = vc_test_run(ENCODE "g.npy -d gpu", 1, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "--device gpu: expected cpu or cuda"), "exit %d: %s", rc, out);
+    char why[512];
+    const int usable = vc_cuda_usable(why, sizeof why);
+    rc = vc_test_run(ENCODE "g.npy -d cuda", 1, out, sizeof out);
+    if (!usable) {
+        CHECK(rc == 1 && strstr(out, vc_have_cuda() ? "no CUDA device" : "built without CUDA"), "exit %d: %s", rc, out);
+        printf("SKIP cuda.device_flag_on_the_command_line (GPU part): %s\n", why);
+        return;
+    }
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(vc_test_run(ENCODE "c.npy -d cpu", 1, out, sizeof out) == 0, "%s", out);
+#undef ENCODE
+    vc_npy g = {0}, r = {0};
+    rc = vc_npy_read("build/tests/cuda/g.npy", &g, &err) || vc_npy_read("build/tests/cuda/c.npy", &r, &err);
+    CHECK(!rc, "%s", err.msg);
+    double rel, cs;
+    compare(g.data, r.data, 1, c.embed_dim, &rel, &cs);
+    vc_npy_free(&g), vc_npy_free(&r);
+    CHECK(rel < 1e-5, "encode -d cuda vs -d cpu: relative error %g", rel);
+}
+
 TEST(b16_size_matches_cpu) {
     if (!gpu_or_skip("cuda.b16_size_matches_cpu")) return;
     const char *large = getenv("VICLIP_TEST_CUDA_LARGE");
@@ -203,4 +312,6 @@ TEST(b16_size_matches_cpu) {
 }
 
 TEST_MAIN("cuda", T(device_flag_and_absent_gpu), T(tiny_model_matches_cpu), T(demo_model_matches_cpu),
-          T(tensor_core_attention_matches_cpu), T(sync_after_cpu_update), T(b16_size_matches_cpu))
+          T(tensor_core_attention_matches_cpu), T(sync_after_cpu_update), T(public_api_device),
+          T(device_flag_on_the_command_line),
+          T(b16_size_matches_cpu))
