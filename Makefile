@@ -2,8 +2,9 @@
 # `make demo` trains and evaluates a small ViCLIP on the embedded synthetic set; `make bench`
 # compares against PyTorch; `make asan` runs the whole suite under AddressSanitizer and
 # UndefinedBehaviorSanitizer (in build-asan/); `make fuzz` runs every libFuzzer harness of
-# tests/fuzz/ for FUZZ_SECONDS each (in build-fuzz/). Dependencies are installed by
-# scripts/setup.sh (run once, stamped).
+# tests/fuzz/ for FUZZ_SECONDS each (in build-fuzz/); `make test-cuda` / `make bench-cuda` check
+# and benchmark the CUDA backend on a GPU. Dependencies are installed by scripts/setup.sh (run
+# once, stamped); optional ones are probed by scripts/configure.sh (see FEATURES below).
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
@@ -16,7 +17,6 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -
 # made inside our OpenMP regions then run on one thread instead of spawning their own pthreads
 # (Debian's default alternative is the pthread build).
 BLAS_DIR ?= /usr/lib/$(shell $(CC) -print-multiarch)/openblas-openmp
-LDLIBS  += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -ldnnl -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp
 # BUILD is a variable so that the sanitizer and fuzzing builds live in folders of their own.
 BUILD   ?= build
 
@@ -31,21 +31,66 @@ endif
 ifeq ($(MPI),1)
 CFLAGS  += -DVC_HAVE_MPI $(shell $(MPICC) --showme:compile 2>/dev/null || $(MPICC) -compile-info | cut -d' ' -f2-)
 MPI_LIBS := $(shell $(MPICC) --showme:link 2>/dev/null || $(MPICC) -link-info | cut -d' ' -f2-)
-LDLIBS  += $(MPI_LIBS)
 endif
+
+# The other optional dependencies, probed by scripts/configure.sh into build/config.mk; each
+# can be turned off on the command line (`make VIDEO=0`). Without FFmpeg everything but
+# decoding is built and clips come as .npy arrays; without oneDNN/OpenBLAS a plain OpenMP GEMM
+# computes the matrix products; without libmicrohttpd `viclip serve` reports it was not built;
+# without zlib only uncompressed vocabularies and stored .pth entries are read.
+FEATURE_LIBS :=
+ifeq ($(DNNL),1)
+CFLAGS  += -DVC_HAVE_DNNL
+FEATURE_LIBS += -ldnnl
+endif
+ifeq ($(OPENBLAS),1)
+CFLAGS  += -DVC_HAVE_OPENBLAS
+FEATURE_LIBS += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
+endif
+ifeq ($(VIDEO),1)
+CFLAGS  += -DVC_HAVE_VIDEO
+FEATURE_LIBS += -lavformat -lavcodec -lavutil -lswscale
+endif
+ifeq ($(MHD),1)
+CFLAGS  += -DVC_HAVE_MHD
+FEATURE_LIBS += -lmicrohttpd
+endif
+ifeq ($(ZLIB),1)
+CFLAGS  += -DVC_HAVE_ZLIB
+FEATURE_LIBS += -lz
+endif
+# The CUDA backend (src/cuda/*.cu, nvcc + cuBLASLt) is built when nvcc is found; `make CUDA=0`
+# leaves it out (src/cuda/none.c then says so at --device cuda).
+NVCC      ?= nvcc
+CUDA_HOME ?= /usr/local/cuda
+CUDA_ARCH ?= -gencode arch=compute_90,code=[sm_90,compute_90]
+ifeq ($(CUDA),1)
+CFLAGS  += -DVC_HAVE_CUDA -I$(CUDA_HOME)/include
+FEATURE_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+endif
+LDLIBS  += $(FEATURE_LIBS) $(MPI_LIBS) -lm -fopenmp
+# Objects are rebuilt when the set of features changes (their #ifdefs depend on it).
+FEATURES := dnnl=$(DNNL) openblas=$(OPENBLAS) video=$(VIDEO) mhd=$(MHD) zlib=$(ZLIB) mpi=$(MPI) cuda=$(CUDA)
+FEATURES_STAMP := $(BUILD)/.features
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(FEATURES_STAMP) 2>/dev/null)" = "$(FEATURES)" ] || echo "$(FEATURES)" > $(FEATURES_STAMP))
 
 LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src/text/*.c \
                        src/video/*.c src/train/*.c src/eval/*.c \
-                       src/search/*.c src/serve/*.c src/dist/*.c src/api/*.c)
+                       src/search/*.c src/serve/*.c src/dist/*.c src/api/*.c src/backend/*.c)
+# Each optional piece has a stand-in that fails with a message naming what is missing.
+LIB_SRC  := $(filter-out $(if $(filter 1,$(VIDEO)),src/video/no_ffmpeg.c,src/video/decode.c src/video/thumbnail.c),$(LIB_SRC))
+LIB_SRC  := $(filter-out $(if $(filter 1,$(MHD)),src/serve/no_server.c,src/serve/server.c),$(LIB_SRC))
+LIB_SRC  += $(if $(filter 1,$(CUDA)),$(filter-out src/cuda/none.c,$(wildcard src/cuda/*.c)),src/cuda/none.c)
+CUDA_SRC := $(if $(filter 1,$(CUDA)),$(wildcard src/cuda/*.cu))
 CLI_SRC  := $(wildcard src/cli/*.c)
 # The gradient checks and the data-parallel equality test run the library in double precision,
 # so finite differences can use a tiny epsilon and tight tolerances; everything else links float.
 # (search, serve and moment evaluation work on float32 indexes only; the public API exchanges float32)
-F64_SRC  := $(filter-out src/search/% src/serve/% src/api/% src/eval/moment_eval.c,$(LIB_SRC))
+F64_SRC  := $(filter-out src/search/% src/serve/% src/api/% src/eval/moment_eval.c src/cuda/%,$(LIB_SRC)) src/cuda/none.c
 TEST_SRC := $(wildcard tests/test_*.c)
 GRAD_SRC := $(wildcard tests/grad_*.c)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CUDA_SRC:%.cu=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 F64_OBJ  := $(F64_SRC:%.c=$(BUILD)/obj64/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(GRAD_SRC:tests/grad_%.c=$(BUILD)/tests/test_grad_%) \
@@ -65,19 +110,20 @@ PREFIX   ?= /usr/local
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DVICLIP_BUILD
 # Programs that may use only the public header (examples/, bench/): no -Isrc.
 PUB_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -fopenmp $(OPT) -g -Iinclude
-PRIVATE_LIBS := -ldnnl -lopenblas -lavformat -lavcodec -lavutil -lswscale -lmicrohttpd -lz -lm -fopenmp $(MPI_LIBS)
+PRIVATE_LIBS = $(FEATURE_LIBS) $(MPI_LIBS) -lm -fopenmp
 
-.PHONY: all test demo bench bench-moments clean setup install asan asan-ci fuzz
+.PHONY: all test demo bench bench-moments clean setup install asan asan-ci fuzz test-cuda bench-cuda
 all: $(BUILD)/viclip $(SHARED) $(BUILD)/viclip.pc $(BUILD)/examples/similarity $(TESTS)
 
 $(SETUP_STAMP): scripts/setup.sh
 	bash scripts/setup.sh
 	@mkdir -p $(dir $@) && touch $@
 setup: $(SETUP_STAMP)
-$(BUILD)/config.mk: $(SETUP_STAMP)
+$(BUILD)/config.mk: $(SETUP_STAMP) scripts/configure.sh
 	@mkdir -p $(dir $@)
-	@echo "MPI ?= $$(command -v $(MPICC) >/dev/null 2>&1 && echo 1 || echo 0)" > $@
-$(BUILD)/obj/src/dist/collectives_mpi.o $(BUILD)/obj64/src/dist/collectives_mpi.o: $(BUILD)/config.mk
+	bash scripts/configure.sh "$(CC)" "$(MPICC)" "$(BLAS_DIR)" > $@
+	@sed 's/ ?= / = /' $@ | tr '\n' ' ' | sed 's/^/configure: /'; echo
+$(LIB_OBJ) $(CLI_OBJ) $(F64_OBJ): $(FEATURES_STAMP)
 
 # Library objects built before they were position independent are rebuilt once.
 LIB_FLAGS_STAMP := $(BUILD)/.lib-objects-pic
@@ -88,6 +134,12 @@ $(LIB_OBJ): $(LIB_FLAGS_STAMP)
 $(BUILD)/obj/%.o: %.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(if $(filter src/cli/%,$<),,$(LIB_CFLAGS)) -c $< -o $@
+# CUDA objects: host code in C++ (nvcc), kernels for CUDA_ARCH; they land in the same library.
+NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCH) -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Wno-unused-parameter \
+             -Werror=all-warnings -Iinclude -Isrc -DVICLIP_BUILD -MMD -MP
+$(BUILD)/obj/%.o: %.cu | $(SETUP_STAMP)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 $(BUILD)/obj64/%.o: %.c | $(SETUP_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DVC_DOUBLE -c $< -o $@
@@ -111,7 +163,7 @@ Description: ViCLIP video-text embeddings in C (InternVideo/InternVid)
 Version: $(VERSION)
 Cflags: -I$${includedir}
 Libs: -L$${libdir} -lviclip
-Libs.private: -L$(BLAS_DIR) $(PRIVATE_LIBS)
+Libs.private: $(PRIVATE_LIBS)
 endef
 export VICLIP_PC
 $(BUILD)/viclip.pc: Makefile
@@ -202,6 +254,14 @@ fuzz: $(SETUP_STAMP)
 	done
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_NAMES)
 
+# GPU parity (tests/test_cuda.c with its B/16-size case) and the GPU benchmark against PyTorch
+# (bench/cuda.sh): both need a build with CUDA and a GPU, and say SKIP without one.
+test-cuda: $(BUILD)/tests/test_cuda $(BUILD)/viclip
+	VICLIP_TEST_CUDA_LARGE=1 $(BUILD)/tests/test_cuda
+
+bench-cuda: $(BUILD)/bench_cuda $(BUILD)/viclip
+	BUILD=$(BUILD) bash bench/cuda.sh
+
 demo: $(BUILD)/viclip
 	$(BUILD)/viclip demo $(DEMO_ARGS)
 
@@ -230,4 +290,6 @@ $(BUILD)/bench_decode: bench/bench_decode.c include/viclip.h $(SHARED)
 $(BUILD)/plant_clip: bench/plant_clip.c include/viclip.h $(SHARED)
 	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@
 $(BUILD)/bench_search: bench/bench_search.c include/viclip.h $(SHARED)
+	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@ -lm
+$(BUILD)/bench_cuda: bench/bench_cuda.c include/viclip.h $(SHARED)
 	$(CC) $(PUB_CFLAGS) $< $(PUB_LINK) -o $@ -lm

@@ -21,7 +21,7 @@
  * Build: cc app.c $(pkg-config --cflags --libs viclip)     (or --static for libviclip.a)
  *
  * Contents, in order: context; video; text; similarity and zero-shot classification; one
- * training step; utilities; system and precision; model files (describe, convert, merge);
+ * training step; utilities; system, precision and device; model files (describe, convert, merge);
  * synthetic data; the bare tokenizer; frames; many videos with progress; moment indexes,
  * search, annotations, the HTTP server and moment evaluation; architectures; a model file's
  * metadata; data-parallel processes; training runs (train, pretrain, finetune); evaluation.
@@ -284,6 +284,25 @@ VICLIP_API int viclip_precision_valid(const char *name);
 VICLIP_API int viclip_set_precision(viclip_context *ctx, const char *name, viclip_error *err);
 /* 1 when the context's model was converted from a foreign checkpoint at load. */
 VICLIP_API int viclip_model_imported(const viclip_context *ctx);
+
+/* Where the context's towers run for inference (the viclip_encode_* functions, classification,
+ * evaluation, indexes and search): "cpu" (NULL; the default: the reference code) or "cuda" (a
+ * copy of the parameters on the GPU; needs a build with nvcc and a GPU, and the error says which
+ * is missing). Training steps compute on the CPU; viclip_train_step brings the device's copy up
+ * to date. */
+VICLIP_API int viclip_set_device(viclip_context *ctx, const char *name, viclip_error *err);
+/* 0 when name is a device ("cpu", "cuda"; NULL: the default), else -1 naming it as --device. */
+VICLIP_API int viclip_device_valid(const char *name, viclip_error *err);
+/* Copies the context's current parameters to its device (nothing to do on the CPU). */
+VICLIP_API int viclip_device_sync(viclip_context *ctx, viclip_error *err);
+/* One line on the context's device: "cpu", or the GPU, its memory and the most the context has
+ * held on it so far (peak memory). malloc'ed (viclip_free_string); NULL when out of memory. */
+VICLIP_API char *viclip_device_describe(const viclip_context *ctx);
+/* 1 when "cuda" can run here (built with CUDA and a GPU found); desc (may be NULL) gets the
+ * GPU's name or the reason there is none. */
+VICLIP_API int viclip_cuda_usable(char *desc, size_t cap);
+/* What this build was built with, one line: "video=ffmpeg serve=yes zlib=yes ... cuda=built". */
+VICLIP_API void viclip_build_features(char *buf, size_t cap);
 
 /* The GEMM ceiling: seconds of one C[M,N] = A[M,K] B[K,N] float product (trans_b: B given as
  * [N,K], as the model's linear layers) at `precision` (NULL: the default), best of reps after

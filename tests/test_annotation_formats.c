@@ -146,6 +146,7 @@ TEST(viclip_files_are_unchanged_by_detection) {
 /* The commands take the files as published: eval finds Kinetics' cut clips under --video-root
  * by the default pattern, and an explicit --format that does not fit is a file:line error. */
 TEST(eval_reads_a_kinetics_csv_with_video_root) {
+    SKIP_WITHOUT_VIDEO();
     vc_error err;
     vc_config c = vc_config_preset(VC_PRESET_DEMO);
     vc_model *m = vc_model_new(&c, &err);

@@ -74,6 +74,7 @@ static double dot(const float *a, const float *b, int n) {
 }
 
 TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
+    SKIP_WITHOUT_VIDEO();
     CHECK(setup() == 0, "setup failed");
     char out[16384];
     int rc = run(VICLIP " encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index", out, sizeof out);
@@ -109,6 +110,7 @@ TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
 }
 
 TEST(search_ranks_index_rows_by_cosine_with_the_query) {
+    SKIP_WITHOUT_VIDEO();
     CHECK(setup() == 0, "setup failed");
     char out[16384], raw[16384];
     CHECK(run(VICLIP " encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index.npy", out, sizeof out) == 0, "%s", out);
@@ -146,6 +148,7 @@ TEST(search_ranks_index_rows_by_cosine_with_the_query) {
 }
 
 TEST(classify_averages_templates_and_gives_softmax_probabilities) {
+    SKIP_WITHOUT_VIDEO();
     CHECK(setup() == 0, "setup failed");
     char raw[16384];
     int rc;
@@ -191,6 +194,7 @@ TEST(classify_averages_templates_and_gives_softmax_probabilities) {
 }
 
 TEST(eval_retrieval_and_classify_subcommands_match_the_library) {
+    SKIP_WITHOUT_VIDEO();
     CHECK(setup() == 0, "setup failed");
     char raw[16384];
     int rc;
@@ -224,6 +228,7 @@ TEST(eval_retrieval_and_classify_subcommands_match_the_library) {
 }
 
 TEST(train_streams_real_videos_and_reports_unreadable_ones_in_the_summary) {
+    SKIP_WITHOUT_VIDEO();
     CHECK(setup() == 0, "setup failed");
     char out[32768];
     int rc = run(VICLIP " train --train-data " DIR "/clips.jsonl --out " DIR "/run -m demo --vision-width 32 --vision-layers 1 "

@@ -290,6 +290,7 @@ static int check_reference(const char *line, int *skipped, double *worst, char *
 }
 
 TEST(decode_matches_reference) {
+    SKIP_WITHOUT_VIDEO();
     FILE *f = fopen(FIX "/ref_manifest.tsv", "r");
     CHECK(f, "cannot open " FIX "/ref_manifest.tsv");
     char line[4096], why[2048] = "";
@@ -311,6 +312,7 @@ TEST(decode_matches_reference) {
 }
 
 TEST(rotation_metadata) {
+    SKIP_WITHOUT_VIDEO();
     char p[1024];
     static const int rot[4] = {0, 90, 180, 270};
     for (int i = 0; i < 4; i++) {
@@ -348,6 +350,7 @@ static int keep_first(void *u, int slot, const vc_rgb_frame *f, vc_error *e) {
 }
 
 TEST(formats_and_folder) {
+    SKIP_WITHOUT_VIDEO();
     static const struct {
         const char *file, *codec;
         int w, h, frames;
@@ -386,6 +389,7 @@ TEST(formats_and_folder) {
 }
 
 TEST(augment_is_reproducible) {
+    SKIP_WITHOUT_VIDEO();
     vc_preprocess pp = vc_preprocess_default(8, 24);
     uint8_t a[8 * 24 * 24 * 3], b[8 * 24 * 24 * 3], c[8 * 24 * 24 * 3];
     int ia[8], ib[8], ic[8];
@@ -462,6 +466,7 @@ static int expect_failure(const char *path, const vc_clip_opts *o, const char *n
 }
 
 TEST(bad_inputs_fail_cleanly) {
+    SKIP_WITHOUT_VIDEO();
     ensure_tmp();
     char why[1024] = "", p[1024];
     vc_clip_opts o = vc_clip_default_opts();

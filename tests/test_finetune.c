@@ -140,6 +140,7 @@ TEST(finetuning_lowers_the_loss_and_a_linear_probe_keeps_the_tower) {
 }
 
 TEST(test_time_views_interleave_over_segments_and_crop_squares) {
+    SKIP_WITHOUT_VIDEO();
     int idx[4];
     vc_error err;
     /* 16 frames, 4 segments of 4: middle of each segment would be 1, 5, 9, 13 */

@@ -25,6 +25,7 @@ static int parse_summary(const char *out, int *compared, int *shared, int *gener
 }
 
 TEST(preprocessed_frames_match_pyav_and_torch) {
+    SKIP_WITHOUT_VIDEO();
     static char out[65536];
     if (vc_test_run("/usr/bin/python3 -c 'import av, torch, numpy'", 1, out, sizeof out) != 0) {
         printf("SKIP frames_pyav: /usr/bin/python3 cannot import av and torch (python3-av, python3-torch)\n");
@@ -53,6 +54,7 @@ TEST(preprocessed_frames_match_pyav_and_torch) {
 }
 
 TEST(reference_ignoring_the_yuv_tag_is_caught) {
+    SKIP_WITHOUT_VIDEO();
     static char out[16384];
     char clip[1024], cmd[2048];
     snprintf(clip, sizeof clip, "%s/videos/rotation_90.mov", vc_shared_data_dir());

@@ -209,6 +209,7 @@ TEST(class_names_and_templates_that_mean_nothing_are_refused) {
 }
 
 TEST(the_float32_clip_frames_writes_is_accepted_by_encode_and_classify) {
+    SKIP_WITHOUT_VIDEO(); /* viclip frames decodes the fixture video */
     CHECK(setup() == 0, "setup failed");
     vc_tokenizer *tok = vc_test_load_tokenizer();
     if (!tok) {

@@ -66,6 +66,7 @@ static int internal_similarity(const char *model, const char *video, const char 
 }
 
 TEST(example_prints_the_similarity_the_library_computes) {
+    SKIP_WITHOUT_VIDEO(); /* it decodes the fixture video */
     mkdir("build/tests", 0755);
     mkdir(DIR, 0755);
     viclip_error err;
@@ -109,6 +110,7 @@ TEST(make_install_and_pkg_config_build_a_program_against_the_installed_library) 
 }
 
 TEST(api_classifies_tokenizes_and_reports_errors_as_strings) {
+    SKIP_WITHOUT_VIDEO(); /* it decodes the fixture video */
     viclip_error err;
     viclip_context *bad = viclip_init_from_file(DIR "/no_such_model.pth", viclip_context_default_params(), &err);
     CHECK(!bad && strstr(err.msg, "no_such_model.pth"), "%s", err.msg);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "core/features.h"
+
 typedef struct {
     const char *name;
     void (*fn)(int *failed, char *why, size_t whylen);
@@ -62,6 +64,15 @@ static inline int vc_run_tests(const char *suite, const vc_test_case *cases, int
         return vc_run_tests(suite, cases, (int)(sizeof cases / sizeof cases[0]), argc, argv); \
     }
 #define T(fn) {#fn, fn}
+
+/* A test that decodes video files, in a build without FFmpeg: a visible SKIP line, no failure. */
+#define SKIP_WITHOUT_VIDEO()                                                                    \
+    do {                                                                                        \
+        if (!vc_have_video()) {                                                                 \
+            printf("SKIP %s: viclip was built without FFmpeg (clips as .npy only)\n", __func__); \
+            return;                                                                             \
+        }                                                                                       \
+    } while (0)
 
 /* The build folder the test was built in (the Makefile passes it: build, build-asan) and the
  * viclip command of that build, so a sanitizer build tests its own CLI. */

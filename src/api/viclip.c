@@ -12,6 +12,7 @@
 #include "core/finite.h"
 #include "eval/encode_videos.h"
 #include "io/npy.h"
+#include "kernels/gemm.h"
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "eval/templates.h"
@@ -27,8 +28,6 @@
 _Static_assert(sizeof(vc_real) == sizeof(float), "the public API exchanges float32");
 _Static_assert(VICLIP_N_ACTION_TEMPLATES == VC_VICLIP_N_TEMPLATES, "the public count is the library's");
 _Static_assert(sizeof(((viclip_error *)0)->msg) == sizeof(((vc_error *)0)->msg), "error buffers match");
-
-void openblas_set_num_threads(int n);
 
 void vc_api_pass_error(const vc_error *from, viclip_error *to) {
     if (to) snprintf(to->msg, sizeof to->msg, "%s", from->msg);
@@ -124,7 +123,7 @@ const char *viclip_version(void) { return VICLIP_VERSION; }
 void viclip_set_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    vc_gemm_set_threads(n);
 }
 
 /* ---- video ---------------------------------------------------------------------------------- */
@@ -338,6 +337,7 @@ int viclip_train_step(viclip_context *ctx, const float *clips, const int32_t *id
     if (rc) return pass_error(&e, err), -1;
     vc_adamw_step(&ctx->opt, &m->table, m->params, m->grads, p->lr, 1, m->p.temp);
     ctx->step++;
+    if (vc_device_sync(m->device, m, &e)) return pass_error(&e, err), -1; /* the GPU's copy follows */
     if (loss) *loss = l;
     return 0;
 }

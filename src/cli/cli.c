@@ -45,10 +45,26 @@ int cli_check_precision(const char *name, const char *what) {
     return -1;
 }
 
-viclip_context *cli_open_model(const char *path, const char *precision, const char *vocab, int clean_captions,
-                               const char *what) {
+int cli_training_device(const char *name, const char *what) {
+    viclip_error err;
+    if (viclip_device_valid(name, &err)) {
+        cli_error(what, err.msg);
+        return -1;
+    }
+    if (!name || !strcmp(name, "cpu")) return 0;
+    cli_error(what, "--device cuda: training runs on the CPU in this version (the CUDA backend computes "
+                    "inference: encode, eval, search, classify)");
+    return -1;
+}
+
+viclip_context *cli_open_model(const char *path, const char *precision, const char *device, const char *vocab,
+                               int clean_captions, const char *what) {
     if (cli_check_precision(precision, what)) return NULL;
     viclip_error err;
+    if (viclip_device_valid(device, &err)) {
+        cli_error(what, err.msg);
+        return NULL;
+    }
     struct viclip_context_params cp = viclip_context_default_params();
     cp.vocab_path = vocab, cp.clean_captions = clean_captions;
     viclip_context *ctx = viclip_init_from_file(path, cp, &err);
@@ -59,7 +75,7 @@ viclip_context *cli_open_model(const char *path, const char *precision, const ch
         viclip_tokenizer_free(tok);
         return NULL;
     }
-    if (viclip_set_precision(ctx, precision, &err)) {
+    if (viclip_set_precision(ctx, precision, &err) || viclip_set_device(ctx, device, &err)) {
         cli_error(what, err.msg);
         viclip_free(ctx);
         return NULL;

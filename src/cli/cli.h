@@ -42,10 +42,16 @@ int cli_prepare_outputs(const char *what, const char *const *outputs, int n_out,
 /* --precision NAME (NULL: the default): prints the error and returns -1 when unknown. */
 int cli_check_precision(const char *name, const char *what);
 /* A model file of any format (a training checkpoint's optimizer state skipped) with the CLIP
- * tokenizer (vocab NULL: the installed one) at --precision (NULL: the CPU's default); says so
- * when the file was imported in memory. Prints the error as `what`. */
-viclip_context *cli_open_model(const char *path, const char *precision, const char *vocab, int clean_captions,
-                               const char *what);
+ * tokenizer (vocab NULL: the installed one) at --precision (NULL: the CPU's default) on
+ * --device (NULL: the CPU); says so when the file was imported in memory. Prints the error as
+ * `what`. */
+viclip_context *cli_open_model(const char *path, const char *precision, const char *device, const char *vocab,
+                               int clean_captions, const char *what);
+#define CLI_DEVICE_HELP "cpu or cuda: where the towers run (default cpu; cuda needs a build with nvcc and a GPU)"
+#define CLI_TRAIN_DEVICE_HELP "cpu (training runs on the CPU; --device cuda is for encode/eval/search/classify)"
+/* --device of the training commands: cpu only for now (cuda is refused, saying so); prints
+ * the error and returns -1. */
+int cli_training_device(const char *name, const char *what);
 
 /* s as a JSON string literal ("" when it is not valid UTF-8). */
 void cli_json_string(FILE *f, const char *s);

@@ -31,7 +31,7 @@ int cmd_classify(int argc, char **argv) {
     const char *sampling = "middle", *interp = "bicubic";
     double logit_scale = 0;
     int top_k = 5, json = 0, raw = 0, workers = 2, threads = 0;
-    const char *precision = NULL;
+    const char *precision = NULL, *device = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
         {'l', "labels", ARG_STR, &labels_path, "FILE", "class names, one per line (-: standard input)"},
@@ -45,6 +45,7 @@ int cmd_classify(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
+        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
     };
     arg_str_list videos = {0};
     int rc = args_parse("usage: viclip classify --model FILE --labels FILE [options] VIDEO...", specs,
@@ -68,7 +69,7 @@ int cmd_classify(int argc, char **argv) {
     rc = viclip_read_class_names(labels_path, &labels, &C, &err) ||
          (templates_path && !as_written && viclip_read_templates(templates_path, &templates, &nt, &err));
     if (rc) cli_error("classify", err.msg);
-    if (!rc && !(m = cli_open_model(model, precision, vocab, !raw, "classify"))) rc = 1;
+    if (!rc && !(m = cli_open_model(model, precision, device, vocab, !raw, "classify"))) rc = 1;
     if (as_written) nt = 1;
     else if (!templates) nt = VICLIP_N_ACTION_TEMPLATES;
     const int E = m ? viclip_embed_dim(m) : 0, n = videos.n, k = top_k < C ? top_k : C;

@@ -166,7 +166,7 @@ int cmd_encode(int argc, char **argv) {
     int normalize = 0, threads = 0, workers = 2, json = 0, raw = 0, f32 = 0, fresh = 0;
     double window = 0, stride = 0, long_video = 60;
     arg_str_list texts = {0}, videos = {0};
-    const char *precision = NULL;
+    const char *precision = NULL, *device = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
         {0, "text", ARG_STR_LIST, &texts, "TEXT", "a text to embed (repeatable)"},
@@ -190,6 +190,7 @@ int cmd_encode(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
+        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
     };
     int rc = args_parse("usage: viclip encode --model FILE (--text TEXT... | --video FILE... | --list ANN | --video-tensor X.npy) --out PATH",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
@@ -216,7 +217,7 @@ int cmd_encode(int argc, char **argv) {
     }
     cli_set_threads(threads);
     /* a tokenizer only for texts: video paths need no vocabulary */
-    viclip_context *m = cli_open_model(model, precision, texts.n ? vocab : "", !raw, "encode");
+    viclip_context *m = cli_open_model(model, precision, device, texts.n ? vocab : "", !raw, "encode");
     if (!m) rc = 1;
     else if (video_tensor) rc = encode_video_tensor(m, video_tensor, normalize, out);
     else if (texts.n) rc = encode_texts(m, &texts, normalize, out);

@@ -57,7 +57,7 @@ int cmd_eval(int argc, char **argv) {
     if (argc > 2 && !strcmp(argv[2], "moments")) return cmd_eval_moments(argc, argv);
     if (argc > 2 && !strcmp(argv[2], "retrieval")) p.classify = 0, first = 3, what = "eval retrieval";
     else if (argc > 2 && !strcmp(argv[2], "classify")) p.retrieval = 0, first = 3, what = "eval classify";
-    const char *precision = NULL;
+    const char *precision = NULL, *device = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file (.safetensors)"},
         {'a', "annotations", ARG_STR, &p.annotations, "FILE", "clips + captions (JSONL or CSV); for classify, clips with a 'label' (or the class as caption)"},
@@ -77,6 +77,7 @@ int cmd_eval(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
+        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
     };
     int rc = args_parse("usage: viclip eval [retrieval|classify] --model FILE --annotations FILE [--labels FILE] [options]\n\n"
                         "  viclip eval retrieval --model M --annotations A       R@1/5/10 and median rank, both ways\n"
@@ -117,7 +118,7 @@ int cmd_eval(int argc, char **argv) {
     if (!p.annotations) p.annotations = p.zeroshot_annotations;
     cli_set_threads(threads);
     viclip_error err;
-    viclip_context *m = cli_open_model(model, precision, vocab, !raw, what);
+    viclip_context *m = cli_open_model(model, precision, device, vocab, !raw, what);
     if (!m) return 1;
     struct viclip_eval_result r;
     cli_progress bar = cli_progress_begin("encoding");

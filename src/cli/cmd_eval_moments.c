@@ -42,7 +42,7 @@ int cmd_eval_moments(int argc, char **argv) {
     viclip_error err;
     if (viclip_preprocess_valid(sampling, interp, &err)) return cli_error("eval moments", err.msg), 2;
     cli_set_threads(threads);
-    viclip_context *m = cli_open_model(model, NULL, vocab, !raw, "eval moments");
+    viclip_context *m = cli_open_model(model, NULL, NULL, vocab, !raw, "eval moments");
     if (!m) return 1;
     struct viclip_moment_eval_params p = viclip_moment_eval_default_params();
     p.annotations = ann, p.video_root = root, p.pattern = pattern, p.index_path = index;

@@ -79,7 +79,7 @@ int cmd_search(int argc, char **argv) {
     const char *model = NULL, *index = NULL, *vocab = NULL;
     int top_k = 10, json = 0, raw = 0, workers = 2, threads = 0;
     double margin = 0.02;
-    const char *precision = NULL, *sampling = NULL, *interp = NULL;
+    const char *precision = NULL, *sampling = NULL, *interp = NULL, *device = NULL;
     const arg_spec specs[] = {
         {'m', "model", ARG_STR, &model, "FILE", "model file"},
         {'i', "index", ARG_STR, &index, "PATH", "viclip encode's index (a folder or X.npy), or a folder of videos"},
@@ -92,6 +92,7 @@ int cmd_search(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
+        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
     };
     arg_str_list queries = {0};
     int rc = args_parse("usage: viclip search --model FILE --index PATH [options] QUERY...", specs,
@@ -111,7 +112,7 @@ int cmd_search(int argc, char **argv) {
     }
     cli_set_threads(threads);
     viclip_index *x = NULL;
-    viclip_context *m = cli_open_model(model, precision, vocab, !raw, "search");
+    viclip_context *m = cli_open_model(model, precision, device, vocab, !raw, "search");
     rc = m ? 0 : 1;
     if (!rc) {
         struct stat sb;

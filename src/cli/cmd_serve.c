@@ -39,7 +39,7 @@ int cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     viclip_error err;
     viclip_index *x = NULL;
-    viclip_context *m = cli_open_model(model, NULL, vocab, 1, "serve");
+    viclip_context *m = cli_open_model(model, NULL, NULL, vocab, 1, "serve");
     rc = m ? 0 : 1;
     if (!rc && !(x = viclip_index_open(index, m, &err))) rc = 1, cli_error("serve", err.msg);
     viclip_server *s = rc ? NULL : viclip_server_start(m, x, &o, &err);

@@ -92,6 +92,11 @@ static int print_system(void) {
     printf("precision:  default %s (bf16 %s)\n", si.default_precision,
            si.has_bf16 ? "runs as bf16 x bf16 -> fp32" : "unavailable here: runs as fp32");
     printf("threads:    %d (OMP_NUM_THREADS)\n", si.threads);
+    char features[256], gpu[256];
+    viclip_build_features(features, sizeof features);
+    printf("built with: %s\n", features);
+    const int usable = viclip_cuda_usable(gpu, sizeof gpu);
+    printf("cuda:       %s%s\n", usable ? "" : "unavailable: ", gpu);
     return 0;
 }
 

@@ -41,7 +41,7 @@ int cmd_train(int argc, char **argv) {
     p.workers = 2;
     /* architecture overrides on top of --model-config (0: keep the preset's value) */
     struct viclip_config over = {0};
-    const char *precision = NULL;
+    const char *precision = NULL, *device = NULL;
     const arg_spec specs[] = {
         {0, "train-data", ARG_STR, &p.train_data, "FILE", "training annotations (JSONL or CSV: video, caption[, start, end])"},
         {'j', "workers", ARG_INT, &p.workers, "N", "decoding threads streaming clips ahead of the model (0: decode each clip once, keep in memory)"},
@@ -101,6 +101,7 @@ int cmd_train(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)"},
         {'t', "threads", ARG_INT, &threads, "N", "threads per process (default: the cores, shared by the ranks on a node)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
+        {'d', "device", ARG_STR, &device, "D", CLI_TRAIN_DEVICE_HELP},
         {0, "full-loss", ARG_FLAG, &full_loss, NULL, "under mpirun: every rank computes the whole global-batch loss (default: its own rows, as open_clip's --local-loss)"},
         {0, "dist-timeout", ARG_DOUBLE, &dist_timeout, "S", "under mpirun: a collective waiting longer fails, naming the ranks that do not answer"},
     };
@@ -151,7 +152,7 @@ int cmd_train(int argc, char **argv) {
     /* names (sampling, positives, format, alignment) and the architecture */
     if (viclip_train_run_check(&p, &err)) goto fail;
     if (cli_prepare_train_outputs(&p, vocab)) goto fail_quiet;
-    if (cli_check_precision(precision, "train")) goto fail_quiet;
+    if (cli_check_precision(precision, "train") || cli_training_device(device, "train")) goto fail_quiet;
     p.precision = precision;
     rc = 1;
     /* ranks sharing a node share its cores */

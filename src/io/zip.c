@@ -6,7 +6,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef VC_HAVE_ZLIB
 #include <zlib.h>
+#endif
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
@@ -239,6 +241,7 @@ const vc_zip_entry *vc_zip_find(const vc_zip *z, const char *name) {
     return NULL;
 }
 
+#ifdef VC_HAVE_ZLIB
 /* zlib's crc32 takes 32-bit lengths; feed it in chunks. */
 static uint32_t crc_of(const uint8_t *p, uint64_t n) {
     uLong c = crc32(0L, Z_NULL, 0);
@@ -250,7 +253,6 @@ static uint32_t crc_of(const uint8_t *p, uint64_t n) {
     }
     return (uint32_t)c;
 }
-
 static int inflate_entry(const vc_zip *z, const vc_zip_entry *e, const uint8_t *src, uint8_t *dst, vc_error *err) {
     z_stream s;
     memset(&s, 0, sizeof s);
@@ -280,6 +282,28 @@ static int inflate_entry(const vc_zip *z, const vc_zip_entry *e, const uint8_t *
                        (unsigned long long)produced, (unsigned long long)e->size);
     return 0;
 }
+#else
+/* Without zlib: CRC-32 (the zip polynomial, bit by bit over a nibble table) and no inflate;
+ * PyTorch's torch.save stores its entries uncompressed, so .pth files still load. */
+static uint32_t crc_of(const uint8_t *p, uint64_t n) {
+    static const uint32_t nibble[16] = {0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+                                        0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+                                        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c};
+    uint32_t c = 0xffffffffu;
+    for (uint64_t i = 0; i < n; i++) {
+        c ^= p[i];
+        c = (c >> 4) ^ nibble[c & 15];
+        c = (c >> 4) ^ nibble[c & 15];
+    }
+    return ~c;
+}
+
+static int inflate_entry(const vc_zip *z, const vc_zip_entry *e, const uint8_t *src, uint8_t *dst, vc_error *err) {
+    (void)src, (void)dst;
+    return vc_fail(err, "%s: entry '%s' is deflate-compressed and viclip was built without zlib "
+                        "(rebuild with zlib, or store the archive uncompressed)", z->label, e->name);
+}
+#endif
 
 int vc_zip_read(const vc_zip *z, const vc_zip_entry *e, const void **data, size_t *size, void **owned,
                 vc_error *err) {

@@ -5,10 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef VC_DOUBLE
+#if defined(VC_DOUBLE) && defined(VC_HAVE_OPENBLAS)
 #include <cblas.h>
-#else
+#define USE_CBLAS 1
+void openblas_set_num_threads(int n);
+#elif !defined(VC_DOUBLE) && defined(VC_HAVE_DNNL)
 #include <oneapi/dnnl/dnnl.h>
+#define USE_DNNL 1
+#else
+#define USE_PLAIN 1
+#endif
+#if defined(VC_HAVE_OPENBLAS) && !defined(USE_CBLAS)
+void openblas_set_num_threads(int n);
 #endif
 
 const char *vc_precision_name(vc_precision p) { return p == VC_BF16 ? "bf16" : "fp32"; }
@@ -24,7 +32,7 @@ int vc_precision_from_name(const char *name, vc_precision *p) {
  * set then), and never changes afterwards: a set-once constant, not mutable state. */
 static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
 static vc_isa backend_isa;
-#ifndef VC_DOUBLE
+#ifdef USE_DNNL
 static dnnl_engine_t engine;
 static int bf16_ok;
 #endif
@@ -36,7 +44,7 @@ static void backend_init(void) {
         vc_cpu_detect(&f);
         backend_isa = vc_cpu_best_isa(&f);
     }
-#ifndef VC_DOUBLE
+#ifdef USE_DNNL
     static const dnnl_cpu_isa_t dnnl_isa[] = {dnnl_cpu_isa_sse41, dnnl_cpu_isa_avx2,
                                               dnnl_cpu_isa_avx512_core, dnnl_cpu_isa_avx512_core_bf16,
                                               dnnl_cpu_isa_all};
@@ -54,10 +62,10 @@ vc_isa vc_gemm_isa(void) {
 
 int vc_gemm_has_bf16(void) {
     pthread_once(&backend_once, backend_init);
-#ifdef VC_DOUBLE
-    return 0;
-#else
+#ifdef USE_DNNL
     return bf16_ok;
+#else
+    return 0;
 #endif
 }
 
@@ -67,8 +75,12 @@ vc_precision vc_default_precision(void) { return vc_gemm_has_bf16() ? VC_BF16 : 
 
 void vc_gemm_describe(char *buf, size_t cap) {
     pthread_once(&backend_once, backend_init);
-#ifdef VC_DOUBLE
+#if defined(USE_CBLAS)
     snprintf(buf, cap, "BLAS dgemm (double-precision reference build)");
+#elif defined(USE_PLAIN)
+    snprintf(buf, cap, "plain OpenMP %s GEMM (built without %s), ISA cap %s",
+             sizeof(vc_real) == 8 ? "double" : "float", sizeof(vc_real) == 8 ? "OpenBLAS" : "oneDNN",
+             vc_isa_name(backend_isa));
 #else
     const dnnl_version_t *v = dnnl_version();
     static const char *const eff[] = {[dnnl_cpu_isa_sse41] = "sse41", [dnnl_cpu_isa_avx] = "avx",
@@ -88,15 +100,25 @@ void vc_gemm(int trans_a, int trans_b, int M, int N, int K, vc_real alpha, const
              int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     pthread_once(&backend_once, backend_init);
-#ifdef VC_DOUBLE
+#if defined(USE_CBLAS)
     cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-#else
+#elif defined(USE_DNNL)
     dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    vc_gemm_plain(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
 }
 
-#ifndef VC_DOUBLE
+void vc_gemm_set_threads(int n) {
+#ifdef VC_HAVE_OPENBLAS
+    openblas_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+#ifdef USE_DNNL
 /* Dense bf16 copy of a rows x cols block stored with leading dimension ld. */
 static void to_bf16(uint16_t *dst, const float *src, int rows, int cols, int ld) {
 #pragma omp parallel for schedule(static) if ((size_t)rows * cols > 65536)
@@ -165,7 +187,7 @@ void vc_gemm_p(vc_precision prec, int trans_a, int trans_b, int M, int N, int K,
                const vc_real *A, int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C,
                int ldc) {
     if (M <= 0 || N <= 0) return;
-#ifndef VC_DOUBLE
+#ifdef USE_DNNL
     /* K == 0 leaves C = beta*C, which the fp32 path does; oneDNN's matmul wants K >= 1. */
     if (prec == VC_BF16 && K > 0 && vc_gemm_has_bf16() &&
         !gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))

@@ -21,6 +21,14 @@ int vc_precision_from_name(const char *name, vc_precision *p);
 void vc_gemm(int trans_a, int trans_b, int M, int N, int K, vc_real alpha, const vc_real *A,
              int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C, int ldc);
 
+/* The same product computed by plain OpenMP loops: the GEMM of builds without oneDNN (float) or
+ * OpenBLAS (double), and a reference for the others. */
+void vc_gemm_plain(int trans_a, int trans_b, int M, int N, int K, vc_real alpha, const vc_real *A,
+                   int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C, int ldc);
+
+/* Threads the BLAS uses for its own calls (OpenBLAS; the others follow OpenMP's setting). */
+void vc_gemm_set_threads(int n);
+
 /* vc_gemm in the given precision. BF16 falls back to FP32 where the CPU (or VICLIP_ISA) has
  * no bf16 GEMM and in the double build. */
 void vc_gemm_p(vc_precision prec, int trans_a, int trans_b, int M, int N, int K, vc_real alpha,

@@ -54,6 +54,7 @@ static void release_buffers(vc_model *m) {
 
 void vc_model_free(vc_model *m) {
     if (!m) return;
+    vc_device_free(m->device);
     release_buffers(m);
     free(m);
 }
@@ -216,6 +217,14 @@ static void use_precision(const vc_model *m, vc_workspace *w) {
 
 void vc_model_set_precision(vc_model *m, vc_precision p) { m->precision = p; }
 
+int vc_model_use_device(vc_model *m, vc_device_kind k, vc_error *err) {
+    vc_device *d = vc_device_open(k, m, err);
+    if (!d && k != VC_DEVICE_CPU) return -1;
+    vc_device_free(m->device);
+    m->device = d;
+    return 0;
+}
+
 enum { INFER_VIDEO_CHUNK = 4, INFER_TEXT_CHUNK = 64 };
 
 /* A non-finite embedding is an error, never a silent NaN in an index or a score. */
@@ -230,6 +239,10 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
     const vc_config *c = &m->cfg;
     const size_t clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
     const int all = vc_config_video_tokens(c);
+    if (m->device) {
+        if (N > 0 && m->device->ops->encode_video(m->device, m, video, N, out, err)) return -1;
+        return check_embeddings(out, N, c->embed_dim, "video", err);
+    }
     for (int n0 = 0; n0 < N; n0 += INFER_VIDEO_CHUNK) {
         int B = N - n0 < INFER_VIDEO_CHUNK ? N - n0 : INFER_VIDEO_CHUNK;
         int Bt = m->infer.planned ? m->infer.Bt : 0;
@@ -246,6 +259,10 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
 int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out, vc_error *err) {
     const vc_config *c = &m->cfg;
     if (vc_text_check_tokens(c, tokens, N, err)) return -1;
+    if (m->device) {
+        if (N > 0 && m->device->ops->encode_text(m->device, m, tokens, N, out, err)) return -1;
+        return check_embeddings(out, N, c->embed_dim, "text", err);
+    }
     for (int n0 = 0; n0 < N; n0 += INFER_TEXT_CHUNK) {
         int B = N - n0 < INFER_TEXT_CHUNK ? N - n0 : INFER_TEXT_CHUNK;
         if (!m->infer.planned || m->infer.Bt < B) {

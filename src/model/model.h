@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "backend/device.h"
 #include "model/align.h"
 #include "model/align_layers.h"
 #include "model/contrastive.h"
@@ -42,6 +43,7 @@ typedef struct vc_model {
     vc_workspace infer, train;
     int max_threads;
     vc_precision precision; /* of the transformer's matrix products; VC_FP32 unless set */
+    vc_device *device;      /* NULL: inference on the CPU; else it runs there (backend/device.h) */
 } vc_model;
 
 vc_model *vc_model_new(const vc_config *cfg, vc_error *err);
@@ -60,6 +62,9 @@ int vc_model_enable_grads(vc_model *m, vc_error *err);
  * stay fp32. Falls back to FP32 where the CPU has no bf16 GEMM (kernels/gemm.h). */
 void vc_model_set_precision(vc_model *m, vc_precision p);
 void vc_model_zero_grads(vc_model *m);
+/* Runs vc_model_encode_video/text on device k from now on (VC_DEVICE_CPU: back on the CPU);
+ * the model owns the device. Training stays on the CPU. */
+int vc_model_use_device(vc_model *m, vc_device_kind k, vc_error *err);
 
 /* CLIP-style initialisation from a seed (temporal embedding zero, temp = temp_init). */
 void vc_model_init_random(vc_model *m, uint64_t seed, double temp_init);

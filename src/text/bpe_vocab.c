@@ -2,14 +2,18 @@
 #include "text/bpe_vocab.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef VC_HAVE_ZLIB
 #include <zlib.h>
+#endif
 
 #include "text/ustr.h"
 
 /* ---------------------------------------------------------------- file reading */
 
+#ifdef VC_HAVE_ZLIB
 /* Whole file through zlib (which passes plain text through unchanged). */
 static int read_all(const char *path, uint8_t **data, size_t *len, vc_error *err) {
     errno = 0;
@@ -54,6 +58,60 @@ static int read_all(const char *path, uint8_t **data, size_t *len, vc_error *err
     *len = n;
     return 0;
 }
+#else
+/* Without zlib: the plain-text vocabulary, FILE itself or, for FILE.gz, FILE next to it
+ * (`gunzip -k FILE.gz` makes it). */
+static int read_all(const char *path, uint8_t **data, size_t *len, vc_error *err) {
+    char plain[4096];
+    const char *use = path;
+    size_t n = strlen(path);
+    FILE *f = fopen(path, "rb");
+    unsigned char magic[2] = {0, 0};
+    int gz = f && fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    if (gz || !f) {
+        if (f) fclose(f);
+        f = NULL;
+        if (n > 3 && n < sizeof plain && !strcmp(path + n - 3, ".gz")) {
+            memcpy(plain, path, n - 3);
+            plain[n - 3] = 0;
+            use = plain;
+            f = fopen(plain, "rb");
+        }
+        if (!f && gz)
+            return vc_fail(err, "vocab file '%s' is gzip-compressed and viclip was built without zlib: "
+                                "give the uncompressed file (gunzip -k '%s')", path, path);
+        if (!f) return vc_fail(err, "cannot open vocab file '%s': %s", path, strerror(errno));
+    } else
+        rewind(f);
+    size_t cap = 1 << 20, got = 0;
+    uint8_t *buf = malloc(cap);
+    for (;;) {
+        if (!buf) break;
+        if (cap - got < 65536) {
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t k = fread(buf + got, 1, 65536, f);
+        got += k;
+        if (k == 0) break;
+    }
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return vc_fail(err, "cannot read vocab file '%s'", use);
+    }
+    *data = buf;
+    *len = got;
+    return 0;
+}
+#endif
 
 /* Offset of the first byte that makes the data invalid UTF-8 (Python's strict decode), or -1. */
 static long utf8_invalid_at(const uint8_t *p, size_t n) {

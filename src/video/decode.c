@@ -24,11 +24,6 @@ enum {
     MAX_FOLDER_FRAMES = 1 << 22,
 };
 
-vc_decode_opts vc_decode_default_opts(void) {
-    vc_decode_opts o = {.start = -1, .end = -1, .timeout_s = 120, .threads = 1, .strict = 1, .exact_count = 0};
-    return o;
-}
-
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static void silence_ffmpeg(void) { av_log_set_level(AV_LOG_QUIET); }
 

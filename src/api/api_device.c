@@ -1,0 +1,42 @@
+/* The public API's device group: where a context's towers run (the CPU, or the CUDA backend of
+ * src/cuda through backend/device.h) and what this build was built with. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/context.h"
+#include "backend/device.h"
+#include "core/features.h"
+
+int viclip_device_valid(const char *name, viclip_error *err) {
+    vc_error e;
+    vc_device_kind k;
+    if (!name) return 0;
+    if (vc_device_kind_from_name(name, &k, &e)) return vc_api_pass_error(&e, err), -1;
+    return 0;
+}
+
+int viclip_set_device(viclip_context *ctx, const char *name, viclip_error *err) {
+    vc_error e;
+    vc_device_kind k = VC_DEVICE_CPU;
+    if (name && vc_device_kind_from_name(name, &k, &e)) return vc_api_pass_error(&e, err), -1;
+    if (vc_model_use_device(ctx->model, k, &e)) return vc_api_pass_error(&e, err), -1;
+    return 0;
+}
+
+int viclip_device_sync(viclip_context *ctx, viclip_error *err) {
+    vc_error e;
+    if (vc_device_sync(ctx->model->device, ctx->model, &e)) return vc_api_pass_error(&e, err), -1;
+    return 0;
+}
+
+char *viclip_device_describe(const viclip_context *ctx) {
+    enum { CAP = 1024 };
+    char *s = malloc(CAP);
+    if (s) vc_device_describe(ctx->model->device, s, CAP);
+    return s;
+}
+
+int viclip_cuda_usable(char *desc, size_t cap) { return vc_cuda_usable(desc, cap); }
+
+void viclip_build_features(char *buf, size_t cap) { vc_features_describe(buf, cap); }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# One GPU session in one command (issue 10): on a machine with an NVIDIA GPU, nvcc and cuBLAS,
+# where nothing can be installed (no FFmpeg headers, no oneDNN: the build leaves out what is
+# missing), builds viclip, runs the GPU parity tests and the GPU benchmark against PyTorch, and
+# writes every log under $OUT (default build/gpu-session). Each step has a time limit and a
+# failed step does not stop the next; summary.txt lists each step's exit status and seconds.
+# The whole script is meant to fit in about 10 minutes (SESSION_BUDGET, seconds, default 540):
+# torch.compile rows of the benchmark are dropped first when time runs short.
+# Needs the CLIP vocabulary at build/assets/bpe_simple_vocab_16e6.txt.gz (carry it along; the
+# GPU machine cannot download it).
+# Usage: OUT=/some/dir bash tools/gpu_session.sh
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-build/gpu-session}
+BUDGET=${SESSION_BUDGET:-540}
+JOBS=${JOBS:-$(nproc)}
+mkdir -p "$OUT"
+export VICLIP_NO_INSTALL=1
+if ! command -v nvcc >/dev/null 2>&1; then  # the toolkit off PATH: configure.sh looks there too
+    for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [ -x "$d/nvcc" ] && { export PATH="$d:$PATH"; break; }; done
+fi   # nothing can be installed there: do not even try (apt-get would wait on the network)
+start=$(date +%s)
+summary="$OUT/summary.txt"
+: > "$summary"
+left() { echo $(( BUDGET - ($(date +%s) - start) )); }
+
+# step NAME LIMIT_SECONDS COMMAND...: runs COMMAND with its output in $OUT/NAME.log
+step() {
+    local name=$1 limit=$2; shift 2
+    local l; l=$(left)
+    [ "$limit" -gt "$l" ] && limit=$l
+    if [ "$limit" -lt 10 ]; then
+        echo "$name: skipped (session budget spent)" | tee -a "$summary"
+        return 0
+    fi
+    echo "== $name (limit ${limit}s): $*" | tee -a "$OUT/session.log"
+    local t0; t0=$(date +%s)
+    timeout --kill-after=10 "$limit" "$@" > "$OUT/$name.log" 2>&1
+    local rc=$?
+    echo "$name: exit $rc, $(( $(date +%s) - t0 ))s" | tee -a "$summary"
+    tail -n 25 "$OUT/$name.log" | sed 's/^/    /' >> "$OUT/session.log"
+    return 0
+}
+
+environment() {
+    date -u
+    nvidia-smi || echo "nvidia-smi failed"
+    command -v nvcc || ls /usr/local/cuda/bin/nvcc
+    (nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>&1 | tail -n 2
+    gcc --version | head -n 1
+    nproc; free -g | head -n 2
+    for py in python3 /usr/bin/python3; do
+        "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' 2>&1
+    done
+    python3 -c 'import nvidia.nccl, os; print("nccl:", os.path.dirname(nvidia.nccl.__file__))' 2>&1 || true
+    pkg-config --exists libavformat && echo "FFmpeg: present" || echo "FFmpeg: absent"
+    ls build/assets 2>&1
+}
+
+vocab() {
+    local gz=build/assets/bpe_simple_vocab_16e6.txt.gz
+    [ -f "$gz" ] || [ ! -f ../shared/data/bpe_simple_vocab_16e6.txt.gz ] || { mkdir -p build/assets; cp ../shared/data/bpe_simple_vocab_16e6.txt.gz "$gz"; }
+    [ -f "$gz" ] || { echo "no vocabulary at $gz"; return 1; }
+    # a build without zlib reads the plain-text copy next to it
+    gzip -dkf "$gz" && ls -l build/assets
+}
+
+build() {
+    make -j"$JOBS" build/viclip build/tests/test_cuda build/bench_cuda build/tests/test_kernels \
+        build/tests/test_parity build/tests/test_model_io build/tests/test_tokenizer
+    cat build/config.mk
+    build/viclip info --system
+}
+
+quick_cpu_tests() { # the CPU reference still holds in this build (no oneDNN: the plain GEMM)
+    for t in kernels parity model_io tokenizer; do build/tests/test_$t; done
+}
+
+encode_cli() { # the CLI's --device cuda end to end: a tiny random model, clips as .npy
+    local d="$OUT/cli"
+    mkdir -p "$d"
+    build/viclip synth "$d/data" --n-train 64 --n-heldout 1 >/dev/null && ls "$d/data" | head
+    build/viclip train --train-data "$d/data/train.jsonl" --out "$d/run" --model-config demo --batch-size 8 \
+        --steps 2 --workers 0 --precision fp32 >/dev/null 2>&1 || echo "(train for the CLI check failed)"
+    local m="$d/run/model.safetensors"
+    [ -f "$m" ] || { echo "no model"; return 1; }
+    build/viclip encode -m "$m" --text "a red circle moves to the left" --out "$d/t_cpu.npy" --precision fp32
+    build/viclip encode -m "$m" --text "a red circle moves to the left" --out "$d/t_gpu.npy" --precision fp32 -d cuda
+    build/viclip eval -m "$m" --annotations "$d/data/eval.jsonl" --json --precision fp32 > "$d/eval_cpu.json"
+    build/viclip eval -m "$m" --annotations "$d/data/eval.jsonl" --json --precision fp32 -d cuda > "$d/eval_gpu.json"
+    cat "$d/eval_cpu.json" "$d/eval_gpu.json"
+    python3 - "$d" <<'PY'
+import json, struct, sys
+def npy(p):
+    b = open(p, "rb").read(); n = struct.unpack("<H", b[8:10])[0]; d = b[10 + n:]
+    return struct.unpack("<%df" % (len(d) // 4), d)
+d = sys.argv[1]
+a, b = npy(d + "/t_cpu.npy"), npy(d + "/t_gpu.npy")
+print("text embedding max |cpu - gpu| =", max(abs(x - y) for x, y in zip(a, b)))
+PY
+}
+
+# the steps below run under timeout(1), in a child bash: shell functions must be exported
+export OUT
+export -f environment vocab build quick_cpu_tests encode_cli
+step environment 60 bash -c environment
+step vocab 30 bash -c vocab
+step build 300 bash -c build
+step test_cuda 180 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
+step encode_cli 90 bash -c encode_cli
+step quick_cpu_tests 90 bash -c quick_cpu_tests
+# bench: viclip and eager PyTorch first, torch.compile rows only while time remains
+step bench_cuda 420 env BUILD=build BENCH_OUT="$OUT/bench_cuda.jsonl" DEADLINE=$(( start + BUDGET - 20 )) bash bench/cuda.sh
+echo "total $(( $(date +%s) - start ))s" | tee -a "$summary"
