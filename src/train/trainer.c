@@ -25,6 +25,7 @@ vc_train_params vc_train_default_params(void) {
     p.drop_path = 0;
     p.lr_mult_vision = 1;
     p.lr_mult_text = 1;
+    p.balance_target = 1; /* equal relative update sizes; 0 is read as 1 too */
     p.temp_init = 0.01;
     p.temp_min = 0.01;
     p.seed = 0;
