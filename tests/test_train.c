@@ -43,22 +43,30 @@ static int params_equal(const char *a, const char *b, char *why, size_t cap) {
     return eq;
 }
 
+/* Training parameters for the small config on the shared synthetic set, whose train.jsonl path
+ * is written into ann (which must outlive the run); 0 when the set cannot be made. */
+static int synth_train_params(vc_train_params *p, char *ann, size_t cap) {
+    const char *data = vc_test_synth_dir(4, 16, 96);
+    if (!data) return 0;
+    snprintf(ann, cap, "%s/train.jsonl", data);
+    *p = vc_train_default_params();
+    p->cfg = small_config();
+    p->train_annotations = ann;
+    return 1;
+}
+
 /* Trains 7 steps straight through and as 3 + resume; workers_full / workers_part decoding
  * threads (0: preloaded clips). */
 static int resume_check(int workers_full, int workers_part, const char *full, const char *part, vc_train_params *out_p,
                         char *why, size_t cap) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    if (!tok || !data) return snprintf(why, cap, "no vocabulary or synthetic data"), 0;
     static char ann[1100];
-    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    vc_train_params p;
+    if (!tok || !synth_train_params(&p, ann, sizeof ann)) return snprintf(why, cap, "no vocabulary or synthetic data"), 0;
     char cmd[600];
     /* start from empty run folders: a model left by an earlier run would hide a bug */
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", full, part);
     if (system(cmd) != 0) return snprintf(why, cap, "cleanup"), 0;
-    vc_train_params p = vc_train_default_params();
-    p.cfg = small_config();
-    p.train_annotations = ann;
     p.batch_size = 8, p.accum_freq = 2, p.steps = 7, p.warmup = 2, p.lr = 1e-3;
     p.mask_ratio = 0.75, p.unmasked_steps = 2, p.drop_path = 0.2, p.grad_clip_norm = 0.5;
     p.temp_init = 0.05, p.seed = 9;
@@ -118,13 +126,9 @@ TEST(streamed_training_resumes_bit_for_bit_whatever_the_worker_count) {
  * whole accumulated batch, trains the same model (up to float summation order). */
 TEST(accumulated_micro_batches_train_like_one_big_batch) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    CHECK(tok && data, "no vocabulary or synthetic data");
     char ann[1100];
-    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
-    vc_train_params p = vc_train_default_params();
-    p.cfg = small_config();
-    p.train_annotations = ann;
+    vc_train_params p;
+    CHECK(tok && synth_train_params(&p, ann, sizeof ann), "no vocabulary or synthetic data");
     p.steps = 3, p.warmup = 1, p.lr = 1e-3, p.mask_ratio = 0, p.temp_init = 0.05, p.seed = 5;
     vc_error err;
     p.batch_size = 8, p.accum_freq = 1, p.out_dir = "build/tests/run_big";
@@ -159,13 +163,9 @@ TEST(accumulated_micro_batches_train_like_one_big_batch) {
  * and the option errors. */
 TEST(frame_level_alignment_logs_each_term_and_adds_them) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    CHECK(tok && data, "no vocabulary or synthetic data");
     char ann[1100];
-    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
-    vc_train_params p = vc_train_default_params();
-    p.cfg = small_config();
-    p.train_annotations = ann;
+    vc_train_params p;
+    CHECK(tok && synth_train_params(&p, ann, sizeof ann), "no vocabulary or synthetic data");
     p.batch_size = 8, p.steps = 2, p.warmup = 1, p.lr = 1e-3, p.mask_ratio = 0.5, p.temp_init = 0.05, p.seed = 6;
     vc_error err;
     p.out_dir = "build/tests/run_align_off";
@@ -211,14 +211,11 @@ TEST(frame_level_alignment_logs_each_term_and_adds_them) {
  * resumes bit for bit; encoding ignores the heads; the options' errors name --align. */
 TEST(layer_level_alignment_trains_its_heads_and_resumes_bit_for_bit) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    CHECK(tok && data, "no vocabulary or synthetic data");
     char ann[1100];
-    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    vc_train_params p;
+    CHECK(tok && synth_train_params(&p, ann, sizeof ann), "no vocabulary or synthetic data");
     CHECK(system("rm -rf build/tests/run_layers_full build/tests/run_layers_part") == 0, "cleanup");
-    vc_train_params p = vc_train_default_params();
-    p.cfg = small_config(); /* 2 video blocks, 1 text block: layer 1 only */
-    p.train_annotations = ann;
+    /* the small config: 2 video blocks, 1 text block, so layer 1 only */
     p.batch_size = 8, p.steps = 5, p.warmup = 1, p.lr = 1e-3, p.mask_ratio = 0.75, p.unmasked_steps = 1;
     p.drop_path = 0.1, p.temp_init = 0.05, p.seed = 4, p.freeze_text = 1;
     vc_error err;
@@ -295,13 +292,9 @@ TEST(layer_level_alignment_trains_its_heads_and_resumes_bit_for_bit) {
 
 TEST(frozen_text_tower_stays_bit_identical_during_training) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    CHECK(tok, "no vocabulary");
-    const char *data = vc_test_synth_dir(4, 16, 96);
     char ann[1100];
-    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
-    vc_train_params p = vc_train_default_params();
-    p.cfg = small_config();
-    p.train_annotations = ann;
+    vc_train_params p;
+    CHECK(tok && synth_train_params(&p, ann, sizeof ann), "no vocabulary or synthetic data");
     p.batch_size = 8, p.steps = 3, p.warmup = 1, p.freeze_text = 1, p.temp_init = 0.05, p.seed = 4;
     p.out_dir = "build/tests/run_frozen";
     vc_error err;
