@@ -290,6 +290,46 @@ TEST(resumed_log_drops_the_lines_past_the_checkpoint) {
     for (int i = 0; i < n; i++) CHECK(steps[i] == i + 1, "line %d has step %ld", i + 1, steps[i]);
 }
 
+/* The "lr" and "loss" of each line of a train_log.jsonl, in step order; the count, or -1. */
+static int log_lr_loss(const char *path, double *lr, double *loss, int cap) {
+    char *text = (char *)vc_test_read_file(path, NULL);
+    if (!text) return -1;
+    int n = 0;
+    for (char *line = text; *line && n < cap;) {
+        char *end = strchr(line, '\n');
+        if (end) *end = 0;
+        const char *l = strstr(line, "\"lr\":"), *s = strstr(line, "\"loss\":");
+        if (l && s) lr[n] = strtod(l + 5, NULL), loss[n] = strtod(s + 7, NULL), n++;
+        line = end ? end + 1 : line + strlen(line);
+    }
+    free(text);
+    return n;
+}
+
+/* --resume alone goes on with the checkpoint's schedule (--steps, --lr, --warmup...), not the
+ * defaults': the resumed run's log is the uninterrupted run's, step for step. */
+TEST(resume_without_schedule_flags_finishes_the_run_as_started) {
+    CHECK(data_dir(), "no synthetic data");
+    CHECK(system("rm -rf " DIR "/sched && mkdir -p " DIR "/sched") == 0, "cleanup");
+    char cmd[4000], out[16384];
+    train_cmd(cmd, sizeof cmd, DIR "/sched/whole", "--steps 5 --lr 2e-3 --min-lr 1e-4 --wd 0.05 --log-every 1");
+    int rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0, "uninterrupted run: exit %d: %s", rc, out);
+    train_cmd(cmd, sizeof cmd, DIR "/sched/cut", "--steps 5 --stop-after 2 --lr 2e-3 --min-lr 1e-4 --wd 0.05 --log-every 1");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0, "first part: exit %d: %s", rc, out);
+    train_cmd(cmd, sizeof cmd, DIR "/sched/cut", "--log-every 1 --resume " DIR "/sched/cut/checkpoint.safetensors");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0, "resume with no schedule flags: exit %d: %s", rc, out);
+    double lr_a[16], loss_a[16], lr_b[16], loss_b[16];
+    const int na = log_lr_loss(DIR "/sched/whole/train_log.jsonl", lr_a, loss_a, 16);
+    const int nb = log_lr_loss(DIR "/sched/cut/train_log.jsonl", lr_b, loss_b, 16);
+    CHECK(na == 5 && nb == 5, "the logs have %d and %d lines, want 5 each (the resumed run used another --steps)", na, nb);
+    for (int i = 0; i < 5; i++)
+        CHECK(lr_a[i] == lr_b[i] && loss_a[i] == loss_b[i], "step %d: lr %g loss %.7f resumed, %g %.7f uninterrupted", i + 1,
+              lr_b[i], loss_b[i], lr_a[i], loss_a[i]);
+}
+
 TEST(log_is_cut_back_to_the_checkpoint_step_and_written_in_whole_lines) {
     mkdir(DIR, 0755);
     const char *path = DIR "/cut_log.jsonl";
@@ -351,4 +391,5 @@ TEST_MAIN("train_safety", T(log_is_cut_back_to_the_checkpoint_step_and_written_i
           T(non_finite_loss_or_gradient_norm_stops_with_the_step_named),
           T(sigterm_finishes_the_step_writes_a_checkpoint_and_exits_143), T(a_second_signal_ends_the_run_at_once),
           T(resume_refuses_flags_that_contradict_the_checkpoint), T(resumed_log_drops_the_lines_past_the_checkpoint),
+          T(resume_without_schedule_flags_finishes_the_run_as_started),
           T(layer_alignment_reaches_training_info_and_resume_through_the_cli))

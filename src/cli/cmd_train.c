@@ -115,9 +115,9 @@ int cmd_train(int argc, char **argv) {
                         "--lock-text/--freeze-text --align --align-weights, preloaded or streamed clips and,\n"
                         "streamed, --sampling --no-augment) are the checkpoint's: left out they are taken from it,\n"
                         "contradicted they are refused. These may change on resume: --steps --lr --min-lr --warmup\n"
-                        "--wd --grad-clip-norm --lr-mult-vision --lr-mult-text --workers N>0 --prefetch --save-every\n"
-                        "--stop-after --log-every --threads --train-data --out --vocab. The log is cut back to the\n"
-                        "checkpoint's step.",
+                        "--wd --grad-clip-norm --lr-mult-vision --lr-mult-text (left out, also the checkpoint's, so the\n"
+                        "schedule goes on as started) and --workers N>0 --prefetch --save-every --stop-after\n"
+                        "--log-every --threads --train-data --out --vocab. The log is cut back to the checkpoint's step.",
                         specs, n_specs, argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     viclip_error err;

@@ -86,11 +86,22 @@ static const struct {
 };
 #define N_FIXED (sizeof FIXED / sizeof FIXED[0])
 
+/* Settings a resumed run may change; left out, they are the checkpoint's too, so that resuming
+ * with no flags continues the schedule the run was started with (not the defaults'). */
+static const struct {
+    const char *flag, *key;
+} ADJUSTABLE[] = {
+    {"steps", "steps"}, {"warmup", "warmup"}, {"lr", "lr"}, {"min-lr", "min_lr"}, {"wd", "wd"},
+    {"grad-clip-norm", "grad_clip_norm"}, {"lr-mult-vision", "lr_mult_vision"}, {"lr-mult-text", "lr_mult_text"},
+};
+#define N_ADJUSTABLE (sizeof ADJUSTABLE / sizeof ADJUSTABLE[0])
+
 static int same_double(double a, double b) { return fabs(a - b) <= 1e-5 * fmax(fabs(a), fabs(b)); }
 
-/* Compares a given flag with the checkpoint's value, or sets the flag's target to it. */
+/* Compares a given flag with the checkpoint's value (unless it may_change), or sets the flag's
+ * target to it when the flag is left out. */
 static int reconcile_fixed(const cli_flags *f, const arg_spec *s, const struct viclip_value *v, int invert, int per_rank,
-                           const char *path, viclip_error *err) {
+                           int may_change, const char *path, viclip_error *err) {
     const int given = cli_flag_given(f, s->long_name);
     char have[64] = "", want[64] = "";
     int differ = 0;
@@ -136,7 +147,7 @@ static int reconcile_fixed(const cli_flags *f, const arg_spec *s, const struct v
     }
     default: return 0;
     }
-    if (differ)
+    if (differ && !may_change)
         return fail(err, "--%s%s%s contradicts the checkpoint %s, trained with %s%s: a resumed run keeps it (leave the flag out)",
                     s->long_name, have[0] ? " " : "", have, path, s->kind == ARG_FLAG ? "the flag " : "", want);
     return 0;
@@ -195,7 +206,12 @@ int cli_train_reconcile(const cli_flags *f, const char *path, int resume, viclip
             const struct viclip_value v = viclip_checkpoint_train_arg(ck, FIXED[k].key);
             const arg_spec *s = find_spec(f, FIXED[k].flag);
             if (v.kind == VICLIP_VALUE_ABSENT || !s || (FIXED[k].streaming_only && !streamed)) continue; /* older checkpoints lack some keys */
-            rc = reconcile_fixed(f, s, &v, FIXED[k].invert, FIXED[k].per_rank, path, err);
+            rc = reconcile_fixed(f, s, &v, FIXED[k].invert, FIXED[k].per_rank, 0, path, err);
+        }
+        for (size_t k = 0; !rc && has_args > 0 && k < N_ADJUSTABLE; k++) {
+            const struct viclip_value v = viclip_checkpoint_train_arg(ck, ADJUSTABLE[k].key);
+            const arg_spec *s = find_spec(f, ADJUSTABLE[k].flag);
+            if (v.kind != VICLIP_VALUE_ABSENT && s) rc = reconcile_fixed(f, s, &v, 0, 0, 1, path, err);
         }
     }
     if (rc) viclip_checkpoint_close(ck);
