@@ -266,6 +266,10 @@ TEST(resume_refuses_flags_that_contradict_the_checkpoint) {
     train_cmd(cmd, sizeof cmd, DIR "/flags", "--steps 2 --lr 2e-3 --resume " DIR "/flags/checkpoint.safetensors");
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0, "a compatible resume failed (exit %d): %s", rc, out);
+    /* an imported video tower keeps its temporal embedding: a std for a random one is refused, not ignored */
+    train_cmd(cmd, sizeof cmd, DIR "/flags/iv", "--steps 1 --temporal-init-std 0.3 --init-vision " DIR "/flags/checkpoint.safetensors");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--temporal-init-std") && strstr(out, "--init-vision"), "exit %d: %s", rc, out);
     CHECK(run("build/viclip train --help", out, sizeof out) == 0 && strstr(out, "change on resume: --steps --lr"),
           "--help does not list the flags that may change on resume: %s", out);
 }

@@ -135,6 +135,14 @@ int cmd_train(int argc, char **argv) {
         const cli_flags flags = {specs, n_specs, argc, 2, argv, viclip_dist_size(dist)};
         if (cli_train_reconcile(&flags, p.resume ? p.resume : p.init_model, p.resume != NULL, &train_args, &err)) goto fail;
     }
+    if (p.init_vision) { /* the imported video tower brings its own temporal embedding */
+        const cli_flags flags = {specs, n_specs, argc, 2, argv, viclip_dist_size(dist)};
+        if (cli_flag_given(&flags, "temporal-init-std")) {
+            fprintf(stderr, "viclip train: error: --temporal-init-std applies to a random video tower, not to --init-vision %s "
+                            "(its temporal embedding is the file's)\n", p.init_vision);
+            goto fail_quiet;
+        }
+    }
     p.freeze_text |= lock_text;
     if (strcmp(balance, "off") && strcmp(balance, "auto")) {
         fprintf(stderr, "viclip train: error: --balance '%s': expected off or auto\n", balance);
