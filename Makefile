@@ -80,13 +80,14 @@ LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/model/*.c src/io/*.c src
 # Each optional piece has a stand-in that fails with a message naming what is missing.
 LIB_SRC  := $(filter-out $(if $(filter 1,$(VIDEO)),src/video/no_ffmpeg.c,src/video/decode.c src/video/thumbnail.c),$(LIB_SRC))
 LIB_SRC  := $(filter-out $(if $(filter 1,$(MHD)),src/serve/no_server.c,src/serve/server.c),$(LIB_SRC))
-LIB_SRC  += $(if $(filter 1,$(CUDA)),$(filter-out src/cuda/none.c,$(wildcard src/cuda/*.c)),src/cuda/none.c)
+CUDA_STANDINS := src/cuda/none.c src/cuda/runtime_none.c
+LIB_SRC  += $(if $(filter 1,$(CUDA)),$(filter-out $(CUDA_STANDINS),$(wildcard src/cuda/*.c)),$(CUDA_STANDINS))
 CUDA_SRC := $(if $(filter 1,$(CUDA)),$(wildcard src/cuda/*.cu))
 CLI_SRC  := $(wildcard src/cli/*.c)
 # The gradient checks and the data-parallel equality test run the library in double precision,
 # so finite differences can use a tiny epsilon and tight tolerances; everything else links float.
 # (search, serve and moment evaluation work on float32 indexes only; the public API exchanges float32)
-F64_SRC  := $(filter-out src/search/% src/serve/% src/api/% src/eval/moment_eval.c src/cuda/%,$(LIB_SRC)) src/cuda/none.c
+F64_SRC  := $(filter-out src/search/% src/serve/% src/api/% src/eval/moment_eval.c src/cuda/%,$(LIB_SRC)) $(CUDA_STANDINS)
 TEST_SRC := $(wildcard tests/test_*.c)
 GRAD_SRC := $(wildcard tests/grad_*.c)
 
@@ -213,6 +214,18 @@ $(BUILD)/tests/dist_train64: tests/dist_train.c $(BUILD)/libviclip64.a
 $(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libviclip.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+# The NCCL tests load a stand-in libnccl (tests/nccl_fake.c): one with every symbol, one without
+# ncclAllGather; tests/nccl_ranks.c makes communicators over it under mpirun.
+$(BUILD)/tests/test_nccl: $(BUILD)/tests/libnccl_fake.so $(BUILD)/tests/libnccl_fake_partial.so $(BUILD)/tests/nccl_ranks
+$(BUILD)/tests/nccl_ranks: tests/nccl_ranks.c $(BUILD)/libviclip.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $< $(BUILD)/libviclip.a -o $@ $(LDLIBS)
+$(BUILD)/tests/libnccl_fake.so: tests/nccl_fake.c tests/nccl_fake.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -shared -fPIC -g $< -o $@
+$(BUILD)/tests/libnccl_fake_partial.so: tests/nccl_fake.c tests/nccl_fake.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -shared -fPIC -g -DFAKE_NCCL_PARTIAL $< -o $@
 
 # ---- sanitizers -------------------------------------------------------------------------------
 # Any sanitizer report fails the process (no recovery), so a test that triggers one fails.

@@ -301,6 +301,10 @@ VICLIP_API char *viclip_device_describe(const viclip_context *ctx);
 /* 1 when "cuda" can run here (built with CUDA and a GPU found); desc (may be NULL) gets the
  * GPU's name or the reason there is none. */
 VICLIP_API int viclip_cuda_usable(char *desc, size_t cap);
+/* 1 when NCCL (multi-GPU training) loads here: desc (may be NULL) gets its version, file and how
+ * it was found ("2.28.9 at /usr/local/cuda/lib/libnccl.so.2 (from the system loader)"), or why
+ * none was found. NCCL is loaded at run time: $VICLIP_NCCL names the file to use. */
+VICLIP_API int viclip_nccl_usable(char *desc, size_t cap);
 /* What this build was built with, one line: "video=ffmpeg serve=yes zlib=yes ... cuda=built". */
 VICLIP_API void viclip_build_features(char *buf, size_t cap);
 

@@ -109,6 +109,14 @@ step build 300 bash -c build
 step test_cuda 180 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
 step encode_cli 90 bash -c encode_cli
 step quick_cpu_tests 90 bash -c quick_cpu_tests
+nccl() { # NCCL found at run time (PyTorch's pip package there): collectives on one GPU, then on all under mpirun
+    make -j"$JOBS" build/tests/test_nccl && build/viclip info --system | grep -E '^(cuda|nccl):'
+    build/tests/test_nccl || return 1
+    local n; n=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+    [ "$n" -lt 2 ] || mpirun --allow-run-as-root -np "$n" build/tests/test_nccl gpu
+}
+export -f nccl
+step nccl 90 bash -c nccl
 # bench: viclip and eager PyTorch first, torch.compile rows only while time remains
 step bench_cuda 420 env BUILD=build BENCH_OUT="$OUT/bench_cuda.jsonl" DEADLINE=$(( start + BUDGET - 20 )) bash bench/cuda.sh
 echo "total $(( $(date +%s) - start ))s" | tee -a "$summary"

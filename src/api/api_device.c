@@ -7,6 +7,7 @@
 #include "api/context.h"
 #include "backend/device.h"
 #include "core/features.h"
+#include "dist/nccl_loader.h"
 
 int viclip_device_valid(const char *name, viclip_error *err) {
     vc_error e;
@@ -38,5 +39,12 @@ char *viclip_device_describe(const viclip_context *ctx) {
 }
 
 int viclip_cuda_usable(char *desc, size_t cap) { return vc_cuda_usable(desc, cap); }
+
+int viclip_nccl_usable(char *desc, size_t cap) {
+    char line[1200];
+    const int found = vc_nccl_describe(line, sizeof line);
+    if (desc && cap) snprintf(desc, cap, "%s", line);
+    return found;
+}
 
 void viclip_build_features(char *buf, size_t cap) { vc_features_describe(buf, cap); }

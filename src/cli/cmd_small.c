@@ -97,6 +97,9 @@ static int print_system(void) {
     printf("built with: %s\n", features);
     const int usable = viclip_cuda_usable(gpu, sizeof gpu);
     printf("cuda:       %s%s\n", usable ? "" : "unavailable: ", gpu);
+    char nccl[1200];
+    const int have_nccl = viclip_nccl_usable(nccl, sizeof nccl);
+    printf("nccl:       %s%s\n", have_nccl ? "" : "unavailable: ", nccl);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /* Collective communication between the ranks of a data-parallel run, behind one small
  * interface. Two implementations exist: a single process (every collective is the identity or
- * a copy) and MPI (host buffers; built when mpicc is found). NCCL on device buffers is meant to
- * be a third implementation of the same vtable.
+ * a copy) and MPI (host buffers; built when mpicc is found). GPU buffers go through NCCL
+ * (collectives_nccl.h: queued on CUDA streams), whose id exchange runs over these collectives.
  *
  * Every collective is bounded by a deadline (vc_dist.timeout_s): when a peer died or hangs the
  * call fails with an error naming the ranks that did not answer, instead of waiting forever.
