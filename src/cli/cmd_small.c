@@ -107,7 +107,9 @@ int cmd_info(int argc, char **argv) {
     arg_str_list pos = {0};
     int sys = 0;
     const arg_spec specs[] = {
-        {0, "system", ARG_FLAG, &sys, NULL, "print the CPU, its features and the kernels selected (no FILE)"},
+        {0, "system", ARG_FLAG, &sys, NULL,
+         "print the CPU, its features and the kernels selected, the build's features, the GPU and the NCCL "
+         "found (no FILE; VICLIP_NCCL names the NCCL library to use)"},
     };
     int rc = args_parse("usage: viclip info FILE | viclip info --system\n\nA viclip .safetensors file: its metadata, tensors, dtypes and whether every value is\nfinite (exit status 1 when a NaN or Inf is found). Any other checkpoint\n"
                         "`viclip convert` reads (.pth, .pt, -hf safetensors, OpenCLIP): what it imports as.\n"
