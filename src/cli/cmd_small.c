@@ -109,11 +109,12 @@ int cmd_info(int argc, char **argv) {
     const arg_spec specs[] = {
         {0, "system", ARG_FLAG, &sys, NULL,
          "print the CPU, its features and the kernels selected, the build's features, the GPU and the NCCL "
-         "found (no FILE; VICLIP_NCCL names the NCCL library to use)"},
+         "found (no FILE)"},
     };
     int rc = args_parse("usage: viclip info FILE | viclip info --system\n\nA viclip .safetensors file: its metadata, tensors, dtypes and whether every value is\nfinite (exit status 1 when a NaN or Inf is found). Any other checkpoint\n"
                         "`viclip convert` reads (.pth, .pt, -hf safetensors, OpenCLIP): what it imports as.\n"
-                        "--system: the CPU and the kernels viclip picked from its features (VICLIP_ISA=avx2 etc. caps them).",
+                        "--system: the CPU and the kernels viclip picked from its features (VICLIP_ISA=avx2 etc. caps them),\n"
+                        "the GPU, and the NCCL library multi-GPU training loads (VICLIP_NCCL=PATH chooses it).",
                         specs, 1, argc, argv, 2, &pos);
     if (!rc && sys && pos.n == 0) {
         arg_str_list_free(&pos);
