@@ -3,7 +3,8 @@
  * (-DFAKE_NCCL_PARTIAL) lacks ncclAllGather. No communication: a collective copies send to
  * recv (host memory; the sum over one rank) and records its arguments, which the test reads with
  * fakeNcclLastCall, so the mapping of viclip's types and operations onto NCCL's enum values is
- * checked against nccl.h's numbers; a communicator records whose unique id it was made from. Environment: FAKE_NCCL_VERSION (default 22003 = 2.20.3), FAKE_NCCL_ASYNC_ERROR (a
+ * checked against nccl.h's numbers; a communicator records whose unique id it was made from.
+ * Environment: FAKE_NCCL_VERSION (default 22003 = 2.20.3), FAKE_NCCL_ASYNC_ERROR (a
  * ncclResult_t reported by ncclCommGetAsyncError), FAKE_NCCL_FAIL (collectives return 5). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,8 @@ int ncclGetUniqueId(ncclUniqueId *id) {
 }
 
 int ncclCommInitRank(void **comm, int nranks, ncclUniqueId id, int rank) {
-    if (nranks < 1 || rank < 0 || rank >= nranks || memcmp(id.internal, "fake-id ", 8)) return 4; /* ncclInvalidArgument */
+    if (nranks < 1 || rank < 0 || rank >= nranks || memcmp(id.internal, "fake-id ", 8))
+        return 4; /* ncclInvalidArgument */
     last.id_pid = atoi(id.internal + 8);
     last.inits++;
     *comm = &comm_token;

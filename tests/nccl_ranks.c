@@ -21,11 +21,14 @@ static int set_device(int ordinal, vc_error *err) { return 0; }
 static int stream_create(void **s, vc_error *err) { return *s = malloc(1), *s ? 0 : -1; }
 static void stream_destroy(void *s) { free(s); }
 static int poll_done(void *s, vc_error *err) { return 1; }
+static int order(void *waiter, void *producer, vc_error *err) { return 0; }
 static void *alloc(size_t bytes, vc_error *err) { return malloc(bytes); }
 static void release(void *p) { free(p); }
 static int copy(void *dst, const void *src, size_t bytes, vc_error *err) { return memcpy(dst, src, bytes), 0; }
-static const vc_gpu_runtime host = {"host", count, set_device, stream_create, stream_destroy, poll_done,
-                                    alloc, release, copy};
+static const vc_gpu_runtime host = {.name = "host", .device_count = count, .set_device = set_device,
+                                    .stream_create = stream_create, .stream_destroy = stream_destroy,
+                                    .stream_poll = poll_done, .stream_order = order, .alloc = alloc,
+                                    .release = release, .copy = copy};
 
 int main(int argc, char **argv) {
     vc_error e;

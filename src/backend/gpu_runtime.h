@@ -20,6 +20,9 @@ typedef struct vc_gpu_runtime {
     void (*stream_destroy)(void *stream);
     /* 1: every operation queued on the stream has finished, 0: some still run, -1: one failed. */
     int (*stream_poll)(void *stream, vc_error *err);
+    /* Work queued on waiter from now on starts after everything queued on producer so far (an
+     * event recorded on producer that waiter waits for; the host does not wait). */
+    int (*stream_order)(void *waiter, void *producer, vc_error *err);
     void *(*alloc)(size_t bytes, vc_error *err);
     void (*release)(void *ptr);
     /* Copies between any two of host and device memory; returns when the copy is done. */

@@ -41,6 +41,16 @@ static int rt_stream_poll(void *stream, vc_error *err) {
     return cuda_fail(err, e, "cudaStreamQuery");
 }
 
+static int rt_stream_order(void *waiter, void *producer, vc_error *err) {
+    cudaEvent_t ev;
+    cudaError_t e = cudaEventCreateWithFlags(&ev, cudaEventDisableTiming);
+    if (e != cudaSuccess) return cuda_fail(err, e, "cudaEventCreateWithFlags");
+    e = cudaEventRecord(ev, (cudaStream_t)producer);
+    if (e == cudaSuccess) e = cudaStreamWaitEvent((cudaStream_t)waiter, ev, 0);
+    cudaEventDestroy(ev); /* released once the wait has happened; the wait stays queued */
+    return e == cudaSuccess ? 0 : cuda_fail(err, e, "cudaEventRecord/cudaStreamWaitEvent");
+}
+
 static void *rt_alloc(size_t bytes, vc_error *err) {
     void *p = NULL;
     cudaError_t e = cudaMalloc(&p, bytes);
@@ -72,6 +82,7 @@ static const vc_gpu_runtime cuda_runtime = {
     .stream_create = rt_stream_create,
     .stream_destroy = rt_stream_destroy,
     .stream_poll = rt_stream_poll,
+    .stream_order = rt_stream_order,
     .alloc = rt_alloc,
     .release = rt_release,
     .copy = rt_copy,

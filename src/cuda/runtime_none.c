@@ -14,6 +14,7 @@ static int no_stream(void **stream, vc_error *err) {
 }
 static void no_destroy(void *stream) { (void)stream; }
 static int no_poll(void *stream, vc_error *err) { return vc_fail(err, "%s", NOT_BUILT); }
+static int no_order(void *waiter, void *producer, vc_error *err) { return vc_fail(err, "%s", NOT_BUILT); }
 static void *no_alloc(size_t bytes, vc_error *err) {
     vc_fail(err, "%zu bytes of GPU memory: %s", bytes, NOT_BUILT);
     return NULL;
@@ -28,6 +29,7 @@ static const vc_gpu_runtime none = {
     .stream_create = no_stream,
     .stream_destroy = no_destroy,
     .stream_poll = no_poll,
+    .stream_order = no_order,
     .alloc = no_alloc,
     .release = no_release,
     .copy = no_copy,

@@ -21,7 +21,8 @@ static int nccl_op(vc_gpu_reduce op) { return op == VC_GPU_AVG ? VC_NCCL_AVG : V
 
 /* "rank 1: ncclAllReduce (gradient bucket 3) failed: unhandled system error (... last error ...)" */
 static int nccl_fail(vc_nccl_comm *c, vc_error *err, int rc, const char *call, const char *what) {
-    const char *last = c->lib.get_last_error ? c->lib.get_last_error(c->comm) : NULL; /* NCCL ignores comm: NULL is fine */
+    /* NCCL's last error is per thread and ignores comm, so a NULL one (a failed init) is fine */
+    const char *last = c->lib.get_last_error ? c->lib.get_last_error(c->comm) : NULL;
     return vc_fail(err, "rank %d: %s (%s) failed: %s%s%s%s", c->rank, call, what, c->lib.get_error_string(rc),
                    last && last[0] ? " (" : "", last && last[0] ? last : "", last && last[0] ? ")" : "");
 }
@@ -182,6 +183,14 @@ int vc_nccl_group_end(vc_nccl_comm *c, const char *what, vc_error *err) {
     int rc = c->lib.group_end(); /* always, so that NCCL's group depth returns to zero */
     if (!usable(c, what, err)) return -1;
     return rc == VC_NCCL_SUCCESS ? 0 : nccl_fail(c, err, rc, "ncclGroupEnd", what);
+}
+
+int vc_nccl_order(vc_nccl_comm *c, void *waiter, void *producer, vc_error *err) {
+    if (!usable(c, "ordering streams", err)) return -1;
+    vc_error e;
+    if (c->gpu->stream_order(waiter ? waiter : c->stream, producer ? producer : c->stream, &e))
+        return vc_fail(err, "rank %d: ordering the communicator's stream: %s", c->rank, e.msg);
+    return 0;
 }
 
 static void pause_briefly(int polls) {

@@ -59,6 +59,13 @@ int vc_nccl_reduce_scatter(vc_nccl_comm *c, const void *send, void *recv, size_t
 int vc_nccl_group_begin(vc_nccl_comm *c, vc_error *err);
 int vc_nccl_group_end(vc_nccl_comm *c, const char *what, vc_error *err);
 
+/* Orders two streams without the host waiting: what is queued on waiter from now on runs after
+ * what was queued on producer so far (NULL: the communicator's stream). The gradient buckets'
+ * overlap with the backward: vc_nccl_order(c, NULL, compute) when a bucket's gradients are
+ * queued, then the bucket's all-reduce on the communicator's stream; vc_nccl_order(c, compute,
+ * NULL) before the optimizer reads the sums. */
+int vc_nccl_order(vc_nccl_comm *c, void *waiter, void *producer, vc_error *err);
+
 /* Waits until everything queued on stream (NULL: the communicator's) has finished, NCCL reports
  * an error, or timeout_s passes; on an error or the deadline the communicator is aborted (every
  * later call fails saying why) and the caller should end the run (vc_dist_abort). */
