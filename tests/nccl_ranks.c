@@ -4,8 +4,9 @@
  * rank that cannot set up makes every rank fail instead of waiting, without a GPU.
  *
  * usage: nccl_ranks FAKE_LIBRARY GPUS_0 GPUS_1 ...   (GPUS_r: the GPUs rank r sees on its node)
- * Each rank prints "rank R pid P id_pid Q" (Q: the process whose id its communicator was made
- * from) or "rank R error: MESSAGE"; exit status 0 when its communicator was made. */
+ * Each rank prints "rank R pid P id_pid Q device G" (Q: the process whose id its communicator was
+ * made from; G: the GPU it chose) or "rank R error: MESSAGE"; exit status 0 when its communicator
+ * was made. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ int main(int argc, char **argv) {
             fake_call *(*last)(void);
             memcpy(&last, &sym, sizeof last);
             const int id_pid = last()->id_pid;
-            printf("rank %d pid %d id_pid %d\n", d->rank, (int)getpid(), id_pid);
+            printf("rank %d pid %d id_pid %d device %d\n", d->rank, (int)getpid(), id_pid, c->device);
             rc = 0;
         } else {
             printf("rank %d error: %s\n", d->rank, c ? "the fake has no record" : e.msg);

@@ -375,8 +375,10 @@ TEST(wait_deadline_and_async_errors) {
     CHECK(!c && strstr(e.msg, "0 GPUs") && strstr(e.msg, "one process per GPU"), "%s", e.msg);
 }
 
-/* Over MPI (tests/nccl_ranks.c, 2 ranks, no GPU): rank 0's unique id reaches rank 1, and a rank
- * without a GPU of its own makes both fail, naming it, instead of leaving rank 0 waiting. */
+/* Over MPI (tests/nccl_ranks.c, 2 ranks, no GPU): rank 0's unique id reaches rank 1, each rank
+ * takes the GPU of its local rank (or the only one it sees when CUDA_VISIBLE_DEVICES gave it its
+ * own), and a rank without a GPU of its own makes both fail, naming it, instead of leaving rank 0
+ * waiting. */
 /* (in the sanitizer build, LeakSanitizer would fail the ranks over OpenMPI's and OpenBLAS's own
  * allocations at exit) */
 #define MPIRUN                                                                                  \
@@ -384,9 +386,10 @@ TEST(wait_deadline_and_async_errors) {
     "-np 2 "
 /* Runs nccl_ranks on 2 ranks; its lines in out (mpirun's own messages may be long: they go to a
  * file, of which out gets the lines of the ranks). */
-static int run_ranks(const char *gpus, char *out, size_t cap) {
+static int run_ranks(const char *mpirun_options, const char *gpus, char *out, size_t cap) {
     char cmd[1024], ignored[64];
-    snprintf(cmd, sizeof cmd, MPIRUN VC_BUILD_DIR "/tests/nccl_ranks " FAKE " %s > " SCRATCH "/ranks.log", gpus);
+    snprintf(cmd, sizeof cmd, MPIRUN "%s " VC_BUILD_DIR "/tests/nccl_ranks " FAKE " %s > " SCRATCH "/ranks.log",
+             mpirun_options, gpus);
     const int st = vc_test_run(cmd, 1, ignored, sizeof ignored);
     char *log = (char *)vc_test_read_file(SCRATCH "/ranks.log", NULL);
     size_t len = 0;
@@ -407,16 +410,21 @@ TEST(unique_id_exchange_over_mpi) {
         return;
     }
     char out[8192];
-    int st = run_ranks("2 2", out, sizeof out);
-    int pid0 = -1, id0 = -2, pid1 = -3, id1 = -4;
+    int st = run_ranks("-x CUDA_VISIBLE_DEVICES=", "2 2", out, sizeof out);
+    int pid0 = -1, id0 = -2, dev0 = -1, pid1 = -3, id1 = -4, dev1 = -1;
     const char *l0 = strstr(out, "rank 0 pid"), *l1 = strstr(out, "rank 1 pid");
-    if (l0) sscanf(l0, "rank 0 pid %d id_pid %d", &pid0, &id0);
-    if (l1) sscanf(l1, "rank 1 pid %d id_pid %d", &pid1, &id1);
+    if (l0) sscanf(l0, "rank 0 pid %d id_pid %d device %d", &pid0, &id0, &dev0);
+    if (l1) sscanf(l1, "rank 1 pid %d id_pid %d device %d", &pid1, &id1, &dev1);
     CHECK(st == 0 && pid0 > 0 && pid1 > 0 && pid0 != pid1, "exit %d: %s", st, out);
     CHECK(id0 == pid0 && id1 == pid0, "the communicators were made from the ids of %d and %d, not rank 0's %d: %s", id0,
           id1, pid0, out);
+    CHECK(dev0 == 0 && dev1 == 1, "GPUs %d and %d chosen, not each rank's local rank: %s", dev0, dev1, out);
+    /* a launcher that gives each rank its own GPU: each sees one, GPU 0 */
+    st = run_ranks("-x CUDA_VISIBLE_DEVICES=0", "1 1", out, sizeof out);
+    CHECK(st == 0 && strstr(out, "rank 0 pid") && strstr(out, "rank 1 pid"), "exit %d: %s", st, out);
+    CHECK(strstr(strstr(out, "rank 1 pid"), "device 0"), "%s", out);
 
-    st = run_ranks("2 1", out, sizeof out);
+    st = run_ranks("-x CUDA_VISIBLE_DEVICES=", "2 1", out, sizeof out);
     CHECK(st != 0 && st != 124, "exit %d: %s", st, out);
     CHECK(strstr(out, "rank 1 error: rank 1: local rank 1 of 2 on this node, but it has 1 GPU:"), "%s", out);
     CHECK(strstr(out, "rank 0 error: rank 0: rank 1 could not set up NCCL"), "%s", out);

@@ -44,16 +44,19 @@ static int usable(vc_nccl_comm *c, const char *what, vc_error *err) {
 
 /* ---- set-up -------------------------------------------------------------------------------- */
 
-/* This rank's GPU: the one of its local rank (one process per GPU). */
+/* This rank's GPU: the one of its local rank (one process per GPU), or the only one it sees when
+ * the launcher gave each rank its own (CUDA_VISIBLE_DEVICES, as Slurm's --gpus-per-task does). */
 static int pick_device(vc_nccl_comm *c, int local_rank, int local_size, vc_error *err) {
     int count = 0;
     vc_error e;
     if (c->gpu->device_count(&count, &e)) return vc_fail(err, "rank %d: no GPU for NCCL: %s", c->rank, e.msg);
-    if (local_rank >= count)
+    const char *visible = getenv("CUDA_VISIBLE_DEVICES");
+    if (local_rank < count) c->device = local_rank;
+    else if (count == 1 && visible && visible[0]) c->device = 0;
+    else
         return vc_fail(err, "rank %d: local rank %d of %d on this node, but it has %d GPU%s: start one process per GPU",
                        c->rank, local_rank, local_size, count, count == 1 ? "" : "s");
-    c->device = local_rank;
-    if (c->gpu->set_device(local_rank, &e)) return vc_fail(err, "rank %d: %s", c->rank, e.msg);
+    if (c->gpu->set_device(c->device, &e)) return vc_fail(err, "rank %d: %s", c->rank, e.msg);
     if (c->gpu->stream_create(&c->stream, &e)) return vc_fail(err, "rank %d: %s", c->rank, e.msg);
     return 0;
 }
