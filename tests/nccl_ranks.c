@@ -14,22 +14,8 @@
 #include <unistd.h>
 
 #include "dist/collectives_nccl.h"
+#include "host_gpu.h"
 #include "nccl_fake.h"
-
-static int devices; /* this rank's imitated GPU count (argv) */
-static int count(int *n, vc_error *err) { return *n = devices, 0; }
-static int set_device(int ordinal, vc_error *err) { return 0; }
-static int stream_create(void **s, vc_error *err) { return *s = malloc(1), *s ? 0 : -1; }
-static void stream_destroy(void *s) { free(s); }
-static int poll_done(void *s, vc_error *err) { return 1; }
-static int order(void *waiter, void *producer, vc_error *err) { return 0; }
-static void *alloc(size_t bytes, vc_error *err) { return malloc(bytes); }
-static void release(void *p) { free(p); }
-static int copy(void *dst, const void *src, size_t bytes, vc_error *err) { return memcpy(dst, src, bytes), 0; }
-static const vc_gpu_runtime host = {.name = "host", .device_count = count, .set_device = set_device,
-                                    .stream_create = stream_create, .stream_destroy = stream_destroy,
-                                    .stream_poll = poll_done, .stream_order = order, .alloc = alloc,
-                                    .release = release, .copy = copy};
 
 int main(int argc, char **argv) {
     vc_error e;
@@ -40,7 +26,7 @@ int main(int argc, char **argv) {
         vc_dist_free(d);
         return 2;
     }
-    devices = atoi(argv[2 + d->rank]);
+    host_devices = atoi(argv[2 + d->rank]);
     vc_nccl_lib lib;
     int rc = 1;
     if (vc_nccl_load_path(&lib, argv[1], "the test", &e)) {
@@ -48,7 +34,7 @@ int main(int argc, char **argv) {
     } else {
         void *fake = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL); /* to read its record */
         void *sym = fake ? dlsym(fake, "fakeNcclLastCall") : NULL;
-        vc_nccl_comm *c = vc_nccl_comm_init_with(d, &host, &lib, &e);
+        vc_nccl_comm *c = vc_nccl_comm_init_with(d, &host_runtime, &lib, &e);
         if (c && sym) {
             fake_call *(*last)(void);
             memcpy(&last, &sym, sizeof last);

@@ -20,6 +20,7 @@
 #include "backend/gpu_runtime.h"
 #include "dist/collectives_nccl.h"
 #include "dist/nccl_loader.h"
+#include "host_gpu.h"
 #include "nccl_fake.h"
 #include "testutil.h"
 
@@ -250,32 +251,6 @@ TEST(describe_for_info_system) {
 }
 
 /* ---- the collectives over the fake NCCL and a host imitation of the GPU runtime ------------- */
-
-typedef struct host_stream {
-    int pending;                 /* 1: the imitation never finishes (a peer that hangs) */
-    struct host_stream *after;   /* the stream it was last ordered after */
-} host_stream;
-
-static int host_devices;
-static int host_count(int *count, vc_error *err) { return *count = host_devices, 0; }
-static int host_set(int ordinal, vc_error *err) { return 0; }
-static int host_stream_create(void **s, vc_error *err) {
-    *s = calloc(1, sizeof(host_stream));
-    return *s ? 0 : vc_fail(err, "out of memory");
-}
-static void host_stream_destroy(void *s) { free(s); }
-static int host_poll(void *s, vc_error *err) { return !((host_stream *)s)->pending; }
-static int host_order(void *waiter, void *producer, vc_error *err) {
-    ((host_stream *)waiter)->after = producer;
-    return 0;
-}
-static void *host_alloc(size_t bytes, vc_error *err) { return malloc(bytes); }
-static void host_release(void *p) { free(p); }
-static int host_copy(void *dst, const void *src, size_t bytes, vc_error *err) { return memcpy(dst, src, bytes), 0; }
-static const vc_gpu_runtime host_runtime = {.name = "host", .device_count = host_count, .set_device = host_set,
-                                            .stream_create = host_stream_create, .stream_destroy = host_stream_destroy,
-                                            .stream_poll = host_poll, .stream_order = host_order, .alloc = host_alloc,
-                                            .release = host_release, .copy = host_copy};
 
 static vc_nccl_comm *fake_comm(vc_dist *host, vc_error *e) {
     vc_nccl_lib lib;
