@@ -1,6 +1,6 @@
 /* A host imitation of the GPU runtime (backend/gpu_runtime.h) for the NCCL tests: host_devices
- * GPUs (set by the test), streams that finish at once unless marked pending (a peer that hangs) and remember what
- * they were last ordered after, host memory. */
+ * GPUs (set by the test), streams that finish at once unless marked pending (a peer that hangs)
+ * and remember what they were last ordered after, host memory. */
 #ifndef VC_TESTS_HOST_GPU_H
 #define VC_TESTS_HOST_GPU_H
 
