@@ -655,6 +655,8 @@ struct viclip_train_run_params {
     int64_t save_every, stop_after;
     int progress_every;
     const char *precision;          /* fp32 or bf16 (NULL: this CPU's default) */
+    const char *device;             /* cpu or cuda: where the steps compute (NULL: cpu); cuda needs accum_freq 1,
+                                       one process and the global alignment alone */
     viclip_dist *dist;              /* NULL: one process */
     int local_loss;                 /* 1: each rank the loss rows of its own clips */
     /* Owned by the caller (e.g. set by its signal handler; the library installs none): non-zero

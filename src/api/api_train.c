@@ -226,6 +226,9 @@ static int train_in(const struct viclip_train_run_params *p, vc_train_params *t,
         return -1;
     if (p->precision && vc_precision_from_name(p->precision, &prec))
         return vc_fail(e, "precision '%s': expected fp32 or bf16", p->precision);
+    vc_device_kind dev = VC_DEVICE_CPU;
+    if (p->device && vc_device_kind_from_name(p->device, &dev, e)) return -1;
+    t->device = (int)dev;
     t->train_annotations = p->train_data;
     t->annotation = (vc_annotation_opts){fmt, p->video_root, p->video_pattern};
     t->out_dir = p->out_dir, t->init_model = p->init_model, t->init_vision = p->init_vision;

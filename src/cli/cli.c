@@ -47,13 +47,8 @@ int cli_check_precision(const char *name, const char *what) {
 
 int cli_training_device(const char *name, const char *what) {
     viclip_error err;
-    if (viclip_device_valid(name, &err)) {
-        cli_error(what, err.msg);
-        return -1;
-    }
-    if (!name || !strcmp(name, "cpu")) return 0;
-    cli_error(what, "--device cuda: training runs on the CPU in this version (the CUDA backend computes "
-                    "inference: encode, eval, search, classify)");
+    if (!viclip_device_valid(name, &err)) return 0;
+    cli_error(what, err.msg);
     return -1;
 }
 

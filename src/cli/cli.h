@@ -48,9 +48,9 @@ int cli_check_precision(const char *name, const char *what);
 viclip_context *cli_open_model(const char *path, const char *precision, const char *device, const char *vocab,
                                int clean_captions, const char *what);
 #define CLI_DEVICE_HELP "cpu or cuda: where the towers run (default cpu; cuda needs a build with nvcc and a GPU)"
-#define CLI_TRAIN_DEVICE_HELP "cpu (training runs on the CPU; --device cuda is for encode/eval/search/classify)"
-/* --device of the training commands: cpu only for now (cuda is refused, saying so); prints
- * the error and returns -1. */
+#define CLI_TRAIN_DEVICE_HELP "cpu or cuda: where training computes (default cpu; cuda keeps parameters, gradients and AdamW on the GPU, needs a build with nvcc and a GPU, --accum-freq 1, one process, --align global)"
+/* --device of the training commands (NULL: cpu): prints the error and returns -1 when the name
+ * is unknown. */
 int cli_training_device(const char *name, const char *what);
 
 /* s as a JSON string literal ("" when it is not valid UTF-8). */

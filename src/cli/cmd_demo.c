@@ -37,7 +37,7 @@ static int evaluate(const char *model_path, const char *data, const char *vocab,
 }
 
 int cmd_demo(int argc, char **argv) {
-    const char *out = "runs/demo", *vocab = NULL, *device = NULL;
+    const char *out = "runs/demo", *vocab = NULL, *device = NULL, *precision = "fp32";
     int threads = 0;
     struct viclip_synth_params sp = viclip_synth_default_params();
     struct viclip_train_run_params tp = viclip_train_run_default_params();
@@ -81,13 +81,16 @@ int cmd_demo(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {'d', "device", ARG_STR, &device, "D", CLI_TRAIN_DEVICE_HELP},
+        {0, "precision", ARG_STR, &precision, "P", "fp32 or bf16 matrix products while training (default fp32; evaluation is fp32)"},
     };
     int rc = args_parse("usage: viclip demo [options]\n\nGenerates the synthetic moving-shapes set, trains a small ViCLIP from scratch,\n"
                         "evaluates retrieval and zero-shot classification on held-out clips and held-out\n"
                         "attribute combinations, with and without temporal order, and prints a table.",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
-    if (cli_training_device(device, "demo")) return 2;
+    if (cli_training_device(device, "demo") || cli_check_precision(precision, "demo")) return 2;
+    tp.device = device;
+    tp.precision = precision;
     if (viclip_train_run_check(&tp, &err)) { /* --align, --align-weights */
         cli_error("demo", err.msg);
         return 2;

@@ -162,6 +162,7 @@ int cmd_train(int argc, char **argv) {
     if (cli_prepare_train_outputs(&p, vocab)) goto fail_quiet;
     if (cli_check_precision(precision, "train") || cli_training_device(device, "train")) goto fail_quiet;
     p.precision = precision;
+    p.device = device;
     rc = 1;
     /* ranks sharing a node share its cores */
     if (threads <= 0 && viclip_dist_local_size(dist) > 1) {

@@ -13,5 +13,8 @@
 vc_device *vc_cuda_open(const struct vc_model *m, vc_error *err);
 /* 1 when a GPU is usable; desc gets "NVIDIA H200 (sm_90, 139.8 GiB)" or why not. */
 int vc_cuda_probe(char *desc, size_t cap);
+/* Runs every training kernel against its CPU pair on random data (check_ops.c), one line per
+ * op into report; returns the number of ops out of bounds, or -1 with err (no GPU, not built). */
+int vc_cuda_check_ops(char *report, size_t cap, vc_error *err);
 
 #endif

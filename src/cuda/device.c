@@ -13,54 +13,10 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda/cuda.h"
+#include "cuda/internal.h"
 #include "cuda/kernels.h"
 #include "kernels/layernorm.h"
 #include "model/model.h"
-
-typedef struct cuda_device {
-    vc_device base;               /* first: the vc_device handed out */
-    int ordinal;
-    char name[512];
-    cudaStream_t stream;
-    /* Clips reach the GPU through two pinned host buffers and two device slots, copied on their
-     * own stream while the previous chunk computes (copied: a slot's copy is done; consumed:
-     * the compute stream has read the slot). */
-    cudaStream_t copy_stream;
-    cudaEvent_t copied[2], consumed[2];
-    float *pinned[2];
-    size_t pinned_elems;
-    cublasHandle_t blas;
-    cublasLtHandle_t lt;          /* bf16 GEMMs with the bias in the epilogue */
-    void *lt_ws;
-    size_t lt_ws_bytes;
-    float *params;                /* the model's buffer, same layout */
-    uint16_t *params16;           /* bf16 copy (allocated on first bf16 use) */
-    int params16_fresh;
-    int exact_attention;          /* VICLIP_CUDA_ATTENTION=exact: the fp32 kernel in bf16 mode too */
-    size_t n_params;
-    vc_params_view p;             /* bound over params */
-    /* workspace, planned for `cap_tokens` rows of the widest tower */
-    void *ws;
-    size_t ws_bytes;
-    size_t peak_bytes;            /* the most this device has held at once (its own allocations) */
-    size_t held_bytes;
-} cuda_device;
-
-#define CU(call, what)                                                                                  \
-    do {                                                                                                \
-        cudaError_t e_ = (call);                                                                        \
-        if (e_ != cudaSuccess) return vc_fail(err, "CUDA %s: %s (%s)", what, cudaGetErrorString(e_), #call); \
-    } while (0)
-#define BLAS(call, what)                                                                                \
-    do {                                                                                                \
-        cublasStatus_t s_ = (call);                                                                     \
-        if (s_ != CUBLAS_STATUS_SUCCESS) return vc_fail(err, "cuBLAS %s: status %d", what, (int)s_);   \
-    } while (0)
-
-static void track(cuda_device *g, long long delta) {
-    g->held_bytes = (size_t)((long long)g->held_bytes + delta);
-    if (g->held_bytes > g->peak_bytes) g->peak_bytes = g->held_bytes;
-}
 
 int vc_cuda_probe(char *desc, size_t cap) {
     int n = 0;
@@ -130,7 +86,7 @@ static int reserve(cuda_device *g, size_t bytes, vc_error *err) {
     if (bytes <= g->ws_bytes) return 0;
     if (g->ws) {
         cudaFree(g->ws);
-        track(g, -(long long)g->ws_bytes);
+        vc_cuda_track(g, -(long long)g->ws_bytes);
         g->ws = NULL, g->ws_bytes = 0;
     }
     cudaError_t e = cudaMalloc(&g->ws, bytes);
@@ -138,7 +94,7 @@ static int reserve(cuda_device *g, size_t bytes, vc_error *err) {
         return vc_fail(err, "CUDA: cannot allocate a %.2f GiB workspace on %s: %s (use smaller batches)",
                        bytes / 1073741824.0, g->name, cudaGetErrorString(e));
     g->ws_bytes = bytes;
-    track(g, (long long)bytes);
+    vc_cuda_track(g, (long long)bytes);
     return 0;
 }
 
@@ -272,11 +228,11 @@ static int block(run *r, const vc_block_view *p, int B, int L, int W, int H, int
     return 0;
 }
 
-static int ensure_params16(cuda_device *g, vc_error *err) {
+int vc_cuda_ensure_params16(cuda_device *g, vc_error *err) {
     if (g->params16 && g->params16_fresh) return 0;
     if (!g->params16) {
         CU(cudaMalloc((void **)&g->params16, g->n_params * sizeof(uint16_t)), "allocating the bf16 parameters");
-        track(g, (long long)(g->n_params * sizeof(uint16_t)));
+        vc_cuda_track(g, (long long)(g->n_params * sizeof(uint16_t)));
     }
     vc_cu_to_bf16(g->params16, g->params, g->n_params, g->stream);
     CU(cudaGetLastError(), "converting the parameters to bf16");
@@ -334,7 +290,7 @@ static int start_run(run *r, cuda_device *g, const vc_model *m, vc_error *err) {
     r->g = g;
     r->err = err;
     r->bf16 = m->precision == VC_BF16;
-    if (r->bf16 && ensure_params16(g, err)) return -1;
+    if (r->bf16 && vc_cuda_ensure_params16(g, err)) return -1;
     return 0;
 }
 
@@ -462,6 +418,7 @@ static void cuda_free(vc_device *d) {
     cuda_device *g = (cuda_device *)d;
     if (!g) return;
     if (g->stream) cudaStreamSynchronize(g->stream);
+    vc_cuda_train_free(g);
     if (g->copy_stream) cudaStreamSynchronize(g->copy_stream);
     for (int i = 0; i < 2; i++) {
         if (g->copied[i]) cudaEventDestroy(g->copied[i]);
@@ -480,7 +437,10 @@ static void cuda_free(vc_device *d) {
     free(g);
 }
 
-static const vc_device_ops cuda_ops = {cuda_encode_video, cuda_encode_text, cuda_sync, cuda_describe, cuda_free};
+static const vc_device_ops cuda_ops = {cuda_encode_video,  cuda_encode_text,         cuda_sync,
+                                       cuda_describe,      cuda_free,                vc_cuda_train_open,
+                                       vc_cuda_forward_backward, vc_cuda_grad_norm, vc_cuda_adamw_step,
+                                       vc_cuda_train_pull};
 
 static int open_into(cuda_device *g, const vc_model *m, vc_error *err) {
     if (sizeof(vc_real) != sizeof(float)) return vc_fail(err, "CUDA: the double-precision build has no GPU path");
@@ -507,11 +467,11 @@ static int open_into(cuda_device *g, const vc_model *m, vc_error *err) {
         g->lt = NULL, g->lt_ws = NULL;
     } else {
         g->lt_ws_bytes = LT_WORKSPACE;
-        track(g, LT_WORKSPACE);
+        vc_cuda_track(g, LT_WORKSPACE);
     }
     g->n_params = m->table.total;
     CU(cudaMalloc((void **)&g->params, g->n_params * sizeof(float)), "allocating the parameters");
-    track(g, (long long)(g->n_params * sizeof(float)));
+    vc_cuda_track(g, (long long)(g->n_params * sizeof(float)));
     if (cuda_sync(&g->base, m, err)) return -1;
     return vc_params_view_bind(&m->cfg, &m->table, g->params, &g->p, err);
 }

@@ -23,8 +23,8 @@ __device__ void store(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); 
 // One warp per row: mean and variance in two passes in double, as the CPU does. T = float, or
 // bf16 when the output only feeds a bf16 GEMM (the value rounded is the fp32 one).
 template <typename T>
-__global__ void layernorm_kernel(T *out, const float *inp, const float *w, const float *b, int N, int C,
-                                 float eps) {
+__global__ void layernorm_kernel(T *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                                 int N, int C, float eps) {
     const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
     if (row >= N) return;
     const float *x = inp + (size_t)row * C;
@@ -40,6 +40,7 @@ __global__ void layernorm_kernel(T *out, const float *inp, const float *w, const
     v = warp_sum(v) / C;
     const double r = 1.0 / sqrt(v + (double)eps);
     for (int i = lane; i < C; i += 32) store(&y[i], (float)((x[i] - m) * r) * w[i] + b[i]);
+    if (lane == 0 && mean) mean[row] = (float)m, rstd[row] = (float)r; // kept for backward, as the CPU's
 }
 
 __global__ void broadcast_rows_kernel(float *out, const float *b, int N, int C) {
@@ -66,20 +67,21 @@ __global__ void to_bf16_kernel(__nv_bfloat16 *dst, const float *src, size_t n) {
     if (i < n) dst[i] = __float2bfloat16_rn(src[i]);
 }
 
-__global__ void gather_patches_kernel(float *patches, const float *video, int B, int T, int S, int p) {
-    const int G = S / p, K = T * G * G, P3 = 3 * p * p;
+__global__ void gather_patches_kernel(float *patches, const float *video, const int32_t *keep, int B, int K, int T,
+                                      int S, int p) {
+    const int G = S / p, P3 = 3 * p * p;
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (i >= (size_t)B * K * P3) return;
     const int r = (int)(i % P3);
     const size_t bk = i / P3;
-    const int k = (int)(bk % K), b = (int)(bk / K);
+    const int k = (int)(bk % K), b = (int)(bk / K), j = keep ? keep[bk] : k;
     const int ch = r / (p * p), ky = (r / p) % p, kx = r % p;
-    const int n = k / T, t = k % T, py = n / G, px = n % G;
+    const int n = j / T, t = j % T, py = n / G, px = n % G;
     patches[i] = video[(((size_t)b * T + t) * 3 + ch) * S * S + (size_t)(py * p + ky) * S + px * p + kx];
 }
 
 __global__ void vision_embed_kernel(float *x, const float *tok, const float *class_emb, const float *pos,
-                                    const float *temporal, int B, int K, int T, int W) {
+                                    const float *temporal, const int32_t *keep, int B, int K, int T, int W) {
     const int L = K + 1;
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (i >= (size_t)B * L * W) return;
@@ -90,9 +92,9 @@ __global__ void vision_embed_kernel(float *x, const float *tok, const float *cla
         x[i] = class_emb[c] + pos[c];
         return;
     }
-    const int j = l - 1;
+    const int j = keep ? keep[(size_t)b * K + l - 1] : l - 1;
     // The CPU adds pos + temporal to the token in that order: x += pos[i] + tem[i].
-    x[i] = tok[((size_t)b * K + j) * W + c] + (pos[(size_t)(1 + j / T) * W + c] + temporal[(size_t)(j % T) * W + c]);
+    x[i] = tok[((size_t)b * K + l - 1) * W + c] + (pos[(size_t)(1 + j / T) * W + c] + temporal[(size_t)(j % T) * W + c]);
 }
 
 __global__ void text_embed_kernel(float *x, const int32_t *tokens, const float *token_emb, const float *pos, int B,
@@ -116,7 +118,8 @@ __global__ void gather_rows_kernel(float *dst, const float *src, const int32_t *
 // softmax online (running maximum m and sum l, the accumulator rescaled when m grows), so only
 // O(L * hd) memory. Scores in fp32 like the CPU's; the query is pre-scaled by 1/sqrt(hd).
 template <int HDMAX, int KT>
-__global__ void attention_kernel(float *out, const float *qkv, int L, int C, int H, int hd, int causal, float scale) {
+__global__ void attention_kernel(float *out, float *lse, const float *qkv, int L, int C, int H, int hd, int causal,
+                                 float scale) {
     __shared__ float ks[KT][HDMAX], vs[KT][HDMAX];
     const int bh = blockIdx.y, b = bh / H, h = bh % H, C3 = 3 * C;
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -167,6 +170,7 @@ __global__ void attention_kernel(float *out, const float *qkv, int L, int C, int
 #pragma unroll
     for (int d = 0; d < HDMAX; d++)
         if (d < hd) o[d] = acc[d] * inv;
+    if (lse) lse[(size_t)bh * L + i] = m + logf(l); // the row's log-sum-exp, as the CPU keeps it
 }
 
 
@@ -272,11 +276,13 @@ __global__ void __launch_bounds__(128) attention_tc_kernel(float *out, const flo
 }
 
 template <int HDMAX, int KT>
-void launch_attention(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s) {
+void launch_attention(float *out, float *lse, const float *qkv, int B, int L, int C, int H, int causal,
+                      cudaStream_t s) {
     constexpr int Q = 64;
     const int hd = C / H;
     dim3 grid((unsigned)((L + Q - 1) / Q), (unsigned)(B * H));
-    attention_kernel<HDMAX, KT><<<grid, Q, 0, s>>>(out, qkv, L, C, H, hd, causal, (float)(1.0 / sqrt((double)hd)));
+    attention_kernel<HDMAX, KT><<<grid, Q, 0, s>>>(out, lse, qkv, L, C, H, hd, causal,
+                                                   (float)(1.0 / sqrt((double)hd)));
 }
 
 }  // namespace
@@ -286,14 +292,22 @@ extern "C" {
 void vc_cu_layernorm(float *out, const float *inp, const float *w, const float *b, int N, int C, float eps,
                      cudaStream_t s) {
     const int rows_per_block = kThreads / 32;
-    layernorm_kernel<float><<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(out, inp, w, b, N, C, eps);
+    layernorm_kernel<float><<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(out, nullptr, nullptr, inp, w, b,
+                                                                                      N, C, eps);
 }
 
 void vc_cu_layernorm_bf16(uint16_t *out, const float *inp, const float *w, const float *b, int N, int C, float eps,
                           cudaStream_t s) {
     const int rows_per_block = kThreads / 32;
     layernorm_kernel<__nv_bfloat16><<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(
-        reinterpret_cast<__nv_bfloat16 *>(out), inp, w, b, N, C, eps);
+        reinterpret_cast<__nv_bfloat16 *>(out), nullptr, nullptr, inp, w, b, N, C, eps);
+}
+
+void vc_cu_layernorm_train(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                           int N, int C, float eps, cudaStream_t s) {
+    const int rows_per_block = kThreads / 32;
+    layernorm_kernel<float><<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(out, mean, rstd, inp, w, b, N,
+                                                                                      C, eps);
 }
 
 void vc_cu_broadcast_rows(float *out, const float *b, int N, int C, cudaStream_t s) {
@@ -317,14 +331,24 @@ void vc_cu_to_bf16(uint16_t *dst, const float *src, size_t n, cudaStream_t s) {
 }
 
 void vc_cu_gather_patches(float *patches, const float *video, int B, int T, int S, int p, cudaStream_t s) {
-    const size_t n = (size_t)B * T * (S / p) * (S / p) * 3 * p * p;
-    gather_patches_kernel<<<blocks_for(n), kThreads, 0, s>>>(patches, video, B, T, S, p);
+    vc_cu_gather_patches_keep(patches, video, nullptr, B, T * (S / p) * (S / p), T, S, p, s);
+}
+
+void vc_cu_gather_patches_keep(float *patches, const float *video, const int32_t *keep, int B, int K, int T, int S,
+                               int p, cudaStream_t s) {
+    const size_t n = (size_t)B * K * 3 * p * p;
+    gather_patches_kernel<<<blocks_for(n), kThreads, 0, s>>>(patches, video, keep, B, K, T, S, p);
 }
 
 void vc_cu_vision_embed(float *x, const float *tok, const float *class_emb, const float *pos, const float *temporal,
                         int B, int K, int T, int W, cudaStream_t s) {
-    vision_embed_kernel<<<blocks_for((size_t)B * (K + 1) * W), kThreads, 0, s>>>(x, tok, class_emb, pos, temporal, B,
-                                                                                  K, T, W);
+    vc_cu_vision_embed_keep(x, tok, class_emb, pos, temporal, nullptr, B, K, T, W, s);
+}
+
+void vc_cu_vision_embed_keep(float *x, const float *tok, const float *class_emb, const float *pos,
+                             const float *temporal, const int32_t *keep, int B, int K, int T, int W, cudaStream_t s) {
+    vision_embed_kernel<<<blocks_for((size_t)B * (K + 1) * W), kThreads, 0, s>>>(x, tok, class_emb, pos, temporal,
+                                                                                  keep, B, K, T, W);
 }
 
 void vc_cu_text_embed(float *x, const int32_t *tokens, const float *token_emb, const float *pos, int B, int L,
@@ -344,10 +368,15 @@ int vc_cu_attention_bf16(float *out, const float *qkv, int B, int L, int C, int 
 }
 
 int vc_cu_attention(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s) {
+    return vc_cu_attention_train(out, nullptr, qkv, B, L, C, H, causal, s);
+}
+
+int vc_cu_attention_train(float *out, float *lse, const float *qkv, int B, int L, int C, int H, int causal,
+                          cudaStream_t s) {
     const int hd = C / H;
-    if (hd <= 32) launch_attention<32, 64>(out, qkv, B, L, C, H, causal, s);
-    else if (hd <= 64) launch_attention<64, 64>(out, qkv, B, L, C, H, causal, s);
-    else if (hd <= 128) launch_attention<128, 32>(out, qkv, B, L, C, H, causal, s);
+    if (hd <= 32) launch_attention<32, 64>(out, lse, qkv, B, L, C, H, causal, s);
+    else if (hd <= 64) launch_attention<64, 64>(out, lse, qkv, B, L, C, H, causal, s);
+    else if (hd <= 128) launch_attention<128, 32>(out, lse, qkv, B, L, C, H, causal, s);
     else return -1;
     return 0;
 }

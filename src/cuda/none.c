@@ -15,3 +15,8 @@ int vc_cuda_probe(char *desc, size_t cap) {
     if (desc && cap) snprintf(desc, cap, "%s", NOT_BUILT);
     return 0;
 }
+
+int vc_cuda_check_ops(char *report, size_t cap, vc_error *err) {
+    if (report && cap) report[0] = 0;
+    return vc_fail(err, "--device cuda: %s", NOT_BUILT);
+}

@@ -38,14 +38,23 @@ int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *
  * would notice never runs when this is the last one. One forward of the step's last micro-batch. */
 static int check_diverged(vc_train_state *s, int64_t step, const char *what, vc_error *err) {
     double loss;
-    if (vc_model_loss(s->model, &s->micro[s->A - 1], &loss, err)) return -1;
+    /* on a training device its own step computes it (the gradients it leaves are recomputed by
+     * the next step; masks and drop-path are functions of (seed, step), so nothing else moves) */
+    if (s->model->device ? vc_device_forward_backward(s->model->device, s->model, &s->micro[s->A - 1], &loss, err)
+                         : vc_model_loss(s->model, &s->micro[s->A - 1], &loss, err))
+        return -1;
     if (isfinite(loss)) return 0;
     return vc_fail(err, "after step %" PRId64 " the model gives a loss of %g: training diverged (lower the learning "
                         "rate or clip gradients); not writing %s, the last checkpoint is kept", step, loss, what);
 }
 
+int vc_train_pull(vc_train_state *s, vc_error *err) {
+    return s->model->device ? vc_device_train_pull(s->model->device, s->model, &s->opt, 0, err) : 0;
+}
+
 int vc_train_checkpoint(vc_train_state *s, int64_t step, vc_error *err) {
     if (s->rank) return 0;
+    if (vc_train_pull(s, err)) return -1;
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", s->p->out_dir);
     if (check_diverged(s, step, path, err)) return -1;
@@ -143,6 +152,7 @@ int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
     if (s->rank) return 0;
     char path[4096], svg[4096];
     if (reached_end) {
+        if (vc_train_pull(s, err)) return -1;
         snprintf(path, sizeof path, "%s/model.safetensors", s->p->out_dir);
         if (check_diverged(s, s->p->steps, path, err) || vc_model_save(s->model, path, VC_DT_REAL, err)) return -1;
     }

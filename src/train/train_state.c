@@ -44,6 +44,17 @@ static int check_params(const vc_train_params *p, vc_error *err) {
         return vc_fail(err, "--align: %d layers (at most %d)", p->align_n_layers, VC_ALIGN_MAX_LAYERS);
     if (p->align_n_layers && p->accum_freq > 1)
         return vc_fail(err, "--align layers=...: the layer-level alignment needs accum-freq 1 (got %d)", p->accum_freq);
+    if (p->device != VC_DEVICE_CPU) {
+        const char *dev = vc_device_kind_name((vc_device_kind)p->device);
+        if (p->accum_freq > 1)
+            return vc_fail(err, "--device %s: --accum-freq %d is not supported on the device yet (use a larger "
+                                "--batch-size, or --device cpu)", dev, p->accum_freq);
+        if (p->dist && p->dist->size > 1)
+            return vc_fail(err, "--device %s: data-parallel training (%d ranks) runs on the CPU", dev, p->dist->size);
+        if (p->align_frame > 0 || p->align_n_layers)
+            return vc_fail(err, "--device %s: --align trains the global level only on the device (frame and layer "
+                                "levels run with --device cpu)", dev);
+    }
     if (p->align_n_layers && p->dist && p->dist->size > 1)
         return vc_fail(err, "--align layers=...: the layer-level alignment is not supported in data-parallel training (%d ranks)",
                        p->dist->size);
@@ -203,6 +214,11 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
         set_align_heads(s, err))
         return -1;
     vc_model_set_precision(s->model, (vc_precision)p->precision);
+    /* a training device takes the parameters and the optimizer's moments (new or resumed) */
+    if (p->device != VC_DEVICE_CPU &&
+        (vc_model_enable_grads(s->model, err) || vc_model_use_device(s->model, (vc_device_kind)p->device, err) ||
+         vc_device_train_open(s->model->device, s->model, &s->opt, err)))
+        return -1;
     const vc_config *c = &s->model->cfg;
     if (tok && c->vocab_size < 49408)
         return vc_fail(err, "the model's vocabulary (%d) is smaller than the CLIP tokenizer's (49408)", c->vocab_size);

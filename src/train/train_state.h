@@ -78,11 +78,12 @@ void vc_train_state_free(vc_train_state *s);
 int vc_train_load_batch(vc_train_state *s, int64_t step, int masked, vc_error *err);
 
 /* Zeroes the gradients, then forward, loss and backward over the step's micro-batches; with
- * accumulation the loss sees every clip of the step as a negative of every other. */
+ * accumulation the loss sees every clip of the step as a negative of every other. With a
+ * training device (p->device) this and the two steps below run there (backend/device.h). */
 int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err);
 
 /* The global gradient norm (before clipping) of the parameters trainable at `step`. */
-double vc_train_grad_norm(vc_train_state *s, int64_t step);
+int vc_train_grad_norm(vc_train_state *s, int64_t step, double *norm, vc_error *err);
 
 /* Stops a diverging run before its update: 0 when the loss and the gradient norm of `step`
  * (0-based) are finite, else -1 with a message naming the step and what became non-finite. */
@@ -92,10 +93,14 @@ int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, do
 /* Global-norm clipping (of grad_norm, from vc_train_grad_norm) and one AdamW update at learning
  * rate lr of `step`, with the towers' multipliers from the balance (and a pretrained tower held
  * or ramping while a new one warms up); then feeds the towers' update ratios to the balance. */
-void vc_train_update(vc_train_state *s, int64_t step, double lr, double grad_norm);
+int vc_train_update(vc_train_state *s, int64_t step, double lr, double grad_norm, vc_error *err);
 
 /* Appends the step's line to train_log.jsonl. */
 int vc_train_log_step(vc_train_state *s, const vc_train_progress *pr, vc_error *err);
+
+/* The device's parameters and moments copied back into the model and optimizer (a checkpoint,
+ * the final model); nothing to do on the CPU. */
+int vc_train_pull(vc_train_state *s, vc_error *err);
 
 /* Writes OUT/checkpoint.safetensors (atomically) after `step` completed steps; refused (the
  * previous checkpoint kept) when the updated model is not finite or gives a non-finite loss on

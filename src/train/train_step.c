@@ -6,6 +6,9 @@
 
 int vc_train_forward_backward(vc_train_state *s, double *loss, vc_error *err) {
     vc_model *m = s->model;
+    /* a training device computes the step on its own copies (one micro-batch, one process: the
+     * state's checks refused the rest) */
+    if (m->device) return vc_device_forward_backward(m->device, m, &s->micro[0], loss, err);
     vc_model_zero_grads(m);
     if (s->ranks > 1) return vc_data_parallel_step(&s->dp, m, s->micro, loss, err);
     if (s->A == 1) return vc_model_forward_backward(m, &s->micro[0], loss, err);
@@ -44,12 +47,14 @@ static void restore_towers(vc_train_state *s, const int was_frozen[2]) {
     for (int t = 0; t < 2; t++) s->opt.p.frozen[t] = was_frozen[t];
 }
 
-double vc_train_grad_norm(vc_train_state *s, int64_t step) {
+int vc_train_grad_norm(vc_train_state *s, int64_t step, double *norm, vc_error *err) {
     int was_frozen[2];
     hold_towers(s, step, was_frozen);
-    const double norm = vc_grad_norm(&s->opt, &s->model->table, s->model->grads);
+    int rc = 0;
+    if (s->model->device) rc = vc_device_grad_norm(s->model->device, s->model, &s->opt, norm, err);
+    else *norm = vc_grad_norm(&s->opt, &s->model->table, s->model->grads);
     restore_towers(s, was_frozen);
-    return norm;
+    return rc;
 }
 
 int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, double grad_norm, double lr,
@@ -67,17 +72,21 @@ int vc_train_check_finite(const vc_train_state *s, int64_t step, double loss, do
                    what, value, step + 1, lr);
 }
 
-void vc_train_update(vc_train_state *s, int64_t step, double lr, double grad_norm) {
+int vc_train_update(vc_train_state *s, int64_t step, double lr, double grad_norm, vc_error *err) {
     vc_model *m = s->model;
     int was_frozen[2];
     hold_towers(s, step, was_frozen);
     for (int t = 0; t < 2; t++) s->opt.p.lr_mult[t] = s->balance.mult[t] * hold_factor(s, step, (vc_tower)t);
     const double clip_norm = s->p->grad_clip_norm;
     const double clip_scale = clip_norm > 0 && grad_norm > clip_norm ? clip_norm / grad_norm : 1;
-    vc_adamw_step(&s->opt, &m->table, m->params, m->grads, lr, clip_scale, m->p.temp);
+    int rc = 0;
+    if (m->device) rc = vc_device_adamw_step(m->device, m, &s->opt, lr, clip_scale, err);
+    else vc_adamw_step(&s->opt, &m->table, m->params, m->grads, lr, clip_scale, m->p.temp);
     restore_towers(s, was_frozen);
+    if (rc) return -1;
     /* balancing starts once a held tower is fully released: the ramp is deliberate imbalance */
     if (hold_factor(s, step, VC_TOWER_VISION) == 1 && hold_factor(s, step, VC_TOWER_TEXT) == 1)
         vc_balance_update(&s->balance, vc_adamw_update_ratio(&s->opt, VC_TOWER_VISION),
                           vc_adamw_update_ratio(&s->opt, VC_TOWER_TEXT));
+    return 0;
 }

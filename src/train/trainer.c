@@ -54,9 +54,10 @@ int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary
         const int masked = p->mask_ratio > 0 && step < p->steps - p->unmasked_steps;
         double loss;
         if (vc_train_load_batch(&s, step, masked, err) || vc_train_forward_backward(&s, &loss, err)) goto done;
-        const double norm = vc_train_grad_norm(&s, step);
-        if (vc_train_check_finite(&s, step, loss, norm, lr, err)) goto done;
-        vc_train_update(&s, step, lr, norm);
+        double norm;
+        if (vc_train_grad_norm(&s, step, &norm, err) || vc_train_check_finite(&s, step, loss, norm, lr, err) ||
+            vc_train_update(&s, step, lr, norm, err))
+            goto done;
         const double elapsed = vc_now_s() - t0;
         const int64_t done_steps = step + 1 - s.start;
         /* a stop request (the caller's signal handler) is honoured between steps, with a checkpoint;

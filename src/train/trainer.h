@@ -100,6 +100,10 @@ typedef struct vc_train_params {
     void *user;
     int progress_every;             /* call on_progress every N steps */
     int precision;                  /* vc_precision of the matrix products (0: fp32) */
+    /* vc_device_kind where the steps compute (0: the CPU). VC_DEVICE_CUDA keeps parameters,
+     * gradients and AdamW moments on the GPU, copied back for checkpoints and the final model;
+     * it needs accum_freq 1, one process and the global alignment alone. */
+    int device;
 } vc_train_params;
 
 vc_train_params vc_train_default_params(void);

@@ -1,0 +1,394 @@
+// CUDA kernels of training: each the backward of a forward op, or the optimizer; see
+// train_kernels.h. Reductions run in a fixed order (no atomics) so that every run of a step
+// computes the same bits.
+#include <cuda_runtime.h>
+#include <math.h>
+
+#include "backend/train_plan.h"
+#include "cuda/train_kernels.h"
+
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(size_t n, int per = kThreads) { return (unsigned)((n + per - 1) / per); }
+
+__device__ double warp_sum(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    return __shfl_sync(0xffffffffu, v, 0);
+}
+
+// Block-wide sum in a fixed tree (blockDim.x == kThreads); the result in thread 0.
+__device__ double block_sum(double v, double *sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int o = kThreads / 2; o > 0; o >>= 1) {
+        if ((int)threadIdx.x < o) sh[threadIdx.x] += sh[threadIdx.x + o];
+        __syncthreads();
+    }
+    return sh[0];
+}
+
+// One warp per row, as the CPU: g = dy * w, dx += (g - mean(g) - xhat * mean(g * xhat)) * rstd.
+__global__ void ln_backward_input_kernel(float *dinp, const float *dout, const float *inp, const float *w,
+                                         const float *mean, const float *rstd, int N, int C) {
+    const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= N) return;
+    const float *x = inp + (size_t)row * C, *dy = dout + (size_t)row * C;
+    float *dx = dinp + (size_t)row * C;
+    const double m = mean[row], s = rstd[row];
+    double sg = 0, sgx = 0;
+    for (int i = lane; i < C; i += 32) {
+        const double g = (double)dy[i] * w[i];
+        sg += g;
+        sgx += g * (x[i] - m) * s;
+    }
+    const double mg = warp_sum(sg) / C, mgx = warp_sum(sgx) / C;
+    for (int i = lane; i < C; i += 32) {
+        const double xh = (x[i] - m) * s;
+        dx[i] += (float)(((double)dy[i] * w[i] - mg - xh * mgx) * s);
+    }
+}
+
+// Column sums in two passes: chunk y of the rows per (column, y) thread, then the chunks in order.
+__global__ void ln_params_partial_kernel(double *partials, const float *dout, const float *inp, const float *mean,
+                                         const float *rstd, int N, int C, int rows_per_chunk) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y;
+    if (c >= C) return;
+    const int n0 = y * rows_per_chunk, n1 = min(N, n0 + rows_per_chunk);
+    double sw = 0, sb = 0;
+    for (int n = n0; n < n1; n++) {
+        const double dy = dout[(size_t)n * C + c];
+        sw += dy * (inp[(size_t)n * C + c] - (double)mean[n]) * rstd[n];
+        sb += dy;
+    }
+    partials[(size_t)y * C + c] = sw;
+    partials[(size_t)(gridDim.y + y) * C + c] = sb;
+}
+
+__global__ void colsum_partial_kernel(double *partials, const float *src, int N, int C, int rows_per_chunk) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y;
+    if (c >= C) return;
+    const int n0 = y * rows_per_chunk, n1 = min(N, n0 + rows_per_chunk);
+    double acc = 0;
+    for (int n = n0; n < n1; n++) acc += src[(size_t)n * C + c];
+    partials[(size_t)y * C + c] = acc;
+}
+
+// dst[c] += sum_y partials[y, c] (float); dst NULL: skipped.
+__global__ void colsum_finish_kernel(float *dst, const double *partials, int C, int chunks) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C || !dst) return;
+    double acc = 0;
+    for (int y = 0; y < chunks; y++) acc += partials[(size_t)y * C + c];
+    dst[c] += (float)acc;
+}
+
+__global__ void quickgelu_backward_kernel(float *dinp, const float *inp, const float *dout, size_t n) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const float x = inp[i], sg = 1.0f / (1.0f + expf(-1.702f * x));
+    dinp[i] += dout[i] * (sg + x * 1.702f * sg * (1.0f - sg));
+}
+
+__global__ void residual_kernel(float *out, const float *x, const float *branch, const float *scale, int B,
+                                size_t per) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= (size_t)B * per) return;
+    const float sc = scale ? scale[i / per] : 1.0f;
+    out[i] = x[i] + sc * branch[i];
+}
+
+__global__ void scale_rows_kernel(float *dst, const float *src, const float *scale, int B, size_t per) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= (size_t)B * per) return;
+    dst[i] = (scale ? scale[i / per] : 1.0f) * src[i];
+}
+
+__global__ void scatter_rows_add_kernel(float *dst, const float *src, const int32_t *row, int B, int L, int W) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= (size_t)B * W) return;
+    const int c = (int)(i % W), b = (int)(i / W);
+    dst[((size_t)b * L + (row ? row[b] : 0)) * W + c] += src[i];
+}
+
+__global__ void drop_first_row_kernel(float *dst, const float *src, int B, int L, int W) {
+    const int K = L - 1;
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= (size_t)B * K * W) return;
+    const int c = (int)(i % W);
+    const size_t bk = i / W;
+    const int k = (int)(bk % K), b = (int)(bk / K);
+    dst[i] = src[((size_t)b * L + 1 + k) * W + c];
+}
+
+__global__ void segment_rows_add_kernel(float *dst, const float *src, int W, const int32_t *dst_row,
+                                        const int32_t *start, const int32_t *src_rows) {
+    const int seg = blockIdx.x;
+    float *d = dst + (size_t)dst_row[seg] * W;
+    for (int c = threadIdx.x; c < W; c += blockDim.x) {
+        float acc = d[c];
+        for (int e = start[seg]; e < start[seg + 1]; e++) acc += src[(size_t)src_rows[e] * W + c];
+        d[c] = acc;
+    }
+}
+
+// ---- attention backward (exact fp32, one thread per query or per key) ----
+
+__global__ void attention_D_kernel(float *D, const float *dout, const float *out, int B, int L, int C, int H) {
+    size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (t >= (size_t)B * H * L) return;
+    const int i = (int)(t % L), bh = (int)(t / L), b = bh / H, h = bh % H, hd = C / H;
+    const float *dO = dout + ((size_t)b * L + i) * C + (size_t)h * hd, *O = out + ((size_t)b * L + i) * C + (size_t)h * hd;
+    double dot = 0;
+    for (int e = 0; e < hd; e++) dot += (double)dO[e] * O[e];
+    D[t] = (float)dot;
+}
+
+// dQ of query i: sum_j dS_ij K_j * scale, dS_ij = P_ij (dO_i . V_j - D_i), P_ij = exp(s_ij - lse_i).
+template <int HDMAX, int KT>
+__global__ void attention_dq_kernel(float *dqkv, const float *qkv, const float *dout, const float *lse,
+                                    const float *D, int L, int C, int H, int hd, int causal, float scale) {
+    __shared__ float ks[KT][HDMAX], vs[KT][HDMAX];
+    const int bh = blockIdx.y, b = bh / H, h = bh % H, C3 = 3 * C;
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    const bool active = i < L;
+    const float *base = qkv + (size_t)b * L * C3 + (size_t)h * hd;
+    float q[HDMAX], dO[HDMAX], dq[HDMAX];
+#pragma unroll
+    for (int d = 0; d < HDMAX; d++) {
+        const bool ok = active && d < hd;
+        q[d] = ok ? base[(size_t)i * C3 + d] : 0.0f;
+        dO[d] = ok ? dout[((size_t)b * L + i) * C + (size_t)h * hd + d] : 0.0f;
+        dq[d] = 0.0f;
+    }
+    const float m = active ? lse[(size_t)bh * L + i] : 0.0f, Di = active ? D[(size_t)bh * L + i] : 0.0f;
+    const int last_query = min(L, (int)(blockIdx.x * blockDim.x + blockDim.x)) - 1;
+    const int keys = causal ? last_query + 1 : L;
+    for (int j0 = 0; j0 < keys; j0 += KT) {
+        for (int e = threadIdx.x; e < KT * HDMAX; e += blockDim.x) {
+            const int jj = e / HDMAX, d = e % HDMAX, j = j0 + jj;
+            const bool ok = j < L && d < hd;
+            ks[jj][d] = ok ? base[(size_t)j * C3 + C + d] : 0.0f;
+            vs[jj][d] = ok ? base[(size_t)j * C3 + 2 * C + d] : 0.0f;
+        }
+        __syncthreads();
+        if (active) {
+            int n = min(KT, L - j0);
+            if (causal) n = min(n, i - j0 + 1);
+            for (int jj = 0; jj < n; jj++) {
+                float sdot = 0.0f, dp = 0.0f;
+#pragma unroll
+                for (int d = 0; d < HDMAX; d++) sdot += q[d] * ks[jj][d], dp += dO[d] * vs[jj][d];
+                const float p = expf(sdot * scale - m), ds = p * (dp - Di);
+#pragma unroll
+                for (int d = 0; d < HDMAX; d++) dq[d] += ds * ks[jj][d];
+            }
+        }
+        __syncthreads();
+    }
+    if (!active) return;
+    float *o = dqkv + ((size_t)b * L + i) * C3 + (size_t)h * hd;
+#pragma unroll
+    for (int d = 0; d < HDMAX; d++)
+        if (d < hd) o[d] += scale * dq[d];
+}
+
+// dK and dV of key j: dV_j = sum_i P_ij dO_i, dK_j = sum_i dS_ij Q_i * scale (queries i >= j when causal).
+template <int HDMAX, int QT>
+__global__ void attention_dkv_kernel(float *dqkv, const float *qkv, const float *dout, const float *lse,
+                                     const float *D, int L, int C, int H, int hd, int causal, float scale) {
+    __shared__ float qs[QT][HDMAX], ds_[QT][HDMAX], ms[QT], Ds[QT];
+    const int bh = blockIdx.y, b = bh / H, h = bh % H, C3 = 3 * C;
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    const bool active = j < L;
+    const float *base = qkv + (size_t)b * L * C3 + (size_t)h * hd;
+    float k[HDMAX], v[HDMAX], dk[HDMAX], dv[HDMAX];
+#pragma unroll
+    for (int d = 0; d < HDMAX; d++) {
+        const bool ok = active && d < hd;
+        k[d] = ok ? base[(size_t)j * C3 + C + d] : 0.0f;
+        v[d] = ok ? base[(size_t)j * C3 + 2 * C + d] : 0.0f;
+        dk[d] = dv[d] = 0.0f;
+    }
+    const int first_key = blockIdx.x * blockDim.x;
+    for (int i0 = causal ? first_key / QT * QT : 0; i0 < L; i0 += QT) {
+        for (int e = threadIdx.x; e < QT * HDMAX; e += blockDim.x) {
+            const int ii = e / HDMAX, d = e % HDMAX, i = i0 + ii;
+            const bool ok = i < L && d < hd;
+            qs[ii][d] = ok ? base[(size_t)i * C3 + d] : 0.0f;
+            ds_[ii][d] = ok ? dout[((size_t)b * L + i) * C + (size_t)h * hd + d] : 0.0f;
+        }
+        for (int ii = threadIdx.x; ii < QT; ii += blockDim.x) {
+            const int i = i0 + ii;
+            ms[ii] = i < L ? lse[(size_t)bh * L + i] : 0.0f;
+            Ds[ii] = i < L ? D[(size_t)bh * L + i] : 0.0f;
+        }
+        __syncthreads();
+        if (active) {
+            const int n = min(QT, L - i0);
+            for (int ii = causal ? max(0, j - i0) : 0; ii < n; ii++) {
+                float sdot = 0.0f, dp = 0.0f;
+#pragma unroll
+                for (int d = 0; d < HDMAX; d++) sdot += qs[ii][d] * k[d], dp += ds_[ii][d] * v[d];
+                const float p = expf(sdot * scale - ms[ii]), ds = p * (dp - Ds[ii]);
+#pragma unroll
+                for (int d = 0; d < HDMAX; d++) dv[d] += p * ds_[ii][d], dk[d] += ds * qs[ii][d];
+            }
+        }
+        __syncthreads();
+    }
+    if (!active) return;
+    float *o = dqkv + ((size_t)b * L + j) * C3 + (size_t)h * hd;
+#pragma unroll
+    for (int d = 0; d < HDMAX; d++)
+        if (d < hd) o[C + d] += scale * dk[d], o[2 * C + d] += dv[d];
+}
+
+template <int HDMAX, int KT>
+void launch_attention_backward(float *dqkv, const float *D, const float *dout, const float *qkv, const float *lse,
+                               int B, int L, int C, int H, int causal, cudaStream_t s) {
+    constexpr int Q = 64;
+    const int hd = C / H;
+    const float scale = (float)(1.0 / sqrt((double)hd));
+    dim3 grid((unsigned)((L + Q - 1) / Q), (unsigned)(B * H));
+    attention_dq_kernel<HDMAX, KT><<<grid, Q, 0, s>>>(dqkv, qkv, dout, lse, D, L, C, H, hd, causal, scale);
+    attention_dkv_kernel<HDMAX, KT><<<grid, Q, 0, s>>>(dqkv, qkv, dout, lse, D, L, C, H, hd, causal, scale);
+}
+
+// ---- optimizer ----
+
+// vc_adamw_step's loop body, each operation rounded as the CPU's (ISO C: no contraction).
+__global__ void adamw_kernel(float *params, float *m, float *v, const float *grads, const vc_cu_tensor *table,
+                             double grad_scale, double b1, double b2, double bc1, double bc2, double eps,
+                             double *partials) {
+    __shared__ double sh[kThreads];
+    const vc_cu_tensor t = table[blockIdx.x];
+    const double omb1 = __dadd_rn(1.0, -b1), omb2 = __dadd_rn(1.0, -b2);
+    double usq = 0, wsq = 0;
+    for (int64_t k = (int64_t)blockIdx.y * blockDim.x + threadIdx.x; k < t.numel;
+         k += (int64_t)gridDim.y * blockDim.x) {
+        const int64_t at = t.offset + k;
+        const double gk = __dmul_rn((double)grads[at], grad_scale);
+        const double mk = __dadd_rn(__dmul_rn(b1, (double)m[at]), __dmul_rn(omb1, gk));
+        const double vk = __dadd_rn(__dmul_rn(b2, (double)v[at]), __dmul_rn(__dmul_rn(omb2, gk), gk));
+        m[at] = __double2float_rn(mk);
+        v[at] = __double2float_rn(vk);
+        const double mhat = __ddiv_rn(mk, bc1), denom = __dadd_rn(__dsqrt_rn(__ddiv_rn(vk, bc2)), eps);
+        const float old = params[at];
+        const float p = __double2float_rn(
+            __dadd_rn(__dmul_rn((double)old, t.decay), -__ddiv_rn(__dmul_rn(t.lr, mhat), denom)));
+        params[at] = p;
+        const double du = __dadd_rn((double)p, -(double)old);
+        usq = __dadd_rn(usq, __dmul_rn(du, du));
+        wsq = __dadd_rn(wsq, __dmul_rn((double)p, (double)p));
+    }
+    const size_t slot = ((size_t)blockIdx.x * gridDim.y + blockIdx.y) * 2;
+    const double u = block_sum(usq, sh);
+    if (threadIdx.x == 0) partials[slot] = u;
+    __syncthreads();
+    const double w = block_sum(wsq, sh);
+    if (threadIdx.x == 0) partials[slot + 1] = w;
+}
+
+__global__ void sumsq_kernel(const float *grads, const vc_cu_tensor *table, double *partials) {
+    __shared__ double sh[kThreads];
+    const vc_cu_tensor t = table[blockIdx.x];
+    double acc = 0;
+    for (int64_t k = (int64_t)blockIdx.y * blockDim.x + threadIdx.x; k < t.numel;
+         k += (int64_t)gridDim.y * blockDim.x) {
+        const double g = grads[t.offset + k];
+        acc += g * g;
+    }
+    const double sum = block_sum(acc, sh);
+    if (threadIdx.x == 0) partials[(size_t)blockIdx.x * gridDim.y + blockIdx.y] = sum;
+}
+
+__global__ void floor_kernel(float *x, double floor_value) {
+    if ((double)*x < floor_value) *x = (float)floor_value;
+}
+
+int chunk_rows(int N) { return (N + VC_DEV_COLSUM_CHUNKS - 1) / VC_DEV_COLSUM_CHUNKS; }
+
+}  // namespace
+
+extern "C" {
+
+void vc_cu_layernorm_backward_input(float *dinp, const float *dout, const float *inp, const float *w,
+                                    const float *mean, const float *rstd, int N, int C, cudaStream_t s) {
+    const int rows_per_block = kThreads / 32;
+    ln_backward_input_kernel<<<blocks_for((size_t)N, rows_per_block), kThreads, 0, s>>>(dinp, dout, inp, w, mean,
+                                                                                       rstd, N, C);
+}
+
+void vc_cu_layernorm_backward_params(float *dw, float *db, const float *dout, const float *inp, const float *mean,
+                                     const float *rstd, int N, int C, double *partials, cudaStream_t s) {
+    const int rpc = chunk_rows(N), chunks = (N + rpc - 1) / rpc;
+    dim3 grid(blocks_for((size_t)C), (unsigned)chunks);
+    ln_params_partial_kernel<<<grid, kThreads, 0, s>>>(partials, dout, inp, mean, rstd, N, C, rpc);
+    colsum_finish_kernel<<<blocks_for((size_t)C), kThreads, 0, s>>>(dw, partials, C, chunks);
+    colsum_finish_kernel<<<blocks_for((size_t)C), kThreads, 0, s>>>(db, partials + (size_t)chunks * C, C, chunks);
+}
+
+void vc_cu_colsum_add(float *dst, const float *src, int N, int C, double *partials, cudaStream_t s) {
+    const int rpc = chunk_rows(N), chunks = (N + rpc - 1) / rpc;
+    dim3 grid(blocks_for((size_t)C), (unsigned)chunks);
+    colsum_partial_kernel<<<grid, kThreads, 0, s>>>(partials, src, N, C, rpc);
+    colsum_finish_kernel<<<blocks_for((size_t)C), kThreads, 0, s>>>(dst, partials, C, chunks);
+}
+
+void vc_cu_quickgelu_backward(float *dinp, const float *inp, const float *dout, size_t n, cudaStream_t s) {
+    quickgelu_backward_kernel<<<blocks_for(n), kThreads, 0, s>>>(dinp, inp, dout, n);
+}
+
+void vc_cu_residual(float *out, const float *x, const float *branch, const float *scale, int B, size_t per,
+                    cudaStream_t s) {
+    residual_kernel<<<blocks_for((size_t)B * per), kThreads, 0, s>>>(out, x, branch, scale, B, per);
+}
+
+void vc_cu_scale_rows(float *dst, const float *src, const float *scale, int B, size_t per, cudaStream_t s) {
+    scale_rows_kernel<<<blocks_for((size_t)B * per), kThreads, 0, s>>>(dst, src, scale, B, per);
+}
+
+void vc_cu_scatter_rows_add(float *dst, const float *src, const int32_t *row, int B, int L, int W, cudaStream_t s) {
+    scatter_rows_add_kernel<<<blocks_for((size_t)B * W), kThreads, 0, s>>>(dst, src, row, B, L, W);
+}
+
+void vc_cu_drop_first_row(float *dst, const float *src, int B, int L, int W, cudaStream_t s) {
+    if (L > 1) drop_first_row_kernel<<<blocks_for((size_t)B * (L - 1) * W), kThreads, 0, s>>>(dst, src, B, L, W);
+}
+
+void vc_cu_segment_rows_add(float *dst, const float *src, int W, int n_seg, const int32_t *dst_row,
+                            const int32_t *start, const int32_t *src_rows, cudaStream_t s) {
+    if (n_seg > 0) segment_rows_add_kernel<<<(unsigned)n_seg, kThreads, 0, s>>>(dst, src, W, dst_row, start, src_rows);
+}
+
+int vc_cu_attention_backward(float *dqkv, float *D, const float *dout, const float *qkv, const float *out,
+                             const float *lse, int B, int L, int C, int H, int causal, cudaStream_t s) {
+    const int hd = C / H;
+    if (hd > 128) return -1;
+    attention_D_kernel<<<blocks_for((size_t)B * H * L), kThreads, 0, s>>>(D, dout, out, B, L, C, H);
+    if (hd <= 32) launch_attention_backward<32, 64>(dqkv, D, dout, qkv, lse, B, L, C, H, causal, s);
+    else if (hd <= 64) launch_attention_backward<64, 32>(dqkv, D, dout, qkv, lse, B, L, C, H, causal, s);
+    else launch_attention_backward<128, 16>(dqkv, D, dout, qkv, lse, B, L, C, H, causal, s);
+    return 0;
+}
+
+void vc_cu_adamw(float *params, float *m, float *v, const float *grads, const vc_cu_tensor *table, int n,
+                 double grad_scale, double beta1, double beta2, double bc1, double bc2, double eps,
+                 double *partials, cudaStream_t s) {
+    if (n < 1) return;
+    dim3 grid((unsigned)n, VC_DEV_NORM_BLOCKS);
+    adamw_kernel<<<grid, kThreads, 0, s>>>(params, m, v, grads, table, grad_scale, beta1, beta2, bc1, bc2, eps,
+                                           partials);
+}
+
+void vc_cu_sumsq(const float *grads, const vc_cu_tensor *table, int n, double *partials, cudaStream_t s) {
+    if (n < 1) return;
+    dim3 grid((unsigned)n, VC_DEV_NORM_BLOCKS);
+    sumsq_kernel<<<grid, kThreads, 0, s>>>(grads, table, partials);
+}
+
+void vc_cu_floor(float *x, double floor_value, cudaStream_t s) { floor_kernel<<<1, 1, 0, s>>>(x, floor_value); }
+
+}  // extern "C"
