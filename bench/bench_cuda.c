@@ -1,11 +1,13 @@
 /* viclip side of `make bench-cuda`: one workload of the GPU benchmark (bench/cuda.sh), timed
  * after a warm-up run, the median of ITERS runs. A client of the public API (viclip.h) like the
- * other benchmarks: viclip_set_device(ctx, "cuda") and viclip_encode_clips/_tokens. Inputs start
- * in host memory and the timing includes copying them to the GPU and the embeddings back (and
- * the API's L2 normalisation of the B output rows, negligible); PyTorch's side starts with its
- * inputs on the GPU. Prints one JSON line: ms, items/s, model TFLOP/s and utilisation of the
+ * other benchmarks: viclip_set_device(ctx, "cuda") and viclip_encode_clips/_tokens, or
+ * viclip_train_step (train: 90% of the patch tokens masked, the text tower frozen; the step
+ * computes on the GPU, parameters and AdamW moments staying there). Inputs start in host memory
+ * and the timing includes copying them to the GPU (and the embeddings back); PyTorch's side
+ * starts with its inputs on the GPU. Prints one JSON line: ms, items/s, model TFLOP/s
+ * (training: ~3x the forward, as bench/bench_torch.py estimates it) and utilisation of the
  * given peak, and the device with the memory it held at its peak (viclip_device_describe).
- * Usage: bench_cuda video|text CONFIG BATCH fp32|bf16 ITERS [PEAK_TFLOPS] */
+ * Usage: bench_cuda video|text|train CONFIG BATCH fp32|bf16 ITERS [PEAK_TFLOPS] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,10 +50,11 @@ static void report_problem(const char *key, const char *workload, const char *co
 
 int main(int argc, char **argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_cuda video|text CONFIG BATCH fp32|bf16 ITERS [PEAK_TFLOPS]\n");
+        fprintf(stderr, "usage: bench_cuda video|text|train CONFIG BATCH fp32|bf16 ITERS [PEAK_TFLOPS]\n");
         return 2;
     }
-    const int video = !strcmp(argv[1], "video"), B = atoi(argv[3]), iters = atoi(argv[5]);
+    const int train = !strcmp(argv[1], "train"), video = !strcmp(argv[1], "video") || train;
+    const int B = atoi(argv[3]), iters = atoi(argv[5]);
     const double peak = argc > 6 ? atof(argv[6]) : 790.0;
     viclip_error err = {{0}};
     struct viclip_config c;
@@ -74,10 +77,10 @@ int main(int argc, char **argv) {
     }
     const size_t clip = (size_t)c.num_frames * 3 * c.image_size * c.image_size;
     float *in = video ? malloc((size_t)B * clip * sizeof(float)) : NULL;
-    int32_t *tok = video ? NULL : malloc((size_t)B * c.context_length * sizeof(int32_t));
+    int32_t *tok = video && !train ? NULL : malloc((size_t)B * c.context_length * sizeof(int32_t));
     float *out = malloc((size_t)B * c.embed_dim * sizeof(float));
     double *t = malloc((size_t)(iters + 1) * sizeof *t);
-    if ((video ? !in : !tok) || !out || !t) {
+    if ((video && !in) || ((!video || train) && !tok) || !out || !t) {
         fprintf(stderr, "bench_cuda: out of memory\n");
         free(t), free(in), free(tok), free(out);
         viclip_free(ctx);
@@ -86,15 +89,18 @@ int main(int argc, char **argv) {
     uint64_t r = 1;
     if (video) /* roughly normalised pixels: uniform with unit variance */
         for (size_t i = 0; i < (size_t)B * clip; i++) in[i] = (float)((uniform(&r) - 0.5) * 3.4641);
-    else /* full contexts: start token, random ids, EOT (the largest id) last, as bench_torch.py */
+    if (tok) /* full contexts: start token, random ids, EOT (the largest id) last, as bench_torch.py */
         for (int b = 0; b < B; b++)
             for (int i = 0; i < c.context_length; i++)
                 tok[(size_t)b * c.context_length + i] = i == 0 ? c.vocab_size - 2 : i == c.context_length - 1
                     ? c.vocab_size - 1 : 1 + (int32_t)(uniform(&r) * (c.vocab_size - 3));
     int rc = 0;
+    struct viclip_train_params tp = viclip_train_default_params();
+    tp.mask_ratio = 0.9f, tp.train_text = 0, tp.lr = 1e-6f; /* the official recipe: text frozen */
     for (int i = 0; i <= iters && !rc; i++) {
-        double t0 = now_s();
-        rc = video ? viclip_encode_clips(ctx, in, B, out, &err) : viclip_encode_tokens(ctx, tok, B, out, &err);
+        double t0 = now_s(), loss;
+        rc = train ? viclip_train_step(ctx, in, tok, B, &tp, &loss, &err)
+             : video ? viclip_encode_clips(ctx, in, B, out, &err) : viclip_encode_tokens(ctx, tok, B, out, &err);
         t[i] = now_s() - t0;
     }
     if (rc) {
@@ -105,12 +111,22 @@ int main(int argc, char **argv) {
         const int tokens = (c.image_size / c.patch_size) * (c.image_size / c.patch_size) * c.num_frames;
         const int L = video ? tokens + 1 : c.context_length;
         const double W = video ? c.vision_width : c.text_width;
-        const double flops = B * (blocks_flops(video ? c.vision_layers : c.text_layers, L, W) +
-                                  (video ? 2.0 * (L - 1) * 3 * c.patch_size * c.patch_size * W : 0) + 2 * W * c.embed_dim);
+        double flops = B * (blocks_flops(video ? c.vision_layers : c.text_layers, L, W) +
+                            (video ? 2.0 * (L - 1) * 3 * c.patch_size * c.patch_size * W : 0) + 2 * W * c.embed_dim);
+        if (train) { /* bench_torch.py's train_flops_estimate: 3x the masked forward, 2x the patch embedding */
+            const int kept = tokens - (int)(0.9 * tokens);
+            const double patch = 2.0 * tokens * 3 * c.patch_size * c.patch_size * c.vision_width;
+            const double vis = blocks_flops(c.vision_layers, kept + 1, c.vision_width) + 2.0 * c.vision_width * c.embed_dim;
+            const double txt = blocks_flops(c.text_layers, c.context_length, c.text_width) + 2.0 * c.text_width * c.embed_dim;
+            flops = B * (3 * vis + 2 * patch + 3 * txt);
+        }
         char *dev = viclip_device_describe(ctx), *dev_json = viclip_json_quote(dev ? dev : "");
+        /* the most viclip held on the GPU, from the description's "(peak N MiB)" */
+        const char *pk = dev ? strstr(dev, "(peak ") : NULL;
+        const double peak_gib = pk ? atof(pk + 6) / 1024.0 : -1;
         printf("{\"impl\":\"viclip\",\"workload\":\"%s\",\"config\":\"%s\",\"batch\":%d,\"precision\":\"%s\","
-               "\"ms\":%.3f,\"items_per_s\":%.2f,\"tflops\":%.2f,\"mfu\":%.4f,\"device\":%s}\n",
-               argv[1], argv[2], B, argv[4], med * 1e3, B / med, flops / med / 1e12, flops / med / 1e12 / peak,
+               "\"ms\":%.3f,\"items_per_s\":%.2f,\"tflops\":%.2f,\"mfu\":%.4f,\"peak_mem_gib\":%.2f,\"device\":%s}\n",
+               argv[1], argv[2], B, argv[4], med * 1e3, B / med, flops / med / 1e12, flops / med / 1e12 / peak, peak_gib,
                dev_json ? dev_json : "\"\"");
         viclip_free_string(dev_json);
         viclip_free_string(dev);

@@ -288,12 +288,13 @@ VICLIP_API int viclip_model_imported(const viclip_context *ctx);
 /* Where the context's towers run for inference (the viclip_encode_* functions, classification,
  * evaluation, indexes and search): "cpu" (NULL; the default: the reference code) or "cuda" (a
  * copy of the parameters on the GPU; needs a build with nvcc and a GPU, and the error says which
- * is missing). Training steps compute on the CPU; viclip_train_step brings the device's copy up
- * to date. */
+ * is missing). viclip_train_step then computes there too, the device keeping the parameters and
+ * the optimizer's moments (viclip_save, viclip_set_device and viclip_device_sync copy them back). */
 VICLIP_API int viclip_set_device(viclip_context *ctx, const char *name, viclip_error *err);
 /* 0 when name is a device ("cpu", "cuda"; NULL: the default), else -1 naming it as --device. */
 VICLIP_API int viclip_device_valid(const char *name, viclip_error *err);
-/* Copies the context's current parameters to its device (nothing to do on the CPU). */
+/* Brings the context's parameters and its device's copy into agreement: to the device, or from it
+ * after training steps there (nothing to do on the CPU). */
 VICLIP_API int viclip_device_sync(viclip_context *ctx, viclip_error *err);
 /* One line on the context's device: "cpu", or the GPU, its memory and the most the context has
  * held on it so far (peak memory). malloc'ed (viclip_free_string); NULL when out of memory. */

@@ -17,17 +17,28 @@ int viclip_device_valid(const char *name, viclip_error *err) {
     return 0;
 }
 
+int vc_api_device_pull(const viclip_context *ctx, vc_adamw *opt, vc_error *e) {
+    if (!ctx->device_trains || !ctx->model->device) return 0;
+    return vc_device_train_pull(ctx->model->device, ctx->model, opt, 0, e);
+}
+
 int viclip_set_device(viclip_context *ctx, const char *name, viclip_error *err) {
     vc_error e;
     vc_device_kind k = VC_DEVICE_CPU;
     if (name && vc_device_kind_from_name(name, &k, &e)) return vc_api_pass_error(&e, err), -1;
+    /* the state trained on the old device comes back first */
+    if (vc_api_device_pull(ctx, ctx->has_opt ? &ctx->opt : NULL, &e)) return vc_api_pass_error(&e, err), -1;
+    ctx->device_trains = 0;
     if (vc_model_use_device(ctx->model, k, &e)) return vc_api_pass_error(&e, err), -1;
     return 0;
 }
 
 int viclip_device_sync(viclip_context *ctx, viclip_error *err) {
     vc_error e;
-    if (vc_device_sync(ctx->model->device, ctx->model, &e)) return vc_api_pass_error(&e, err), -1;
+    /* when the device trains, its copy is the current one: the host follows it */
+    if (ctx->device_trains ? vc_api_device_pull(ctx, ctx->has_opt ? &ctx->opt : NULL, &e)
+                           : vc_device_sync(ctx->model->device, ctx->model, &e))
+        return vc_api_pass_error(&e, err), -1;
     return 0;
 }
 

@@ -18,6 +18,7 @@ struct viclip_context {
     char description[1200];
     vc_adamw opt;      /* from the first viclip_train_step */
     int has_opt;
+    int device_trains; /* the device holds the current parameters and moments (viclip_train_step on it) */
     uint64_t step;
     int imported;      /* converted from a foreign checkpoint at load */
 };
@@ -29,6 +30,10 @@ int vc_api_fail(viclip_error *err, const char *fmt, const char *arg);
 
 /* The clip options of video params (p NULL: the defaults); -1 naming a bad enum value. */
 int vc_api_clip_opts(const struct viclip_video_params *p, vc_clip_opts *o, viclip_error *err);
+/* After training steps on the device: its parameters (and, with opt, the moments) copied back
+ * to the host model; nothing to do otherwise. */
+int vc_api_device_pull(const viclip_context *ctx, vc_adamw *opt, vc_error *e);
+
 /* 0, or -1 with a message when the context was made without a vocabulary. */
 int vc_api_need_tokenizer(const viclip_context *ctx, viclip_error *err);
 

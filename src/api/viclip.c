@@ -107,7 +107,7 @@ void viclip_free(viclip_context *ctx) {
 
 int viclip_save(const viclip_context *ctx, const char *path, viclip_error *err) {
     vc_error e;
-    if (vc_model_save(ctx->model, path, VC_DT_F32, &e)) return pass_error(&e, err), -1;
+    if (vc_api_device_pull(ctx, NULL, &e) || vc_model_save(ctx->model, path, VC_DT_F32, &e)) return pass_error(&e, err), -1;
     return 0;
 }
 
@@ -331,13 +331,23 @@ int viclip_train_step(viclip_context *ctx, const float *clips, const int32_t *id
     vc_step_inputs in = {.video = clips, .tokens = ids, .keep = keep, .B = batch, .K = keep ? K : N,
                          .train_text = p->train_text, .grad_scale = 1, .seed = p->seed, .step = ctx->step};
     double l = 0;
-    vc_model_zero_grads(m);
-    int rc = vc_model_forward_backward(m, &in, &l, &e);
+    int rc;
+    if (m->device && m->device->ops->train_open) {
+        /* a device that trains keeps the parameters and moments from now on (pulled back by
+         * viclip_save, viclip_set_device and viclip_device_sync) */
+        rc = !ctx->device_trains && vc_device_train_open(m->device, m, &ctx->opt, &e);
+        if (!rc) ctx->device_trains = 1;
+        rc = rc || vc_device_forward_backward(m->device, m, &in, &l, &e) ||
+             vc_device_adamw_step(m->device, m, &ctx->opt, p->lr, 1, &e);
+    } else {
+        vc_model_zero_grads(m);
+        rc = vc_model_forward_backward(m, &in, &l, &e);
+        if (!rc) vc_adamw_step(&ctx->opt, &m->table, m->params, m->grads, p->lr, 1, m->p.temp);
+        if (!rc) rc = vc_device_sync(m->device, m, &e); /* an inference-only device's copy follows */
+    }
     free(keep);
     if (rc) return pass_error(&e, err), -1;
-    vc_adamw_step(&ctx->opt, &m->table, m->params, m->grads, p->lr, 1, m->p.temp);
     ctx->step++;
-    if (vc_device_sync(m->device, m, &e)) return pass_error(&e, err), -1; /* the GPU's copy follows */
     if (loss) *loss = l;
     return 0;
 }
