@@ -267,10 +267,12 @@ fuzz: $(SETUP_STAMP)
 	done
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_NAMES)
 
-# GPU parity (tests/test_cuda.c with its B/16-size case) and the GPU benchmark against PyTorch
+# GPU parity (tests/test_cuda.c with its B/16-size case, tests/test_cuda_train.c: training
+# kernels, gradients, resume) and the GPU benchmark against PyTorch
 # (bench/cuda.sh): both need a build with CUDA and a GPU, and say SKIP without one.
-test-cuda: $(BUILD)/tests/test_cuda $(BUILD)/viclip
+test-cuda: $(BUILD)/tests/test_cuda $(BUILD)/tests/test_cuda_train $(BUILD)/viclip
 	VICLIP_TEST_CUDA_LARGE=1 $(BUILD)/tests/test_cuda
+	$(BUILD)/tests/test_cuda_train
 
 bench-cuda: $(BUILD)/bench_cuda $(BUILD)/viclip
 	BUILD=$(BUILD) bash bench/cuda.sh

@@ -66,7 +66,7 @@ vocab() {
 }
 
 build() {
-    make -j"$JOBS" build/viclip build/tests/test_cuda build/bench_cuda build/tests/test_kernels \
+    make -j"$JOBS" build/viclip build/tests/test_cuda build/tests/test_cuda_train build/bench_cuda build/tests/test_kernels \
         build/tests/test_parity build/tests/test_model_io build/tests/test_tokenizer
     cat build/config.mk
     build/viclip info --system
@@ -100,15 +100,30 @@ print("text embedding max |cpu - gpu| =", max(abs(x - y) for x, y in zip(a, b)))
 PY
 }
 
+demo_loss() { # issue 10: 200 demo steps on the GPU in bf16 end within 5% of the CPU run's loss
+    local d="$OUT/demo200"
+    mkdir -p "$d"
+    build/viclip demo -s 200 -o "$d/gpu" -d cuda --precision bf16 > "$d/gpu.log" 2>&1; echo "GPU demo: exit $?"
+    build/viclip demo -s 200 -o "$d/cpu" --precision fp32 > "$d/cpu.log" 2>&1; echo "CPU demo: exit $?"
+    tail -n 4 "$d/gpu.log" "$d/cpu.log"
+    python3 - "$d" <<'PY'
+import json, sys
+d = sys.argv[1]
+def last(run, n=10):  # the mean of the last n logged steps (one step's loss is noisy)
+    rows = [json.loads(l) for l in open(f"{d}/{run}/train_log.jsonl") if l.startswith("{")]
+    tail = [r["loss"] for r in rows[-n:]]
+    return sum(tail) / len(tail), rows[-1]["step"], rows[-1].get("data_wait_s")
+g, c = last("gpu"), last("cpu")
+rel = abs(g[0] - c[0]) / c[0]
+print(f"final loss (mean of the last 10 steps): GPU bf16 {g[0]:.4f} (step {g[1]}, data wait {g[2]} s), "
+      f"CPU fp32 {c[0]:.4f} (step {c[1]}); relative difference {rel:.4f} -> {'PASS' if rel <= 0.05 else 'FAIL'}")
+sys.exit(0 if rel <= 0.05 else 1)
+PY
+}
+
 # the steps below run under timeout(1), in a child bash: shell functions must be exported
 export OUT
-export -f environment vocab build quick_cpu_tests encode_cli
-step environment 60 bash -c environment
-step vocab 30 bash -c vocab
-step build 300 bash -c build
-step test_cuda 180 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
-step encode_cli 90 bash -c encode_cli
-step quick_cpu_tests 90 bash -c quick_cpu_tests
+export -f environment vocab build quick_cpu_tests encode_cli demo_loss
 nccl() { # NCCL found at run time (PyTorch's pip package there): collectives on one GPU, then on all under mpirun
     make -j"$JOBS" build/tests/test_nccl && build/viclip info --system | grep -E '^(cuda|nccl):'
     build/tests/test_nccl || return 1
@@ -116,7 +131,16 @@ nccl() { # NCCL found at run time (PyTorch's pip package there): collectives on 
     [ "$n" -lt 2 ] || mpirun --allow-run-as-root -np "$n" build/tests/test_nccl gpu
 }
 export -f nccl
+step environment 45 bash -c environment
+step vocab 20 bash -c vocab
+step build 240 bash -c build
+# training first (issue 10): every kernel against its CPU pair, then gradients, resume, the demo
+step test_cuda_train 150 build/tests/test_cuda_train
+step test_cuda 120 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
+step demo_loss 150 bash -c demo_loss
 step nccl 90 bash -c nccl
 # bench: viclip and eager PyTorch first, torch.compile rows only while time remains
-step bench_cuda 420 env BUILD=build BENCH_OUT="$OUT/bench_cuda.jsonl" DEADLINE=$(( start + BUDGET - 20 )) bash bench/cuda.sh
+step bench_cuda 300 env BUILD=build BENCH_OUT="$OUT/bench_cuda.jsonl" DEADLINE=$(( start + BUDGET - 60 )) bash bench/cuda.sh
+step encode_cli 45 bash -c encode_cli
+step quick_cpu_tests 30 bash -c quick_cpu_tests
 echo "total $(( $(date +%s) - start ))s" | tee -a "$summary"
