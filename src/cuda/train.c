@@ -397,23 +397,10 @@ int vc_cuda_train_open(vc_device *d, const vc_model *m, const vc_adamw *opt, vc_
 }
 
 static int check_inputs(const vc_model *m, const vc_step_inputs *in, vc_error *err) {
-    const vc_config *c = &m->cfg;
-    const int all = vc_config_video_tokens(c);
-    if (in->B < 1) return vc_fail(err, "training batch size %d must be positive", in->B);
-    if (in->K < 1 || in->K > all) return vc_fail(err, "kept tokens %d outside [1, %d]", in->K, all);
-    if (!in->keep && in->K != all)
-        return vc_fail(err, "no mask given but K = %d differs from the %d patch tokens", in->K, all);
-    if (in->keep)
-        for (int b = 0; b < in->B; b++)
-            for (int k = 0; k < in->K; k++) {
-                const int32_t j = in->keep[(size_t)b * in->K + k];
-                if (j < 0 || j >= all || (k && j <= in->keep[(size_t)b * in->K + k - 1]))
-                    return vc_fail(err, "token mask row %d: index %d at %d is out of range or not ascending", b, j, k);
-            }
     if (in->align && (in->align->frame > 0 || in->align->n_layers > 0))
         return vc_fail(err, "--device cuda trains the global alignment only (not the frame or layer levels)");
     if (in->on_grads_ready) return vc_fail(err, "--device cuda: data-parallel training runs on the CPU");
-    return vc_text_check_tokens(c, in->tokens, in->B, err);
+    return vc_model_check_step(m, in, err);
 }
 
 int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err) {

@@ -277,7 +277,7 @@ int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out
     return check_embeddings(out, N, c->embed_dim, "text", err);
 }
 
-static int check_step(vc_model *m, const vc_step_inputs *in, vc_error *err) {
+int vc_model_check_step(const vc_model *m, const vc_step_inputs *in, vc_error *err) {
     const vc_config *c = &m->cfg;
     const int all = vc_config_video_tokens(c);
     if (in->B < 1) return vc_fail(err, "training batch size %d must be positive", in->B);
@@ -316,7 +316,7 @@ static int layer_level(const vc_step_inputs *in) { return in->align && in->align
 
 /* Both towers' training forward (masking, drop-path), activations kept for backward. */
 static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
-    if (check_step(m, in, err)) return -1;
+    if (vc_model_check_step(m, in, err)) return -1;
     /* Loss-only and training calls share one plan, so a gradient check never re-plans. */
     if (workspace_plan(m, &m->train, in->B, in->B, in->K, 1, in->train_text, in->drop_rates != NULL,
                        frame_level(in), layer_level(in), err))

@@ -98,6 +98,10 @@ typedef struct vc_step_inputs {
     const vc_align_weights *align; /* NULL: the global InfoNCE alone (weight 1); layers must be the model's heads' */
 } vc_step_inputs;
 
+/* The checks every training step makes of its inputs (batch, mask, temperature, alignment
+ * weights, token ids), naming what is wrong; a training device makes them too. */
+int vc_model_check_step(const vc_model *m, const vc_step_inputs *in, vc_error *err);
+
 /* Forward, loss and backward; gradients are ACCUMULATED into m->grads. Returns 0 and sets *loss. */
 int vc_model_forward_backward(vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err);
 
