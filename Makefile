@@ -272,7 +272,7 @@ fuzz: $(SETUP_STAMP)
 # (bench/cuda.sh): both need a build with CUDA and a GPU, and say SKIP without one.
 test-cuda: $(BUILD)/tests/test_cuda $(BUILD)/tests/test_cuda_train $(BUILD)/viclip
 	VICLIP_TEST_CUDA_LARGE=1 $(BUILD)/tests/test_cuda
-	$(BUILD)/tests/test_cuda_train
+	VICLIP_TEST_CUDA_LARGE=1 $(BUILD)/tests/test_cuda_train
 
 bench-cuda: $(BUILD)/bench_cuda $(BUILD)/viclip
 	BUILD=$(BUILD) bash bench/cuda.sh

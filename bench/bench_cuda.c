@@ -8,6 +8,7 @@
  * (training: ~3x the forward, as bench/bench_torch.py estimates it) and utilisation of the
  * given peak, and the device with the memory it held at its peak (viclip_device_describe).
  * Usage: bench_cuda video|text|train CONFIG BATCH fp32|bf16 ITERS [PEAK_TFLOPS] */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,10 @@ int main(int argc, char **argv) {
         rc = train ? viclip_train_step(ctx, in, tok, B, &tp, &loss, &err)
              : video ? viclip_encode_clips(ctx, in, B, out, &err) : viclip_encode_tokens(ctx, tok, B, out, &err);
         t[i] = now_s() - t0;
+        if (!rc && train && !isfinite(loss)) { /* a fast wrong step is no result */
+            snprintf(err.msg, sizeof err.msg, "the training loss is %g at step %d", loss, i + 1);
+            rc = -1;
+        }
     }
     if (rc) {
         report_problem("failed", argv[1], argv[2], B, err.msg);

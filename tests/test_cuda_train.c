@@ -254,21 +254,26 @@ static void random_batch(const vc_config *c, int B, float *video, int32_t *token
 
 /* One step's loss and gradients on the CPU (fp32) and on the GPU at `prec`, compared tensor by
  * tensor: the largest relative L2 error and the smallest cosine, naming the tensor. */
-static grad_cmp compare_gradients(vc_precision prec, int train_text, int masked) {
-    grad_cmp G = {0};
-    G.worst_cos = 1;
+static vc_config tiny_config(void) {
     vc_config c = vc_config_preset(VC_PRESET_TINY);
     c.vocab_size = 49408, c.context_length = 32, c.image_size = 32, c.patch_size = 8, c.num_frames = 8;
+    return c;
+}
+
+static grad_cmp compare_gradients(vc_config c, int B, vc_precision prec, int train_text, int masked) {
+    grad_cmp G = {0};
+    G.worst_cos = 1;
     vc_error err;
     vc_model *m = vc_model_new(&c, &err);
-    const int B = 6, N = vc_config_video_tokens(&c), K = masked ? N / 4 : N;
+    const int N = vc_config_video_tokens(&c), K = masked ? vc_config_kept_tokens(&c, 0.9) : N;
     const size_t clip = (size_t)c.num_frames * 3 * c.image_size * c.image_size;
     float *video = malloc(B * clip * 4), *cpu = m ? malloc(m->table.total * 4) : NULL;
-    int32_t *tokens = malloc((size_t)B * c.context_length * 4), ids[6], *keep = malloc((size_t)B * N * 4);
-    double rates[16];
+    int32_t *tokens = malloc((size_t)B * c.context_length * 4), ids[16], *keep = malloc((size_t)B * N * 4);
+    double rates[64];
     vc_adamw opt = {0};
     vc_adamw_params ap = vc_adamw_default_params();
-    if (!m || !video || !cpu || !tokens || !keep || vc_adamw_init(&opt, &m->table, &ap, &err)) {
+    if (B > 16 || c.vision_layers > 64 || !m || !video || !cpu || !tokens || !keep ||
+        vc_adamw_init(&opt, &m->table, &ap, &err)) {
         snprintf(G.msg, sizeof G.msg, "setup: %s", m ? "out of memory" : err.msg);
         goto done;
     }
@@ -326,7 +331,7 @@ done:
 TEST(fp32_gradients_match_the_cpu_within_1e5) {
     if (!gpu_or_skip("cuda_train.fp32_gradients_match_the_cpu_within_1e5")) return;
     for (int k = 0; k < 3; k++) {
-        const grad_cmp G = compare_gradients(VC_FP32, k != 1, k != 2);
+        const grad_cmp G = compare_gradients(tiny_config(), 6, VC_FP32, k != 1, k != 2);
         CHECK(G.ok, "%s", G.msg);
         CHECK(fabs(G.loss_gpu - G.loss_cpu) <= 1e-5 * fabs(G.loss_cpu), "loss %.9g vs %.9g", G.loss_gpu, G.loss_cpu);
         CHECK(G.worst_rel < 1e-5, "gradient of %s: relative error %g", G.worst, G.worst_rel);
@@ -335,11 +340,29 @@ TEST(fp32_gradients_match_the_cpu_within_1e5) {
 
 TEST(bf16_loss_within_1e2_of_the_cpu_fp32) {
     if (!gpu_or_skip("cuda_train.bf16_loss_within_1e2_of_the_cpu_fp32")) return;
-    const grad_cmp G = compare_gradients(VC_BF16, 1, 1);
+    const grad_cmp G = compare_gradients(tiny_config(), 6, VC_BF16, 1, 1);
     CHECK(G.ok, "%s", G.msg);
     CHECK(fabs(G.loss_gpu - G.loss_cpu) <= 1e-2 * fabs(G.loss_cpu), "loss %.7g vs %.7g", G.loss_gpu, G.loss_cpu);
     /* the issue bounds the loss; the gradients only have to point the same way */
     CHECK(G.worst_cos >= 0.9, "bf16 gradient cosine %f (%s)", G.worst_cos, G.worst);
+}
+
+/* The B/16 size (head dim 64, 158 tokens at 90% masking, the 77-token text tower) in fp32 and
+ * bf16, two clips: under make test-cuda (VICLIP_TEST_CUDA_LARGE=1), as its CPU side takes a while. */
+TEST(b16_size_gradients_match_the_cpu) {
+    if (!gpu_or_skip("cuda_train.b16_size_gradients_match_the_cpu")) return;
+    const char *large = getenv("VICLIP_TEST_CUDA_LARGE");
+    if (!large || strcmp(large, "1")) {
+        printf("SKIP cuda_train.b16_size_gradients_match_the_cpu: runs under make test-cuda (VICLIP_TEST_CUDA_LARGE=1)\n");
+        return;
+    }
+    const grad_cmp G = compare_gradients(vc_config_preset(VC_PRESET_B16), 2, VC_FP32, 1, 1);
+    CHECK(G.ok, "%s", G.msg);
+    CHECK(fabs(G.loss_gpu - G.loss_cpu) <= 1e-5 * fabs(G.loss_cpu), "loss %.9g vs %.9g", G.loss_gpu, G.loss_cpu);
+    CHECK(G.worst_rel < 1e-5, "gradient of %s: relative error %g", G.worst, G.worst_rel);
+    const grad_cmp H = compare_gradients(vc_config_preset(VC_PRESET_B16), 2, VC_BF16, 0, 1);
+    CHECK(H.ok, "%s", H.msg);
+    CHECK(fabs(H.loss_gpu - H.loss_cpu) <= 1e-2 * fabs(H.loss_cpu), "bf16 loss %.7g vs %.7g", H.loss_gpu, H.loss_cpu);
 }
 
 static int same_params(const char *a, const char *b, char *why, size_t cap) {
@@ -416,4 +439,5 @@ TEST_MAIN("cuda_train", T(training_workspace_layout_is_inside_aligned_and_disjoi
           T(the_benchmark_training_rows_fit_an_h200), T(embedding_gradient_lists_reproduce_the_cpu_loops),
           T(cuda_training_refusals_name_the_flag), T(every_training_kernel_matches_its_cpu_pair),
           T(fp32_gradients_match_the_cpu_within_1e5), T(bf16_loss_within_1e2_of_the_cpu_fp32),
+          T(b16_size_gradients_match_the_cpu),
           T(gpu_resume_is_exact_and_checkpoints_cross_devices))

@@ -135,7 +135,7 @@ step environment 45 bash -c environment
 step vocab 20 bash -c vocab
 step build 240 bash -c build
 # training first (issue 10): every kernel against its CPU pair, then gradients, resume, the demo
-step test_cuda_train 150 build/tests/test_cuda_train
+step test_cuda_train 150 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda_train
 step test_cuda 120 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
 step demo_loss 150 bash -c demo_loss
 step nccl 90 bash -c nccl
