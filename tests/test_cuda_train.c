@@ -68,7 +68,7 @@ TEST(training_workspace_layout_is_inside_aligned_and_disjoint) {
         {pl.vis.blocks[0].fc, Nv * 4 * Wv * 4, "vis.block0.fc"},
         {pl.vis.blocks[c.vision_layers - 1].out, Nv * Wv * 4, "vis.last.out"},
         {pl.txt.embed, (size_t)B * c.context_length * c.text_width * 4, "txt.embed"},
-        {pl.video, (size_t)B * c.num_frames * 3 * c.image_size * c.image_size * 4, "video"},
+        {pl.patches, (size_t)B * K * 3 * c.patch_size * c.patch_size * 4, "patches"},
         {pl.d_qkv, 3 * Nv * Wv * 4, "d_qkv"},          {pl.a16, pl.operand_elems * 2, "a16"},
         {pl.b16, pl.operand_elems * 2, "b16"},         {pl.partials, pl.partial_elems * 8, "partials"},
         {pl.csr, pl.csr_ints * 4, "csr"}};

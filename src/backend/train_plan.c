@@ -60,13 +60,11 @@ size_t vc_dev_train_layout(vc_dev_train_plan *pl, char *base, const vc_config *c
     carver cv = {base, 0};
     const int Lv = K + 1, ctx = c->context_length, E = c->embed_dim, Wv = c->vision_width, Wt = c->text_width;
     const size_t P3 = 3 * (size_t)c->patch_size * c->patch_size;
-    const size_t clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
     pl->B = B, pl->K = K, pl->ctx = ctx, pl->E = E;
     tower(&cv, &pl->vis, B, Lv, Wv, c->vision_heads, c->vision_layers, E, 1);
     tower(&cv, &pl->txt, B, ctx, Wt, c->text_heads, c->text_layers, E, 0);
     const size_t Nv = (size_t)B * Lv, Nt = (size_t)B * ctx;
     const size_t NW = max2(Nv * Wv, Nt * Wt);
-    pl->video = TAKE_F(&cv, (size_t)B * clip);
     pl->patches = TAKE_F(&cv, (size_t)B * K * P3);
     pl->tok = TAKE_F(&cv, (size_t)B * K * Wv);
     pl->d_tok = TAKE_F(&cv, (size_t)B * K * Wv);

@@ -29,7 +29,7 @@ typedef struct vc_dev_tower {
 typedef struct vc_dev_train_plan {
     int B, K, ctx, E;
     vc_dev_tower vis, txt;
-    float *video, *patches, *tok, *d_tok;
+    float *patches, *tok, *d_tok;  /* the kept patches (gathered on the host), their embeddings */
     /* scratch shared by the blocks' backward (vc_block_scratch) */
     float *branch, *d_ln, *d_attn, *d_qkv, *d_hidden, *d_fc, *attn_D;
     uint16_t *a16, *b16;          /* bf16 operands of one GEMM */

@@ -32,6 +32,8 @@ typedef struct cuda_train {
     /* host buffers: the embeddings and their gradients, the loss's scratch, drop-path scales,
      * the embedding scatter lists, the optimizer's tensor table and the reductions' partials */
     float *h_emb, *h_demb, *h_scratch, *h_drop;
+    float *h_patches;                /* the kept patches, gathered on the host (pinned when possible) */
+    int patches_pinned;
     int32_t *h_csr, *h_eot;
     vc_row_lists lists[5];
     vc_cu_tensor *h_table, *d_table;
@@ -196,7 +198,6 @@ static int vision_forward(step *s, const vc_model *m, int B, int masked, int dro
     const int W = c->vision_width, T = c->num_frames, K = pl->K, L = K + 1;
     const int P3 = 3 * c->patch_size * c->patch_size;
     const int32_t *keep = masked ? pl->keep : NULL;
-    vc_cu_gather_patches_keep(pl->patches, pl->video, keep, B, K, T, c->image_size, c->patch_size, st);
     if (linear_forward(s, pl->tok, pl->patches, p->conv1, NULL, B * K, P3, W)) return -1;
     vc_cu_vision_embed_keep(tw->embed, pl->tok, p->class_emb, p->pos_emb, p->temporal_emb, keep, B, K, T, W, st);
     vc_cu_layernorm_train(tw->x, tw->x_mean, tw->x_rstd, tw->embed, p->ln_pre_w, p->ln_pre_b, B * L, W,
@@ -306,6 +307,12 @@ static int text_backward(step *s, const vc_model *m, int B, int L) {
 
 /* ---- planning ---- */
 
+static void free_patches(cuda_train *t) {
+    if (t->patches_pinned) cudaFreeHost(t->h_patches);
+    else free(t->h_patches);
+    t->h_patches = NULL, t->patches_pinned = 0;
+}
+
 static int plan(cuda_device *g, cuda_train *t, const vc_model *m, int B, int K, vc_error *err) {
     if (t->ws && t->B == B && t->K == K) return 0;
     const vc_config *c = &m->cfg;
@@ -327,6 +334,10 @@ static int plan(cuda_device *g, cuda_train *t, const vc_model *m, int B, int K, 
     }
     vc_dev_train_layout(&t->pl, t->ws, c, B, K, m->table.count);
     const int E = c->embed_dim;
+    free_patches(t);
+    const size_t patch_bytes = (size_t)B * K * 3 * c->patch_size * c->patch_size * sizeof(float);
+    if (cudaMallocHost((void **)&t->h_patches, patch_bytes) == cudaSuccess) t->patches_pinned = 1;
+    else cudaGetLastError(), t->h_patches = malloc(patch_bytes); /* pageable: slower copies, same result */
     free(t->h_emb), free(t->h_demb), free(t->h_scratch), free(t->h_drop), free(t->h_csr), free(t->h_eot);
     t->h_emb = malloc(2 * (size_t)B * E * sizeof(float));
     t->h_demb = malloc(2 * (size_t)B * E * sizeof(float));
@@ -334,7 +345,7 @@ static int plan(cuda_device *g, cuda_train *t, const vc_model *m, int B, int K, 
     t->h_drop = malloc((size_t)c->vision_layers * 2 * B * sizeof(float));
     t->h_csr = malloc(t->pl.csr_ints * sizeof(int32_t));
     t->h_eot = malloc((size_t)B * sizeof(int32_t));
-    if (!t->h_emb || !t->h_demb || !t->h_scratch || !t->h_drop || !t->h_csr || !t->h_eot) {
+    if (!t->h_patches || !t->h_emb || !t->h_demb || !t->h_scratch || !t->h_drop || !t->h_csr || !t->h_eot) {
         t->B = 0;
         return vc_fail(err, "out of host memory planning a CUDA training step of %d clips", B);
     }
@@ -350,6 +361,7 @@ static void train_release(cuda_device *g, cuda_train *t) {
     if (t->grads) vc_cuda_track(g, -(long long)(3 * g->n_params * sizeof(float)));
     if (t->ws) vc_cuda_track(g, -(long long)t->ws_bytes);
     free(t->pl.vis.blocks), free(t->pl.txt.blocks);
+    free_patches(t);
     free(t->h_emb), free(t->h_demb), free(t->h_scratch), free(t->h_drop), free(t->h_csr), free(t->h_eot);
     free(t->h_table), free(t->h_partials);
     vc_params_view_free(&t->gv);
@@ -414,7 +426,7 @@ int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in
     const vc_dev_train_plan *pl = &t->pl;
     cudaStream_t st = g->stream;
     const int B = in->B, K = in->K, ctx = c->context_length, E = c->embed_dim;
-    const size_t clip = (size_t)c->num_frames * 3 * c->image_size * c->image_size;
+    const int P3 = 3 * c->patch_size * c->patch_size;
     /* the text run length (vc_text_forward): positions after the batch's last EOT change nothing */
     int Lt = 1;
     for (int b = 0; b < B; b++) {
@@ -431,9 +443,12 @@ int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in
             vc_drop_path_sample(t->h_drop + (size_t)l * 2 * B, B, in->row0, in->drop_rates[l], in->seed, in->step, l);
     const size_t n_csr = vc_dev_row_lists(t->lists, t->h_csr, c, B, K, in->keep, in->tokens, Lt);
     if (!n_csr) return vc_fail(err, "out of host memory building the embedding gradients' lists");
-    /* inputs: pageable copies on the stream (each returns once its source is staged) */
-    CU(cudaMemcpyAsync(pl->video, in->video, (size_t)B * clip * sizeof(float), cudaMemcpyHostToDevice, st),
-       "copying clips to the GPU");
+    /* inputs: the kept patches gathered on the host by the CPU's own gather (a tenth of the
+     * clips' bytes at 90% masking) into a pinned buffer, the rest small pageable copies (each
+     * returns once its source is staged); the previous step's syncs ended any copy from them */
+    vc_vision_gather_patches(c, t->h_patches, in->video, in->keep, B, K);
+    CU(cudaMemcpyAsync(pl->patches, t->h_patches, (size_t)B * K * P3 * sizeof(float), cudaMemcpyHostToDevice, st),
+       "copying the clips' patches to the GPU");
     CU(cudaMemcpyAsync(pl->tokens, in->tokens, (size_t)B * ctx * sizeof(int32_t), cudaMemcpyHostToDevice, st),
        "copying tokens to the GPU");
     CU(cudaMemcpyAsync(pl->eot, t->h_eot, (size_t)B * sizeof(int32_t), cudaMemcpyHostToDevice, st),
