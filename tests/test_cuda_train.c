@@ -336,6 +336,12 @@ TEST(fp32_gradients_match_the_cpu_within_1e5) {
         CHECK(fabs(G.loss_gpu - G.loss_cpu) <= 1e-5 * fabs(G.loss_cpu), "loss %.9g vs %.9g", G.loss_gpu, G.loss_cpu);
         CHECK(G.worst_rel < 1e-5, "gradient of %s: relative error %g", G.worst, G.worst_rel);
     }
+    /* the same with the loss on the host (the CPU's code): tells the loss kernels from the rest */
+    setenv("VICLIP_CUDA_LOSS", "host", 1);
+    const grad_cmp H = compare_gradients(tiny_config(), 6, VC_FP32, 1, 1);
+    unsetenv("VICLIP_CUDA_LOSS");
+    CHECK(H.ok, "%s", H.msg);
+    CHECK(H.worst_rel < 1e-5, "loss on the host: gradient of %s: relative error %g", H.worst, H.worst_rel);
 }
 
 TEST(bf16_loss_within_1e2_of_the_cpu_fp32) {

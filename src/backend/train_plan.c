@@ -80,6 +80,15 @@ size_t vc_dev_train_layout(vc_dev_train_plan *pl, char *base, const vc_config *c
     pl->b16 = take(&cv, pl->operand_elems * sizeof(uint16_t));
     pl->dv = TAKE_F(&cv, (size_t)B * E);
     pl->dt = TAKE_F(&cv, (size_t)B * E);
+    pl->vn = TAKE_F(&cv, (size_t)B * E);
+    pl->tn = TAKE_F(&cv, (size_t)B * E);
+    pl->vnorm = TAKE_F(&cv, B);
+    pl->tnorm = TAKE_F(&cv, B);
+    pl->S = TAKE_F(&cv, 2 * (size_t)B * B);
+    pl->dS = TAKE_F(&cv, 2 * (size_t)B * B);
+    pl->row_loss = take(&cv, 2 * (size_t)B * sizeof(double));
+    pl->temp_sums = take(&cv, 2 * sizeof(double));
+    pl->ids = take(&cv, (size_t)B * sizeof(int32_t));
     const size_t widest = 4 * (size_t)(Wv > Wt ? Wv : Wt);
     pl->partial_elems = max2(2 * VC_DEV_COLSUM_CHUNKS * max2(widest, P3), 2 * (size_t)VC_DEV_NORM_BLOCKS * n_tensors);
     pl->partials = take(&cv, pl->partial_elems * sizeof(double));

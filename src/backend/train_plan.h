@@ -34,6 +34,11 @@ typedef struct vc_dev_train_plan {
     float *branch, *d_ln, *d_attn, *d_qkv, *d_hidden, *d_fc, *attn_D;
     uint16_t *a16, *b16;          /* bf16 operands of one GEMM */
     float *dv, *dt;               /* the loss's gradients w.r.t. the raw embeddings */
+    /* the contrastive loss (vc_contrastive_loss's scratch): normalised embeddings and norms, the
+     * logits of both directions [2, B, B] and their gradients, each row's loss, two sums */
+    float *vn, *tn, *vnorm, *tnorm, *S, *dS;
+    double *row_loss, *temp_sums;
+    int32_t *ids;
     double *partials;             /* deterministic reductions: column sums, norms */
     int32_t *keep, *tokens, *eot, *csr;
     size_t partial_elems, csr_ints, operand_elems;

@@ -19,6 +19,7 @@
 #include "kernels/layernorm.h"
 #include "kernels/reduce.h"
 #include "model/model.h"
+#include "model/contrastive.h"
 #include "model/vision.h"
 #include "train/optimizer.h"
 
@@ -360,6 +361,55 @@ done:
     release(k);
 }
 
+/* The contrastive loss (its loss, both embeddings' gradients and the temperature's, with the
+ * global weight and gradient scale of a step) against vc_contrastive_loss, with shared groups. */
+static void check_contrastive(checker *k) {
+    const int B = 7, E = 24;
+    const double temp = 0.07, wg = 0.75, scale = 0.5;
+    float *v = host_random(k, (size_t)B * E, 1), *t = host_random(k, (size_t)B * E, 1);
+    float *dv = calloc((size_t)B * E, 4), *dt = calloc((size_t)B * E, 4), *gdv = calloc((size_t)B * E, 4);
+    float *gdt = calloc((size_t)B * E, 4), *scratch = malloc(vc_contrastive_scratch_elems(B, B, E) * 4);
+    const int32_t ids[7] = {0, 1, 1, 2, 3, 3, 3};
+    double row_loss[14];
+    cuda_device g;
+    memset(&g, 0, sizeof g);
+    g.stream = k->s;
+    vc_error err;
+    float *d_v = dev(k, v, (size_t)B * E * 4), *d_t = dev(k, t, (size_t)B * E * 4);
+    float *d_dv = dev(k, NULL, (size_t)B * E * 4), *d_dt = dev(k, NULL, (size_t)B * E * 4), *d_g = dev(k, NULL, 4);
+    int32_t *d_ids = dev(k, ids, sizeof ids);
+    vc_cuda_loss_bufs lb = {dev(k, NULL, (size_t)B * E * 4), dev(k, NULL, (size_t)B * E * 4), dev(k, NULL, B * 4),
+                            dev(k, NULL, B * 4), dev(k, NULL, 2 * B * B * 4), dev(k, NULL, 2 * B * B * 4),
+                            dev(k, NULL, 2 * B * 8), dev(k, NULL, 2 * 8)};
+    if (!scratch || !gdt || !lb.temp_sums || cublasCreate(&g.blas) != CUBLAS_STATUS_SUCCESS) {
+        say(k, "  contrastive loss: setup failed\n");
+        k->failed++;
+        goto done;
+    }
+    cublasSetStream(g.blas, k->s);
+    float dtemp;
+    const double loss = vc_contrastive_loss(v, t, ids, B, E, (float)temp, dv, dt, &dtemp, scratch);
+    for (int i = 0; i < B * E; i++) dv[i] *= (float)wg, dt[i] *= (float)wg, dv[i] *= (float)scale, dt[i] *= (float)scale;
+    const float gtemp_cpu = (float)scale * (dtemp * (float)wg);
+    float gtemp = 0;
+    if (vc_cuda_contrastive(&g, &lb, d_v, d_t, d_ids, B, E, (float)temp, wg, scale, d_dv, d_dt, d_g, &err)) {
+        say(k, "  contrastive loss: %s FAIL\n", err.msg);
+        k->failed++;
+    } else {
+        back(k, row_loss, lb.row_loss, sizeof row_loss), back(k, gdv, d_dv, (size_t)B * E * 4);
+        back(k, gdt, d_dt, (size_t)B * E * 4), back(k, &gtemp, d_g, 4);
+        const float l32 = (float)vc_cuda_loss_total(row_loss, B), c32 = (float)loss;
+        verdict(k, "contrastive loss (value)", rel_err(&l32, &c32, 1), 1e-6);
+        verdict(k, "contrastive loss (embedding gradients)", fmax(rel_err(gdv, dv, (size_t)B * E), rel_err(gdt, dt, (size_t)B * E)),
+                1e-5);
+        verdict(k, "contrastive loss (temperature gradient)", rel_err(&gtemp, &gtemp_cpu, 1), 1e-5);
+    }
+    cublasDestroy(g.blas);
+done:
+    free(v), free(t), free(dv), free(dt), free(gdv), free(gdt), free(scratch);
+    release(k);
+}
+
 int vc_cuda_check_ops(char *report, size_t cap, vc_error *err) {
     if (sizeof(vc_real) != sizeof(float)) return vc_fail(err, "CUDA: the double-precision build has no GPU path");
     char why[512];
@@ -374,6 +424,7 @@ int vc_cuda_check_ops(char *report, size_t cap, vc_error *err) {
     check_attention(&k, 2, 158, 128, 4, 0);  /* B/16 masked length, head dim 32 */
     check_attention(&k, 1, 206, 256, 2, 0);  /* L/14 masked length, head dim 128 */
     check_optimizer(&k);
+    check_contrastive(&k);
     cudaError_t e = cudaDeviceSynchronize();
     cudaStreamDestroy(k.s);
     if (e != cudaSuccess) return vc_fail(err, "CUDA checking the training kernels: %s", cudaGetErrorString(e));

@@ -64,6 +64,19 @@ static inline void vc_cuda_track(cuda_device *g, long long delta) {
 /* The bf16 copy of the parameters, converted again after they changed. */
 int vc_cuda_ensure_params16(cuda_device *g, vc_error *err);
 
+/* The contrastive loss on the device (train.c): vc_contrastive_loss of v, t [B, E] with the
+ * scaling of vc_model_forward_backward (the global weight wg, then grad_scale), queued on
+ * g->stream: dv, dt [B, E] and *g_temp (all on the device) receive the gradients, b->row_loss
+ * each row's term, which vc_cuda_loss_total adds up as the CPU does once copied back. */
+typedef struct vc_cuda_loss_bufs {
+    float *vn, *tn, *vnorm, *tnorm, *S, *dS;
+    double *row_loss, *temp_sums;
+} vc_cuda_loss_bufs;
+int vc_cuda_contrastive(cuda_device *g, const vc_cuda_loss_bufs *b, const float *v, const float *t, const int32_t *ids,
+                        int B, int E, double temp, double wg, double grad_scale, float *dv, float *dt, float *g_temp,
+                        vc_error *err);
+double vc_cuda_loss_total(const double *row_loss, int B);
+
 /* train.c: the training half of the device ops (backend/device.h) and its release. */
 int vc_cuda_train_open(vc_device *d, const struct vc_model *m, const struct vc_adamw *opt, vc_error *err);
 int vc_cuda_forward_backward(vc_device *d, struct vc_model *m, const struct vc_step_inputs *in, double *loss,

@@ -4,9 +4,9 @@
  * layout. The activations are those the CPU keeps (backend/train_plan.h lays them out); the
  * matrix products run in cuBLAS (fp32 without TF32, or bf16 operands with fp32 accumulation,
  * as vc_gemm_p); attention is the exact fp32 kernel forward and backward, as the CPU's training
- * attention is fp32. The contrastive loss over the B x B logits is computed on the host by the
- * CPU's own vc_contrastive_loss (the embeddings come back, their gradients go out): the one
- * synchronisation inside a step. */
+ * attention is fp32; the contrastive loss runs on the device too, so the host waits once per
+ * step, at its end (VICLIP_CUDA_LOSS=host runs the CPU's own vc_contrastive_loss instead, the
+ * embeddings coming back and their gradients going out). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,8 @@ typedef struct cuda_train {
     int table_cap;
     double *h_partials;
     float h_temp;
+    double *h_row_loss;              /* [2B] each row's loss term, copied back at the end of a step */
+    int host_loss;                   /* VICLIP_CUDA_LOSS=host: the loss on the host (the CPU's code) */
 } cuda_train;
 
 typedef struct step {
@@ -126,6 +128,48 @@ static int zero(step *s, void *p, size_t bytes) {
     vc_error *err = s->err;
     CU(cudaMemsetAsync(p, 0, bytes, s->g->stream), "zeroing a gradient buffer");
     return 0;
+}
+
+/* ---- the contrastive loss (model/contrastive.c, model/model.c's scaling) ---- */
+
+int vc_cuda_contrastive(cuda_device *g, const vc_cuda_loss_bufs *b, const float *v, const float *t, const int32_t *ids,
+                        int B, int E, double temp, double wg, double grad_scale, float *dv, float *dt, float *g_temp,
+                        vc_error *err) {
+    step s = {g, NULL, VC_FP32, err}; /* fp32 products, as vc_gemm */
+    cudaStream_t st = g->stream;
+    const size_t BB = (size_t)B * B, BE = (size_t)B * E;
+    float *Svt = b->S, *Stv = b->S + BB, *dSvt = b->dS, *dStv = b->dS + BB;
+    const float inv_t = (float)(1.0 / temp);
+    vc_cu_l2norm(b->vn, b->vnorm, v, B, E, st);
+    vc_cu_l2norm(b->tn, b->tnorm, t, B, E, st);
+    /* vc_logits_forward both ways, each direction's rows with weight 1 / 2B */
+    if (gemm(&s, 0, 1, B, B, E, inv_t, b->vn, E, b->tn, E, 0, Svt, B) ||
+        gemm(&s, 0, 1, B, B, E, inv_t, b->tn, E, b->vn, E, 0, Stv, B))
+        return -1;
+    vc_cu_infonce_rows(dSvt, b->row_loss, Svt, B, B, ids, 1.0 / (2.0 * B), st);
+    vc_cu_infonce_rows(dStv, b->row_loss + B, Stv, B, B, ids, 1.0 / (2.0 * B), st);
+    /* vc_logits_backward(dv, dt, dSvt, ...) then (dt, dv, dStv, ...) */
+    if (zero(&s, dv, BE * sizeof(float)) || zero(&s, dt, BE * sizeof(float)) ||
+        gemm(&s, 0, 0, B, E, B, inv_t, dSvt, B, b->tn, E, 1, dv, E) ||
+        gemm(&s, 1, 0, B, E, B, inv_t, dSvt, B, b->vn, E, 1, dt, E) ||
+        gemm(&s, 0, 0, B, E, B, inv_t, dStv, B, b->vn, E, 1, dt, E) ||
+        gemm(&s, 1, 0, B, E, B, inv_t, dStv, B, b->tn, E, 1, dv, E))
+        return -1;
+    vc_cu_dot_sum(b->temp_sums, dSvt, Svt, BB, st);
+    vc_cu_dot_sum(b->temp_sums + 1, dStv, Stv, BB, st);
+    vc_cu_temp_grad(g_temp, b->temp_sums, temp, wg, grad_scale, st);
+    vc_cu_l2norm_backward(dv, dv, b->vn, b->vnorm, B, E, st);
+    vc_cu_l2norm_backward(dt, dt, b->tn, b->tnorm, B, E, st);
+    if (wg != 1) vc_cu_scale(dv, (float)wg, BE, st), vc_cu_scale(dt, (float)wg, BE, st);
+    if ((float)grad_scale != 1) vc_cu_scale(dv, (float)grad_scale, BE, st), vc_cu_scale(dt, (float)grad_scale, BE, st);
+    return 0;
+}
+
+double vc_cuda_loss_total(const double *row_loss, int B) {
+    double vt = 0, tv = 0;
+    for (int r = 0; r < B; r++) vt -= row_loss[r];
+    for (int r = 0; r < B; r++) tv -= row_loss[B + r];
+    return (vt + tv) / (2.0 * B);
 }
 
 /* ---- the block (model/transformer.c) ---- */
@@ -339,13 +383,15 @@ static int plan(cuda_device *g, cuda_train *t, const vc_model *m, int B, int K, 
     if (cudaMallocHost((void **)&t->h_patches, patch_bytes) == cudaSuccess) t->patches_pinned = 1;
     else cudaGetLastError(), t->h_patches = malloc(patch_bytes); /* pageable: slower copies, same result */
     free(t->h_emb), free(t->h_demb), free(t->h_scratch), free(t->h_drop), free(t->h_csr), free(t->h_eot);
+    free(t->h_row_loss);
+    t->h_row_loss = malloc(2 * (size_t)B * sizeof(double));
     t->h_emb = malloc(2 * (size_t)B * E * sizeof(float));
     t->h_demb = malloc(2 * (size_t)B * E * sizeof(float));
     t->h_scratch = malloc(vc_contrastive_scratch_elems(B, B, E) * sizeof(float));
     t->h_drop = malloc((size_t)c->vision_layers * 2 * B * sizeof(float));
     t->h_csr = malloc(t->pl.csr_ints * sizeof(int32_t));
     t->h_eot = malloc((size_t)B * sizeof(int32_t));
-    if (!t->h_patches || !t->h_emb || !t->h_demb || !t->h_scratch || !t->h_drop || !t->h_csr || !t->h_eot) {
+    if (!t->h_patches || !t->h_row_loss || !t->h_emb || !t->h_demb || !t->h_scratch || !t->h_drop || !t->h_csr || !t->h_eot) {
         t->B = 0;
         return vc_fail(err, "out of host memory planning a CUDA training step of %d clips", B);
     }
@@ -363,7 +409,7 @@ static void train_release(cuda_device *g, cuda_train *t) {
     free(t->pl.vis.blocks), free(t->pl.txt.blocks);
     free_patches(t);
     free(t->h_emb), free(t->h_demb), free(t->h_scratch), free(t->h_drop), free(t->h_csr), free(t->h_eot);
-    free(t->h_table), free(t->h_partials);
+    free(t->h_table), free(t->h_partials), free(t->h_row_loss);
     vc_params_view_free(&t->gv);
     free(t);
 }
@@ -382,6 +428,8 @@ int vc_cuda_train_open(vc_device *d, const vc_model *m, const vc_adamw *opt, vc_
     cuda_train *t = calloc(1, sizeof *t);
     if (!t) return vc_fail(err, "out of memory opening CUDA training");
     g->train = t;
+    const char *loss_env = getenv("VICLIP_CUDA_LOSS");
+    t->host_loss = loss_env && !strcmp(loss_env, "host");
     const size_t bytes = g->n_params * sizeof(float);
     t->pl.vis.blocks = calloc((size_t)m->cfg.vision_layers, sizeof(vc_dev_block));
     t->pl.txt.blocks = calloc((size_t)m->cfg.text_layers, sizeof(vc_dev_block));
@@ -413,6 +461,42 @@ static int check_inputs(const vc_model *m, const vc_step_inputs *in, vc_error *e
         return vc_fail(err, "--device cuda trains the global alignment only (not the frame or layer levels)");
     if (in->on_grads_ready) return vc_fail(err, "--device cuda: data-parallel training runs on the CPU");
     return vc_model_check_step(m, in, err);
+}
+
+/* VICLIP_CUDA_LOSS=host: the embeddings and the temperature come back, the CPU's own
+ * vc_contrastive_loss runs and the gradients go out (a synchronisation inside the step). */
+static int host_loss(step *s, vc_model *m, const vc_step_inputs *in, double wg, double *loss_global) {
+    vc_error *err = s->err;
+    cuda_device *g = s->g;
+    cuda_train *t = s->t;
+    const vc_dev_train_plan *pl = &t->pl;
+    cudaStream_t st = g->stream;
+    const int B = in->B, E = m->cfg.embed_dim;
+    float *hv = t->h_emb, *ht = hv + (size_t)B * E, *hdv = t->h_demb, *hdt = hdv + (size_t)B * E;
+    CU(cudaMemcpyAsync(hv, pl->vis.emb, (size_t)B * E * sizeof(float), cudaMemcpyDeviceToHost, st),
+       "copying video embeddings back");
+    CU(cudaMemcpyAsync(ht, pl->txt.emb, (size_t)B * E * sizeof(float), cudaMemcpyDeviceToHost, st),
+       "copying text embeddings back");
+    CU(cudaMemcpyAsync(&t->h_temp, g->p.temp, sizeof(float), cudaMemcpyDeviceToHost, st),
+       "copying the temperature back");
+    CU(cudaStreamSynchronize(st), "running the training forward");
+    if (!(t->h_temp > 0)) return vc_fail(err, "temperature %g must be positive", (double)t->h_temp);
+    float dtemp = 0;
+    *loss_global = vc_contrastive_loss(hv, ht, in->ids, B, E, t->h_temp, hdv, hdt, &dtemp, t->h_scratch);
+    if (wg != 1) {
+        for (size_t i = 0; i < (size_t)B * E; i++) hdv[i] *= (float)wg, hdt[i] *= (float)wg;
+        dtemp *= (float)wg;
+    }
+    const float sc = (float)in->grad_scale;
+    for (size_t i = 0; i < (size_t)B * E; i++) hdv[i] *= sc, hdt[i] *= sc;
+    const float gtemp = sc * dtemp;
+    CU(cudaMemcpyAsync(pl->dv, hdv, (size_t)B * E * sizeof(float), cudaMemcpyHostToDevice, st),
+       "copying embedding gradients to the GPU");
+    CU(cudaMemcpyAsync(pl->dt, hdt, (size_t)B * E * sizeof(float), cudaMemcpyHostToDevice, st),
+       "copying embedding gradients to the GPU");
+    CU(cudaMemcpyAsync(t->gv.temp, &gtemp, sizeof(float), cudaMemcpyHostToDevice, st),
+       "copying the temperature's gradient to the GPU");
+    return 0;
 }
 
 int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in, double *loss, vc_error *err) {
@@ -463,40 +547,33 @@ int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in
     CU(cudaMemcpyAsync(pl->csr, t->h_csr, n_csr * sizeof(int32_t), cudaMemcpyHostToDevice, st),
        "copying the embedding lists to the GPU");
     CU(cudaMemsetAsync(t->grads, 0, g->n_params * sizeof(float), st), "zeroing gradients");
-    /* the towers' forward, then the embeddings and the temperature back for the loss */
+    if (in->ids && !t->host_loss)
+        CU(cudaMemcpyAsync(pl->ids, in->ids, (size_t)B * sizeof(int32_t), cudaMemcpyHostToDevice, st),
+           "copying the positive groups to the GPU");
+    CU(cudaMemsetAsync(t->grads, 0, g->n_params * sizeof(float), st), "zeroing gradients");
     if (vision_forward(&s, m, B, in->keep != NULL, dropping) || text_forward(&s, m, B, Lt)) return -1;
-    float *hv = t->h_emb, *ht = hv + (size_t)B * E, *hdv = t->h_demb, *hdt = hdv + (size_t)B * E;
-    CU(cudaMemcpyAsync(hv, pl->vis.emb, (size_t)B * E * sizeof(float), cudaMemcpyDeviceToHost, st),
-       "copying video embeddings back");
-    CU(cudaMemcpyAsync(ht, pl->txt.emb, (size_t)B * E * sizeof(float), cudaMemcpyDeviceToHost, st),
-       "copying text embeddings back");
-    CU(cudaMemcpyAsync(&t->h_temp, g->p.temp, sizeof(float), cudaMemcpyDeviceToHost, st),
-       "copying the temperature back");
-    CU(cudaStreamSynchronize(st), "running the training forward");
-    if (!(t->h_temp > 0)) return vc_fail(err, "temperature %g must be positive", (double)t->h_temp);
-    m->p.temp[0] = t->h_temp; /* the host's copy, for the progress line */
     /* the loss, as step_forward and vc_model_forward_backward compute and scale it */
-    float dtemp = 0;
-    const double loss_global = vc_contrastive_loss(hv, ht, in->ids, B, E, t->h_temp, hdv, hdt, &dtemp, t->h_scratch);
     const double wg = in->align ? in->align->global : 1;
-    m->train.loss_global = loss_global, m->train.loss_frame = 0;
-    *loss = wg * loss_global;
-    if (wg != 1) {
-        for (size_t i = 0; i < (size_t)B * E; i++) hdv[i] *= (float)wg, hdt[i] *= (float)wg;
-        dtemp *= (float)wg;
+    double loss_global = 0;
+    if (t->host_loss) {
+        if (host_loss(&s, m, in, wg, &loss_global)) return -1;
+    } else {
+        const vc_cuda_loss_bufs lb = {pl->vn, pl->tn, pl->vnorm, pl->tnorm, pl->S, pl->dS, pl->row_loss, pl->temp_sums};
+        if (vc_cuda_contrastive(g, &lb, pl->vis.emb, pl->txt.emb, in->ids ? pl->ids : NULL, B, E, m->p.temp[0], wg,
+                                in->grad_scale, pl->dv, pl->dt, t->gv.temp, err))
+            return -1;
     }
-    const float sc = (float)in->grad_scale;
-    for (size_t i = 0; i < (size_t)B * E; i++) hdv[i] *= sc, hdt[i] *= sc;
-    const float gtemp = sc * dtemp;
-    CU(cudaMemcpyAsync(pl->dv, hdv, (size_t)B * E * sizeof(float), cudaMemcpyHostToDevice, st),
-       "copying embedding gradients to the GPU");
-    CU(cudaMemcpyAsync(pl->dt, hdt, (size_t)B * E * sizeof(float), cudaMemcpyHostToDevice, st),
-       "copying embedding gradients to the GPU");
-    CU(cudaMemcpyAsync(t->gv.temp, &gtemp, sizeof(float), cudaMemcpyHostToDevice, st),
-       "copying the temperature's gradient to the GPU");
     /* the text tower first, as the CPU */
     if ((in->train_text && text_backward(&s, m, B, Lt)) || vision_backward(&s, m, B, dropping)) return -1;
     CU(cudaGetLastError(), "training step kernels");
+    if (!t->host_loss) { /* the rows' loss terms: the one wait of the step, at its end */
+        CU(cudaMemcpyAsync(t->h_row_loss, pl->row_loss, 2 * (size_t)B * sizeof(double), cudaMemcpyDeviceToHost, st),
+           "copying the loss back");
+        CU(cudaStreamSynchronize(st), "running the training step");
+        loss_global = vc_cuda_loss_total(t->h_row_loss, B);
+    }
+    m->train.loss_global = loss_global, m->train.loss_frame = 0;
+    *loss = wg * loss_global;
     return 0;
 }
 

@@ -308,6 +308,75 @@ __global__ void floor_kernel(float *x, double floor_value) {
     if ((double)*x < floor_value) *x = (float)floor_value;
 }
 
+// ---- the contrastive loss ----
+
+__global__ void l2norm_kernel(float *xn, float *norm, const float *x, int N, int E) {
+    const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= N) return;
+    const float *r = x + (size_t)row * E;
+    double sq = 0;
+    for (int i = lane; i < E; i += 32) sq += (double)r[i] * r[i];
+    const float nrm = (float)fmax(sqrt(warp_sum(sq)), 1e-12);
+    for (int i = lane; i < E; i += 32) xn[(size_t)row * E + i] = r[i] / nrm;
+    if (lane == 0) norm[row] = nrm;
+}
+
+__global__ void l2norm_backward_kernel(float *dx, const float *d, const float *xn, const float *norm, int N, int E) {
+    const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= N) return;
+    const float *dr = d + (size_t)row * E, *xr = xn + (size_t)row * E;
+    double dot = 0;
+    for (int k = lane; k < E; k += 32) dot += (double)dr[k] * xr[k];
+    dot = warp_sum(dot);  // every lane has read all of d before any writes dx (they may alias)
+    const double nrm = norm[row];
+    for (int k = lane; k < E; k += 32) dx[(size_t)row * E + k] = (float)(((double)dr[k] - xr[k] * dot) / nrm);
+}
+
+__device__ bool positive(const int32_t *ids, int r, int j) { return ids ? ids[r] == ids[j] : j == r; }
+
+// One warp per row, in double as the CPU: the row's max, log-sum-exp, probabilities (rounded to
+// float, as stored), its loss term and the gradient weight * (P - target).
+__global__ void infonce_rows_kernel(float *dS, double *row_loss, const float *S, int R, int N, const int32_t *ids,
+                                    double weight) {
+    const int r = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (r >= R) return;
+    const float *row = S + (size_t)r * N;
+    double mx = -INFINITY;
+    for (int j = lane; j < N; j += 32) mx = fmax(mx, (double)row[j]);
+    for (int o = 16; o > 0; o >>= 1) mx = fmax(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    double z = 0, acc = 0, cnt = 0;
+    for (int j = lane; j < N; j += 32) z += exp(row[j] - mx);
+    const double lz = mx + log(warp_sum(z));
+    for (int j = lane; j < N; j += 32)
+        if (positive(ids, r, j)) cnt += 1, acc += row[j] - lz;
+    cnt = warp_sum(cnt), acc = warp_sum(acc);
+    for (int j = lane; j < N; j += 32) {
+        const float p = (float)exp(row[j] - lz);
+        const double target = positive(ids, r, j) ? 1.0 / cnt : 0;
+        dS[(size_t)r * N + j] = (float)(weight * (p - target));
+    }
+    if (lane == 0) row_loss[r] = acc / cnt;
+}
+
+__global__ void dot_sum_kernel(double *out, const float *a, const float *b, size_t n) {
+    __shared__ double sh[kThreads];
+    double acc = 0;
+    for (size_t k = threadIdx.x; k < n; k += blockDim.x) acc += (double)a[k] * b[k];
+    const double sum = block_sum(acc, sh);
+    if (threadIdx.x == 0) *out = sum;
+}
+
+__global__ void temp_grad_kernel(float *g, const double *sums, double temp, double wg, double scale) {
+    float f = (float)(-sums[0] / temp + -sums[1] / temp);
+    if (wg != 1) f *= (float)wg;
+    *g = (float)scale * f;
+}
+
+__global__ void scale_kernel(float *x, float a, size_t n) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i < n) x[i] *= a;
+}
+
 int chunk_rows(int N) { return (N + VC_DEV_COLSUM_CHUNKS - 1) / VC_DEV_COLSUM_CHUNKS; }
 
 }  // namespace
@@ -387,6 +456,32 @@ void vc_cu_sumsq(const float *grads, const vc_cu_tensor *table, int n, double *p
     if (n < 1) return;
     dim3 grid((unsigned)n, VC_DEV_NORM_BLOCKS);
     sumsq_kernel<<<grid, kThreads, 0, s>>>(grads, table, partials);
+}
+
+void vc_cu_l2norm(float *xn, float *norm, const float *x, int N, int E, cudaStream_t s) {
+    l2norm_kernel<<<blocks_for((size_t)N, kThreads / 32), kThreads, 0, s>>>(xn, norm, x, N, E);
+}
+
+void vc_cu_l2norm_backward(float *dx, const float *d, const float *xn, const float *norm, int N, int E,
+                           cudaStream_t s) {
+    l2norm_backward_kernel<<<blocks_for((size_t)N, kThreads / 32), kThreads, 0, s>>>(dx, d, xn, norm, N, E);
+}
+
+void vc_cu_infonce_rows(float *dS, double *row_loss, const float *S, int R, int N, const int32_t *ids, double weight,
+                        cudaStream_t s) {
+    infonce_rows_kernel<<<blocks_for((size_t)R, kThreads / 32), kThreads, 0, s>>>(dS, row_loss, S, R, N, ids, weight);
+}
+
+void vc_cu_dot_sum(double *out, const float *a, const float *b, size_t n, cudaStream_t s) {
+    dot_sum_kernel<<<1, kThreads, 0, s>>>(out, a, b, n);
+}
+
+void vc_cu_temp_grad(float *g, const double *sums, double temp, double wg, double scale, cudaStream_t s) {
+    temp_grad_kernel<<<1, 1, 0, s>>>(g, sums, temp, wg, scale);
+}
+
+void vc_cu_scale(float *x, float a, size_t n, cudaStream_t s) {
+    if (n) scale_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, a, n);
 }
 
 void vc_cu_floor(float *x, double floor_value, cudaStream_t s) { floor_kernel<<<1, 1, 0, s>>>(x, floor_value); }

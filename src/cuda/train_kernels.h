@@ -46,6 +46,25 @@ void vc_cu_segment_rows_add(float *dst, const float *src, int W, int n_seg, cons
 int vc_cu_attention_backward(float *dqkv, float *D, const float *dout, const float *qkv, const float *out,
                              const float *lse, int B, int L, int C, int H, int causal, cudaStream_t s);
 
+/* The contrastive loss (model/contrastive.h), each kernel one CPU function:
+ * vc_l2norm_forward: norm[n] = max(|x_n|, 1e-12) (the sum in double), xn = x / norm; */
+void vc_cu_l2norm(float *xn, float *norm, const float *x, int N, int E, cudaStream_t s);
+/* vc_l2norm_backward: dx = (d - xn (xn . d)) / norm (dx == d allowed); */
+void vc_cu_l2norm_backward(float *dx, const float *d, const float *xn, const float *norm, int N, int E,
+                           cudaStream_t s);
+/* vc_infonce_rows_forward then vc_infonce_rows_backward over S [R, N] (positives: equal ids, or
+ * the diagonal when ids is NULL): row_loss[r] = mean over r's positives of (lse_r - S_rj), and
+ * dS = weight * (P - targets) from the rounded probabilities P, as the CPU; */
+void vc_cu_infonce_rows(float *dS, double *row_loss, const float *S, int R, int N, const int32_t *ids, double weight,
+                        cudaStream_t s);
+/* out[0] = sum a[k] * b[k] over n values in double (one block: a fixed order); */
+void vc_cu_dot_sum(double *out, const float *a, const float *b, size_t n, cudaStream_t s);
+/* the temperature's gradient as vc_contrastive_loss and vc_model_forward_backward round it:
+ * f = (float)(-sums[0] / temp - sums[1] / temp); f *= (float)wg when wg != 1; *g = (float)scale * f; */
+void vc_cu_temp_grad(float *g, const double *sums, double temp, double wg, double scale, cudaStream_t s);
+/* x *= a (float). */
+void vc_cu_scale(float *x, float a, size_t n, cudaStream_t s);
+
 /* One tensor of an optimizer step: where it is in the parameter buffer and its learning rate
  * and decay factor (vc_adamw_step's plr and decay). */
 typedef struct vc_cu_tensor {
