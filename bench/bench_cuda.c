@@ -42,9 +42,15 @@ static int cmp_double(const void *a, const void *b) {
 static double blocks_flops(int layers, double L, double W) { return layers * (24.0 * L * W * W + 4.0 * L * L * W); }
 
 /* One JSON line saying why this workload has no time (skipped: no GPU; failed: the run). */
+/* The row's name: VICLIP_BENCH_IMPL (e.g. viclip-tc for a variant chosen by the environment). */
+static const char *impl_name(void) {
+    const char *s = getenv("VICLIP_BENCH_IMPL");
+    return s && *s ? s : "viclip";
+}
+
 static void report_problem(const char *key, const char *workload, const char *config, int B, const char *msg) {
     char *q = viclip_json_quote(msg);
-    printf("{\"impl\":\"viclip\",\"workload\":\"%s\",\"config\":\"%s\",\"batch\":%d,\"%s\":%s}\n", workload, config, B,
+    printf("{\"impl\":\"%s\",\"workload\":\"%s\",\"config\":\"%s\",\"batch\":%d,\"%s\":%s}\n", impl_name(), workload, config, B,
            key, q ? q : "\"\"");
     viclip_free_string(q);
 }
@@ -129,9 +135,9 @@ int main(int argc, char **argv) {
         /* the most viclip held on the GPU, from the description's "(peak N MiB)" */
         const char *pk = dev ? strstr(dev, "(peak ") : NULL;
         const double peak_gib = pk ? atof(pk + 6) / 1024.0 : -1;
-        printf("{\"impl\":\"viclip\",\"workload\":\"%s\",\"config\":\"%s\",\"batch\":%d,\"precision\":\"%s\","
+        printf("{\"impl\":\"%s\",\"workload\":\"%s\",\"config\":\"%s\",\"batch\":%d,\"precision\":\"%s\","
                "\"ms\":%.3f,\"items_per_s\":%.2f,\"tflops\":%.2f,\"mfu\":%.4f,\"peak_mem_gib\":%.2f,\"device\":%s}\n",
-               argv[1], argv[2], B, argv[4], med * 1e3, B / med, flops / med / 1e12, flops / med / 1e12 / peak, peak_gib,
+               impl_name(), argv[1], argv[2], B, argv[4], med * 1e3, B / med, flops / med / 1e12, flops / med / 1e12 / peak, peak_gib,
                dev_json ? dev_json : "\"\"");
         viclip_free_string(dev_json);
         viclip_free_string(dev);

@@ -353,8 +353,9 @@ TEST(bf16_loss_within_1e2_of_the_cpu_fp32) {
     CHECK(G.worst_cos >= 0.9, "bf16 gradient cosine %f (%s)", G.worst_cos, G.worst);
 }
 
-/* The B/16 size (head dim 64, 158 tokens at 90% masking, the 77-token text tower) in fp32 and
- * bf16, two clips: under make test-cuda (VICLIP_TEST_CUDA_LARGE=1), as its CPU side takes a while. */
+/* The B/16 size (head dim 64, 158 tokens at 90% masking, the 77-token text tower) in fp32, bf16
+ * and bf16 with the tensor-core attention, two clips: under make test-cuda
+ * (VICLIP_TEST_CUDA_LARGE=1), as its CPU side takes a while. */
 TEST(b16_size_gradients_match_the_cpu) {
     if (!gpu_or_skip("cuda_train.b16_size_gradients_match_the_cpu")) return;
     const char *large = getenv("VICLIP_TEST_CUDA_LARGE");
@@ -369,6 +370,14 @@ TEST(b16_size_gradients_match_the_cpu) {
     const grad_cmp H = compare_gradients(vc_config_preset(VC_PRESET_B16), 2, VC_BF16, 0, 1);
     CHECK(H.ok, "%s", H.msg);
     CHECK(fabs(H.loss_gpu - H.loss_cpu) <= 1e-2 * fabs(H.loss_cpu), "bf16 loss %.7g vs %.7g", H.loss_gpu, H.loss_cpu);
+    /* and with the tensor-core attention both ways (VICLIP_CUDA_ATTENTION=tc, opt-in) */
+    setenv("VICLIP_CUDA_ATTENTION", "tc", 1);
+    const grad_cmp T = compare_gradients(vc_config_preset(VC_PRESET_B16), 2, VC_BF16, 0, 1);
+    unsetenv("VICLIP_CUDA_ATTENTION");
+    CHECK(T.ok, "%s", T.msg);
+    CHECK(fabs(T.loss_gpu - T.loss_cpu) <= 1e-2 * fabs(T.loss_cpu), "bf16 loss with tensor-core attention %.7g vs %.7g",
+          T.loss_gpu, T.loss_cpu);
+    CHECK(T.worst_cos >= 0.9, "bf16 gradient cosine with tensor-core attention %f (%s)", T.worst_cos, T.worst);
 }
 
 static int same_params(const char *a, const char *b, char *why, size_t cap) {

@@ -295,6 +295,41 @@ done:
     release(k);
 }
 
+/* The tensor-core pair (bf16): forward with lse, then the backward from its own forward, against
+ * the CPU's fp32 (bf16 bounds: the operands and probabilities are rounded to 8 bits). */
+static void check_attention_tc(checker *k, int B, int L) {
+    const int C = 128, H = 2;
+    const size_t n = (size_t)B * L * C;
+    float *qkv = host_random(k, 3 * n, 1), *dout = host_random(k, n, 1), *out = calloc(n, 4), *lse = calloc((size_t)B * H * L, 4);
+    float *dqkv = calloc(3 * n, 4), *g = calloc(3 * n, 4);
+    float *scratch = malloc(vc_attention_scratch_elems(L, C, H, omp_get_max_threads()) * 4);
+    float *d_qkv = dev(k, qkv, 3 * n * 4), *d_out = dev(k, NULL, n * 4), *d_lse = dev(k, NULL, (size_t)B * H * L * 4);
+    float *d_dout = dev(k, dout, n * 4), *d_dqkv = dev(k, NULL, 3 * n * 4), *d_D = dev(k, NULL, (size_t)B * H * L * 4);
+    char name[96];
+    if (!scratch || !g || !d_D) {
+        say(k, "  tensor-core attention: out of memory\n");
+        k->failed++;
+        goto done;
+    }
+    vc_attention_forward(VC_FP32, out, lse, scratch, qkv, B, L, C, H, 0);
+    vc_attention_backward(dqkv, scratch, dout, qkv, out, lse, B, L, C, H, 0);
+    if (vc_cu_attention_bf16_train(d_out, d_lse, d_qkv, B, L, C, H, 0, k->s) ||
+        vc_cu_attention_backward_bf16(d_dqkv, d_D, d_dout, d_qkv, d_out, d_lse, B, L, C, H, 0, k->s)) {
+        say(k, "  tensor-core attention L%d: not launched FAIL\n", L);
+        k->failed++;
+        goto done;
+    }
+    back(k, g, d_out, n * 4);
+    snprintf(name, sizeof name, "attention bf16 forward L%d hd64", L);
+    verdict(k, name, rel_err(g, out, n), 2e-2);
+    back(k, g, d_dqkv, 3 * n * 4);
+    snprintf(name, sizeof name, "attention bf16 backward L%d hd64", L);
+    verdict(k, name, rel_err(g, dqkv, 3 * n), 3e-2);
+done:
+    free(qkv), free(dout), free(out), free(lse), free(dqkv), free(g), free(scratch);
+    release(k);
+}
+
 /* AdamW bit for bit, and the gradient norm, over the tiny model's table. */
 static void check_optimizer(checker *k) {
     vc_error err;
@@ -423,6 +458,8 @@ int vc_cuda_check_ops(char *report, size_t cap, vc_error *err) {
     check_attention(&k, 2, 77, 128, 2, 1);   /* text: causal, head dim 64 */
     check_attention(&k, 2, 158, 128, 4, 0);  /* B/16 masked length, head dim 32 */
     check_attention(&k, 1, 206, 256, 2, 0);  /* L/14 masked length, head dim 128 */
+    check_attention_tc(&k, 2, 158);          /* B/16 masked length */
+    check_attention_tc(&k, 1, 256);          /* the longest it takes */
     check_optimizer(&k);
     check_contrastive(&k);
     cudaError_t e = cudaDeviceSynchronize();

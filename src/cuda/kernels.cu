@@ -188,7 +188,8 @@ constexpr int LDF = HD + 4;   // fp32 rows (a multiple of 4)
 using namespace nvcuda;
 }  // namespace tc
 
-__global__ void __launch_bounds__(128) attention_tc_kernel(float *out, const float *qkv, int L, int C, int H) {
+__global__ void __launch_bounds__(128) attention_tc_kernel(float *out, float *lse, const float *qkv, int L, int C,
+                                                           int H) {
     using namespace tc;
     __shared__ __align__(32) __nv_bfloat16 qs[QB][LDH];
     __shared__ __align__(32) __nv_bfloat16 ks[KT][LDH];
@@ -272,6 +273,8 @@ __global__ void __launch_bounds__(128) attention_tc_kernel(float *out, const flo
         const float inv = 1.0f / l;
         float *o = out + ((size_t)b * L + i) * C + (size_t)h * HD;
         for (int c = half * (HD / 2); c < (half + 1) * (HD / 2); c++) o[c] = so[warp][row][c] * inv;
+        // training: the row's log-sum-exp of the scores as computed here (bf16 Q and K)
+        if (lse && half == 0) lse[(size_t)bh * L + i] = m + logf(l);
     }
 }
 
@@ -363,7 +366,15 @@ void vc_cu_gather_rows(float *dst, const float *src, const int32_t *row, int B, 
 int vc_cu_attention_bf16(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s) {
     if (causal || C / H != tc::HD || C % H) return vc_cu_attention(out, qkv, B, L, C, H, causal, s);
     dim3 grid((unsigned)((L + tc::QB - 1) / tc::QB), (unsigned)(B * H));
-    attention_tc_kernel<<<grid, 32 * tc::WARPS, 0, s>>>(out, qkv, L, C, H);
+    attention_tc_kernel<<<grid, 32 * tc::WARPS, 0, s>>>(out, nullptr, qkv, L, C, H);
+    return 0;
+}
+
+int vc_cu_attention_bf16_train(float *out, float *lse, const float *qkv, int B, int L, int C, int H, int causal,
+                               cudaStream_t s) {
+    if (causal || C / H != tc::HD || C % H) return -1;
+    dim3 grid((unsigned)((L + tc::QB - 1) / tc::QB), (unsigned)(B * H));
+    attention_tc_kernel<<<grid, 32 * tc::WARPS, 0, s>>>(out, lse, qkv, L, C, H);
     return 0;
 }
 

@@ -61,6 +61,10 @@ int vc_cu_attention_train(float *out, float *lse, const float *qkv, int B, int L
  * scores, softmax and sums in fp32 (FlashAttention-2's loop). Head dim 64 without a causal
  * mask (the video towers of B/16 and L/14); anything else runs vc_cu_attention. */
 int vc_cu_attention_bf16(float *out, const float *qkv, int B, int L, int C, int H, int causal, cudaStream_t s);
+/* The same keeping lse [B, H, L] of its scores (bf16 Q pre-scaled, bf16 K) for the tensor-core
+ * backward; -1 (nothing launched) when causal or the head dim is not 64. */
+int vc_cu_attention_bf16_train(float *out, float *lse, const float *qkv, int B, int L, int C, int H, int causal,
+                               cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,7 @@ typedef struct cuda_train {
     float h_temp;
     double *h_row_loss;              /* [2B] each row's loss term, copied back at the end of a step */
     int host_loss;                   /* VICLIP_CUDA_LOSS=host: the loss on the host (the CPU's code) */
+    int tc_attention;                /* VICLIP_CUDA_ATTENTION=tc: tensor-core attention in bf16 training */
 } cuda_train;
 
 typedef struct step {
@@ -174,6 +175,12 @@ double vc_cuda_loss_total(const double *row_loss, int B) {
 
 /* ---- the block (model/transformer.c) ---- */
 
+/* Tensor-core attention both ways (opt-in, VICLIP_CUDA_ATTENTION=tc): bf16, head dim 64, no
+ * mask, up to 256 tokens (the masked video towers); else the exact fp32 kernels. */
+static int tc_attention(const step *s, int L, int W, int H, int causal) {
+    return s->prec == VC_BF16 && s->t->tc_attention && !causal && W % H == 0 && W / H == 64 && L <= 256;
+}
+
 static int block_forward(step *s, const vc_block_view *p, vc_dev_block *a, const float *inp, int B, int L, int W,
                          int H, int causal, const float *drop) {
     const vc_dev_train_plan *pl = &s->t->pl;
@@ -182,7 +189,8 @@ static int block_forward(step *s, const vc_block_view *p, vc_dev_block *a, const
     const float *dp1 = drop, *dp2 = drop ? drop + B : NULL;
     vc_cu_layernorm_train(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W, (float)VC_LN_EPS, st);
     if (linear_forward(s, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W)) return -1;
-    if (vc_cu_attention_train(a->attn, a->lse, a->qkv, B, L, W, H, causal, st))
+    if (tc_attention(s, L, W, H, causal) ? vc_cu_attention_bf16_train(a->attn, a->lse, a->qkv, B, L, W, H, causal, st)
+                                         : vc_cu_attention_train(a->attn, a->lse, a->qkv, B, L, W, H, causal, st))
         return vc_fail(s->err, "CUDA attention: head dimension %d is over 128", W / H);
     if (linear_forward(s, pl->branch, a->attn, p->out_w, p->out_b, N, W, W)) return -1;
     vc_cu_residual(a->res1, inp, pl->branch, dp1, B, (size_t)L * W, st);
@@ -220,8 +228,9 @@ static int block_backward(step *s, const vc_block_view *p, vc_block_view *gr, co
         linear_backward(s, pl->d_attn, gr->out_w, gr->out_b, pl->branch, a->attn, p->out_w, N, W, W) ||
         zero(s, pl->d_qkv, 3 * NW * sizeof(float)))
         return -1;
-    if (vc_cu_attention_backward(pl->d_qkv, pl->attn_D, pl->d_attn, a->qkv, a->attn, a->lse, B, L, W, H, causal, st))
-        return vc_fail(s->err, "CUDA attention backward: head dimension %d is over 128", W / H);
+    if ((tc_attention(s, L, W, H, causal) ? vc_cu_attention_backward_bf16 : vc_cu_attention_backward)(
+            pl->d_qkv, pl->attn_D, pl->d_attn, a->qkv, a->attn, a->lse, B, L, W, H, causal, st))
+        return vc_fail(s->err, "CUDA attention backward: head dimension %d (%d tokens) is not supported", W / H, L);
     if (zero(s, pl->d_ln, NW * sizeof(float)) ||
         linear_backward(s, pl->d_ln, gr->qkv_w, gr->qkv_b, pl->d_qkv, a->ln1, p->qkv_w, N, W, 3 * W))
         return -1;
@@ -430,6 +439,8 @@ int vc_cuda_train_open(vc_device *d, const vc_model *m, const vc_adamw *opt, vc_
     g->train = t;
     const char *loss_env = getenv("VICLIP_CUDA_LOSS");
     t->host_loss = loss_env && !strcmp(loss_env, "host");
+    const char *att_env = getenv("VICLIP_CUDA_ATTENTION");
+    t->tc_attention = att_env && !strcmp(att_env, "tc");
     const size_t bytes = g->n_params * sizeof(float);
     t->pl.vis.blocks = calloc((size_t)m->cfg.vision_layers, sizeof(vc_dev_block));
     t->pl.txt.blocks = calloc((size_t)m->cfg.text_layers, sizeof(vc_dev_block));

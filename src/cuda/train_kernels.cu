@@ -1,8 +1,10 @@
 // CUDA kernels of training: each the backward of a forward op, or the optimizer; see
 // train_kernels.h. Reductions run in a fixed order (no atomics) so that every run of a step
 // computes the same bits.
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <math.h>
+#include <mma.h>
 
 #include "backend/train_plan.h"
 #include "cuda/train_kernels.h"
@@ -256,6 +258,179 @@ void launch_attention_backward(float *dqkv, const float *D, const float *dout, c
     attention_dkv_kernel<HDMAX, KT><<<grid, Q, 0, s>>>(dqkv, qkv, dout, lse, D, L, C, H, hd, causal, scale);
 }
 
+// ---- attention backward on tensor cores (--precision bf16, head dim 64, no mask, L <= 256) ----
+//
+// One block of 4 warps per (sample, head) holds its Q (pre-scaled by 1/8, exact in bf16), K, V
+// and dO in shared memory as bf16, with each query's lse (of the tensor-core forward) and D.
+// Phase 1, dQ: each warp takes query tiles of 16 and walks the keys in chunks of 64:
+// S = Q K^T and dP = dO V^T by WMMA (fp32 accumulation), P = exp(S - lse) and
+// dS = P (dP - D) in fp32, dS rounded to bf16, dQ += dS K. Phase 2, dK and dV: each warp takes
+// key tiles of 16 and walks the queries: S^T = K Q^T, dP^T = V dO^T, then dV += P^T dO and
+// dK += dS^T Q. Every sum is a warp's own (no atomics, no L x L matrix: 16 x 64 tiles).
+namespace tcb {
+constexpr int HD = 64, LMAX = 256, WARPS = 4, CH = 64;
+constexpr int LDH = HD + 8;   // bf16 rows
+constexpr int LDF = CH + 4;   // fp32 rows
+constexpr int LDB = CH + 8;   // bf16 rows of P and dS
+using namespace nvcuda;
+// dynamic shared memory: Q, K, V, dO [Lp][LDH] bf16; lse, D [Lp]; per warp S, dP [16][LDF] fp32, P, dS [16][LDB] bf16
+inline size_t smem_bytes(int Lp) {
+    return 4 * (size_t)Lp * LDH * 2 + 2 * (size_t)Lp * 4 + WARPS * (2 * 16 * LDF * 4 + 2 * 16 * LDB * 2);
+}
+}  // namespace tcb
+
+__global__ void __launch_bounds__(128) attention_backward_tc_kernel(float *dqkv, const float *qkv, const float *dout,
+                                                                    const float *lse, const float *D, int L, int C,
+                                                                    int H) {
+    using namespace tcb;
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int Lp = (L + 15) / 16 * 16;
+    __nv_bfloat16 *qs = reinterpret_cast<__nv_bfloat16 *>(smem), *ks = qs + (size_t)Lp * LDH,
+                  *vs = ks + (size_t)Lp * LDH, *os = vs + (size_t)Lp * LDH;
+    float *ls = reinterpret_cast<float *>(os + (size_t)Lp * LDH), *Dsh = ls + Lp;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, row = lane / 2, half = lane % 2;
+    float *Sw = Dsh + Lp + (size_t)warp * 2 * 16 * LDF, *dPw = Sw + 16 * LDF;
+    __nv_bfloat16 *Pw = reinterpret_cast<__nv_bfloat16 *>(Dsh + Lp + (size_t)WARPS * 2 * 16 * LDF) +
+                        (size_t)warp * 2 * 16 * LDB,
+                  *dSw = Pw + 16 * LDB;
+    const int bh = blockIdx.x, b = bh / H, h = bh % H, C3 = 3 * C;
+    const float *base = qkv + (size_t)b * L * C3 + (size_t)h * HD;
+    const float *obase = dout + (size_t)b * L * C + (size_t)h * HD;
+    for (int e = threadIdx.x; e < Lp * HD; e += blockDim.x) {
+        const int r = e / HD, d = e % HD;
+        const bool ok = r < L;
+        qs[r * LDH + d] = __float2bfloat16_rn(ok ? base[(size_t)r * C3 + d] * 0.125f : 0.0f);
+        ks[r * LDH + d] = __float2bfloat16_rn(ok ? base[(size_t)r * C3 + C + d] : 0.0f);
+        vs[r * LDH + d] = __float2bfloat16_rn(ok ? base[(size_t)r * C3 + 2 * C + d] : 0.0f);
+        os[r * LDH + d] = __float2bfloat16_rn(ok ? obase[(size_t)r * C + d] : 0.0f);
+    }
+    for (int r = threadIdx.x; r < Lp; r += blockDim.x) {
+        ls[r] = r < L ? lse[(size_t)bh * L + r] : 0.0f;
+        Dsh[r] = r < L ? D[(size_t)bh * L + r] : 0.0f;
+    }
+    __syncthreads();
+    const int tiles = Lp / 16;
+    // A [16 x 16*nk] (rows a, ld lda) times B^T where B's rows are b0.. (col_major view), into out[16 x 16*nk] fp32
+    // Phase 1: dQ of query tiles
+    for (int qt = warp; qt < tiles; qt += WARPS) {
+        const int q0 = qt * 16;
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> dq[HD / 16];
+        for (int n = 0; n < HD / 16; n++) wmma::fill_fragment(dq[n], 0.0f);
+        for (int k0 = 0; k0 < Lp; k0 += CH) {
+            const int nk = min(CH, Lp - k0) / 16;
+            for (int n = 0; n < nk; n++) {  // S = Q K^T and dP = dO V^T, 16 keys at a time
+                wmma::fragment<wmma::accumulator, 16, 16, 16, float> sf, pf;
+                wmma::fill_fragment(sf, 0.0f);
+                wmma::fill_fragment(pf, 0.0f);
+                for (int kk = 0; kk < HD / 16; kk++) {
+                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a, ao;
+                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> bk, bv;
+                    wmma::load_matrix_sync(a, qs + (size_t)q0 * LDH + kk * 16, LDH);
+                    wmma::load_matrix_sync(ao, os + (size_t)q0 * LDH + kk * 16, LDH);
+                    wmma::load_matrix_sync(bk, ks + (size_t)(k0 + n * 16) * LDH + kk * 16, LDH);
+                    wmma::load_matrix_sync(bv, vs + (size_t)(k0 + n * 16) * LDH + kk * 16, LDH);
+                    wmma::mma_sync(sf, a, bk, sf);
+                    wmma::mma_sync(pf, ao, bv, pf);
+                }
+                wmma::store_matrix_sync(Sw + n * 16, sf, LDF, wmma::mem_row_major);
+                wmma::store_matrix_sync(dPw + n * 16, pf, LDF, wmma::mem_row_major);
+            }
+            __syncwarp();
+            const int i = q0 + row;
+            for (int c = half * (CH / 2); c < (half + 1) * (CH / 2); c++) {
+                const int j = k0 + c;
+                float ds = 0.0f;
+                if (c < nk * 16 && j < L && i < L) {
+                    const float p = expf(Sw[row * LDF + c] - ls[i]);
+                    ds = p * (dPw[row * LDF + c] - Dsh[i]);
+                }
+                dSw[row * LDB + c] = __float2bfloat16_rn(ds);
+            }
+            __syncwarp();
+            for (int n = 0; n < HD / 16; n++)  // dQ += dS K
+                for (int kk = 0; kk < nk; kk++) {
+                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> bk;
+                    wmma::load_matrix_sync(a, dSw + kk * 16, LDB);
+                    wmma::load_matrix_sync(bk, ks + (size_t)(k0 + kk * 16) * LDH + n * 16, LDH);
+                    wmma::mma_sync(dq[n], a, bk, dq[n]);
+                }
+            __syncwarp();
+        }
+        for (int n = 0; n < HD / 16; n++) wmma::store_matrix_sync(Sw + n * 16, dq[n], LDF, wmma::mem_row_major);
+        __syncwarp();
+        const int i = q0 + row;
+        if (i < L) {
+            float *o = dqkv + ((size_t)b * L + i) * C3 + (size_t)h * HD;
+            for (int c = half * (HD / 2); c < (half + 1) * (HD / 2); c++) o[c] += 0.125f * Sw[row * LDF + c];
+        }
+        __syncwarp();
+    }
+    // Phase 2: dK and dV of key tiles
+    for (int kt = warp; kt < tiles; kt += WARPS) {
+        const int j0 = kt * 16;
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> dk[HD / 16], dv[HD / 16];
+        for (int n = 0; n < HD / 16; n++) wmma::fill_fragment(dk[n], 0.0f), wmma::fill_fragment(dv[n], 0.0f);
+        for (int i0 = 0; i0 < Lp; i0 += CH) {
+            const int nq = min(CH, Lp - i0) / 16;
+            for (int n = 0; n < nq; n++) {  // S^T = K Q^T and dP^T = V dO^T, 16 queries at a time
+                wmma::fragment<wmma::accumulator, 16, 16, 16, float> sf, pf;
+                wmma::fill_fragment(sf, 0.0f);
+                wmma::fill_fragment(pf, 0.0f);
+                for (int kk = 0; kk < HD / 16; kk++) {
+                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a, av;
+                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> bq, bo;
+                    wmma::load_matrix_sync(a, ks + (size_t)j0 * LDH + kk * 16, LDH);
+                    wmma::load_matrix_sync(av, vs + (size_t)j0 * LDH + kk * 16, LDH);
+                    wmma::load_matrix_sync(bq, qs + (size_t)(i0 + n * 16) * LDH + kk * 16, LDH);
+                    wmma::load_matrix_sync(bo, os + (size_t)(i0 + n * 16) * LDH + kk * 16, LDH);
+                    wmma::mma_sync(sf, a, bq, sf);
+                    wmma::mma_sync(pf, av, bo, pf);
+                }
+                wmma::store_matrix_sync(Sw + n * 16, sf, LDF, wmma::mem_row_major);
+                wmma::store_matrix_sync(dPw + n * 16, pf, LDF, wmma::mem_row_major);
+            }
+            __syncwarp();
+            const int j = j0 + row;
+            for (int c = half * (CH / 2); c < (half + 1) * (CH / 2); c++) {
+                const int i = i0 + c;
+                float p = 0.0f, ds = 0.0f;
+                if (c < nq * 16 && i < L && j < L) {
+                    p = expf(Sw[row * LDF + c] - ls[i]);
+                    ds = p * (dPw[row * LDF + c] - Dsh[i]);
+                }
+                Pw[row * LDB + c] = __float2bfloat16_rn(p);
+                dSw[row * LDB + c] = __float2bfloat16_rn(ds);
+            }
+            __syncwarp();
+            for (int n = 0; n < HD / 16; n++)  // dV += P^T dO, dK += dS^T (Q / 8)
+                for (int kk = 0; kk < nq; kk++) {
+                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> ap, as;
+                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::row_major> bo, bq;
+                    wmma::load_matrix_sync(ap, Pw + kk * 16, LDB);
+                    wmma::load_matrix_sync(as, dSw + kk * 16, LDB);
+                    wmma::load_matrix_sync(bo, os + (size_t)(i0 + kk * 16) * LDH + n * 16, LDH);
+                    wmma::load_matrix_sync(bq, qs + (size_t)(i0 + kk * 16) * LDH + n * 16, LDH);
+                    wmma::mma_sync(dv[n], ap, bo, dv[n]);
+                    wmma::mma_sync(dk[n], as, bq, dk[n]);
+                }
+            __syncwarp();
+        }
+        for (int n = 0; n < HD / 16; n++) {
+            wmma::store_matrix_sync(Sw + n * 16, dk[n], LDF, wmma::mem_row_major);
+            wmma::store_matrix_sync(dPw + n * 16, dv[n], LDF, wmma::mem_row_major);
+        }
+        __syncwarp();
+        const int j = j0 + row;
+        if (j < L) {
+            float *o = dqkv + ((size_t)b * L + j) * C3 + (size_t)h * HD;
+            for (int c = half * (HD / 2); c < (half + 1) * (HD / 2); c++)
+                o[C + c] += Sw[row * LDF + c], o[2 * C + c] += dPw[row * LDF + c];
+        }
+        __syncwarp();
+    }
+}
+
 // ---- optimizer ----
 
 // vc_adamw_step's loop body, each operation rounded as the CPU's (ISO C: no contraction).
@@ -440,6 +615,18 @@ int vc_cu_attention_backward(float *dqkv, float *D, const float *dout, const flo
     if (hd <= 32) launch_attention_backward<32, 64>(dqkv, D, dout, qkv, lse, B, L, C, H, causal, s);
     else if (hd <= 64) launch_attention_backward<64, 32>(dqkv, D, dout, qkv, lse, B, L, C, H, causal, s);
     else launch_attention_backward<128, 16>(dqkv, D, dout, qkv, lse, B, L, C, H, causal, s);
+    return 0;
+}
+
+int vc_cu_attention_backward_bf16(float *dqkv, float *D, const float *dout, const float *qkv, const float *out,
+                                  const float *lse, int B, int L, int C, int H, int causal, cudaStream_t s) {
+    if (causal || C % H || C / H != tcb::HD || L > tcb::LMAX) return -1;
+    const size_t bytes = tcb::smem_bytes((L + 15) / 16 * 16);
+    if (cudaFuncSetAttribute(attention_backward_tc_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes) !=
+        cudaSuccess)
+        return -1;
+    attention_D_kernel<<<blocks_for((size_t)B * H * L), kThreads, 0, s>>>(D, dout, out, B, L, C, H);
+    attention_backward_tc_kernel<<<(unsigned)(B * H), 32 * tcb::WARPS, bytes, s>>>(dqkv, qkv, dout, lse, D, L, C, H);
     return 0;
 }
 

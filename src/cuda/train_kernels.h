@@ -65,6 +65,12 @@ void vc_cu_temp_grad(float *g, const double *sums, double temp, double wg, doubl
 /* x *= a (float). */
 void vc_cu_scale(float *x, float a, size_t n, cudaStream_t s);
 
+/* The same on tensor cores for --precision bf16 (Q, K, V, dO, P and dS rounded to bf16, sums in
+ * fp32), from the lse of vc_cu_attention_bf16_train: head dim 64, no causal mask, L <= 256 (the
+ * masked video towers of B/16 and L/14); -1 (nothing launched) otherwise. */
+int vc_cu_attention_backward_bf16(float *dqkv, float *D, const float *dout, const float *qkv, const float *out,
+                                  const float *lse, int B, int L, int C, int H, int causal, cudaStream_t s);
+
 /* One tensor of an optimizer step: where it is in the parameter buffer and its learning rate
  * and decay factor (vc_adamw_step's plr and decay). */
 typedef struct vc_cu_tensor {
