@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One GPU session in one command (issue 10): on a machine with an NVIDIA GPU, nvcc and cuBLAS,
 # where nothing can be installed (no FFmpeg headers, no oneDNN: the build leaves out what is
-# missing), builds viclip, runs the GPU parity tests and the GPU benchmark against PyTorch, and
+# missing), builds viclip, runs the GPU training and parity tests, 200 demo steps on both devices
+# and the GPU benchmark against PyTorch, and
 # writes every log under $OUT (default build/gpu-session). Each step has a time limit and a
 # failed step does not stop the next; summary.txt lists each step's exit status and seconds.
 # The whole script is meant to fit in about 10 minutes (SESSION_BUDGET, seconds, default 540):
@@ -136,7 +137,7 @@ step vocab 20 bash -c vocab
 step build 240 bash -c build
 # training first (issue 10): every kernel against its CPU pair, then gradients, resume, the demo
 step test_cuda_train 150 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda_train
-step test_cuda 120 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
+step test_cuda 150 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
 step demo_loss 150 bash -c demo_loss
 step nccl 90 bash -c nccl
 # bench: viclip and eager PyTorch first, torch.compile rows only while time remains
