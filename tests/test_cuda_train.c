@@ -301,7 +301,14 @@ static grad_cmp compare_gradients(vc_config c, int B, vc_precision prec, int tra
     if (vc_model_use_device(m, VC_DEVICE_CUDA, &err) || vc_device_train_open(m->device, m, &opt, &err) ||
         vc_device_forward_backward(m->device, m, &in, &G.loss_gpu, &err) ||
         vc_device_train_pull(m->device, m, NULL, 1, &err)) {
-        snprintf(G.msg, sizeof G.msg, "GPU: %s", err.msg);
+        /* once more waiting after every stage (VICLIP_CUDA_SYNC=1), so the message names the stage */
+        char first[1024];
+        snprintf(first, sizeof first, "%s", err.msg);
+        setenv("VICLIP_CUDA_SYNC", "1", 1);
+        int again = vc_model_use_device(m, VC_DEVICE_CUDA, &err) || vc_device_train_open(m->device, m, &opt, &err) ||
+                    vc_device_forward_backward(m->device, m, &in, &G.loss_gpu, &err);
+        unsetenv("VICLIP_CUDA_SYNC");
+        snprintf(G.msg, sizeof G.msg, "GPU: %.500s (stage by stage: %.500s)", first, again ? err.msg : "no failure");
         goto done;
     }
     for (int t = 0; t < m->table.count; t++) {

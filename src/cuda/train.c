@@ -43,6 +43,7 @@ typedef struct cuda_train {
     double *h_row_loss;              /* [2B] each row's loss term, copied back at the end of a step */
     int host_loss;                   /* VICLIP_CUDA_LOSS=host: the loss on the host (the CPU's code) */
     int tc_attention;                /* VICLIP_CUDA_ATTENTION=tc: tensor-core attention in bf16 training */
+    int debug_sync;                  /* VICLIP_CUDA_SYNC=1: wait after each stage, naming the one that fails */
 } cuda_train;
 
 typedef struct step {
@@ -129,6 +130,17 @@ static int zero(step *s, void *p, size_t bytes) {
     vc_error *err = s->err;
     CU(cudaMemsetAsync(p, 0, bytes, s->g->stream), "zeroing a gradient buffer");
     return 0;
+}
+
+/* VICLIP_CUDA_SYNC=1: the stream is waited for after each stage, so a failing kernel is named by
+ * its stage ("video block 3 backward") instead of by the step's end. */
+static int stage(const step *s, const char *what, int layer) {
+    if (!s->t || !s->t->debug_sync) return 0;
+    cudaError_t e = cudaStreamSynchronize(s->g->stream);
+    if (e == cudaSuccess) e = cudaGetLastError();
+    if (e == cudaSuccess) return 0;
+    if (layer >= 0) return vc_fail(s->err, "CUDA %s %d: %s", what, layer, cudaGetErrorString(e));
+    return vc_fail(s->err, "CUDA %s: %s", what, cudaGetErrorString(e));
 }
 
 /* ---- the contrastive loss (model/contrastive.c, model/model.c's scaling) ---- */
@@ -258,7 +270,9 @@ static int vision_forward(step *s, const vc_model *m, int B, int masked, int dro
     const float *inp = tw->x;
     for (int l = 0; l < c->vision_layers; l++) {
         const float *drop = dropping ? tw->drop + (size_t)l * 2 * B : NULL;
-        if (block_forward(s, &p->blocks[l], &tw->blocks[l], inp, B, L, W, c->vision_heads, 0, drop)) return -1;
+        if (block_forward(s, &p->blocks[l], &tw->blocks[l], inp, B, L, W, c->vision_heads, 0, drop) ||
+            stage(s, "video block forward", l))
+            return -1;
         inp = tw->blocks[l].out;
     }
     vc_cu_gather_rows(tw->pooled, inp, NULL, B, L, W, st);
@@ -289,7 +303,8 @@ static int vision_backward(step *s, const vc_model *m, int B, int dropping) {
         const float *inp = l ? tw->blocks[l - 1].out : tw->x;
         const float *drop = dropping ? tw->drop + (size_t)l * 2 * B : NULL;
         if (block_backward(s, &p->blocks[l], &gr->blocks[l], &tw->blocks[l], inp, tw->d_stream, B, L, W,
-                           c->vision_heads, 0, drop))
+                           c->vision_heads, 0, drop) ||
+            stage(s, "video block backward", l))
             return -1;
     }
     if (zero(s, tw->d_embed, BLW * sizeof(float))) return -1;
@@ -317,7 +332,9 @@ static int text_forward(step *s, const vc_model *m, int B, int L) {
     vc_cu_text_embed(tw->embed, pl->tokens, p->token_emb, p->pos_emb, B, L, c->context_length, W, st);
     const float *inp = tw->embed;
     for (int l = 0; l < c->text_layers; l++) {
-        if (block_forward(s, &p->blocks[l], &tw->blocks[l], inp, B, L, W, c->text_heads, 1, NULL)) return -1;
+        if (block_forward(s, &p->blocks[l], &tw->blocks[l], inp, B, L, W, c->text_heads, 1, NULL) ||
+            stage(s, "text block forward", l))
+            return -1;
         inp = tw->blocks[l].out;
     }
     vc_cu_gather_rows(tw->pooled, inp, pl->eot, B, L, W, st);
@@ -347,7 +364,8 @@ static int text_backward(step *s, const vc_model *m, int B, int L) {
     for (int l = c->text_layers - 1; l >= 0; l--) {
         const float *inp = l ? tw->blocks[l - 1].out : tw->embed;
         if (block_backward(s, &p->blocks[l], &gr->blocks[l], &tw->blocks[l], inp, tw->d_stream, B, L, W, c->text_heads,
-                           1, NULL))
+                           1, NULL) ||
+            stage(s, "text block backward", l))
             return -1;
     }
     const vc_row_lists *ls = s->t->lists;
@@ -441,6 +459,8 @@ int vc_cuda_train_open(vc_device *d, const vc_model *m, const vc_adamw *opt, vc_
     t->host_loss = loss_env && !strcmp(loss_env, "host");
     const char *att_env = getenv("VICLIP_CUDA_ATTENTION");
     t->tc_attention = att_env && !strcmp(att_env, "tc");
+    const char *sync_env = getenv("VICLIP_CUDA_SYNC");
+    t->debug_sync = sync_env && !strcmp(sync_env, "1");
     const size_t bytes = g->n_params * sizeof(float);
     t->pl.vis.blocks = calloc((size_t)m->cfg.vision_layers, sizeof(vc_dev_block));
     t->pl.txt.blocks = calloc((size_t)m->cfg.text_layers, sizeof(vc_dev_block));
@@ -562,7 +582,10 @@ int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in
         CU(cudaMemcpyAsync(pl->ids, in->ids, (size_t)B * sizeof(int32_t), cudaMemcpyHostToDevice, st),
            "copying the positive groups to the GPU");
     CU(cudaMemsetAsync(t->grads, 0, g->n_params * sizeof(float), st), "zeroing gradients");
-    if (vision_forward(&s, m, B, in->keep != NULL, dropping) || text_forward(&s, m, B, Lt)) return -1;
+    if (stage(&s, "copying the step's inputs", -1) || vision_forward(&s, m, B, in->keep != NULL, dropping) ||
+        stage(&s, "video forward (embedding, head)", -1) || text_forward(&s, m, B, Lt) ||
+        stage(&s, "text forward (embedding, head)", -1))
+        return -1;
     /* the loss, as step_forward and vc_model_forward_backward compute and scale it */
     const double wg = in->align ? in->align->global : 1;
     double loss_global = 0;
@@ -575,7 +598,10 @@ int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in
             return -1;
     }
     /* the text tower first, as the CPU */
-    if ((in->train_text && text_backward(&s, m, B, Lt)) || vision_backward(&s, m, B, dropping)) return -1;
+    if (stage(&s, "contrastive loss", -1) || (in->train_text && text_backward(&s, m, B, Lt)) ||
+        stage(&s, "text backward (head, embeddings)", -1) || vision_backward(&s, m, B, dropping) ||
+        stage(&s, "video backward (embeddings, patch embedding)", -1))
+        return -1;
     CU(cudaGetLastError(), "training step kernels");
     if (!t->host_loss) { /* the rows' loss terms: the one wait of the step, at its end */
         CU(cudaMemcpyAsync(t->h_row_loss, pl->row_loss, 2 * (size_t)B * sizeof(double), cudaMemcpyDeviceToHost, st),
