@@ -150,6 +150,35 @@ static void check_elementwise(checker *k) {
     vc_cu_scale_rows(d_out, d_dy, d_sc, B, (size_t)L * W, k->s);
     back(k, g, d_out, n * 4);
     verdict(k, "scale rows (drop-path backward)", rel_err(g, ref, n), 0);
+    /* fused forward pairs: residual + LayerNorm, bias + QuickGELU */
+    {
+        float *lw = host_random(k, W, 1), *lb = host_random(k, W, 1), *ln = calloc(n, 4), *mean = calloc((size_t)B * L, 4);
+        float *rstd = calloc((size_t)B * L, 4), *gres = calloc(n, 4), *gln = calloc(n, 4), *gm = calloc((size_t)B * L, 4);
+        float *gr = calloc((size_t)B * L, 4), *d_lw = dev(k, lw, W * 4), *d_lb = dev(k, lb, W * 4);
+        float *d_ln = dev(k, NULL, n * 4), *d_m = dev(k, NULL, (size_t)B * L * 4), *d_r = dev(k, NULL, (size_t)B * L * 4);
+        float *d_res = dev(k, NULL, n * 4);
+        if (lw && lb && ln && mean && rstd && gres && gln && gm && gr && d_r && d_res) {
+            for (size_t i = 0; i < n; i++) ref[i] = x[i] + sc[i / ((size_t)L * W)] * br[i];
+            vc_layernorm_forward(ln, mean, rstd, ref, lw, lb, B * L, W);
+            vc_cu_residual_layernorm(d_res, d_ln, d_m, d_r, d_x, d_br, d_sc, d_lw, d_lb, B, L, W, (float)VC_LN_EPS, k->s);
+            back(k, gres, d_res, n * 4), back(k, gln, d_ln, n * 4), back(k, gm, d_m, (size_t)B * L * 4);
+            back(k, gr, d_r, (size_t)B * L * 4);
+            verdict(k, "residual + layernorm (fused)", fmax(rel_err(gres, ref, n), rel_err(gln, ln, n)), 1e-6);
+            verdict(k, "residual + layernorm (mean, rstd)", fmax(rel_err(gm, mean, (size_t)B * L), rel_err(gr, rstd, (size_t)B * L)),
+                    1e-6);
+            /* bias + QuickGELU over rows of W */
+            for (size_t i = 0; i < n; i++) ref[i] = x[i] + lb[i % W];
+            vc_quickgelu_forward(ln, ref, n);
+            cudaMemcpy(d_res, x, n * 4, cudaMemcpyHostToDevice);
+            vc_cu_bias_quickgelu(d_res, d_ln, d_lb, B * L, W, k->s);
+            back(k, gres, d_res, n * 4), back(k, gln, d_ln, n * 4);
+            verdict(k, "bias + quickgelu (fused)", fmax(rel_err(gres, ref, n), rel_err(gln, ln, n)), 1e-6);
+        } else {
+            say(k, "  fused forward pairs: out of memory\n");
+            k->failed++;
+        }
+        free(lw), free(lb), free(ln), free(mean), free(rstd), free(gres), free(gln), free(gm), free(gr);
+    }
     /* the bias gradient */
     vc_colsum_accumulate(col, src, N, W);
     vc_cu_colsum_add(d_col, d_src, N, W, part, k->s);

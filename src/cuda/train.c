@@ -205,10 +205,11 @@ static int block_forward(step *s, const vc_block_view *p, vc_dev_block *a, const
                                          : vc_cu_attention_train(a->attn, a->lse, a->qkv, B, L, W, H, causal, st))
         return vc_fail(s->err, "CUDA attention: head dimension %d is over 128", W / H);
     if (linear_forward(s, pl->branch, a->attn, p->out_w, p->out_b, N, W, W)) return -1;
-    vc_cu_residual(a->res1, inp, pl->branch, dp1, B, (size_t)L * W, st);
-    vc_cu_layernorm_train(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p->ln2_w, p->ln2_b, N, W, (float)VC_LN_EPS, st);
-    if (linear_forward(s, a->fc, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W)) return -1;
-    vc_cu_quickgelu(a->gelu, a->fc, (size_t)N * 4 * W, st);
+    /* fused: the residual with its LayerNorm, and the MLP's bias with its QuickGELU */
+    vc_cu_residual_layernorm(a->res1, a->ln2, a->ln2_mean, a->ln2_rstd, inp, pl->branch, dp1, p->ln2_w, p->ln2_b, B, L,
+                             W, (float)VC_LN_EPS, st);
+    if (linear_forward(s, a->fc, a->ln2, p->fc_w, NULL, N, W, 4 * W)) return -1;
+    vc_cu_bias_quickgelu(a->fc, a->gelu, p->fc_b, N, 4 * W, st);
     if (linear_forward(s, pl->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W)) return -1;
     vc_cu_residual(a->out, a->res1, pl->branch, dp2, B, (size_t)L * W, st);
     return 0;

@@ -101,6 +101,40 @@ __global__ void residual_kernel(float *out, const float *x, const float *branch,
     out[i] = x[i] + sc * branch[i];
 }
 
+__global__ void bias_quickgelu_kernel(float *fc, float *gelu, const float *bias, int N, int C) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (i >= (size_t)N * C) return;
+    const float x = fc[i] + bias[i % C];
+    fc[i] = x;
+    gelu[i] = x / (1.0f + expf(-1.702f * x));
+}
+
+// One warp per row: the residual row written, then its LayerNorm in two passes in double.
+__global__ void residual_layernorm_kernel(float *res, float *ln, float *mean, float *rstd, const float *x,
+                                          const float *branch, const float *scale, const float *w, const float *b,
+                                          int N, int L, int C, float eps) {
+    const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= N) return;
+    const float sc = scale ? scale[row / L] : 1.0f;
+    const size_t o = (size_t)row * C;
+    double m = 0;
+    for (int i = lane; i < C; i += 32) {
+        const float r = x[o + i] + sc * branch[o + i];
+        res[o + i] = r;
+        m += r;
+    }
+    m = warp_sum(m) / C;
+    double v = 0;
+    for (int i = lane; i < C; i += 32) {
+        const double d = res[o + i] - m;
+        v += d * d;
+    }
+    v = warp_sum(v) / C;
+    const double r = 1.0 / sqrt(v + (double)eps);
+    for (int i = lane; i < C; i += 32) ln[o + i] = (float)((res[o + i] - m) * r) * w[i] + b[i];
+    if (lane == 0) mean[row] = (float)m, rstd[row] = (float)r;
+}
+
 __global__ void scale_rows_kernel(float *dst, const float *src, const float *scale, int B, size_t per) {
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (i >= (size_t)B * per) return;
@@ -588,6 +622,18 @@ void vc_cu_quickgelu_backward(float *dinp, const float *inp, const float *dout, 
 void vc_cu_residual(float *out, const float *x, const float *branch, const float *scale, int B, size_t per,
                     cudaStream_t s) {
     residual_kernel<<<blocks_for((size_t)B * per), kThreads, 0, s>>>(out, x, branch, scale, B, per);
+}
+
+void vc_cu_bias_quickgelu(float *fc, float *gelu, const float *bias, int N, int C, cudaStream_t s) {
+    bias_quickgelu_kernel<<<blocks_for((size_t)N * C), kThreads, 0, s>>>(fc, gelu, bias, N, C);
+}
+
+void vc_cu_residual_layernorm(float *res, float *ln, float *mean, float *rstd, const float *x, const float *branch,
+                              const float *scale, const float *w, const float *b, int B, int L, int C, float eps,
+                              cudaStream_t s) {
+    const int N = B * L;
+    residual_layernorm_kernel<<<blocks_for((size_t)N, kThreads / 32), kThreads, 0, s>>>(res, ln, mean, rstd, x, branch,
+                                                                                       scale, w, b, N, L, C, eps);
 }
 
 void vc_cu_scale_rows(float *dst, const float *src, const float *scale, int B, size_t per, cudaStream_t s) {

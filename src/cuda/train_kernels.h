@@ -31,6 +31,14 @@ void vc_cu_quickgelu_backward(float *dinp, const float *inp, const float *dout, 
 void vc_cu_residual(float *out, const float *x, const float *branch, const float *scale, int B, size_t per,
                     cudaStream_t s);
 void vc_cu_scale_rows(float *dst, const float *src, const float *scale, int B, size_t per, cudaStream_t s);
+/* Fused forward pairs of the block: fc += bias then gelu = QuickGELU(fc) (the MLP's first
+ * layer after a GEMM without bias: vc_linear_forward's bias and vc_quickgelu_forward in one
+ * pass), and res = x + scale[b] * branch then ln = LayerNorm(res) keeping mean and rstd
+ * (residual_add and vc_layernorm_forward in one pass; rows of C, B samples of L rows). */
+void vc_cu_bias_quickgelu(float *fc, float *gelu, const float *bias, int N, int C, cudaStream_t s);
+void vc_cu_residual_layernorm(float *res, float *ln, float *mean, float *rstd, const float *x, const float *branch,
+                              const float *scale, const float *w, const float *b, int B, int L, int C, float eps,
+                              cudaStream_t s);
 /* dst[b * L + row[b]] += src[b] for rows of W (row NULL: 0): the pooled token's gradient into the
  * stream (vc_cu_gather_rows's backward). */
 void vc_cu_scatter_rows_add(float *dst, const float *src, const int32_t *row, int B, int L, int W, cudaStream_t s);
