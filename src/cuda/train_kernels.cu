@@ -313,6 +313,30 @@ inline size_t smem_bytes(int Lp) {
 }
 }  // namespace tcb
 
+// One warp: S = A1 B1^T and dP = A2 B2^T for 16 rows of A (bf16, ld LDH, head dim deep) against
+// n tiles of 16 rows of B, into the warp's fp32 tiles S and dP [16][LDF].
+__device__ void two_products(float *S, float *dP, const __nv_bfloat16 *A1, const __nv_bfloat16 *A2,
+                             const __nv_bfloat16 *B1, const __nv_bfloat16 *B2, int n_tiles) {
+    using namespace tcb;
+    for (int n = 0; n < n_tiles; n++) {
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> sf, pf;
+        wmma::fill_fragment(sf, 0.0f);
+        wmma::fill_fragment(pf, 0.0f);
+        for (int kk = 0; kk < HD / 16; kk++) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a1, a2;
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b1, b2;
+            wmma::load_matrix_sync(a1, A1 + kk * 16, LDH);
+            wmma::load_matrix_sync(a2, A2 + kk * 16, LDH);
+            wmma::load_matrix_sync(b1, B1 + (size_t)n * 16 * LDH + kk * 16, LDH);
+            wmma::load_matrix_sync(b2, B2 + (size_t)n * 16 * LDH + kk * 16, LDH);
+            wmma::mma_sync(sf, a1, b1, sf);
+            wmma::mma_sync(pf, a2, b2, pf);
+        }
+        wmma::store_matrix_sync(S + n * 16, sf, LDF, wmma::mem_row_major);
+        wmma::store_matrix_sync(dP + n * 16, pf, LDF, wmma::mem_row_major);
+    }
+}
+
 __global__ void __launch_bounds__(128) attention_backward_tc_kernel(float *dqkv, const float *qkv, const float *dout,
                                                                     const float *lse, const float *D, int L, int C,
                                                                     int H) {
@@ -352,23 +376,9 @@ __global__ void __launch_bounds__(128) attention_backward_tc_kernel(float *dqkv,
         for (int n = 0; n < HD / 16; n++) wmma::fill_fragment(dq[n], 0.0f);
         for (int k0 = 0; k0 < Lp; k0 += CH) {
             const int nk = min(CH, Lp - k0) / 16;
-            for (int n = 0; n < nk; n++) {  // S = Q K^T and dP = dO V^T, 16 keys at a time
-                wmma::fragment<wmma::accumulator, 16, 16, 16, float> sf, pf;
-                wmma::fill_fragment(sf, 0.0f);
-                wmma::fill_fragment(pf, 0.0f);
-                for (int kk = 0; kk < HD / 16; kk++) {
-                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a, ao;
-                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> bk, bv;
-                    wmma::load_matrix_sync(a, qs + (size_t)q0 * LDH + kk * 16, LDH);
-                    wmma::load_matrix_sync(ao, os + (size_t)q0 * LDH + kk * 16, LDH);
-                    wmma::load_matrix_sync(bk, ks + (size_t)(k0 + n * 16) * LDH + kk * 16, LDH);
-                    wmma::load_matrix_sync(bv, vs + (size_t)(k0 + n * 16) * LDH + kk * 16, LDH);
-                    wmma::mma_sync(sf, a, bk, sf);
-                    wmma::mma_sync(pf, ao, bv, pf);
-                }
-                wmma::store_matrix_sync(Sw + n * 16, sf, LDF, wmma::mem_row_major);
-                wmma::store_matrix_sync(dPw + n * 16, pf, LDF, wmma::mem_row_major);
-            }
+            // S = Q K^T and dP = dO V^T, 16 keys at a time
+            two_products(Sw, dPw, qs + (size_t)q0 * LDH, os + (size_t)q0 * LDH, ks + (size_t)k0 * LDH,
+                         vs + (size_t)k0 * LDH, nk);
             __syncwarp();
             const int i = q0 + row;
             for (int c = half * (CH / 2); c < (half + 1) * (CH / 2); c++) {
@@ -407,23 +417,9 @@ __global__ void __launch_bounds__(128) attention_backward_tc_kernel(float *dqkv,
         for (int n = 0; n < HD / 16; n++) wmma::fill_fragment(dk[n], 0.0f), wmma::fill_fragment(dv[n], 0.0f);
         for (int i0 = 0; i0 < Lp; i0 += CH) {
             const int nq = min(CH, Lp - i0) / 16;
-            for (int n = 0; n < nq; n++) {  // S^T = K Q^T and dP^T = V dO^T, 16 queries at a time
-                wmma::fragment<wmma::accumulator, 16, 16, 16, float> sf, pf;
-                wmma::fill_fragment(sf, 0.0f);
-                wmma::fill_fragment(pf, 0.0f);
-                for (int kk = 0; kk < HD / 16; kk++) {
-                    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a, av;
-                    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> bq, bo;
-                    wmma::load_matrix_sync(a, ks + (size_t)j0 * LDH + kk * 16, LDH);
-                    wmma::load_matrix_sync(av, vs + (size_t)j0 * LDH + kk * 16, LDH);
-                    wmma::load_matrix_sync(bq, qs + (size_t)(i0 + n * 16) * LDH + kk * 16, LDH);
-                    wmma::load_matrix_sync(bo, os + (size_t)(i0 + n * 16) * LDH + kk * 16, LDH);
-                    wmma::mma_sync(sf, a, bq, sf);
-                    wmma::mma_sync(pf, av, bo, pf);
-                }
-                wmma::store_matrix_sync(Sw + n * 16, sf, LDF, wmma::mem_row_major);
-                wmma::store_matrix_sync(dPw + n * 16, pf, LDF, wmma::mem_row_major);
-            }
+            // S^T = K Q^T and dP^T = V dO^T, 16 queries at a time
+            two_products(Sw, dPw, ks + (size_t)j0 * LDH, vs + (size_t)j0 * LDH, qs + (size_t)i0 * LDH,
+                         os + (size_t)i0 * LDH, nq);
             __syncwarp();
             const int j = j0 + row;
             for (int c = half * (CH / 2); c < (half + 1) * (CH / 2); c++) {
