@@ -578,7 +578,6 @@ int vc_cuda_forward_backward(vc_device *d, vc_model *m, const vc_step_inputs *in
            "copying drop-path scales to the GPU");
     CU(cudaMemcpyAsync(pl->csr, t->h_csr, n_csr * sizeof(int32_t), cudaMemcpyHostToDevice, st),
        "copying the embedding lists to the GPU");
-    CU(cudaMemsetAsync(t->grads, 0, g->n_params * sizeof(float), st), "zeroing gradients");
     if (in->ids && !t->host_loss)
         CU(cudaMemcpyAsync(pl->ids, in->ids, (size_t)B * sizeof(int32_t), cudaMemcpyHostToDevice, st),
            "copying the positive groups to the GPU");
