@@ -205,6 +205,7 @@ struct viclip_train_params {
     float mask_ratio;    /* fraction of patch tokens dropped, FLIP-style (default 0.9) */
     int train_text;      /* 0: the text tower is frozen (default 1; the first step fixes it) */
     uint64_t seed;       /* masks are drawn from (seed, step) */
+    int grad_checkpointing; /* 1: recompute each block's activations in the backward (less memory, the same step) */
 };
 
 VICLIP_API struct viclip_train_params viclip_train_default_params(void);
@@ -214,6 +215,9 @@ VICLIP_API struct viclip_train_params viclip_train_default_params(void);
  * loss before the step. The optimizer state lives in the context from the first call. */
 VICLIP_API int viclip_train_step(viclip_context *ctx, const float *clips, const int32_t *ids, int batch,
                                  const struct viclip_train_params *p, double *loss, viclip_error *err);
+/* Bytes of the activations viclip_train_step plans for `batch` clips under p (masking, text
+ * tower, grad_checkpointing); 0 for a batch below 1 or a mask_ratio outside [0, 1). */
+VICLIP_API size_t viclip_train_activation_bytes(viclip_context *ctx, int batch, const struct viclip_train_params *p);
 
 /* ---- utilities ------------------------------------------------------------------------- */
 
@@ -622,10 +626,22 @@ struct viclip_run_summary {
     int ranks;
     double comm_wait_s, comm_busy_s; /* collectives: waited for, and gradient all-reduce busy */
 };
+/* What a run plans, told once before its first step (train and finetune). */
+struct viclip_run_start {
+    int64_t first_step, steps;     /* resumed after first_step steps; total */
+    size_t parameters;             /* the model's parameters (elements) */
+    int batch;                     /* clips per micro-batch (per process) */
+    /* Bytes of the activations a micro-batch's training step plans (both towers' blocks, their
+     * scratch, the loss) in the masked and in the unmasked steps (0: the run has none). */
+    size_t masked_activation_bytes, unmasked_activation_bytes;
+    int kept_tokens, all_tokens;   /* patch tokens per clip kept while masked, and in all */
+    int grad_checkpointing;
+};
 struct viclip_run_callbacks {
     void (*on_progress)(const struct viclip_run_progress *p, void *user); /* every progress_every steps */
     void (*on_warning)(const char *msg, void *user); /* e.g. a clip left out because it cannot be read */
     void *user;
+    void (*on_start)(const struct viclip_run_start *s, void *user); /* NULL: not told */
 };
 
 /* Contrastive training (viclip train): every option of the trainer. Names are parsed by
@@ -658,6 +674,8 @@ struct viclip_train_run_params {
     const char *precision;          /* fp32 or bf16 (NULL: this CPU's default) */
     const char *device;             /* cpu or cuda: where the steps compute (NULL: cpu); cuda needs accum_freq 1,
                                        one process and the global alignment alone */
+    int grad_checkpointing;         /* 1: recompute each trained block's activations in the backward: the same
+                                       steps bit for bit, less memory, about one more forward per step */
     viclip_dist *dist;              /* NULL: one process */
     int local_loss;                 /* 1: each rank the loss rows of its own clips */
     /* Owned by the caller (e.g. set by its signal handler; the library installs none): non-zero
@@ -697,6 +715,7 @@ struct viclip_finetune_params {
     const char *templates;          /* the zero-shot head's prompts (NULL: ViCLIP's 16) */
     const char *head_init;          /* zeroshot or random */
     int linear_probe;               /* 1: the tower frozen, the head trains alone */
+    int grad_checkpointing;         /* 1: recompute the tower's block activations in the backward (not with linear_probe) */
     int batch_size;
     int64_t steps, warmup;
     double lr, min_lr, weight_decay, grad_clip_norm, beta1, beta2, eps;

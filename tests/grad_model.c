@@ -12,12 +12,13 @@ typedef struct {
     vc_model *m;
     vc_real *video;
     int32_t tokens[3 * 8], keep[3 * 64], ids[3];
-    double rates[2];
+    double rates[3];
 } fixture;
 
-static int setup(fixture *f, char *why, size_t whylen) {
+static int setup_layers(fixture *f, int vision_layers, double max_drop, char *why, size_t whylen) {
     vc_error err;
     vc_config c = vc_config_preset(VC_PRESET_TINY);
+    c.vision_layers = vision_layers;
     f->m = vc_model_new(&c, &err);
     if (!f->m) {
         snprintf(why, whylen, "%s", err.msg);
@@ -35,9 +36,11 @@ static int setup(fixture *f, char *why, size_t whylen) {
     memcpy(f->tokens, rows, sizeof rows);
     f->ids[0] = 0, f->ids[1] = 1, f->ids[2] = 0;
     vc_vision_sample_keep(f->keep, B, vc_config_video_tokens(&c), 16, 7, 3);
-    vc_drop_path_schedule(f->rates, 2, 0.5);
+    vc_drop_path_schedule(f->rates, vision_layers, max_drop);
     return 0;
 }
+
+static int setup(fixture *f, char *why, size_t whylen) { return setup_layers(f, 2, 0.5, why, whylen); }
 
 static vc_step_inputs inputs(fixture *f, int train_text) {
     vc_step_inputs in = {.video = f->video, .tokens = f->tokens, .ids = f->ids, .keep = f->keep,
@@ -71,6 +74,35 @@ TEST(every_parameter_gradient_matches_finite_differences) {
         if (e > worst) worst = e, worst_name = pi->name;
     }
     printf("  worst relative gradient error %.3g (%s) over %d tensors\n", worst, worst_name, f.m->table.count);
+    vc_model_free(f.m);
+    free(f.video);
+}
+
+/* Activation recomputation (3 video blocks, two of them recomputed, and both text blocks but
+ * the last): the gradients of the plain backward bit for bit, and so finite differences too. */
+TEST(grad_checkpointing_gradients_match_finite_differences) {
+    fixture f;
+    CHECK(setup_layers(&f, 3, 0.8, vc_t_why, vc_t_whylen) == 0, "setup");
+    vc_error err;
+    model_ctx ctx = {f.m, inputs(&f, 1)};
+    const size_t n = f.m->table.total;
+    vc_real *plain = malloc(n * sizeof *plain);
+    double loss_plain, loss;
+    vc_model_zero_grads(f.m);
+    CHECK(vc_model_forward_backward(f.m, &ctx.in, &loss_plain, &err) == 0, "%s", err.msg);
+    memcpy(plain, f.m->grads, n * sizeof *plain);
+    vc_model_set_grad_checkpointing(f.m, 1);
+    vc_model_zero_grads(f.m);
+    CHECK(vc_model_forward_backward(f.m, &ctx.in, &loss, &err) == 0, "%s", err.msg);
+    CHECK(f.m->train.recompute && f.m->train.vis.scratch.recompute && f.m->train.txt.scratch.recompute, "not recomputing");
+    CHECK(loss == loss_plain, "loss %.17g, without checkpointing %.17g", loss, loss_plain);
+    CHECK(!memcmp(plain, f.m->grads, n * sizeof *plain), "gradients differ from the plain backward's");
+    const vc_real *ds = f.m->train.vis.blocks[1].drop_scale; /* a recomputed block: drop-path replayed */
+    int dropped = 0, kept = 0;
+    for (int i = 0; i < 6; i++) dropped += ds[i] == 0, kept += ds[i] > 1;
+    CHECK(dropped > 0 && kept > 0, "block 1's drop-path did not mix drops and keeps (%d/%d)", dropped, kept);
+    check_model_gradients(&ctx, 1, 12, vc_t_failed, vc_t_why, vc_t_whylen);
+    free(plain);
     vc_model_free(f.m);
     free(f.video);
 }
@@ -206,6 +238,6 @@ TEST(accumulation_with_full_batch_negatives_equals_one_big_batch) {
     CHECK(scale > 0 && worst <= 1e-11 * scale, "gradients differ by %.3g (largest %.3g)", worst, scale);
 }
 
-TEST_MAIN("grad_model", T(accumulation_with_full_batch_negatives_equals_one_big_batch), T(text_tower_stops_at_the_last_eot_without_changing_results), T(every_parameter_gradient_matches_finite_differences),
+TEST_MAIN("grad_model", T(grad_checkpointing_gradients_match_finite_differences), T(accumulation_with_full_batch_negatives_equals_one_big_batch), T(text_tower_stops_at_the_last_eot_without_changing_results), T(every_parameter_gradient_matches_finite_differences),
           T(frozen_text_tower_gets_no_gradient_but_vision_does),
           T(bad_step_inputs_are_rejected_with_a_message))

@@ -151,6 +151,15 @@ static void progress_bridge(const vc_train_progress *p, void *user) {
     if (cb->on_progress) cb->on_progress(&o, cb->user);
 }
 
+static void start_bridge(const vc_train_start *s, void *user) {
+    const struct viclip_run_callbacks *cb = user;
+    const struct viclip_run_start o = {.first_step = s->first_step, .steps = s->steps, .parameters = s->parameters,
+                                       .batch = s->batch, .masked_activation_bytes = s->masked_bytes,
+                                       .unmasked_activation_bytes = s->unmasked_bytes, .kept_tokens = s->kept_tokens,
+                                       .all_tokens = s->all_tokens, .grad_checkpointing = s->grad_checkpointing};
+    if (cb->on_start) cb->on_start(&o, cb->user);
+}
+
 static void warning_bridge(const char *msg, void *user) {
     const struct viclip_run_callbacks *cb = user;
     if (cb->on_warning) cb->on_warning(msg, cb->user);
@@ -251,6 +260,7 @@ static int train_in(const struct viclip_train_run_params *p, vc_train_params *t,
     t->dist = (vc_dist *)p->dist, t->local_loss = p->local_loss;
     t->on_progress = progress_bridge, t->on_warning = warning_bridge, t->user = (void *)&p->cb;
     t->progress_every = p->progress_every, t->precision = (int)prec;
+    t->grad_checkpointing = p->grad_checkpointing, t->on_start = start_bridge;
     return 0;
 }
 
@@ -349,6 +359,7 @@ int viclip_finetune(const struct viclip_finetune_params *p, struct viclip_run_su
         t.augment = p->augment, t.clean_captions = p->clean_captions, t.seed = p->seed;
         t.on_progress = progress_bridge, t.on_warning = warning_bridge, t.user = (void *)&p->cb;
         t.progress_every = p->progress_every;
+        t.grad_checkpointing = p->grad_checkpointing, t.on_start = start_bridge;
     }
     return run(run_finetune, &t, rc, p->tokenizer, &e, summary, err);
 }

@@ -309,6 +309,19 @@ struct viclip_train_params viclip_train_default_params(void) {
     return (struct viclip_train_params){.lr = 1e-5f, .weight_decay = 0.2f, .mask_ratio = 0.9f, .train_text = 1, .seed = 0};
 }
 
+size_t viclip_train_activation_bytes(viclip_context *ctx, int batch, const struct viclip_train_params *p) {
+    const struct viclip_train_params d = viclip_train_default_params();
+    if (!p) p = &d;
+    vc_model *m = ctx->model;
+    if (batch < 1 || !(p->mask_ratio >= 0 && p->mask_ratio < 1)) return 0;
+    const int saved = m->grad_checkpointing;
+    vc_model_set_grad_checkpointing(m, p->grad_checkpointing);
+    const size_t bytes = vc_model_training_bytes(m, batch, batch, vc_config_kept_tokens(&m->cfg, p->mask_ratio),
+                                                 p->train_text, 0, NULL);
+    vc_model_set_grad_checkpointing(m, saved);
+    return bytes;
+}
+
 int viclip_train_step(viclip_context *ctx, const float *clips, const int32_t *ids, int batch,
                       const struct viclip_train_params *p, double *loss, viclip_error *err) {
     const struct viclip_train_params d = viclip_train_default_params();
@@ -317,6 +330,9 @@ int viclip_train_step(viclip_context *ctx, const float *clips, const int32_t *id
     if (!(p->mask_ratio >= 0 && p->mask_ratio < 1)) return fail(err, "%s", "viclip_train_params.mask_ratio must be in [0, 1)");
     vc_model *m = ctx->model;
     vc_error e;
+    if (p->grad_checkpointing && m->device && m->device->ops->train_open)
+        return fail(err, "%s", "viclip_train_params.grad_checkpointing: activation recomputation is on the CPU's "
+                               "training path only (the training device keeps every block's activations)");
     if (!ctx->has_opt) {
         vc_adamw_params op = vc_adamw_default_params();
         op.weight_decay = p->weight_decay;
@@ -340,6 +356,7 @@ int viclip_train_step(viclip_context *ctx, const float *clips, const int32_t *id
         rc = rc || vc_device_forward_backward(m->device, m, &in, &l, &e) ||
              vc_device_adamw_step(m->device, m, &ctx->opt, p->lr, 1, &e);
     } else {
+        vc_model_set_grad_checkpointing(m, p->grad_checkpointing);
         vc_model_zero_grads(m);
         rc = vc_model_forward_backward(m, &in, &l, &e);
         if (!rc) vc_adamw_step(&ctx->opt, &m->table, m->params, m->grads, p->lr, 1, m->p.temp);

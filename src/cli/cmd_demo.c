@@ -82,6 +82,7 @@ int cmd_demo(int argc, char **argv) {
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
         {'d', "device", ARG_STR, &device, "D", CLI_TRAIN_DEVICE_HELP},
         {0, "precision", ARG_STR, &precision, "P", "fp32 or bf16 matrix products while training (default fp32; evaluation is fp32)"},
+        {0, "grad-checkpointing", ARG_FLAG, &tp.grad_checkpointing, NULL, CLI_GRAD_CHECKPOINTING_HELP},
     };
     int rc = args_parse("usage: viclip demo [options]\n\nGenerates the synthetic moving-shapes set, trains a small ViCLIP from scratch,\n"
                         "evaluates retrieval and zero-shot classification on held-out clips and held-out\n"
@@ -120,7 +121,7 @@ int cmd_demo(int argc, char **argv) {
     tp.train_data = train_ann;
     tp.out_dir = out;
     tp.tokenizer = tok;
-    tp.cb = (struct viclip_run_callbacks){cli_print_train_progress, NULL, NULL};
+    tp.cb = (struct viclip_run_callbacks){.on_progress = cli_print_train_progress};
     printf("[2/3] training ViCLIP (%s) %s: %lld steps of %d clips, %.0f%% patch masking then %lld unmasked steps\n",
            tp.init_model ? tp.init_model : "demo config", tp.init_model ? "from a model file" : "from scratch", (long long)tp.steps, tp.batch_size, 100 * tp.mask_ratio, (long long)tp.unmasked_steps);
     fflush(stdout);

@@ -20,6 +20,7 @@ int cmd_finetune(int argc, char **argv) {
         {0, "head-init", ARG_STR, &p.head_init, "HOW", "zeroshot (the class prompts' text embeddings) or random"},
         {0, "templates", ARG_STR, &p.templates, "FILE", "prompt templates for the zero-shot head (default: ViCLIP's 16)"},
         {0, "linear-probe", ARG_FLAG, &p.linear_probe, NULL, "freeze the video tower: train the head only"},
+        {0, "grad-checkpointing", ARG_FLAG, &p.grad_checkpointing, NULL, CLI_GRAD_CHECKPOINTING_HELP " (not with --linear-probe)"},
         {'b', "batch-size", ARG_INT, &p.batch_size, "N", "clips per step"},
         {'s', "steps", ARG_I64, &p.steps, "N", "optimizer steps"},
         {0, "warmup", ARG_I64, &p.warmup, "N", "linear warmup steps"},
@@ -71,7 +72,8 @@ int cmd_finetune(int argc, char **argv) {
         return 1;
     }
     p.tokenizer = tok;
-    p.cb = (struct viclip_run_callbacks){cli_print_train_progress, cli_print_warning, "finetune"};
+    p.cb = (struct viclip_run_callbacks){.on_progress = cli_print_train_progress, .on_warning = cli_print_warning,
+                                         .user = "finetune", .on_start = cli_print_train_start};
     struct viclip_run_summary sum;
     rc = viclip_finetune(&p, &sum, &err);
     viclip_tokenizer_free(tok);

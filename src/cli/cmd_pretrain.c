@@ -48,6 +48,7 @@ int cmd_pretrain(int argc, char **argv) {
         {0, "log-every", ARG_INT, &p.train.progress_every, "N", "print progress every N steps"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (the data set reader tokenises captions)"},
         {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        {0, "grad-checkpointing", ARG_FLAG, &p.train.grad_checkpointing, NULL, CLI_GRAD_CHECKPOINTING_HELP " (the tower's and the MAE decoder's blocks)"},
     };
     int rc = args_parse("usage: viclip pretrain --train-data FILE --out DIR [--objective mae|umt [--teacher FILE]] [options]\n\n"
                         "Vision-first pretraining of the video tower without text. Writes a whole model file\n"
@@ -80,7 +81,8 @@ int cmd_pretrain(int argc, char **argv) {
         return 1;
     }
     p.train.tokenizer = tok;
-    p.train.cb = (struct viclip_run_callbacks){print_progress, cli_print_warning, (void *)p.objective};
+    p.train.cb = (struct viclip_run_callbacks){.on_progress = print_progress, .on_warning = cli_print_warning,
+                                               .user = (void *)p.objective};
     p.train.augment = !no_augment;
     struct viclip_run_summary sum;
     rc = viclip_pretrain(&p, &sum, &err);

@@ -101,6 +101,7 @@ int cmd_train(int argc, char **argv) {
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)"},
         {'t', "threads", ARG_INT, &threads, "N", "threads per process (default: the cores, shared by the ranks on a node)"},
         {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
+        {0, "grad-checkpointing", ARG_FLAG, &p.grad_checkpointing, NULL, CLI_GRAD_CHECKPOINTING_HELP},
         {'d', "device", ARG_STR, &device, "D", CLI_TRAIN_DEVICE_HELP},
         {0, "full-loss", ARG_FLAG, &full_loss, NULL, "under mpirun: every rank computes the whole global-batch loss (default: its own rows, as open_clip's --local-loss)"},
         {0, "dist-timeout", ARG_DOUBLE, &dist_timeout, "S", "under mpirun: a collective waiting longer fails, naming the ranks that do not answer"},
@@ -117,7 +118,8 @@ int cmd_train(int argc, char **argv) {
                         "contradicted they are refused. These may change on resume: --steps --lr --min-lr --warmup\n"
                         "--wd --grad-clip-norm --lr-mult-vision --lr-mult-text (left out, also the checkpoint's, so the\n"
                         "schedule goes on as started) and --workers N>0 --prefetch --save-every --stop-after\n"
-                        "--log-every --threads --train-data --out --vocab. The log is cut back to the checkpoint's step.",
+                        "--log-every --threads --train-data --out --vocab --grad-checkpointing (it changes memory,\n"
+                        "not the steps). The log is cut back to the checkpoint's step.",
                         specs, n_specs, argc, argv, 2, NULL);
     if (rc) return rc > 0 ? 0 : 2;
     viclip_error err;
@@ -177,7 +179,8 @@ int cmd_train(int argc, char **argv) {
     p.tokenizer = tok;
     p.dist = dist;
     p.local_loss = !full_loss;
-    p.cb = (struct viclip_run_callbacks){cli_print_train_progress, cli_print_warning, "train"};
+    p.cb = (struct viclip_run_callbacks){.on_progress = cli_print_train_progress, .on_warning = cli_print_warning,
+                                         .user = "train", .on_start = cli_print_train_start};
     p.stop_requested = &stop_signal;
     install_stop_handlers();
     struct viclip_run_summary sum;

@@ -16,6 +16,26 @@ int cli_prepare_train_outputs(const struct viclip_train_run_params *p, const cha
                       : 0;
 }
 
+static double mib(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+void cli_print_train_start(const struct viclip_run_start *s, void *user) {
+    (void)user;
+    char phases[160] = "", *at = phases;
+    const char *end = phases + sizeof phases;
+    if (s->masked_activation_bytes)
+        at += snprintf(at, (size_t)(end - at), "%.1f MiB masked (%d of %d tokens)", mib(s->masked_activation_bytes),
+                       s->kept_tokens, s->all_tokens);
+    if (s->unmasked_activation_bytes)
+        snprintf(at, (size_t)(end - at), "%s%.1f MiB%s", phases[0] ? ", " : "", mib(s->unmasked_activation_bytes),
+                 s->masked_activation_bytes ? " unmasked" : "");
+    char resumed[48] = "";
+    if (s->first_step > 0) snprintf(resumed, sizeof resumed, " | resuming after step %lld", (long long)s->first_step);
+    printf("start: %.1fM parameters | %d clips per micro-batch | activations planned: %s | grad checkpointing %s%s\n",
+           (double)s->parameters / 1e6, s->batch, phases[0] ? phases : "none (tower frozen)",
+           s->grad_checkpointing ? "on" : "off", resumed);
+    fflush(stdout);
+}
+
 void cli_print_train_progress(const struct viclip_run_progress *p, void *user) {
     (void)user;
     char eta[32];

@@ -148,7 +148,7 @@ void vc_mae_work_free(vc_mae_work *w) {
 static void work_layout(vc_mae_work *w, const vc_config *c, const vc_mae_decoder *d, vc_arena *a, int threads) {
     const size_t B = (size_t)w->B, K = (size_t)w->K, M = (size_t)w->M, N = K + M;
     const size_t W = (size_t)c->vision_width, D = (size_t)d->width, P3 = 3 * (size_t)c->patch_size * c->patch_size;
-    vc_vision_plan(a, &w->vis, c, w->B, w->K, 1, 0, threads);
+    vc_vision_plan(a, &w->vis, c, w->B, w->K, w->mode, 0, threads);
     w->enc_tok = vc_arena_take(a, B * K * W);
     w->enc_ln = vc_arena_take(a, B * K * W);
     w->enc_mean = vc_arena_take(a, B * K);
@@ -156,8 +156,8 @@ static void work_layout(vc_mae_work *w, const vc_config *c, const vc_mae_decoder
     w->vis_emb = vc_arena_take(a, B * K * D);
     w->dec_in = vc_arena_take(a, B * N * D);
     vc_block_dims dd = {w->B, (int)N, d->width, d->heads, 0};
-    vc_blocks_plan(a, w->blocks, d->depth, dd, 1, 0, w->dec_in);
-    vc_block_scratch_plan(a, &w->scratch, dd, 1, threads);
+    vc_blocks_plan(a, w->blocks, d->depth, dd, w->mode, 0, w->dec_in);
+    vc_block_scratch_plan(a, &w->scratch, dd, w->mode, threads);
     w->hid = vc_arena_take(a, B * M * D);
     w->hid_ln = vc_arena_take(a, B * M * D);
     w->hid_mean = vc_arena_take(a, B * M);
@@ -173,11 +173,12 @@ static void work_layout(vc_mae_work *w, const vc_config *c, const vc_mae_decoder
     w->d_enc_tok = vc_arena_take(a, B * K * W);
 }
 
-static int work_plan(vc_mae_work *w, const vc_config *c, const vc_mae_decoder *d, int B, int K, vc_error *err) {
+static int work_plan(vc_mae_work *w, const vc_config *c, const vc_mae_decoder *d, int B, int K, vc_acts_mode mode,
+                     vc_error *err) {
     const int M = vc_config_video_tokens(c) - K;
-    if (w->planned && w->B == B && w->K == K) return 0;
+    if (w->planned && w->B == B && w->K == K && w->mode == mode) return 0;
     vc_mae_work_free(w);
-    w->B = B, w->K = K, w->M = M;
+    w->B = B, w->K = K, w->M = M, w->mode = mode;
     w->vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
     w->blocks = calloc((size_t)d->depth, sizeof(vc_block_acts));
     w->ints = calloc((size_t)B * (2 * K + M), sizeof(int32_t));
@@ -222,7 +223,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
         d->enc.patch_size != c->patch_size)
         return vc_fail(err, "the MAE decoder was made for another video tower (width %d, %d tokens, patch %d)",
                        d->enc.vision_width, vc_config_video_tokens(&d->enc), d->enc.patch_size);
-    if (check_masks(c, keep, masked, B, K, err) || work_plan(w, c, d, B, K, err)) return -1;
+    if (check_masks(c, keep, masked, B, K, err) || work_plan(w, c, d, B, K, vc_model_training_acts(m), err)) return -1;
     if (backward && !m->grads) return vc_fail(err, "MAE backward: the model's gradients are not enabled");
     const int M = w->M, N = K + M, W = c->vision_width, D = d->width;
     const int pp = c->patch_size * c->patch_size, P3 = 3 * pp;

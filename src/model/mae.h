@@ -51,6 +51,7 @@ void vc_mae_decoder_free(vc_mae_decoder *d);
 /* Planned activations of one MAE step (encoder on the visible tokens, decoder, loss). */
 typedef struct vc_mae_work {
     int B, K, M, planned; /* clips, visible and hidden tokens per clip */
+    vc_acts_mode mode;    /* of the tower's and the decoder's blocks (the model's setting) */
     vc_real *mem;
     int32_t *ints;        /* keep [B*K] for the encoder, then keep and masked copies */
     int32_t *keep, *masked;

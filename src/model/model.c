@@ -118,6 +118,12 @@ void vc_model_zero_grads(vc_model *m) {
     if (m->grads) memset(m->grads, 0, m->table.total * sizeof(vc_real));
 }
 
+void vc_model_set_grad_checkpointing(vc_model *m, int on) { m->grad_checkpointing = !!on; }
+
+vc_acts_mode vc_model_training_acts(const vc_model *m) {
+    return m->grad_checkpointing ? VC_ACTS_RECOMPUTE : VC_ACTS_TRAINING;
+}
+
 void vc_drop_path_schedule(double *rates, int layers, double max_rate) {
     for (int l = 0; l < layers; l++) rates[l] = layers > 1 ? max_rate * l / (layers - 1) : 0;
 }
@@ -154,11 +160,13 @@ void vc_model_init_temporal(vc_model *m, uint64_t seed, double std) {
 }
 
 /* Lays out (counting when a->base is NULL) everything a workspace needs. */
-static void workspace_layout(vc_model *m, vc_workspace *w, vc_arena *a) {
+static void workspace_layout(const vc_model *m, vc_workspace *w, vc_arena *a) {
     const vc_config *c = &m->cfg;
+    const vc_acts_mode train = w->recompute ? VC_ACTS_RECOMPUTE : VC_ACTS_TRAINING;
     if (w->Bv > 0)
-        vc_vision_plan(a, &w->vis, c, w->Bv, w->K, w->training, w->drop_path, m->max_threads);
-    if (w->Bt > 0) vc_text_plan(a, &w->txt, c, w->Bt, w->training && w->train_text, m->max_threads);
+        vc_vision_plan(a, &w->vis, c, w->Bv, w->K, w->training ? train : VC_ACTS_INFERENCE, w->drop_path, m->max_threads);
+    if (w->Bt > 0)
+        vc_text_plan(a, &w->txt, c, w->Bt, w->training && w->train_text ? train : VC_ACTS_INFERENCE, m->max_threads);
     if (w->training) {
         w->loss_scratch = vc_arena_take(a, vc_contrastive_scratch_elems(w->Bv, w->Bt, c->embed_dim));
         w->dv = vc_arena_take(a, (size_t)w->Bv * c->embed_dim);
@@ -170,12 +178,14 @@ static void workspace_layout(vc_model *m, vc_workspace *w, vc_arena *a) {
 
 static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, int training,
                           int train_text, int drop_path, int align_frame, int align_heads, vc_error *err) {
+    const int recompute = training && m->grad_checkpointing;
     if (w->planned && w->Bv == Bv && w->Bt == Bt && w->K == K && w->training == training &&
         w->train_text == train_text && w->drop_path == drop_path && w->align_frame == align_frame &&
-        w->align_heads == align_heads)
+        w->align_heads == align_heads && w->recompute == recompute)
         return 0;
     workspace_free(w);
     const vc_config *c = &m->cfg;
+    w->recompute = recompute;
     w->Bv = Bv;
     w->Bt = Bt;
     w->K = K;
@@ -206,6 +216,20 @@ oom:
     workspace_free(w);
     return vc_fail(err, "out of memory planning activations (video batch %d, %d tokens, text batch %d)",
                    Bv, K + 1, Bt);
+}
+
+size_t vc_model_training_bytes(const vc_model *m, int Bv, int Bt, int K, int train_text, int drop_path,
+                               const vc_align_weights *align) {
+    const vc_config *c = &m->cfg;
+    vc_workspace w = {.Bv = Bv, .Bt = Bt, .K = K, .training = 1, .train_text = train_text, .drop_path = drop_path,
+                      .align_frame = align && align->frame > 0, .align_heads = align && align->n_layers > 0,
+                      .recompute = m->grad_checkpointing};
+    w.vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
+    w.txt.blocks = calloc((size_t)c->text_layers, sizeof(vc_block_acts));
+    vc_arena count = {NULL, 0};
+    if (w.vis.blocks && w.txt.blocks) workspace_layout(m, &w, &count);
+    free(w.vis.blocks), free(w.txt.blocks);
+    return count.used * sizeof(vc_real);
 }
 
 /* The blocks read the precision from their scratch; set it before every forward so a change

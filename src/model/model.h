@@ -21,6 +21,7 @@ typedef struct vc_workspace {
     int drop_path;
     int align_frame;      /* the frame-level alignment's activations are planned */
     int align_heads;      /* the layer-level heads' activations are planned (the model's heads) */
+    int recompute;        /* training towers planned with activation recomputation */
     vc_real *mem;
     size_t elems;
     vc_vision_acts vis;
@@ -44,6 +45,7 @@ typedef struct vc_model {
     int max_threads;
     vc_precision precision; /* of the transformer's matrix products; VC_FP32 unless set */
     vc_device *device;      /* NULL: inference on the CPU; else it runs there (backend/device.h) */
+    int grad_checkpointing; /* training recomputes block activations in backward (vc_model_set_grad_checkpointing) */
 } vc_model;
 
 vc_model *vc_model_new(const vc_config *cfg, vc_error *err);
@@ -62,6 +64,21 @@ int vc_model_enable_grads(vc_model *m, vc_error *err);
  * stay fp32. Falls back to FP32 where the CPU has no bf16 GEMM (kernels/gemm.h). */
 void vc_model_set_precision(vc_model *m, vc_precision p);
 void vc_model_zero_grads(vc_model *m);
+/* Activation recomputation (open_clip's --grad-checkpointing): each block of a training tower
+ * keeps only its input during the forward (the next block's input, and its drop-path draws);
+ * its backward first runs the block's forward again into one set of buffers shared by all
+ * blocks. Gradients are bit for bit those without it; the training plan shrinks from every
+ * block's activations to one block's plus each block's input, for one more forward per block
+ * (the last excepted). Applies from the next training call (also MAE/UMT steps). */
+void vc_model_set_grad_checkpointing(vc_model *m, int on);
+/* How the training towers keep their block activations under the model's setting. */
+vc_acts_mode vc_model_training_acts(const vc_model *m);
+/* Bytes of the training workspace a step plans (activations of the training towers, their
+ * scratch, the loss): video batch Bv with K patch tokens per clip, text batch Bt (0: the video
+ * tower alone), text tower trained or frozen, drop-path, alignment levels (NULL: global) as in
+ * vc_step_inputs. Counted, nothing allocated. */
+size_t vc_model_training_bytes(const vc_model *m, int Bv, int Bt, int K, int train_text, int drop_path,
+                               const vc_align_weights *align);
 /* Runs vc_model_encode_video/text on device k from now on (VC_DEVICE_CPU: back on the CPU);
  * the model owns the device. Training stays on the CPU. */
 int vc_model_use_device(vc_model *m, vc_device_kind k, vc_error *err);

@@ -5,8 +5,9 @@
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 
-void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, int training,
+void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc_acts_mode mode,
                   int max_threads) {
+    const int training = mode != VC_ACTS_INFERENCE;
     const size_t W = (size_t)c->text_width, L = (size_t)c->context_length;
     vc_block_acts *blocks = acts->blocks;
     int32_t *tokens = acts->tokens, *eot = acts->eot;
@@ -19,8 +20,8 @@ void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, in
     acts->training = training;
     acts->embed = vc_arena_take(a, B * L * W);
     vc_block_dims d = {B, (int)L, (int)W, c->text_heads, 1};
-    vc_blocks_plan(a, blocks, c->text_layers, d, training, 0, acts->embed);
-    vc_block_scratch_plan(a, &acts->scratch, d, training, max_threads);
+    vc_blocks_plan(a, blocks, c->text_layers, d, mode, 0, acts->embed);
+    vc_block_scratch_plan(a, &acts->scratch, d, mode, max_threads);
     acts->pooled = vc_arena_take(a, B * W);
     acts->pooled_ln = vc_arena_take(a, B * W);
     acts->pooled_mean = vc_arena_take(a, B);

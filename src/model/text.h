@@ -21,7 +21,7 @@ typedef struct vc_text_acts {
     vc_real *d_stream, *d_pooled;
 } vc_text_acts;
 
-void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, int training,
+void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc_acts_mode mode,
                   int max_threads);
 /* tokens [B, ctx]; ids must be < vocab_size (checked by the caller, see vc_text_check_tokens). */
 void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *acts,

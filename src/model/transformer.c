@@ -8,13 +8,18 @@
 #include "kernels/layernorm.h"
 #include "kernels/linear.h"
 
-void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims d, int training,
+void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims d, vc_acts_mode mode,
                     int drop_path, vc_real *stream) {
     const size_t N = (size_t)d.B * d.L, W = (size_t)d.W;
+    const int training = mode != VC_ACTS_INFERENCE;
     for (int l = 0; l < layers; l++) {
         vc_block_acts *b = &acts[l];
-        if (!training && l > 0) {
-            *b = acts[0]; /* inference: every block reuses the same buffers */
+        if (mode != VC_ACTS_TRAINING && l > 0) {
+            *b = acts[0]; /* every block reuses the same buffers ... */
+            if (mode == VC_ACTS_RECOMPUTE) { /* ... but its output, the next block's input, and drop-path scales */
+                b->out = vc_arena_take(a, N * W);
+                b->drop_scale = drop_path ? vc_arena_take(a, 2 * (size_t)d.B) : NULL;
+            }
             continue;
         }
         memset(b, 0, sizeof *b);
@@ -39,10 +44,12 @@ void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims 
     }
 }
 
-void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, int training,
+void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, vc_acts_mode mode,
                            int max_threads) {
     const size_t N = (size_t)d.B * d.L, W = (size_t)d.W;
+    const int training = mode != VC_ACTS_INFERENCE;
     memset(s, 0, sizeof *s);
+    s->recompute = mode == VC_ACTS_RECOMPUTE;
     s->branch = vc_arena_take(a, N * W);
     s->attn_tile = vc_arena_take(a, vc_attention_scratch_elems(d.L, d.W, d.H, max_threads));
     if (training) {
@@ -91,10 +98,14 @@ void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch
     vc_quickgelu_forward(a->gelu, a->fc, (size_t)N * 4 * W);
     vc_linear_forward(s->precision, s->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W);
     residual_add(a->out, a->res1, s->branch, dp2, d.B, d.L, W);
+    s->resident = a;
 }
 
-void vc_block_backward(const vc_block_view *p, vc_block_view *g, const vc_block_acts *a,
+void vc_block_backward(const vc_block_view *p, vc_block_view *g, vc_block_acts *a,
                        vc_block_scratch *s, const vc_real *inp, vc_real *dx, vc_block_dims d) {
+    /* After the forward the shared set holds the last block's activations: every other block
+     * recomputes its own (rewriting its kept output with the same values). */
+    if (s->recompute && s->resident != a) vc_block_forward(p, a, s, inp, d);
     const int N = d.B * d.L, W = d.W;
     const size_t NW = (size_t)N * W, N4W = 4 * NW;
     const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + d.B : NULL;

@@ -9,6 +9,16 @@
 #include "kernels/gemm.h"
 #include "model/params.h"
 
+/* How a stack of blocks keeps its activations (vc_blocks_plan). */
+typedef enum vc_acts_mode {
+    VC_ACTS_INFERENCE = 0, /* one set shared by all blocks; the stream updated in place */
+    VC_ACTS_TRAINING = 1,  /* every block keeps all its activations for backward */
+    /* Activation recomputation (--grad-checkpointing): every block keeps only its output (the
+     * next block's input) and its drop-path scales; the rest is one set shared by all blocks,
+     * which vc_block_backward refills by running the block's forward again from its input. */
+    VC_ACTS_RECOMPUTE = 2,
+} vc_acts_mode;
+
 typedef struct vc_block_acts {
     vc_real *ln1, *ln1_mean, *ln1_rstd; /* [N, W], [N], [N] */
     vc_real *qkv;                       /* [N, 3W] */
@@ -33,6 +43,8 @@ typedef struct vc_block_scratch {
     vc_real *d_qkv;      /* [N, 3W] */
     vc_real *d_hidden;   /* [N, 4W] */
     vc_real *d_fc;       /* [N, 4W] */
+    int recompute;       /* planned VC_ACTS_RECOMPUTE */
+    const vc_block_acts *resident; /* the block whose activations the shared set holds (its last forward) */
 } vc_block_scratch;
 
 /* Tokens read at intermediate blocks (the layer-level alignment, model/align_layers.h): after
@@ -51,19 +63,21 @@ typedef struct vc_block_dims {
     int causal;
 } vc_block_dims;
 
-/* Lays out `layers` blocks. training: each block keeps its own activations (and attention
- * log-sum-exps) for backward; otherwise all blocks share one set and the residual stream is
- * updated in place in `stream` (which must be the tower's [N, W] input/output buffer). */
-void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims d, int training,
+/* Lays out `layers` blocks as `mode` says (training modes also keep the attention
+ * log-sum-exps); at inference the residual stream is updated in place in `stream` (which must
+ * be the tower's [N, W] input/output buffer). The scratch is planned with the same mode. */
+void vc_blocks_plan(vc_arena *a, vc_block_acts *acts, int layers, vc_block_dims d, vc_acts_mode mode,
                     int drop_path, vc_real *stream);
-void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, int training,
+void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, vc_acts_mode mode,
                            int max_threads);
 
 void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
                       const vc_real *inp, vc_block_dims d);
 /* dx [N, W]: on entry the gradient w.r.t. the block output; on return w.r.t. its input.
- * Parameter gradients are accumulated into g. */
-void vc_block_backward(const vc_block_view *p, vc_block_view *g, const vc_block_acts *a,
+ * Parameter gradients are accumulated into g. With VC_ACTS_RECOMPUTE the block's forward runs
+ * again first (from inp, with its kept drop-path scales: the same values bit for bit) unless
+ * the shared activations are still its own. */
+void vc_block_backward(const vc_block_view *p, vc_block_view *g, vc_block_acts *a,
                        vc_block_scratch *s, const vc_real *inp, vc_real *dx, vc_block_dims d);
 
 /* Fills drop-path scales for one block: keep with probability 1 - rate, scaled by 1/(1-rate).

@@ -213,7 +213,7 @@ void vc_umt_work_free(vc_umt_work *w) {
 
 static void work_layout(vc_umt_work *w, const vc_config *c, int E, vc_arena *a) {
     const size_t n = (size_t)w->B * w->K, W = (size_t)c->vision_width;
-    vc_vision_plan(a, &w->vis, c, w->B, w->K, 1, 0, omp_get_max_threads());
+    vc_vision_plan(a, &w->vis, c, w->B, w->K, w->mode, 0, omp_get_max_threads());
     w->tok = vc_arena_take(a, n * W);
     w->ln = vc_arena_take(a, n * W);
     w->mean = vc_arena_take(a, n);
@@ -241,9 +241,9 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
             if (j < 0 || j >= P * T || (k && j <= keep[(size_t)b * K + k - 1]))
                 return vc_fail(err, "UMT mask of clip %d: token %d at %d is out of range or not ascending", b, j, k);
         }
-    if (!w->planned || w->B != B || w->K != K) {
+    if (!w->planned || w->B != B || w->K != K || w->mode != vc_model_training_acts(m)) {
         vc_umt_work_free(w);
-        w->B = B, w->K = K;
+        w->B = B, w->K = K, w->mode = vc_model_training_acts(m);
         w->keep = malloc((size_t)B * K * sizeof *w->keep);
         w->vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
         vc_arena count = {NULL, 0};

@@ -60,6 +60,7 @@ void vc_umt_head_free(vc_umt_head *h);
 
 typedef struct vc_umt_work {
     int B, K, planned;
+    vc_acts_mode mode;      /* of the student's blocks (the model's setting) */
     vc_real *mem;
     int32_t *keep;
     vc_vision_acts vis;

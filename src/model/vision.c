@@ -8,7 +8,8 @@
 #include "kernels/linear.h"
 
 void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B, int K,
-                    int training, int drop_path, int max_threads) {
+                    vc_acts_mode mode, int drop_path, int max_threads) {
+    const int training = mode != VC_ACTS_INFERENCE;
     const size_t W = (size_t)c->vision_width, L = (size_t)K + 1, P3 = 3 * (size_t)c->patch_size * c->patch_size;
     vc_block_acts *blocks = acts->blocks; /* allocated by the caller: [vision_layers] */
     int32_t *keep = acts->keep;
@@ -25,8 +26,8 @@ void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B
     acts->ln_pre_mean = vc_arena_take(a, B * L);
     acts->ln_pre_rstd = vc_arena_take(a, B * L);
     vc_block_dims d = {B, (int)L, (int)W, c->vision_heads, 0};
-    vc_blocks_plan(a, blocks, c->vision_layers, d, training, drop_path, acts->x);
-    vc_block_scratch_plan(a, &acts->scratch, d, training, max_threads);
+    vc_blocks_plan(a, blocks, c->vision_layers, d, mode, drop_path, acts->x);
+    vc_block_scratch_plan(a, &acts->scratch, d, mode, max_threads);
     acts->cls = vc_arena_take(a, B * W);
     acts->cls_ln = vc_arena_take(a, B * W);
     acts->cls_mean = vc_arena_take(a, B);

@@ -29,9 +29,10 @@ typedef struct vc_vision_acts {
     vc_real *d_stream, *d_embed, *d_cls; /* [B,L,W], [B,L,W], [B,W] */
 } vc_vision_acts;
 
-/* Plans activations for batch B with K kept tokens. Returns elements used (count with a->base NULL). */
+/* Plans activations for batch B with K kept tokens, the blocks' as `mode` says (training
+ * modes keep what backward needs). Returns elements used (count with a->base NULL). */
 void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B, int K,
-                    int training, int drop_path, int max_threads);
+                    vc_acts_mode mode, int drop_path, int max_threads);
 
 /* video [B, T, 3, H, W] (the official encode_vision layout). keep [B, K] ascending indices into
  * the patch-major token order n*T+t, or NULL for all tokens (then K must equal all tokens).

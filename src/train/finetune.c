@@ -98,6 +98,9 @@ static int check_params(const vc_finetune_params *p, vc_error *err) {
         return vc_fail(err, "--mixup %g must be >= 0 and --mixup-prob %g in [0, 1]", p->mixup_alpha, p->mixup_prob);
     if (p->mixup_alpha > 0 && p->linear_probe)
         return vc_fail(err, "--mixup mixes clips before the tower; a --linear-probe trains on fixed features: use one or the other");
+    if (p->grad_checkpointing && p->linear_probe)
+        return vc_fail(err, "--grad-checkpointing recomputes the tower's activations in its backward, but a --linear-probe "
+                            "freezes the tower (no backward through it): use one or the other");
     if (p->mixup_alpha > 0 && p->batch_size < 2) return vc_fail(err, "--mixup needs a batch of at least 2 clips");
     if (p->workers < 0 || (p->workers > 0 && p->prefetch < 1)) return vc_fail(err, "workers %d / prefetch %d: need workers >= 0 and prefetch >= 1", p->workers, p->prefetch);
     return 0;
@@ -172,6 +175,14 @@ int vc_finetune(const vc_finetune_params *p, const vc_tokenizer *tok, vc_train_s
     hp.frozen[VC_TOWER_VISION] = 0;
     if (head_table(&s.cls, &s.head_tab, err) || vc_adamw_init(&s.head_opt, &s.head_tab, &hp, err)) goto done;
     if (!p->linear_probe && vc_model_enable_grads(m, err)) goto done;
+    vc_model_set_grad_checkpointing(m, p->grad_checkpointing);
+    if (p->on_start) {
+        const int all = vc_config_video_tokens(c);
+        const vc_train_start st = {.steps = p->steps, .parameters = m->table.total, .batch = B, .all_tokens = all,
+                                   .kept_tokens = all, .grad_checkpointing = p->grad_checkpointing,
+                                   .unmasked_bytes = p->linear_probe ? 0 : vc_model_training_bytes(m, B, 0, all, 0, p->drop_path > 0, NULL)};
+        p->on_start(&st, p->user);
+    }
 
     /* A linear probe on preloaded clips sees each clip's features unchanged: encode them once. */
     if (p->linear_probe && !p->workers) {

@@ -21,6 +21,7 @@ typedef struct vc_finetune_params {
     const char *templates;          /* prompt templates for the zero-shot head (NULL: ViCLIP's 16) */
     int head_init;                  /* vc_head_init */
     int linear_probe;               /* 1: tower frozen, only the head trains */
+    int grad_checkpointing;         /* recompute the tower's block activations in backward (vc_model_set_grad_checkpointing) */
     int batch_size;
     int64_t steps, warmup;
     double lr, min_lr, weight_decay, grad_clip_norm, beta1, beta2, eps;
@@ -36,6 +37,7 @@ typedef struct vc_finetune_params {
     void (*on_warning)(const char *msg, void *user);
     void *user;
     int progress_every;
+    void (*on_start)(const vc_train_start *s, void *user); /* before the first step; may be NULL */
 } vc_finetune_params;
 
 vc_finetune_params vc_finetune_default_params(void);

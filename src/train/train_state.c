@@ -54,6 +54,9 @@ static int check_params(const vc_train_params *p, vc_error *err) {
         if (p->align_frame > 0 || p->align_n_layers)
             return vc_fail(err, "--device %s: --align trains the global level only on the device (frame and layer "
                                 "levels run with --device cpu)", dev);
+        if (p->grad_checkpointing)
+            return vc_fail(err, "--device %s: --grad-checkpointing recomputes activations on the CPU's training path "
+                                "only (the device keeps every block's activations; use --device cpu or drop the flag)", dev);
     }
     if (p->align_n_layers && p->dist && p->dist->size > 1)
         return vc_fail(err, "--align layers=...: the layer-level alignment is not supported in data-parallel training (%d ranks)",
@@ -219,6 +222,7 @@ int vc_train_state_open(vc_train_state *s, const vc_train_params *p, const vc_to
         (vc_model_enable_grads(s->model, err) || vc_model_use_device(s->model, (vc_device_kind)p->device, err) ||
          vc_device_train_open(s->model->device, s->model, &s->opt, err)))
         return -1;
+    vc_model_set_grad_checkpointing(s->model, p->grad_checkpointing);
     const vc_config *c = &s->model->cfg;
     if (tok && c->vocab_size < 49408)
         return vc_fail(err, "the model's vocabulary (%d) is smaller than the CLIP tokenizer's (49408)", c->vocab_size);

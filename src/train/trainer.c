@@ -41,12 +41,29 @@ vc_train_params vc_train_default_params(void) {
     return p;
 }
 
+/* The run's plan for on_start: the workspace of the masked and of the unmasked steps it has. */
+static void report_start(const vc_train_state *s, int64_t end) {
+    const vc_train_params *p = s->p;
+    if (!p->on_start || s->rank || p->device != VC_DEVICE_CPU) return; /* a device plans its own memory */
+    const vc_model *m = s->model;
+    const int64_t first_unmasked = p->mask_ratio > 0 ? p->steps - p->unmasked_steps : 0;
+    const int drop = p->drop_path > 0;
+    vc_train_start st = {.first_step = s->start, .steps = p->steps, .parameters = m->table.total, .batch = s->B,
+                         .kept_tokens = s->K_masked, .all_tokens = s->N_tok, .grad_checkpointing = m->grad_checkpointing};
+    if (s->start < first_unmasked)
+        st.masked_bytes = vc_model_training_bytes(m, s->B, s->B, s->K_masked, !p->freeze_text, drop, &s->align);
+    if (end > first_unmasked)
+        st.unmasked_bytes = vc_model_training_bytes(m, s->B, s->B, s->N_tok, !p->freeze_text, drop, &s->align);
+    p->on_start(&st, p->user);
+}
+
 int vc_train(const vc_train_params *p, const vc_tokenizer *tok, vc_train_summary *summary, vc_error *err) {
     if (summary) memset(summary, 0, sizeof *summary);
     vc_train_state s;
     int rc = -1;
     if (vc_train_state_open(&s, p, tok, err)) goto done;
     const int64_t end = p->stop_after > 0 && p->stop_after < p->steps ? p->stop_after : p->steps;
+    report_start(&s, end);
     const double t0 = vc_now_s();
     int stopped = 0;
     for (int64_t step = s.start; step < end; step++) {

@@ -33,6 +33,18 @@ typedef struct vc_train_summary {
     double comm_busy_s;            /* time gradient all-reduces ran, overlapped with the backward or not */
 } vc_train_summary;
 
+/* What a run plans, told once before its first step. */
+typedef struct vc_train_start {
+    int64_t first_step, steps;     /* resumed after first_step steps; total */
+    size_t parameters;             /* elements of the model's parameter buffer */
+    int batch;                     /* clips per micro-batch (per rank) */
+    /* Bytes of the training workspace a micro-batch plans (vc_model_training_bytes): in the
+     * masked phase and in the unmasked one (0: the run has no such step). */
+    size_t masked_bytes, unmasked_bytes;
+    int kept_tokens, all_tokens;   /* patch tokens per clip kept while masked, and in all */
+    int grad_checkpointing;
+} vc_train_start;
+
 struct vc_dist;
 
 typedef struct vc_train_params {
@@ -104,6 +116,10 @@ typedef struct vc_train_params {
      * gradients and AdamW moments on the GPU, copied back for checkpoints and the final model;
      * it needs accum_freq 1, one process and the global alignment alone. */
     int device;
+    /* Activation recomputation (vc_model_set_grad_checkpointing): the same steps bit for bit
+     * with less memory, so a resumed run may turn it on or off (checkpoints do not record it). */
+    int grad_checkpointing;
+    void (*on_start)(const vc_train_start *s, void *user); /* rank 0, before the first step; may be NULL */
 } vc_train_params;
 
 vc_train_params vc_train_default_params(void);

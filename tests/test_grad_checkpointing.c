@@ -1,0 +1,207 @@
+/* Activation recomputation (--grad-checkpointing) in the float build: the loss and every
+ * gradient bit for bit those of the plain backward (both towers, masking, drop-path, all three
+ * alignment levels, the text tower frozen or not, fp32 and bf16, an MAE step), a smaller plan,
+ * and whole training runs (accumulation, unmasked phase) that end on the same parameters and
+ * resume bit for bit with the flag turned on or off. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gradcheck.h"
+#include "kernels/gemm.h"
+#include "model/mae.h"
+#include "model/model.h"
+#include "model/model_io.h"
+#include "synth_util.h"
+#include "testutil.h"
+#include "train/trainer.h"
+#include "vocab_util.h"
+
+enum { B = 3, K = 24 };
+
+/* 3 video blocks (two of them recomputed) and 2 text blocks. */
+static vc_config config(void) {
+    vc_config c = vc_config_preset(VC_PRESET_TINY);
+    c.vision_layers = 3;
+    return c;
+}
+
+typedef struct {
+    vc_model *m;
+    float *video;
+    int32_t tokens[B * 8], keep[B * K], ids[B];
+    double rates[3];
+    vc_align_weights align;
+} fixture;
+
+static int setup(fixture *f, vc_error *err) {
+    memset(f, 0, sizeof *f);
+    const vc_config c = config();
+    if (!(f->m = vc_model_new(&c, err)) || vc_model_enable_grads(f->m, err)) return -1;
+    vc_model_init_random(f->m, 17, 0.07);
+    vc_model_init_temporal(f->m, 17, 0.5);
+    const size_t n = (size_t)B * c.num_frames * 3 * c.image_size * c.image_size;
+    if (!(f->video = malloc(n * sizeof *f->video))) return vc_fail(err, "out of memory");
+    vc_fill_random(f->video, n, 1, 5);
+    static const int32_t rows[B][8] = {{98, 5, 17, 99, 0, 0, 0, 0}, {98, 40, 41, 42, 43, 44, 45, 99}, {98, 7, 99, 0, 0, 0, 0, 0}};
+    memcpy(f->tokens, rows, sizeof rows);
+    f->ids[0] = 0, f->ids[1] = 1, f->ids[2] = 0;
+    vc_vision_sample_keep(f->keep, B, vc_config_video_tokens(&c), K, 3, 1);
+    vc_drop_path_schedule(f->rates, c.vision_layers, 0.8);
+    if (vc_align_weights_parse("global,frame,layers=1,2", "1,0.5,0.25", &f->align, err)) return -1;
+    return vc_model_set_align_heads(f->m, f->align.layers, f->align.n_layers, err);
+}
+
+static vc_step_inputs inputs(fixture *f, int train_text, int aligned) {
+    return (vc_step_inputs){.video = f->video, .tokens = f->tokens, .ids = f->ids, .keep = f->keep, .B = B, .K = K,
+                            .drop_rates = f->rates, .seed = 11, .step = 2, .train_text = train_text, .grad_scale = 0.5,
+                            .align = aligned ? &f->align : NULL};
+}
+
+/* One forward + backward from zeroed gradients: loss, a copy of the gradients, the plan's size. */
+static int step(vc_model *m, const vc_step_inputs *in, double *loss, float *grads, size_t *planned, vc_error *err) {
+    vc_model_zero_grads(m);
+    if (vc_model_forward_backward(m, in, loss, err)) return -1;
+    memcpy(grads, m->grads, m->table.total * sizeof *grads);
+    *planned = m->train.elems * sizeof(float);
+    return 0;
+}
+
+TEST(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit) {
+    fixture f;
+    vc_error err;
+    CHECK(setup(&f, &err) == 0, "%s", err.msg);
+    float *plain = malloc(f.m->table.total * sizeof *plain), *ckpt = malloc(f.m->table.total * sizeof *ckpt);
+    CHECK(plain && ckpt, "out of memory");
+    const int n_prec = vc_gemm_has_bf16() ? 2 : 1;
+    for (int prec = 0; prec < n_prec; prec++)
+        for (int variant = 0; variant < 3; variant++) { /* both towers aligned at 3 levels; global only; text frozen */
+            const int train_text = variant != 2, aligned = variant == 0;
+            const vc_step_inputs in = inputs(&f, train_text, aligned);
+            vc_model_set_precision(f.m, prec ? VC_BF16 : VC_FP32);
+            double l_plain, l_ckpt;
+            size_t b_plain, b_ckpt;
+            vc_model_set_grad_checkpointing(f.m, 0);
+            CHECK(step(f.m, &in, &l_plain, plain, &b_plain, &err) == 0, "%s", err.msg);
+            CHECK(vc_model_training_bytes(f.m, B, B, K, train_text, 1, in.align) == b_plain, "counted %zu, planned %zu",
+                  vc_model_training_bytes(f.m, B, B, K, train_text, 1, in.align), b_plain);
+            vc_model_set_grad_checkpointing(f.m, 1);
+            CHECK(step(f.m, &in, &l_ckpt, ckpt, &b_ckpt, &err) == 0, "%s", err.msg);
+            CHECK(vc_model_training_bytes(f.m, B, B, K, train_text, 1, in.align) == b_ckpt, "counted with checkpointing");
+            /* the recomputed blocks drew nothing anew: block 1 (rate 0.4) both dropped and kept clips */
+            const float *ds = f.m->train.vis.blocks[1].drop_scale;
+            int dropped = 0, kept = 0;
+            for (int i = 0; i < 2 * B; i++) dropped += ds[i] == 0, kept += ds[i] > 1;
+            CHECK(dropped && kept, "drop-path of block 1 did not mix drops (%d) and keeps (%d)", dropped, kept);
+            CHECK(l_plain == l_ckpt, "%s, variant %d: loss %.9g with checkpointing, %.9g without", prec ? "bf16" : "fp32",
+                  variant, l_ckpt, l_plain);
+            size_t first = 0;
+            while (first < f.m->table.total && !memcmp(&plain[first], &ckpt[first], sizeof(float))) first++;
+            CHECK(first == f.m->table.total, "%s, variant %d: gradient element %zu differs (%.9g vs %.9g)",
+                  prec ? "bf16" : "fp32", variant, first, first < f.m->table.total ? ckpt[first] : 0.0,
+                  first < f.m->table.total ? plain[first] : 0.0);
+            CHECK(b_ckpt < b_plain, "the plan did not shrink: %zu vs %zu bytes", b_ckpt, b_plain);
+            if (!prec) printf("  variant %d: planned %zu bytes, %zu with checkpointing\n", variant, b_plain, b_ckpt);
+        }
+    free(plain), free(ckpt), free(f.video);
+    vc_model_free(f.m);
+}
+
+/* The MAE step recomputes the tower's and the decoder's blocks. */
+TEST(mae_step_gradients_are_the_same_with_checkpointing) {
+    vc_error err;
+    const vc_config c = config();
+    vc_model *m = vc_model_new(&c, &err);
+    vc_mae_decoder *d = m ? vc_mae_decoder_new(&c, 8, 2, 2, &err) : NULL;
+    CHECK(d && vc_model_enable_grads(m, &err) == 0, "%s", err.msg);
+    vc_model_init_random(m, 3, 0.07);
+    vc_mae_decoder_init(d, 4);
+    enum { KP = 4 };
+    const int P = vc_config_patches(&c), T = c.num_frames, Km = KP * T;
+    int32_t keep[2 * 64], masked[2 * 64];
+    vc_tube_mask(keep, masked, 2, P, T, KP, 1, 2);
+    const size_t n = (size_t)2 * T * 3 * c.image_size * c.image_size;
+    float *video = malloc(n * sizeof *video), *g[2], *dg[2];
+    vc_fill_random(video, n, 1, 9);
+    double loss[2];
+    vc_mae_work w = {0};
+    for (int on = 0; on < 2; on++) {
+        vc_model_set_grad_checkpointing(m, on);
+        vc_model_zero_grads(m);
+        memset(d->grads, 0, d->table.total * sizeof(float));
+        CHECK(vc_mae_step(&w, m, d, video, keep, masked, 2, Km, 1, 1, &loss[on], &err) == 0, "%s", err.msg);
+        CHECK(w.mode == (on ? VC_ACTS_RECOMPUTE : VC_ACTS_TRAINING), "planned mode %d", (int)w.mode);
+        g[on] = malloc(m->table.total * sizeof(float)), dg[on] = malloc(d->table.total * sizeof(float));
+        memcpy(g[on], m->grads, m->table.total * sizeof(float));
+        memcpy(dg[on], d->grads, d->table.total * sizeof(float));
+    }
+    CHECK(loss[0] == loss[1], "loss %.9g vs %.9g", loss[0], loss[1]);
+    CHECK(!memcmp(g[0], g[1], m->table.total * sizeof(float)), "video tower gradients differ");
+    CHECK(!memcmp(dg[0], dg[1], d->table.total * sizeof(float)), "decoder gradients differ");
+    for (int on = 0; on < 2; on++) free(g[on]), free(dg[on]);
+    vc_mae_work_free(&w);
+    vc_mae_decoder_free(d);
+    vc_model_free(m);
+    free(video);
+}
+
+static int same_params(const char *a, const char *b, char *why, size_t cap) {
+    vc_error err;
+    vc_model *x = vc_model_load(a, (const char *const[]){"optimizer.", NULL}, &err);
+    vc_model *y = x ? vc_model_load(b, (const char *const[]){"optimizer.", NULL}, &err) : NULL;
+    int eq = x && y && x->table.total == y->table.total && !memcmp(x->params, y->params, x->table.total * sizeof(float));
+    if (!x || !y) snprintf(why, cap, "%s", err.msg);
+    else if (!eq) snprintf(why, cap, "%s and %s differ", a, b);
+    vc_model_free(x), vc_model_free(y);
+    return eq;
+}
+
+static void count_start(const vc_train_start *s, void *user) {
+    vc_train_start *seen = user;
+    *seen = *s;
+}
+
+/* 6 steps with accumulation, masking then unmasked steps, drop-path, clipping: with and without
+ * the flag, and stopped after 3 with it and resumed without it. */
+TEST(training_runs_equal_with_and_without_checkpointing_and_resume_either_way) {
+    vc_tokenizer *tok = vc_test_load_tokenizer();
+    const char *data = vc_test_synth_dir(4, 16, 96);
+    CHECK(tok && data, "no vocabulary or synthetic data");
+    char ann[300];
+    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    CHECK(system("rm -rf build/tests/run_ckpt_off build/tests/run_ckpt_on build/tests/run_ckpt_part") == 0, "cleanup");
+    vc_train_params p = vc_train_default_params();
+    p.cfg = config();
+    p.cfg.vocab_size = 49408, p.cfg.context_length = 16;
+    p.train_annotations = ann;
+    p.batch_size = 4, p.accum_freq = 2, p.steps = 6, p.warmup = 2, p.lr = 1e-3, p.mask_ratio = 0.75;
+    p.unmasked_steps = 2, p.drop_path = 0.3, p.grad_clip_norm = 0.5, p.temp_init = 0.05, p.seed = 3;
+    vc_train_start seen[2];
+    p.on_start = count_start;
+    vc_error err;
+    const char *dirs[2] = {"build/tests/run_ckpt_off", "build/tests/run_ckpt_on"};
+    for (int on = 0; on < 2; on++) {
+        p.out_dir = dirs[on], p.grad_checkpointing = on, p.user = &seen[on];
+        CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+        CHECK(seen[on].grad_checkpointing == on && seen[on].masked_bytes > 0 && seen[on].unmasked_bytes > seen[on].masked_bytes,
+              "start report: checkpointing %d, %zu / %zu bytes", seen[on].grad_checkpointing, seen[on].masked_bytes,
+              seen[on].unmasked_bytes);
+    }
+    printf("  planned per micro-batch: %zu / %zu bytes masked / unmasked, %zu / %zu with checkpointing\n",
+           seen[0].masked_bytes, seen[0].unmasked_bytes, seen[1].masked_bytes, seen[1].unmasked_bytes);
+    CHECK(seen[1].masked_bytes < seen[0].masked_bytes && seen[1].unmasked_bytes < seen[0].unmasked_bytes, "no saving");
+    char why[1100] = "";
+    CHECK(same_params("build/tests/run_ckpt_off/model.safetensors", "build/tests/run_ckpt_on/model.safetensors", why,
+                      sizeof why), "%s", why);
+    p.out_dir = "build/tests/run_ckpt_part", p.grad_checkpointing = 1, p.stop_after = 3, p.on_start = NULL;
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "%s", err.msg);
+    p.grad_checkpointing = 0, p.stop_after = 0, p.resume = "build/tests/run_ckpt_part/checkpoint.safetensors";
+    CHECK(vc_train(&p, tok, NULL, &err) == 0, "resume: %s", err.msg);
+    CHECK(same_params("build/tests/run_ckpt_off/model.safetensors", "build/tests/run_ckpt_part/model.safetensors", why,
+                      sizeof why), "resumed: %s", why);
+    vc_tokenizer_free(tok);
+}
+
+TEST_MAIN("grad_checkpointing", T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
+          T(mae_step_gradients_are_the_same_with_checkpointing),
+          T(training_runs_equal_with_and_without_checkpointing_and_resume_either_way))
