@@ -6,7 +6,9 @@
  * A client of the public library (include/viclip.h) only.
  * Usage: bench_viclip THREADS ITERS CONFIG [fp32|bf16] [PHASES]
  * PHASES (for profiling one workload, e.g. under perf): a comma list of video, text, train,
- * ceiling; default all. Skipped phases report 0. */
+ * ceiling; default all. Skipped phases report 0. `ckpt` in the list trains with
+ * grad_checkpointing (activation recomputation); the planned activation bytes of the training
+ * step are reported either way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,7 @@ int main(int argc, char **argv) {
     const char *phases = argc > 5 ? argv[5] : "video,text,train,ceiling";
     const int do_video = !!strstr(phases, "video"), do_text = !!strstr(phases, "text");
     const int do_train = !!strstr(phases, "train"), do_ceiling = !!strstr(phases, "ceiling");
+    const int grad_ckpt = !!strstr(phases, "ckpt");
     viclip_set_threads(threads);
     viclip_error err;
     viclip_context *ctx = viclip_init_random(preset, 1, viclip_context_default_params(), &err);
@@ -129,7 +132,8 @@ int main(int argc, char **argv) {
     if (do_text) text_cps = BT / best(t, iters);
     /* training step: forward + backward of both towers + AdamW, 90% of patch tokens masked */
     struct viclip_train_params tp = viclip_train_default_params();
-    tp.mask_ratio = 0.9f, tp.seed = 5;
+    tp.mask_ratio = 0.9f, tp.seed = 5, tp.grad_checkpointing = grad_ckpt;
+    const double train_act_mb = viclip_train_activation_bytes(ctx, BTRAIN, &tp) / (1024.0 * 1024.0);
     for (int i = 0; i <= iters * do_train; i++) {
         double loss, t0 = now_s();
         if (viclip_train_step(ctx, video, tokens, BTRAIN, &tp, &loss, &err)) return fail(&err);
@@ -145,9 +149,10 @@ int main(int argc, char **argv) {
     printf("{\"impl\":\"viclip\",\"config\":\"%s\",\"threads\":%d,\"precision\":\"%s\",\"gemm\":\"%s\","
            "\"video_b1_clips_per_s\":%.4f,\"video_b4_clips_per_s\":%.4f,\"video_gflops\":%.1f,"
            "\"video_b1_gflops\":%.1f,\"gemm_ceiling_gflops\":%.1f,\"text_caps_per_s\":%.2f,"
-           "\"train_samples_per_s\":%.4f,\"train_batch\":%d,\"peak_rss_infer_mb\":%.0f,\"peak_rss_mb\":%.0f}\n",
+           "\"train_samples_per_s\":%.4f,\"train_batch\":%d,\"train_grad_checkpointing\":%d,"
+           "\"train_activations_planned_mb\":%.1f,\"peak_rss_infer_mb\":%.0f,\"peak_rss_mb\":%.0f}\n",
            preset, threads, ran_bf16 ? "bf16" : "fp32", si.gemm, video_b1, video_b4, flops * video_b4 / 1e9,
-           flops * video_b1 / 1e9, ceiling, text_cps, train_sps, BTRAIN, rss_infer, peak_rss_mb());
+           flops * video_b1 / 1e9, ceiling, text_cps, train_sps, BTRAIN, grad_ckpt, train_act_mb, rss_infer, peak_rss_mb());
     viclip_free(ctx);
     free(video), free(out), free(tokens);
     return 0;

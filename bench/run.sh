@@ -47,6 +47,10 @@ for r in $(seq 1 "$rounds"); do
 done
 echo "viclip fp32 with VICLIP_ISA=avx2 (no AVX-512)"
 VICLIP_ISA=avx2 OMP_NUM_THREADS=$threads build/bench_viclip "$threads" "$iters" "$config" fp32 > "$out/avx2_fp32_1.json"
+echo "viclip fp32 training step alone, without and with --grad-checkpointing (peak memory of the step)"
+for ck in plain ckpt; do
+    OMP_NUM_THREADS=$threads build/bench_viclip "$threads" "$iters" "$config" fp32 "train,$ck" > "$out/train_${ck}_1.json"
+done
 [ -n "$py" ] || echo "PyTorch not available: printing viclip figures only"
 
 /usr/bin/python3 - "$out" <<'PY'
@@ -84,6 +88,12 @@ for tag, v in (("fp32", v32), ("bf16", v16), ("avx2 fp32", a32)):
         print(f"{tag:9s}: model {v['video_gflops']:.1f} GFLOP/s (video batch 4) = "
               f"{100 * v['video_gflops'] / v['gemm_ceiling_gflops']:.0f}% of the GEMM ceiling "
               f"{v['gemm_ceiling_gflops']:.1f} GFLOP/s measured in the same run ({v.get('precision')})")
+for tag, key in (("without", "train_plain"), ("with", "train_ckpt")):
+    c = best(key)
+    if c:
+        print(f"training step alone, fp32, {tag} --grad-checkpointing: {c['train_samples_per_s']:.2f} samples/s, "
+              f"activations planned {c['train_activations_planned_mb']:.0f} MiB, peak RSS {c['peak_rss_mb']:.0f} MB"
+              f" (pytorch fp32 training phase: {t32.get('peak_rss_per_phase_mb', {}).get('train', 'n/a')} MB)")
 print(f"viclip gemm: {v32.get('gemm', '?')}")
 print(f"train batch {v32.get('train_batch')}; pytorch {t32.get('torch_version', 'n/a')}")
 PY

@@ -14,6 +14,7 @@
 #include "model/model_io.h"
 #include "synth_util.h"
 #include "testutil.h"
+#include "train/finetune.h"
 #include "train/trainer.h"
 #include "vocab_util.h"
 
@@ -202,6 +203,16 @@ TEST(training_runs_equal_with_and_without_checkpointing_and_resume_either_way) {
     vc_tokenizer_free(tok);
 }
 
-TEST_MAIN("grad_checkpointing", T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
+/* Where the tower does not train there is nothing to recompute: refused, naming both flags. */
+TEST(a_linear_probe_refuses_grad_checkpointing) {
+    vc_finetune_params p = vc_finetune_default_params();
+    p.train_annotations = "x.jsonl", p.labels = "classes.txt", p.init_model = "m.safetensors", p.out_dir = "build/tests/run_lp";
+    p.linear_probe = 1, p.grad_checkpointing = 1;
+    vc_error err = {{0}};
+    CHECK(vc_finetune(&p, NULL, NULL, &err) != 0, "accepted --grad-checkpointing with --linear-probe");
+    CHECK(strstr(err.msg, "--grad-checkpointing") && strstr(err.msg, "--linear-probe"), "message: %s", err.msg);
+}
+
+TEST_MAIN("grad_checkpointing", T(a_linear_probe_refuses_grad_checkpointing), T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
           T(mae_step_gradients_are_the_same_with_checkpointing),
           T(training_runs_equal_with_and_without_checkpointing_and_resume_either_way))
