@@ -1,6 +1,6 @@
 /* Activation recomputation (--grad-checkpointing) in the float build: the loss and every
  * gradient bit for bit those of the plain backward (both towers, masking, drop-path, all three
- * alignment levels, the text tower frozen or not, fp32 and bf16, an MAE step), a smaller plan,
+ * alignment levels, the text tower frozen or not, fp32 and bf16, MAE and UMT steps), a smaller plan,
  * and whole training runs (accumulation, unmasked phase) that end on the same parameters and
  * resume bit for bit with the flag turned on or off. */
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "gradcheck.h"
 #include "kernels/gemm.h"
 #include "model/mae.h"
+#include "model/umt.h"
 #include "model/model.h"
 #include "model/model_io.h"
 #include "synth_util.h"
@@ -146,6 +147,46 @@ TEST(mae_step_gradients_are_the_same_with_checkpointing) {
     free(video);
 }
 
+/* The UMT step recomputes the student's blocks (the teacher keeps only what its last block gives). */
+TEST(umt_step_gradients_are_the_same_with_checkpointing) {
+    vc_error err;
+    const vc_config c = config();
+    vc_model *m = vc_model_new(&c, &err), *tm = m ? vc_model_new(&c, &err) : NULL;
+    CHECK(tm && vc_model_enable_grads(m, &err) == 0, "%s", err.msg);
+    vc_model_init_random(m, 3, 0.07);
+    vc_model_init_random(tm, 8, 0.07);
+    vc_model_init_temporal(tm, 8, 0.5);
+    vc_umt_teacher *t = vc_umt_teacher_new(tm, c.num_frames, &err);
+    vc_umt_head *h = t ? vc_umt_head_new(c.vision_width, c.embed_dim, &err) : NULL;
+    CHECK(h, "%s", err.msg);
+    vc_umt_head_init(h, 4);
+    enum { KP = 4 };
+    const size_t n = (size_t)2 * c.num_frames * 3 * c.image_size * c.image_size;
+    float *video = malloc(n * sizeof *video), *g[2];
+    vc_fill_random(video, n, 1, 9);
+    CHECK(vc_umt_teacher_forward(t, video, 2, &err) == 0, "%s", err.msg);
+    int32_t keep[2 * 64];
+    vc_umt_select(keep, t->attention, VC_UMT_SEMANTIC, 2, c.num_frames, vc_config_patches(&c), KP, 1, 2);
+    double loss[2];
+    vc_umt_work w = {0};
+    for (int on = 0; on < 2; on++) {
+        vc_model_set_grad_checkpointing(m, on);
+        vc_model_zero_grads(m);
+        CHECK(vc_umt_step(&w, m, h, t, video, keep, 2, KP * c.num_frames, VC_UMT_COSINE, 1, 1, &loss[on], &err) == 0, "%s",
+              err.msg);
+        CHECK(w.mode == (on ? VC_ACTS_RECOMPUTE : VC_ACTS_TRAINING), "planned mode %d", (int)w.mode);
+        g[on] = malloc(m->table.total * sizeof(float));
+        memcpy(g[on], m->grads, m->table.total * sizeof(float));
+    }
+    CHECK(loss[0] == loss[1], "loss %.9g vs %.9g", loss[0], loss[1]);
+    CHECK(!memcmp(g[0], g[1], m->table.total * sizeof(float)), "student gradients differ");
+    free(g[0]), free(g[1]), free(video);
+    vc_umt_work_free(&w);
+    vc_umt_head_free(h);
+    vc_umt_teacher_free(t);
+    vc_model_free(tm), vc_model_free(m);
+}
+
 static int same_params(const char *a, const char *b, char *why, size_t cap) {
     vc_error err;
     vc_model *x = vc_model_load(a, (const char *const[]){"optimizer.", NULL}, &err);
@@ -214,5 +255,5 @@ TEST(a_linear_probe_refuses_grad_checkpointing) {
 }
 
 TEST_MAIN("grad_checkpointing", T(a_linear_probe_refuses_grad_checkpointing), T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
-          T(mae_step_gradients_are_the_same_with_checkpointing),
+          T(mae_step_gradients_are_the_same_with_checkpointing), T(umt_step_gradients_are_the_same_with_checkpointing),
           T(training_runs_equal_with_and_without_checkpointing_and_resume_either_way))

@@ -80,8 +80,10 @@ fail:
 static void teacher_layout(vc_umt_teacher *t, vc_arena *a, int B) {
     const vc_config *c = &t->frame_model->cfg;
     const size_t F = (size_t)B * t->T, P = (size_t)vc_config_patches(c), W = (size_t)c->vision_width;
-    /* a training plan only to keep the last block's attention probabilities */
-    vc_vision_plan(a, &t->acts, c, (int)F, (int)P, 1, 0, omp_get_max_threads());
+    /* The last block's q/k and log-sum-exp give the class token's attention: the recompute plan
+     * keeps them (its shared set holds the last block after the forward) at the memory of one
+     * block plus each block's output, where a training plan would keep every block's. */
+    vc_vision_plan(a, &t->acts, c, (int)F, (int)P, VC_ACTS_RECOMPUTE, 0, omp_get_max_threads());
     t->ln = vc_arena_take(a, F * P * W);
     t->mean = vc_arena_take(a, F * P);
     t->rstd = vc_arena_take(a, F * P);
