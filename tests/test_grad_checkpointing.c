@@ -254,6 +254,28 @@ TEST(a_linear_probe_refuses_grad_checkpointing) {
     CHECK(strstr(err.msg, "--grad-checkpointing") && strstr(err.msg, "--linear-probe"), "message: %s", err.msg);
 }
 
-TEST_MAIN("grad_checkpointing", T(a_linear_probe_refuses_grad_checkpointing), T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
+/* The command: the flag, and the plan in the line printed before the first step. */
+TEST(viclip_train_prints_the_planned_activations_with_and_without_the_flag) {
+    const char *data = vc_test_synth_dir(4, 16, 96);
+    CHECK(data, "no synthetic data");
+    double mib[2];
+    for (int on = 0; on < 2; on++) {
+        char cmd[1200], out[8192];
+        snprintf(cmd, sizeof cmd, VICLIP " train --train-data %s/train.jsonl --out build/tests/run_ckpt_cli -m demo "
+                 "--image-size 16 --patch-size 8 --frames 4 --vision-width 64 --vision-layers 4 --vision-heads 2 "
+                 "--text-width 32 --text-layers 1 --text-heads 2 --embed-dim 16 --context-length 16 -b 8 --steps 1 "
+                 "--workers 0 --mask-ratio 0.5 -t 1 %s", data, on ? "--grad-checkpointing" : "");
+        const int rc = vc_test_run(cmd, 1, out, sizeof out);
+        CHECK(rc == 0, "exit %d: %s", rc, out);
+        const char *start = strstr(out, "start: "), *planned = start ? strstr(start, "activations planned: ") : NULL;
+        CHECK(planned && sscanf(planned, "activations planned: %lf MiB masked (8 of 16 tokens)", &mib[on]) == 1,
+              "no plan in the start line: %s", out);
+        CHECK(strstr(start, on ? "grad checkpointing on" : "grad checkpointing off"), "start line: %s", start);
+    }
+    CHECK(mib[1] < mib[0], "the plan did not shrink: %.3f MiB with the flag, %.3f without", mib[1], mib[0]);
+}
+
+TEST_MAIN("grad_checkpointing", T(a_linear_probe_refuses_grad_checkpointing),
+          T(viclip_train_prints_the_planned_activations_with_and_without_the_flag), T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
           T(mae_step_gradients_are_the_same_with_checkpointing), T(umt_step_gradients_are_the_same_with_checkpointing),
           T(training_runs_equal_with_and_without_checkpointing_and_resume_either_way))

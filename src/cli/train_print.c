@@ -17,17 +17,18 @@ int cli_prepare_train_outputs(const struct viclip_train_run_params *p, const cha
 }
 
 static double mib(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+static int digits(size_t bytes) { return mib(bytes) < 10 ? 3 : 1; } /* small models show a difference too */
 
 void cli_print_train_start(const struct viclip_run_start *s, void *user) {
     (void)user;
     char phases[160] = "", *at = phases;
     const char *end = phases + sizeof phases;
     if (s->masked_activation_bytes)
-        at += snprintf(at, (size_t)(end - at), "%.1f MiB masked (%d of %d tokens)", mib(s->masked_activation_bytes),
-                       s->kept_tokens, s->all_tokens);
+        at += snprintf(at, (size_t)(end - at), "%.*f MiB masked (%d of %d tokens)", digits(s->masked_activation_bytes),
+                       mib(s->masked_activation_bytes), s->kept_tokens, s->all_tokens);
     if (s->unmasked_activation_bytes)
-        snprintf(at, (size_t)(end - at), "%s%.1f MiB%s", phases[0] ? ", " : "", mib(s->unmasked_activation_bytes),
-                 s->masked_activation_bytes ? " unmasked" : "");
+        snprintf(at, (size_t)(end - at), "%s%.*f MiB%s", phases[0] ? ", " : "", digits(s->unmasked_activation_bytes),
+                 mib(s->unmasked_activation_bytes), s->masked_activation_bytes ? " unmasked" : "");
     char resumed[48] = "";
     if (s->first_step > 0) snprintf(resumed, sizeof resumed, " | resuming after step %lld", (long long)s->first_step);
     printf("start: %.1fM parameters | %d clips per micro-batch | activations planned: %s | grad checkpointing %s%s\n",
