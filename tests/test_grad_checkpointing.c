@@ -17,6 +17,7 @@
 #include "testutil.h"
 #include "train/finetune.h"
 #include "train/trainer.h"
+#include "viclip.h"
 #include "vocab_util.h"
 
 enum { B = 3, K = 24 };
@@ -254,6 +255,39 @@ TEST(a_linear_probe_refuses_grad_checkpointing) {
     CHECK(strstr(err.msg, "--grad-checkpointing") && strstr(err.msg, "--linear-probe"), "message: %s", err.msg);
 }
 
+/* The public API: viclip_train_params.grad_checkpointing takes the same steps with a smaller
+ * plan (viclip_train_activation_bytes). */
+TEST(public_train_steps_are_the_same_with_grad_checkpointing) {
+    viclip_error err;
+    viclip_context *ctx[2];
+    for (int on = 0; on < 2; on++) {
+        ctx[on] = viclip_init_random("tiny", 7, viclip_context_default_params(), &err);
+        CHECK(ctx[on] && viclip_set_precision(ctx[on], "fp32", &err) == 0, "%s", err.msg);
+    }
+    const int T = viclip_n_frames(ctx[0]), S = viclip_image_size(ctx[0]), L = viclip_context_length(ctx[0]);
+    const int E = viclip_embed_dim(ctx[0]);
+    const size_t n = (size_t)B * T * 3 * S * S;
+    float *clips = malloc(n * sizeof *clips), out[2][B * 64];
+    vc_fill_random(clips, n, 1, 4);
+    int32_t ids[B * 64] = {0};
+    for (int b = 0; b < B; b++) ids[b * L] = 98, ids[b * L + 1] = 10 + b, ids[b * L + 2] = 99;
+    struct viclip_train_params p = viclip_train_default_params();
+    p.mask_ratio = 0.5f, p.lr = 1e-3f;
+    size_t bytes[2];
+    double loss[2][3];
+    for (int on = 0; on < 2; on++) {
+        p.grad_checkpointing = on;
+        bytes[on] = viclip_train_activation_bytes(ctx[on], B, &p);
+        for (int k = 0; k < 3; k++) CHECK(viclip_train_step(ctx[on], clips, ids, B, &p, &loss[on][k], &err) == 0, "%s", err.msg);
+        CHECK(viclip_encode_clips(ctx[on], clips, B, out[on], &err) == 0, "%s", err.msg);
+    }
+    CHECK(bytes[0] > 0 && bytes[1] < bytes[0], "planned %zu bytes with the flag, %zu without", bytes[1], bytes[0]);
+    for (int k = 0; k < 3; k++) CHECK(loss[0][k] == loss[1][k], "step %d: loss %.9g vs %.9g", k + 1, loss[1][k], loss[0][k]);
+    CHECK(!memcmp(out[0], out[1], (size_t)B * E * sizeof(float)), "the trained models encode differently");
+    free(clips);
+    viclip_free(ctx[0]), viclip_free(ctx[1]);
+}
+
 /* The command: the flag, and the plan in the line printed before the first step. */
 TEST(viclip_train_prints_the_planned_activations_with_and_without_the_flag) {
     const char *data = vc_test_synth_dir(4, 16, 96);
@@ -275,7 +309,7 @@ TEST(viclip_train_prints_the_planned_activations_with_and_without_the_flag) {
     CHECK(mib[1] < mib[0], "the plan did not shrink: %.3f MiB with the flag, %.3f without", mib[1], mib[0]);
 }
 
-TEST_MAIN("grad_checkpointing", T(a_linear_probe_refuses_grad_checkpointing),
+TEST_MAIN("grad_checkpointing", T(a_linear_probe_refuses_grad_checkpointing), T(public_train_steps_are_the_same_with_grad_checkpointing),
           T(viclip_train_prints_the_planned_activations_with_and_without_the_flag), T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
           T(mae_step_gradients_are_the_same_with_checkpointing), T(umt_step_gradients_are_the_same_with_checkpointing),
           T(training_runs_equal_with_and_without_checkpointing_and_resume_either_way))
