@@ -1,7 +1,8 @@
 /* Data-parallel training under mpirun: 2 ranks with per-rank batch 4 train exactly like 1 rank
- * with batch 8 (local loss and full loss, float CLI and the double-precision trainer),
- * resuming a 2-rank checkpoint with 2 or 1 ranks equals the uninterrupted run, and a rank that
- * is killed or hangs stops the others with an error naming it, leaving a loadable checkpoint.
+ * with batch 8 (local loss and full loss, float CLI and the double-precision trainer), and the
+ * same bit for bit with --grad-checkpointing; resuming a 2-rank checkpoint with 2 or 1 ranks
+ * equals the uninterrupted run, and a rank that is killed or hangs stops the others with an
+ * error naming it, leaving a loadable checkpoint.
  *
  * Built against the double-precision library (it compares f64 runs to 1e-10); the float runs
  * use build/viclip itself. Every test SKIPs visibly when mpirun or the MPI build is absent. */
@@ -226,6 +227,11 @@ TEST(two_ranks_of_batch_4_train_like_one_rank_of_batch_8_in_float) {
     char why[1024] = "";
     CHECK(runs_agree("build/tests/dist_two", "build/tests/dist_one", 5, 1e-6, why, sizeof why), "local loss: %s", why);
     CHECK(runs_agree("build/tests/dist_two_full", "build/tests/dist_one", 5, 1e-6, why, sizeof why), "full loss: %s", why);
+    /* activation recomputation changes memory only: the 2-rank model bit for bit */
+    CHECK(cli_train("build/tests/dist_two_ckpt", 2, 4, "--grad-checkpointing", out_buf, sizeof out_buf) == 0,
+          "2 ranks, --grad-checkpointing: %.2000s", out_buf);
+    CHECK(system("cmp -s build/tests/dist_two/model.safetensors build/tests/dist_two_ckpt/model.safetensors") == 0,
+          "2 ranks: --grad-checkpointing changed the trained model");
     /* and the run trained: the loss moved */
     double one[5];
     CHECK(read_log_losses("build/tests/dist_one", one, 5) == 5, "1-rank log");
