@@ -245,14 +245,21 @@ TEST(training_runs_equal_with_and_without_checkpointing_and_resume_either_way) {
     vc_tokenizer_free(tok);
 }
 
-/* Where the tower does not train there is nothing to recompute: refused, naming both flags. */
-TEST(a_linear_probe_refuses_grad_checkpointing) {
+/* Where the tower does not train there is nothing to recompute, and the GPU's training path has
+ * no recomputation: both refused, naming the flags. */
+TEST(a_linear_probe_and_a_training_device_refuse_grad_checkpointing) {
     vc_finetune_params p = vc_finetune_default_params();
     p.train_annotations = "x.jsonl", p.labels = "classes.txt", p.init_model = "m.safetensors", p.out_dir = "build/tests/run_lp";
     p.linear_probe = 1, p.grad_checkpointing = 1;
     vc_error err = {{0}};
     CHECK(vc_finetune(&p, NULL, NULL, &err) != 0, "accepted --grad-checkpointing with --linear-probe");
     CHECK(strstr(err.msg, "--grad-checkpointing") && strstr(err.msg, "--linear-probe"), "message: %s", err.msg);
+    /* nor on a training device, whose own plan keeps every activation (refused before any GPU is looked for) */
+    vc_train_params t = vc_train_default_params();
+    t.train_annotations = "x.jsonl", t.out_dir = "build/tests/run_ckpt_device", t.device = VC_DEVICE_CUDA;
+    t.grad_checkpointing = 1;
+    CHECK(vc_train(&t, NULL, NULL, &err) != 0, "accepted --grad-checkpointing with --device cuda");
+    CHECK(strstr(err.msg, "--grad-checkpointing") && strstr(err.msg, "--device cuda"), "message: %s", err.msg);
 }
 
 /* The public API: viclip_train_params.grad_checkpointing takes the same steps with a smaller
@@ -309,7 +316,7 @@ TEST(viclip_train_prints_the_planned_activations_with_and_without_the_flag) {
     CHECK(mib[1] < mib[0], "the plan did not shrink: %.3f MiB with the flag, %.3f without", mib[1], mib[0]);
 }
 
-TEST_MAIN("grad_checkpointing", T(a_linear_probe_refuses_grad_checkpointing), T(public_train_steps_are_the_same_with_grad_checkpointing),
+TEST_MAIN("grad_checkpointing", T(a_linear_probe_and_a_training_device_refuse_grad_checkpointing), T(public_train_steps_are_the_same_with_grad_checkpointing),
           T(viclip_train_prints_the_planned_activations_with_and_without_the_flag), T(recomputed_activations_give_the_same_loss_and_gradients_bit_for_bit),
           T(mae_step_gradients_are_the_same_with_checkpointing), T(umt_step_gradients_are_the_same_with_checkpointing),
           T(training_runs_equal_with_and_without_checkpointing_and_resume_either_way))

@@ -15,7 +15,7 @@ void cli_print_train_start(const struct viclip_run_start *s, void *user);
 /* The --grad-checkpointing flag's help (train, pretrain, finetune, demo). */
 #define CLI_GRAD_CHECKPOINTING_HELP                                                                                    \
     "recompute each block's activations in the backward (open_clip's name): the same steps bit for bit, "             \
-    "activation memory of one block plus each block's input, about one more forward per step"
+    "activation memory of one block plus each block's input, about one more forward per step (CPU training)"
 /* The training progress line (train, finetune and demo); user is unused. */
 void cli_print_train_progress(const struct viclip_run_progress *p, void *user);
 /* One line: steps run, time, final loss, clips and unreadable ones, time waiting for data. */
