@@ -65,13 +65,21 @@ static float *host_random(checker *k, size_t n, double scale) {
     return h;
 }
 
+/* Host to device, finished before returning: cudaMemcpy from pageable memory may return before
+ * the data lands, and the kernels run on k->s (non-blocking), which does not wait for the legacy
+ * stream that cudaMemcpy and cudaMemset use. */
+static void up(void *dst, const void *src, size_t bytes) {
+    if (src) cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
+    else cudaMemset(dst, 0, bytes);
+    cudaDeviceSynchronize();
+}
+
 /* A device copy of n floats (NULL src: zeros); freed with the checker. */
 static void *dev(checker *k, const void *src, size_t bytes) {
     void *d = NULL;
     if (k->n_blocks >= 64 || cudaMalloc(&d, bytes ? bytes : 4) != cudaSuccess) return NULL;
     k->blocks[k->n_blocks++] = d;
-    if (src) cudaMemcpy(d, src, bytes, cudaMemcpyHostToDevice);
-    else cudaMemset(d, 0, bytes);
+    up(d, src, bytes);
     return d;
 }
 
@@ -169,7 +177,7 @@ static void check_elementwise(checker *k) {
             /* bias + QuickGELU over rows of W */
             for (size_t i = 0; i < n; i++) ref[i] = x[i] + lb[i % W];
             vc_quickgelu_forward(ln, ref, n);
-            cudaMemcpy(d_res, x, n * 4, cudaMemcpyHostToDevice);
+            up(d_res, x, n * 4);
             vc_cu_bias_quickgelu(d_res, d_ln, d_lb, B * L, W, k->s);
             back(k, gres, d_res, n * 4), back(k, gln, d_ln, n * 4);
             verdict(k, "bias + quickgelu (fused)", fmax(rel_err(gres, ref, n), rel_err(gln, ln, n)), 1e-6);
@@ -188,7 +196,7 @@ static void check_elementwise(checker *k) {
     memcpy(ref, x, n * 4);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < W; c++) ref[((size_t)b * L + row_of[b]) * W + c] += rows[(size_t)b * W + c];
-    cudaMemcpy(d_out, x, n * 4, cudaMemcpyHostToDevice);
+    up(d_out, x, n * 4);
     vc_cu_scatter_rows_add(d_out, d_rows, d_row, B, L, W, k->s);
     back(k, g, d_out, n * 4);
     verdict(k, "scatter rows (pooled token backward)", rel_err(g, ref, n), 0);
@@ -313,8 +321,8 @@ static void check_attention(checker *k, int B, int L, int C, int H, int causal) 
     verdict(k, name, rel_err(glse, lse, (size_t)B * H * L), 1e-5);
     vc_attention_backward(dqkv, scratch, dout, qkv, out, lse, B, L, C, H, causal);
     /* the GPU's backward from the CPU's forward values, so only the backward is compared */
-    cudaMemcpy(d_out, out, n * 4, cudaMemcpyHostToDevice);
-    cudaMemcpy(d_lse, lse, (size_t)B * H * L * 4, cudaMemcpyHostToDevice);
+    up(d_out, out, n * 4);
+    up(d_lse, lse, (size_t)B * H * L * 4);
     vc_cu_attention_backward(d_dqkv, d_D, d_dout, d_qkv, d_out, d_lse, B, L, C, H, causal, k->s);
     back(k, g, d_dqkv, 3 * n * 4);
     snprintf(name, sizeof name, "attention backward L%d hd%d%s", L, C / H, causal ? " causal" : "");

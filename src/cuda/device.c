@@ -400,7 +400,12 @@ static int cuda_sync(vc_device *d, const vc_model *m, vc_error *err) {
     cuda_device *g = (cuda_device *)d;
     if (m->table.total != g->n_params)
         return vc_fail(err, "CUDA: the model has %zu parameters, the device copy %zu", m->table.total, g->n_params);
-    CU(cudaMemcpy(g->params, m->params, g->n_params * sizeof(float), cudaMemcpyHostToDevice), "uploading parameters");
+    /* On g->stream, then waited for: a plain cudaMemcpy from pageable memory may return before
+     * the data reaches the device, and g->stream (non-blocking) does not wait for the legacy
+     * stream that cudaMemcpy uses, so the next kernels could read the old parameters. */
+    CU(cudaMemcpyAsync(g->params, m->params, g->n_params * sizeof(float), cudaMemcpyHostToDevice, g->stream),
+       "uploading parameters");
+    CU(cudaStreamSynchronize(g->stream), "uploading parameters");
     g->params16_fresh = 0;
     return 0;
 }

@@ -39,7 +39,8 @@ __global__ void layernorm_kernel(T *out, float *mean, float *rstd, const float *
     }
     v = warp_sum(v) / C;
     const double r = 1.0 / sqrt(v + (double)eps);
-    for (int i = lane; i < C; i += 32) store(&y[i], (float)((x[i] - m) * r) * w[i] + b[i]);
+    // __fmul_rn: the CPU's unfused xhat * w + b (nvcc would contract it into an FMA)
+    for (int i = lane; i < C; i += 32) store(&y[i], __fmul_rn((float)((x[i] - m) * r), w[i]) + b[i]);
     if (lane == 0 && mean) mean[row] = (float)m, rstd[row] = (float)r; // kept for backward, as the CPU's
 }
 

@@ -57,9 +57,11 @@ typedef struct step {
 
 /* The bf16 operand of a product: a parameter's slice of the bf16 copy, or the fp32 activation
  * [rows x cols] (contiguous) rounded into the scratch `into`. */
+static int is_param(const cuda_device *g, const float *x) { return x >= g->params && x < g->params + g->n_params; }
+
 static const uint16_t *operand16(step *s, const float *x, size_t elems, uint16_t *into) {
     cuda_device *g = s->g;
-    if (x >= g->params && x < g->params + g->n_params) return g->params16 + (x - g->params);
+    if (is_param(g, x)) return g->params16 + (x - g->params);
     vc_cu_to_bf16(into, x, elems, g->stream);
     return into;
 }
@@ -80,8 +82,10 @@ static int gemm(step *s, int ta, int tb, int M, int N, int K, float alpha, const
     }
     if (lda != (ta ? M : K) || ldb != (tb ? K : N))
         return vc_fail(err, "CUDA bf16 GEMM: strided operands (lda %d, ldb %d) are not supported", lda, ldb);
-    const size_t na = (size_t)M * K, nb = (size_t)K * N;
-    if (na > s->t->pl.operand_elems || nb > s->t->pl.operand_elems)
+    const size_t na = (size_t)M * K, nb = (size_t)K * N, cap = s->t->pl.operand_elems;
+    /* Only activations are converted into the planned scratch; a weight is a slice of the bf16
+     * copy and may be larger than it (fc_w is 4 W^2, over 4 N W whenever W > B L). */
+    if ((!is_param(g, A) && na > cap) || (!is_param(g, B) && nb > cap))
         return vc_fail(err, "CUDA bf16 GEMM: operands of %zu and %zu values exceed the planned %zu", na, nb,
                        s->t->pl.operand_elems);
     const uint16_t *A16 = operand16(s, A, na, s->t->pl.a16), *B16 = operand16(s, B, nb, s->t->pl.b16);

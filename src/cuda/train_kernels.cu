@@ -98,7 +98,8 @@ __global__ void residual_kernel(float *out, const float *x, const float *branch,
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (i >= (size_t)B * per) return;
     const float sc = scale ? scale[i / per] : 1.0f;
-    out[i] = x[i] + sc * branch[i];
+    // __fmul_rn: never fused into an FMA, so the CPU's x + (s * branch) bits (ISO C: no contraction)
+    out[i] = x[i] + __fmul_rn(sc, branch[i]);
 }
 
 __global__ void bias_quickgelu_kernel(float *fc, float *gelu, const float *bias, int N, int C) {
@@ -119,7 +120,7 @@ __global__ void residual_layernorm_kernel(float *res, float *ln, float *mean, fl
     const size_t o = (size_t)row * C;
     double m = 0;
     for (int i = lane; i < C; i += 32) {
-        const float r = x[o + i] + sc * branch[o + i];
+        const float r = x[o + i] + __fmul_rn(sc, branch[o + i]);  // unfused, as residual_kernel
         res[o + i] = r;
         m += r;
     }
@@ -131,7 +132,7 @@ __global__ void residual_layernorm_kernel(float *res, float *ln, float *mean, fl
     }
     v = warp_sum(v) / C;
     const double r = 1.0 / sqrt(v + (double)eps);
-    for (int i = lane; i < C; i += 32) ln[o + i] = (float)((res[o + i] - m) * r) * w[i] + b[i];
+    for (int i = lane; i < C; i += 32) ln[o + i] = __fmul_rn((float)((res[o + i] - m) * r), w[i]) + b[i];
     if (lane == 0) mean[row] = (float)m, rstd[row] = (float)r;
 }
 
