@@ -110,19 +110,30 @@ typedef struct run {
 /* bf16 copy of parameter pointer w (same offset in the bf16 buffer). */
 static const uint16_t *weights16(const run *r, const float *w) { return r->g->params16 + (w - r->g->params); }
 
+/* The largest power of two up to 256 dividing p's address. cuBLASLt's heuristic assumes 256-byte
+ * aligned matrices unless told otherwise, and a weight inside the parameter buffer is only
+ * aligned to its offset (16 bytes in bf16 at the models' multiple-of-8 offsets). */
+static uint32_t alignment_of(const void *p) {
+    uint32_t a = 256;
+    while (a > 1 && (uintptr_t)p % a) a /= 2;
+    return a;
+}
+
 /* out[N, OC] = x16[N, IC] @ w16[OC, IC]^T + b in bf16 x bf16 -> fp32 through cuBLASLt, the bias
  * added in the GEMM's epilogue. Returns 0 when done, 1 when cuBLASLt declined (no algorithm for
  * this shape or alignment): the caller then takes the cuBLAS path. */
 static int lt_linear(run *r, float *out, const uint16_t *x16, const uint16_t *w16, const float *b, int N, int IC,
                      int OC) {
     cuda_device *g = r->g;
-    if (!g->lt) return 1;
+    /* the heuristic never sees the bias pointer, and the epilogue is reported to fail off 16 bytes */
+    if (!g->lt || (b && alignment_of(b) < 16)) return 1;
     cublasLtMatmulDesc_t op = NULL;
     cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL;
     cublasLtMatmulPreference_t pref = NULL;
     const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     const cublasLtEpilogue_t epi = b ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
     const uint64_t ws = g->lt_ws_bytes;
+    const uint32_t align_a = alignment_of(w16), align_b = alignment_of(x16), align_d = alignment_of(out);
     const float one = 1.0f, zero = 0.0f;
     cublasLtMatmulHeuristicResult_t best;
     int found = 0, done = 1;
@@ -139,6 +150,14 @@ static int lt_linear(run *r, float *out, const uint16_t *x16, const uint16_t *w1
         cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS &&
         cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws) ==
             CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a,
+                                             sizeof align_a) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b,
+                                             sizeof align_b) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d,
+                                             sizeof align_d) == CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d,
+                                             sizeof align_d) == CUBLAS_STATUS_SUCCESS &&
         cublasLtMatmulAlgoGetHeuristic(g->lt, op, la, lb, lc, lc, pref, 1, &best, &found) == CUBLAS_STATUS_SUCCESS &&
         found > 0)
         done = cublasLtMatmul(g->lt, op, &one, w16, la, x16, lb, &zero, out, lc, out, lc, &best.algo, g->lt_ws,
