@@ -6,6 +6,8 @@
 #include <math.h>
 #include <mma.h>
 
+#include "cuda/attention_tile.cuh"
+
 #include "backend/train_plan.h"
 #include "cuda/train_kernels.h"
 
@@ -200,19 +202,12 @@ __global__ void attention_dq_kernel(float *dqkv, const float *qkv, const float *
         dq[d] = 0.0f;
     }
     const float m = active ? lse[(size_t)bh * L + i] : 0.0f, Di = active ? D[(size_t)bh * L + i] : 0.0f;
-    const int last_query = min(L, (int)(blockIdx.x * blockDim.x + blockDim.x)) - 1;
-    const int keys = causal ? last_query + 1 : L;
+    const int keys = vc_block_keys(L, causal);
     for (int j0 = 0; j0 < keys; j0 += KT) {
-        for (int e = threadIdx.x; e < KT * HDMAX; e += blockDim.x) {
-            const int jj = e / HDMAX, d = e % HDMAX, j = j0 + jj;
-            const bool ok = j < L && d < hd;
-            ks[jj][d] = ok ? base[(size_t)j * C3 + C + d] : 0.0f;
-            vs[jj][d] = ok ? base[(size_t)j * C3 + 2 * C + d] : 0.0f;
-        }
+        vc_stage_kv_tile<HDMAX, KT>(ks, vs, base, j0, L, C, hd);
         __syncthreads();
         if (active) {
-            int n = min(KT, L - j0);
-            if (causal) n = min(n, i - j0 + 1);
+            const int n = vc_tile_keys<KT>(i, j0, L, causal);
             for (int jj = 0; jj < n; jj++) {
                 float sdot = 0.0f, dp = 0.0f;
 #pragma unroll
