@@ -4,20 +4,11 @@
 #include <math.h>
 #include <mma.h>
 
-#include "cuda/attention_tile.cuh"
+#include "cuda/kernel_util.cuh"
 
 #include "cuda/kernels.h"
 
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned blocks_for(size_t n, int per = kThreads) { return (unsigned)((n + per - 1) / per); }
-
-__device__ double warp_sum(double v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    return __shfl_sync(0xffffffffu, v, 0);
-}
 
 __device__ void store(float *p, float v) { *p = v; }
 __device__ void store(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }

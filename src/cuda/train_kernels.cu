@@ -6,21 +6,12 @@
 #include <math.h>
 #include <mma.h>
 
-#include "cuda/attention_tile.cuh"
+#include "cuda/kernel_util.cuh"
 
 #include "backend/train_plan.h"
 #include "cuda/train_kernels.h"
 
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned blocks_for(size_t n, int per = kThreads) { return (unsigned)((n + per - 1) / per); }
-
-__device__ double warp_sum(double v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    return __shfl_sync(0xffffffffu, v, 0);
-}
 
 // Block-wide sum in a fixed tree (blockDim.x == kThreads); the result in thread 0.
 __device__ double block_sum(double v, double *sh) {

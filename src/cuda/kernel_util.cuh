@@ -1,8 +1,22 @@
-// The key/value tile loop shared by the exact (fp32) attention forward (kernels.cu) and its
-// backward for dQ (train_kernels.cu): both walk the keys KT at a time through shared memory,
-// so the staging and the count of keys a query sees in a tile are one piece of code.
-#ifndef VC_CUDA_ATTENTION_TILE_CUH
-#define VC_CUDA_ATTENTION_TILE_CUH
+// Device helpers both kernel files (kernels.cu: inference, train_kernels.cu: training) use:
+// launch sizes, the warp sum, and the key/value tile loop of the exact (fp32) attention, which
+// its forward and its dQ backward walk the same way (keys KT at a time through shared memory).
+#ifndef VC_CUDA_KERNEL_UTIL_CUH
+#define VC_CUDA_KERNEL_UTIL_CUH
+
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(size_t n, int per = kThreads) { return (unsigned)((n + per - 1) / per); }
+
+// The sum over the warp's 32 lanes (all active), in every lane.
+__device__ double warp_sum(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    return __shfl_sync(0xffffffffu, v, 0);
+}
+
+}  // namespace
 
 // Keys j0 .. j0+KT-1 of one head into ks/vs; rows past L and columns past hd are zero, so the
 // unrolled HDMAX loops may read them. `base` is the head's slice of the packed [L, 3C] qkv.
