@@ -145,7 +145,7 @@ int main(int argc, char **argv) {
     struct viclip_train_params tp = viclip_train_default_params();
     tp.mask_ratio = 0.9f, tp.seed = 5, tp.grad_checkpointing = grad_ckpt;
     const double train_act_mb = viclip_train_activation_bytes(ctx, BTRAIN, &tp) / (1024.0 * 1024.0);
-    for (int i = 0; i <= iters * do_train; i++) {
+    for (int i = 0; do_train && i <= iters; i++) { /* (no untimed step when the phase is off) */
         double loss, t0 = now_s(), c0 = cpu_s();
         if (viclip_train_step(ctx, video, tokens, BTRAIN, &tp, &loss, &err)) return fail(&err);
         if (i) t[i - 1] = now_s() - t0, c[i - 1] = cpu_s() - c0; /* the first step plans memory: not timed */
