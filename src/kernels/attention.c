@@ -124,17 +124,21 @@ static void pooled_probs(vc_real *p, const vc_real *q, const vc_real *k, int ldk
     softmax_tile(p, 1, nk, 0, 0, lse_out);
 }
 
+/* Keys the pooled query of sample b sees: all L, or up to its own position when causal. */
+static int pooled_keys(const int32_t *rows, int b, int L, int causal) {
+    return causal ? (rows ? rows[b] : 0) + 1 : L;
+}
+
 void vc_attention_pooled_forward(vc_real *out, vc_real *lse, vc_real *scratch, const vc_real *q,
                                  const vc_real *kv, const int32_t *rows, int B, int L, int C, int H,
                                  int causal) {
     const int hd = C / H;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
-    const size_t per_thread = per_thread_elems(L, C, H);
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < B * H; bh++) {
-        const int b = bh / H, h = bh % H, nk = causal ? (rows ? rows[b] : 0) + 1 : L;
+        const int b = bh / H, h = bh % H, nk = pooled_keys(rows, b, L, causal);
         const vc_real *k = kv + (size_t)b * L * 2 * C + h * hd, *v = k + C;
-        vc_real *p = scratch + (size_t)omp_get_thread_num() * per_thread, m;
+        vc_real *p = scratch + (size_t)omp_get_thread_num() * per_thread_elems(L, C, H), m;
         pooled_probs(p, q + (size_t)b * C + h * hd, k, 2 * C, nk, hd, scale, NULL, &m);
         if (lse) lse[bh] = m;
         vc_real *o = out + (size_t)b * C + h * hd;
@@ -157,7 +161,7 @@ void vc_attention_pooled_backward(vc_real *dq, vc_real *dkv, vc_real *scratch, c
     /* One (sample, head) per iteration owns its columns of dq, dk and dv: no shared writes. */
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < B * H; bh++) {
-        const int b = bh / H, h = bh % H, nk = causal ? (rows ? rows[b] : 0) + 1 : L;
+        const int b = bh / H, h = bh % H, nk = pooled_keys(rows, b, L, causal);
         const size_t qo = (size_t)b * C + h * hd, ko = (size_t)b * L * 2 * C + h * hd;
         const vc_real *qh = q + qo, *dO = dout + qo, *O = out + qo, *k = kv + ko, *v = k + C;
         vc_real *dqh = dq + qo, *dk = dkv + ko, *dv = dk + C;
