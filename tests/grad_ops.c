@@ -145,6 +145,58 @@ static void attention_case(int L, int causal, int *vc_t_failed, char *vc_t_why, 
     CHECK(e < tol, "dqkv error %g (numeric %.12g, analytic %.12g)", e, num, ana);
 }
 
+/* The pooled attention (one query per sequence at rows[b], keys and values packed [B, L, 2C]):
+ * against the full kernel's output at that row, and its backward against finite differences. */
+typedef struct {
+    int B, L, C, H, causal;
+    const int32_t *rows;
+    vc_real *q, *kv, *out, *lse, *R, *scratch;
+} pooled_ctx;
+
+static double pooled_loss(void *p) {
+    pooled_ctx *c = p;
+    vc_attention_pooled_forward(c->out, c->lse, c->scratch, c->q, c->kv, c->rows, c->B, c->L, c->C, c->H, c->causal);
+    return dot(c->out, c->R, (size_t)c->B * c->C);
+}
+
+static void pooled_attention_case(int causal, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
+    enum { B = 3, L = 7, C = 8, H = 2 };
+    const int32_t rows[B] = {0, 4, 6};
+    static vc_real qkv[B * L * 3 * C], full[B * L * C], full_lse[B * H * L], q[B * C], kv[B * L * 2 * C];
+    static vc_real out[B * C], lse[B * H], R[B * C], dq[B * C], dkv[B * L * 2 * C];
+    static vc_real scratch[4 * 2 * VC_ATTN_QBLOCK * L];
+    vc_fill_random(qkv, sizeof qkv / sizeof *qkv, 1, 40 + causal), vc_fill_random(R, B * C, 1, 42);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < L; j++) {
+            const vc_real *src = qkv + ((size_t)b * L + j) * 3 * C;
+            memcpy(kv + ((size_t)b * L + j) * 2 * C, src + C, 2 * C * sizeof(vc_real));
+            if (j == rows[b]) memcpy(q + (size_t)b * C, src, C * sizeof(vc_real));
+        }
+    vc_attention_forward(VC_FP32, full, full_lse, scratch, qkv, B, L, C, H, causal);
+    pooled_ctx c = {B, L, C, H, causal, rows, q, kv, out, lse, R, scratch};
+    pooled_loss(&c);
+    for (int b = 0; b < B; b++) {
+        for (int k = 0; k < C; k++) CHECK_CLOSE(out[b * C + k], full[((size_t)b * L + rows[b]) * C + k], 1e-12, 0);
+        for (int h = 0; h < H; h++) CHECK_CLOSE(lse[b * H + h], full_lse[((size_t)b * H + h) * L + rows[b]], 1e-12, 0);
+    }
+    memset(dq, 0, sizeof dq), memset(dkv, 0, sizeof dkv);
+    vc_attention_pooled_backward(dq, dkv, scratch, R, q, kv, out, lse, rows, B, L, C, H, causal);
+    double num = 0, ana = 0;
+    double e = vc_gradcheck(q, B * C, dq, pooled_loss, &c, 100, 1, &num, &ana);
+    CHECK(e < TOL, "dq error %g (numeric %.12g, analytic %.12g)", e, num, ana);
+    e = vc_gradcheck(kv, B * L * 2 * C, dkv, pooled_loss, &c, 400, 2, &num, &ana);
+    CHECK(e < TOL, "dkv error %g (numeric %.12g, analytic %.12g)", e, num, ana);
+    if (causal) /* keys after the query get no gradient */
+        CHECK(dkv[((size_t)1 * L + 5) * 2 * C] == 0 && dkv[((size_t)1 * L + 6) * 2 * C + C] == 0, "causal leak");
+}
+
+TEST(pooled_attention_backward_matches_finite_differences) {
+    pooled_attention_case(0, vc_t_failed, vc_t_why, vc_t_whylen);
+}
+TEST(causal_pooled_attention_backward_matches_finite_differences) {
+    pooled_attention_case(1, vc_t_failed, vc_t_why, vc_t_whylen);
+}
+
 TEST(attention_backward_matches_finite_differences) { attention_case(5, 0, vc_t_failed, vc_t_why, vc_t_whylen); }
 TEST(causal_attention_backward_matches_finite_differences) { attention_case(5, 1, vc_t_failed, vc_t_why, vc_t_whylen); }
 TEST(blocked_attention_backward_matches_finite_differences) {
@@ -263,6 +315,8 @@ TEST_MAIN("grad_ops", T(linear_backward_matches_finite_differences),
           T(layernorm_backward_matches_finite_differences), T(layernorm_forward_normalises_rows),
           T(quickgelu_matches_definition_and_gradient),
           T(attention_backward_matches_finite_differences),
+          T(pooled_attention_backward_matches_finite_differences),
+          T(causal_pooled_attention_backward_matches_finite_differences),
           T(causal_attention_backward_matches_finite_differences),
           T(blocked_attention_backward_matches_finite_differences),
           T(blocked_causal_attention_backward_matches_finite_differences),

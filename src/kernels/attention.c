@@ -105,6 +105,89 @@ void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,
     }
 }
 
+/* One (sample, head) of the pooled attention: the scores of its query against its keys, as
+ * exp(s - lse) probabilities in p [nk] when lse is given, else softmax-normalised (and the new
+ * log-sum-exp stored in *lse_out). */
+static void pooled_probs(vc_real *p, const vc_real *q, const vc_real *k, int ldk, int nk, int hd,
+                         vc_real scale, const vc_real *lse, vc_real *lse_out) {
+    for (int j = 0; j < nk; j++) {
+        vc_real d = 0;
+#pragma omp simd reduction(+ : d)
+        for (int e = 0; e < hd; e++) d += q[e] * k[(size_t)j * ldk + e];
+        p[j] = d * scale;
+    }
+    if (lse) {
+#pragma omp simd
+        for (int j = 0; j < nk; j++) p[j] = vc_exp(p[j] - *lse);
+        return;
+    }
+    softmax_tile(p, 1, nk, 0, 0, lse_out);
+}
+
+/* Keys the pooled query of sample b sees: all L, or up to its own position when causal. */
+static int pooled_keys(const int32_t *rows, int b, int L, int causal) {
+    return causal ? (rows ? rows[b] : 0) + 1 : L;
+}
+
+void vc_attention_pooled_forward(vc_real *out, vc_real *lse, vc_real *scratch, const vc_real *q,
+                                 const vc_real *kv, const int32_t *rows, int B, int L, int C, int H,
+                                 int causal) {
+    const int hd = C / H;
+    const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+        const int b = bh / H, h = bh % H, nk = pooled_keys(rows, b, L, causal);
+        const vc_real *k = kv + (size_t)b * L * 2 * C + h * hd, *v = k + C;
+        vc_real *p = scratch + (size_t)omp_get_thread_num() * per_thread_elems(L, C, H), m;
+        pooled_probs(p, q + (size_t)b * C + h * hd, k, 2 * C, nk, hd, scale, NULL, &m);
+        if (lse) lse[bh] = m;
+        vc_real *o = out + (size_t)b * C + h * hd;
+        for (int e = 0; e < hd; e++) o[e] = 0;
+        for (int j = 0; j < nk; j++) {
+            const vc_real pj = p[j], *vj = v + (size_t)j * 2 * C;
+#pragma omp simd
+            for (int e = 0; e < hd; e++) o[e] += pj * vj[e];
+        }
+    }
+}
+
+void vc_attention_pooled_backward(vc_real *dq, vc_real *dkv, vc_real *scratch, const vc_real *dout,
+                                  const vc_real *q, const vc_real *kv, const vc_real *out,
+                                  const vc_real *lse, const int32_t *rows, int B, int L, int C, int H,
+                                  int causal) {
+    const int hd = C / H;
+    const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
+    const size_t per_thread = per_thread_elems(L, C, H);
+    /* One (sample, head) per iteration owns its columns of dq, dk and dv: no shared writes. */
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+        const int b = bh / H, h = bh % H, nk = pooled_keys(rows, b, L, causal);
+        const size_t qo = (size_t)b * C + h * hd, ko = (size_t)b * L * 2 * C + h * hd;
+        const vc_real *qh = q + qo, *dO = dout + qo, *O = out + qo, *k = kv + ko, *v = k + C;
+        vc_real *dqh = dq + qo, *dk = dkv + ko, *dv = dk + C;
+        vc_real *p = scratch + (size_t)omp_get_thread_num() * per_thread;
+        pooled_probs(p, qh, k, 2 * C, nk, hd, scale, &lse[bh], NULL);
+        /* softmax backward as in vc_attention_backward: dS = P (dP - dO . O), dP = dO V^T */
+        double dot = 0;
+        for (int e = 0; e < hd; e++) dot += (double)dO[e] * O[e];
+        const vc_real D = (vc_real)dot;
+        for (int j = 0; j < nk; j++) {
+            const vc_real *vj = v + (size_t)j * 2 * C, *kj = k + (size_t)j * 2 * C;
+            vc_real dp = 0;
+#pragma omp simd reduction(+ : dp)
+            for (int e = 0; e < hd; e++) dp += dO[e] * vj[e];
+            const vc_real ds = p[j] * (dp - D) * scale, pj = p[j];
+            vc_real *dkj = dk + (size_t)j * 2 * C, *dvj = dv + (size_t)j * 2 * C;
+#pragma omp simd
+            for (int e = 0; e < hd; e++) {
+                dqh[e] += ds * kj[e];
+                dkj[e] += ds * qh[e];
+                dvj[e] += pj * dO[e];
+            }
+        }
+    }
+}
+
 void vc_attention_query_probs(vc_real *probs, const vc_real *qkv, const vc_real *lse, int B,
                               int L, int C, int H, int query, int causal) {
     const int hd = C / H, C3 = 3 * C;

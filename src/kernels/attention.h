@@ -10,6 +10,7 @@
 #define VC_KERNELS_ATTENTION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/real.h"
 #include "kernels/gemm.h"
@@ -31,6 +32,21 @@ void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real
 void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,
                            const vc_real *qkv, const vc_real *out, const vc_real *lse, int B,
                            int L, int C, int H, int causal);
+
+/* Attention of ONE query per sequence (the pooled token: the video's class token, the text's
+ * EOT) over all keys, for a last block whose other rows nobody reads. q [B, C] holds the query
+ * rows, kv [B, L, 2C] every position's keys (columns 0..C-1) and values (C..2C-1); rows[b] is
+ * the query's position (causal: it sees keys 0..rows[b]; rows NULL: position 0 for all). out [B, C]; lse [B, H] for backward
+ * (NULL at inference). fp32 always: a handful of dot products per head, not worth bf16.
+ * scratch: vc_attention_scratch_elems(L, C, H, max_threads). */
+void vc_attention_pooled_forward(vc_real *out, vc_real *lse, vc_real *scratch, const vc_real *q,
+                                 const vc_real *kv, const int32_t *rows, int B, int L, int C, int H,
+                                 int causal);
+/* dq [B, C] and dkv [B, L, 2C] accumulated from dout [B, C]; needs the forward's out and lse. */
+void vc_attention_pooled_backward(vc_real *dq, vc_real *dkv, vc_real *scratch, const vc_real *dout,
+                                  const vc_real *q, const vc_real *kv, const vc_real *out,
+                                  const vc_real *lse, const int32_t *rows, int B, int L, int C, int H,
+                                  int causal);
 
 /* probs [B, H, L]: the attention of query row `query` over all keys, recomputed from the
  * forward's lse (what the saved probability matrix would hold in that row). */

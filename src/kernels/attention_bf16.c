@@ -104,19 +104,41 @@ int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size
                 for (int e = 0; e < hd; e++)
                     Q[(size_t)r * hd + e] = vc_bf16_from_f32(q[(size_t)(i0 + r) * C3 + e]);
             matmul_bf16(S, Lp, Q, hd, Kp, 2 * Lp, n, Lp, hd, scale);
-            /* Softmax in fp32 (statistics stay fp32); probabilities leave as bf16 for PV. */
+            /* Softmax in fp32 (statistics stay fp32). The probabilities leave as bf16 for PV
+             * unnormalised, exp(s - max) in (0, 1]: bf16 keeps the same relative precision at
+             * any scale, so dividing by the sum afterwards, on the hd outputs of the row rather
+             * than its L probabilities, loses nothing and saves a pass over the score tile. */
+            float inv[VC_ATTN_QBLOCK];
             for (int r = 0; r < n; r++) {
-                float *row = S + (size_t)r * Lp;
+                const float *row = S + (size_t)r * Lp;
                 uint16_t *p = P + (size_t)r * Lp;
                 const int valid = causal ? i0 + r + 1 : L;
-                float mx, sum = vc_exp_shifted_row(row, valid, &mx);
-                const float inv = 1.0f / sum;
+                float mx = row[0];
+#pragma omp simd reduction(max : mx)
+                for (int j = 1; j < valid; j++) mx = row[j] > mx ? row[j] : mx;
+                /* 16 keys at a time (the row is padded to whole vectors): exp by the compiler's
+                 * vectorisation, the rounding to bf16 by the CPU's own instruction */
+                __m512 sum = _mm512_setzero_ps();
+                int j0 = 0;
+                for (; j0 < valid; j0 += 16) {
+                    /* all 16 lanes (the padded scores are finite), then the keys past `valid` zeroed */
+                    const __mmask16 keep = valid - j0 >= 16 ? 0xffff : (__mmask16)((1u << (valid - j0)) - 1);
+                    float e[16];
 #pragma omp simd
-                for (int j = 0; j < valid; j++) p[j] = vc_bf16_from_f32(row[j] * inv);
-                for (int j = valid; j < Lp; j++) p[j] = 0;
-                if (lse) lse[(size_t)bh * L + i0 + r] = mx + logf(sum);
+                    for (int t = 0; t < 16; t++) e[t] = vc_exp(row[j0 + t] - mx);
+                    const __m512 ev = _mm512_maskz_loadu_ps(keep, e);
+                    sum = _mm512_add_ps(sum, ev);
+                    _mm256_storeu_si256((__m256i *)(p + j0), (__m256i)_mm512_cvtneps_pbh(ev));
+                }
+                for (int j = j0; j < Lp; j++) p[j] = 0;
+                inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
+                if (lse) lse[(size_t)bh * L + i0 + r] = mx - logf(inv[r]);
             }
-            matmul_bf16(out + ((size_t)b * L + i0) * C + h * hd, C, P, Lp, Vp, 2 * hd, n, hd, Lp, 1);
+            float *o = out + ((size_t)b * L + i0) * C + h * hd;
+            matmul_bf16(o, C, P, Lp, Vp, 2 * hd, n, hd, Lp, 1);
+            for (int r = 0; r < n; r++)
+#pragma omp simd
+                for (int e = 0; e < hd; e++) o[(size_t)r * C + e] *= inv[r];
         }
     }
     return 0;

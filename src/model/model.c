@@ -167,6 +167,10 @@ static void workspace_layout(const vc_model *m, vc_workspace *w, vc_arena *a) {
         vc_vision_plan(a, &w->vis, c, w->Bv, w->K, w->training ? train : VC_ACTS_INFERENCE, w->drop_path, m->max_threads);
     if (w->Bt > 0)
         vc_text_plan(a, &w->txt, c, w->Bt, w->training && w->train_text ? train : VC_ACTS_INFERENCE, m->max_threads);
+    /* Only the frame-level alignment reads the towers' other output tokens; otherwise each
+     * tower's last block computes its class / EOT row alone (the layer-level heads read that
+     * same row). */
+    w->vis.pooled_last = w->txt.pooled_last = !w->align_frame;
     if (w->training) {
         w->loss_scratch = vc_arena_take(a, vc_contrastive_scratch_elems(w->Bv, w->Bt, c->embed_dim));
         w->dv = vc_arena_take(a, (size_t)w->Bv * c->embed_dim);

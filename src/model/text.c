@@ -44,6 +44,23 @@ int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_er
     return 0;
 }
 
+/* Where sequence b's EOT row is in a block output of L positions per sequence, or of the EOT
+ * rows alone (pooled). */
+static size_t eot_offset(const vc_text_acts *acts, int b, int L, int W, int pooled) {
+    return pooled ? (size_t)b * W : ((size_t)b * L + acts->eot[b]) * W;
+}
+
+/* Adds the layer-level heads' gradients for the EOT rows after block `layer` (1-based) into d. */
+static void add_tap_grads(const vc_text_acts *acts, vc_real *d, int layer, int B, int L, int W, int pooled) {
+    for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
+        if (acts->taps.layers[i] == layer)
+            for (int b = 0; b < B; b++) {
+                const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
+                vc_real *dst = d + eot_offset(acts, b, L, W, pooled);
+                for (int k = 0; k < W; k++) dst[k] += src[k];
+            }
+}
+
 void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *acts,
                      const int32_t *tokens, int B) {
     const int W = c->text_width, ctx = c->context_length;
@@ -71,17 +88,23 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
     }
     vc_block_dims d = {B, L, W, c->text_heads, 1};
     const vc_real *inp = acts->embed;
+    int pooled = 0; /* whether inp holds the EOT rows alone ([B, W]) */
     for (int l = 0; l < c->text_layers; l++) {
-        vc_block_forward(&p->blocks[l], &acts->blocks[l], &acts->scratch, inp, d);
+        if (acts->pooled_last && l == c->text_layers - 1) {
+            vc_block_forward_pooled(&p->blocks[l], &acts->blocks[l], &acts->scratch, inp, d, acts->eot);
+            pooled = 1;
+        } else {
+            vc_block_forward(&p->blocks[l], &acts->blocks[l], &acts->scratch, inp, d);
+        }
         inp = acts->blocks[l].out;
         for (int i = 0; i < acts->taps.n; i++)
             if (acts->taps.layers[i] == l + 1)
                 for (int b = 0; b < B; b++)
-                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + ((size_t)b * L + acts->eot[b]) * W,
+                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + eot_offset(acts, b, L, W, pooled),
                            W * sizeof(vc_real));
     }
     for (int b = 0; b < B; b++)
-        memcpy(acts->pooled + (size_t)b * W, inp + ((size_t)b * L + acts->eot[b]) * W, W * sizeof(vc_real));
+        memcpy(acts->pooled + (size_t)b * W, inp + eot_offset(acts, b, L, W, pooled), W * sizeof(vc_real));
     vc_layernorm_forward(acts->pooled_ln, acts->pooled_mean, acts->pooled_rstd, acts->pooled,
                          p->ln_final_w, p->ln_final_b, B, W);
     vc_project_forward(acts->emb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
@@ -101,22 +124,27 @@ void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_
     memset(d_in, 0, (size_t)B * W * sizeof(vc_real));
     vc_layernorm_backward(d_in, g->ln_final_w, g->ln_final_b, acts->d_pooled, acts->pooled,
                           p->ln_final_w, acts->pooled_mean, acts->pooled_rstd, B, W);
-    if (d_out) memcpy(acts->d_stream, d_out, (size_t)B * L * W * sizeof(vc_real));
-    else memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
-    for (int b = 0; b < B; b++) {
-        vc_real *row = acts->d_stream + ((size_t)b * L + acts->eot[b]) * W;
-        for (int k = 0; k < W; k++) row[k] += d_in[(size_t)b * W + k];
-    }
     vc_block_dims d = {B, L, W, c->text_heads, 1};
-    for (int l = c->text_layers - 1; l >= 0; l--) {
+    int top = c->text_layers;
+    if (acts->pooled_last) { /* d_out is NULL: nothing read the other positions */
+        vc_real *d_rows = acts->d_pooled; /* read by ln_final's backward, free now; scratch is not */
+        memcpy(d_rows, d_in, (size_t)B * W * sizeof(vc_real));
+        add_tap_grads(acts, d_rows, top, B, L, W, 1);
+        top--;
+        vc_block_backward_pooled(&p->blocks[top], &g->blocks[top], &acts->blocks[top], &acts->scratch,
+                                 top ? acts->blocks[top - 1].out : acts->embed, d_rows, acts->d_stream, d,
+                                 acts->eot);
+    } else {
+        if (d_out) memcpy(acts->d_stream, d_out, (size_t)B * L * W * sizeof(vc_real));
+        else memset(acts->d_stream, 0, (size_t)B * L * W * sizeof(vc_real));
+        for (int b = 0; b < B; b++) {
+            vc_real *row = acts->d_stream + eot_offset(acts, b, L, W, 0);
+            for (int k = 0; k < W; k++) row[k] += d_in[(size_t)b * W + k];
+        }
+    }
+    for (int l = top - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->embed;
-        for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
-            if (acts->taps.layers[i] == l + 1)
-                for (int b = 0; b < B; b++) {
-                    const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
-                    vc_real *dst = acts->d_stream + ((size_t)b * L + acts->eot[b]) * W;
-                    for (int k = 0; k < W; k++) dst[k] += src[k];
-                }
+        add_tap_grads(acts, acts->d_stream, l + 1, B, L, W, 0);
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
     }

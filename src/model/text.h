@@ -9,6 +9,10 @@
 
 typedef struct vc_text_acts {
     int B, training;
+    /* Set by the caller after planning (the plan leaves it 0) when nothing reads the last
+     * block's positions other than the EOT: that block then runs only the EOT row of each
+     * sequence (vc_block_forward_pooled), and backward takes no d_out. */
+    int pooled_last;
     int L;              /* positions run by the last forward: up to the batch's last EOT */
     int32_t *tokens;    /* [B, ctx] copy (owned by caller) */
     int32_t *eot;       /* [B] pooled position (owned by caller) */

@@ -84,20 +84,51 @@ static void scale_rows(vc_real *dst, const vc_real *src, const vc_real *scale, i
     }
 }
 
-void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
-                      const vc_real *inp, vc_block_dims d) {
-    const int N = d.B * d.L, W = d.W;
-    const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + d.B : NULL;
-    vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
-    vc_linear_forward(s->precision, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
-    vc_attention_forward(s->precision, a->attn, a->lse, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
+/* The block after attention, on `rows` rows per sample (all L, or the pooled one): the output
+ * projection, the residual onto x, and the MLP branch. */
+static void block_tail_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
+                               const vc_real *x, int B, int rows, int W) {
+    const int N = B * rows;
+    const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + B : NULL;
     vc_linear_forward(s->precision, s->branch, a->attn, p->out_w, p->out_b, N, W, W);
-    residual_add(a->res1, inp, s->branch, dp1, d.B, d.L, W);
+    residual_add(a->res1, x, s->branch, dp1, B, rows, W);
     vc_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p->ln2_w, p->ln2_b, N, W);
     vc_linear_forward(s->precision, a->fc, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W);
     vc_quickgelu_forward(a->gelu, a->fc, (size_t)N * 4 * W);
     vc_linear_forward(s->precision, s->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W);
-    residual_add(a->out, a->res1, s->branch, dp2, d.B, d.L, W);
+    residual_add(a->out, a->res1, s->branch, dp2, B, rows, W);
+}
+
+/* Backward of block_tail_forward: dx [B*rows, W] holds d(out) on entry and d(x) (the skip
+ * path's share only) on return; d_attn [B*rows, W] is overwritten with d(attn). */
+static void block_tail_backward(const vc_block_view *p, vc_block_view *g, const vc_block_acts *a,
+                                vc_block_scratch *s, vc_real *dx, vc_real *d_attn, int B, int rows, int W) {
+    const int N = B * rows;
+    const size_t NW = (size_t)N * W, N4W = 4 * NW;
+    const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + B : NULL;
+    /* MLP branch: dx holds d(out) = d(res1) from the skip path plus what flows through the MLP. */
+    scale_rows(s->branch, dx, dp2, B, rows, W);
+    memset(s->d_hidden, 0, N4W * sizeof(vc_real));
+    vc_linear_backward(s->precision, s->d_hidden, g->proj_w, g->proj_b, s->branch, a->gelu, p->proj_w, N, 4 * W, W);
+    memset(s->d_fc, 0, N4W * sizeof(vc_real));
+    vc_quickgelu_backward(s->d_fc, a->fc, s->d_hidden, N4W);
+    memset(s->d_ln, 0, NW * sizeof(vc_real));
+    vc_linear_backward(s->precision, s->d_ln, g->fc_w, g->fc_b, s->d_fc, a->ln2, p->fc_w, N, W, 4 * W);
+    vc_layernorm_backward(dx, g->ln2_w, g->ln2_b, s->d_ln, a->res1, p->ln2_w, a->ln2_mean,
+                          a->ln2_rstd, N, W);
+    /* Attention branch: dx now holds d(res1). */
+    scale_rows(s->branch, dx, dp1, B, rows, W);
+    memset(d_attn, 0, NW * sizeof(vc_real));
+    vc_linear_backward(s->precision, d_attn, g->out_w, g->out_b, s->branch, a->attn, p->out_w, N, W, W);
+}
+
+void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
+                      const vc_real *inp, vc_block_dims d) {
+    const int N = d.B * d.L, W = d.W;
+    vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
+    vc_linear_forward(s->precision, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
+    vc_attention_forward(s->precision, a->attn, a->lse, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
+    block_tail_forward(p, a, s, inp, d.B, d.L, W);
     s->resident = a;
 }
 
@@ -107,29 +138,77 @@ void vc_block_backward(const vc_block_view *p, vc_block_view *g, vc_block_acts *
      * recomputes its own (rewriting its kept output with the same values). */
     if (s->recompute && s->resident != a) vc_block_forward(p, a, s, inp, d);
     const int N = d.B * d.L, W = d.W;
-    const size_t NW = (size_t)N * W, N4W = 4 * NW;
-    const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + d.B : NULL;
-
-    /* MLP branch: dx holds d(out) = d(res1) from the skip path plus what flows through the MLP. */
-    scale_rows(s->branch, dx, dp2, d.B, d.L, W);
-    memset(s->d_hidden, 0, N4W * sizeof(vc_real));
-    vc_linear_backward(s->precision, s->d_hidden, g->proj_w, g->proj_b, s->branch, a->gelu, p->proj_w, N, 4 * W, W);
-    memset(s->d_fc, 0, N4W * sizeof(vc_real));
-    vc_quickgelu_backward(s->d_fc, a->fc, s->d_hidden, N4W);
-    memset(s->d_ln, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->precision, s->d_ln, g->fc_w, g->fc_b, s->d_fc, a->ln2, p->fc_w, N, W, 4 * W);
-    vc_layernorm_backward(dx, g->ln2_w, g->ln2_b, s->d_ln, a->res1, p->ln2_w, a->ln2_mean,
-                          a->ln2_rstd, N, W);
-
-    /* Attention branch: dx now holds d(res1). */
-    scale_rows(s->branch, dx, dp1, d.B, d.L, W);
-    memset(s->d_attn, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->precision, s->d_attn, g->out_w, g->out_b, s->branch, a->attn, p->out_w, N, W, W);
+    const size_t NW = (size_t)N * W;
+    block_tail_backward(p, g, a, s, dx, s->d_attn, d.B, d.L, W);
     memset(s->d_qkv, 0, 3 * NW * sizeof(vc_real));
     vc_attention_backward(s->d_qkv, s->attn_tile, s->d_attn, a->qkv, a->attn, a->lse, d.B, d.L, W,
                           d.H, d.causal);
     memset(s->d_ln, 0, NW * sizeof(vc_real));
     vc_linear_backward(s->precision, s->d_ln, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, p->qkv_w, N, W, 3 * W);
+    vc_layernorm_backward(dx, g->ln1_w, g->ln1_b, s->d_ln, inp, p->ln1_w, a->ln1_mean,
+                          a->ln1_rstd, N, W);
+}
+
+/* The pooled row of sample b: rows[b], or the first (the class token) when rows is NULL. */
+static int pooled_row(const int32_t *rows, int b) { return rows ? rows[b] : 0; }
+
+/* Row pooled_row(rows, b) of sample b of src [B, L, W] into dst [B, W], in sample order. dst may
+ * be src itself (the inference stream): row b of dst never lies after that row of src. */
+static void gather_rows(vc_real *dst, const vc_real *src, const int32_t *rows, int B, int L, int W) {
+    for (int b = 0; b < B; b++)
+        memmove(dst + (size_t)b * W, src + ((size_t)b * L + pooled_row(rows, b)) * W, (size_t)W * sizeof(vc_real));
+}
+
+/* The pooled block's buffers inside the planned ones (each at least as large): kv [N, 2W] and
+ * q [B, W] share qkv's [N, 3W]; the rest keep their names with B rows instead of N. */
+static vc_real *pooled_q(vc_real *qkv, int N, int W) { return qkv + (size_t)N * 2 * W; }
+
+void vc_block_forward_pooled(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
+                             const vc_real *inp, vc_block_dims d, const int32_t *rows) {
+    const int N = d.B * d.L, W = d.W;
+    vc_real *kv = a->qkv, *q = pooled_q(a->qkv, N, W), *ln1_rows = s->branch;
+    vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
+    /* keys and values of every position (rows W..3W-1 of the packed q/k/v weight), the query of
+     * the pooled rows only */
+    vc_linear_forward(s->precision, kv, a->ln1, p->qkv_w + (size_t)W * W, p->qkv_b + W, N, W, 2 * W);
+    gather_rows(ln1_rows, a->ln1, rows, d.B, d.L, W);
+    vc_linear_forward(s->precision, q, ln1_rows, p->qkv_w, p->qkv_b, d.B, W, W);
+    vc_attention_pooled_forward(a->attn, a->lse, s->attn_tile, q, kv, rows, d.B, d.L, W, d.H, d.causal);
+    /* the residual base: the input's pooled rows (in place when res1 is the inference stream) */
+    gather_rows(a->res1, inp, rows, d.B, d.L, W);
+    block_tail_forward(p, a, s, a->res1, d.B, 1, W);
+    s->resident = a;
+}
+
+void vc_block_backward_pooled(const vc_block_view *p, vc_block_view *g, vc_block_acts *a,
+                              vc_block_scratch *s, const vc_real *inp, vc_real *dout, vc_real *dx,
+                              vc_block_dims d, const int32_t *rows) {
+    if (s->recompute && s->resident != a) vc_block_forward_pooled(p, a, s, inp, d, rows); /* as vc_block_backward */
+    const int N = d.B * d.L, W = d.W;
+    const size_t NW = (size_t)N * W, BW = (size_t)d.B * W;
+    const vc_real *kv = a->qkv, *q = pooled_q(a->qkv, N, W);
+    vc_real *d_kv = s->d_qkv, *d_q = pooled_q(s->d_qkv, N, W);
+    block_tail_backward(p, g, a, s, dout, s->d_attn, d.B, 1, W);
+    memset(d_kv, 0, 2 * NW * sizeof(vc_real));
+    memset(d_q, 0, BW * sizeof(vc_real));
+    vc_attention_pooled_backward(d_q, d_kv, s->attn_tile, s->d_attn, q, kv, a->attn, a->lse, rows, d.B,
+                                 d.L, W, d.H, d.causal);
+    memset(s->d_ln, 0, NW * sizeof(vc_real));
+    vc_linear_backward(s->precision, s->d_ln, g->qkv_w + (size_t)W * W, g->qkv_b + W, d_kv, a->ln1,
+                       p->qkv_w + (size_t)W * W, N, W, 2 * W);
+    /* the query's share: through the pooled rows of ln_1 (d_attn and branch are free again) */
+    vc_real *ln1_rows = s->d_attn, *d_ln1_rows = s->branch;
+    gather_rows(ln1_rows, a->ln1, rows, d.B, d.L, W);
+    memset(d_ln1_rows, 0, BW * sizeof(vc_real));
+    vc_linear_backward(s->precision, d_ln1_rows, g->qkv_w, g->qkv_b, d_q, ln1_rows, p->qkv_w, d.B, W, W);
+    memset(dx, 0, NW * sizeof(vc_real));
+    for (int b = 0; b < d.B; b++) {
+        const size_t r = ((size_t)b * d.L + pooled_row(rows, b)) * W;
+        for (int k = 0; k < W; k++) {
+            s->d_ln[r + k] += d_ln1_rows[(size_t)b * W + k];
+            dx[r + k] = dout[(size_t)b * W + k]; /* the skip path reaches the pooled rows only */
+        }
+    }
     vc_layernorm_backward(dx, g->ln1_w, g->ln1_b, s->d_ln, inp, p->ln1_w, a->ln1_mean,
                           a->ln1_rstd, N, W);
 }

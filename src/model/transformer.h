@@ -5,6 +5,8 @@
 #ifndef VC_MODEL_TRANSFORMER_H
 #define VC_MODEL_TRANSFORMER_H
 
+#include <stdint.h>
+
 #include "core/arena.h"
 #include "kernels/gemm.h"
 #include "model/params.h"
@@ -79,6 +81,20 @@ void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch
  * the shared activations are still its own. */
 void vc_block_backward(const vc_block_view *p, vc_block_view *g, vc_block_acts *a,
                        vc_block_scratch *s, const vc_real *inp, vc_real *dx, vc_block_dims d);
+
+/* The last block when only one token per sequence is read afterwards (video: the class token,
+ * text: the EOT token): keys and values for every position, but the query, attention output,
+ * residuals and MLP only at rows[b] of each sample b (rows NULL: the first row of each, the
+ * class token), which skips ~80% of the block's work.
+ * a->out (and res1, ln2, fc, gelu, attn) then hold B rows [B, W...], sample order; a->lse
+ * [B, H]. At inference a->out is the stream's first B rows. Same planned buffers. */
+void vc_block_forward_pooled(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
+                             const vc_real *inp, vc_block_dims d, const int32_t *rows);
+/* dout [B, W]: the gradient w.r.t. the pooled output rows (overwritten); dx [N, W] receives
+ * (overwrites) the gradient w.r.t. the block input. Parameter gradients accumulated into g. */
+void vc_block_backward_pooled(const vc_block_view *p, vc_block_view *g, vc_block_acts *a,
+                              vc_block_scratch *s, const vc_real *inp, vc_real *dout, vc_real *dx,
+                              vc_block_dims d, const int32_t *rows);
 
 /* Fills drop-path scales for one block: keep with probability 1 - rate, scaled by 1/(1-rate).
  * The B clips are rows row0 .. row0 + B - 1 of the step's batch (a data-parallel rank's shard),

@@ -101,21 +101,44 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
                          p->ln_pre_b, B * L, W);
     vc_block_dims d = {B, L, W, c->vision_heads, 0};
     const vc_real *inp = acts->x;
+    size_t cls_stride = (size_t)L * W; /* from one clip's class token to the next's */
     for (int l = 0; l < c->vision_layers; l++) {
         vc_block_acts *a = &acts->blocks[l];
         if (a->drop_scale) vc_drop_path_sample(a->drop_scale, B, row0, drop_rates ? drop_rates[l] : 0, seed, step, l);
-        vc_block_forward(&p->blocks[l], a, &acts->scratch, inp, d);
+        if (acts->pooled_last && l == c->vision_layers - 1) {
+            vc_block_forward_pooled(&p->blocks[l], a, &acts->scratch, inp, d, NULL);
+            cls_stride = (size_t)W; /* its output: the class tokens alone */
+        } else {
+            vc_block_forward(&p->blocks[l], a, &acts->scratch, inp, d);
+        }
         inp = a->out;
         for (int i = 0; i < acts->taps.n; i++)
             if (acts->taps.layers[i] == l + 1)
                 for (int b = 0; b < B; b++)
-                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + (size_t)b * L * W, W * sizeof(vc_real));
+                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + b * cls_stride, W * sizeof(vc_real));
     }
-    for (int b = 0; b < B; b++) memcpy(acts->cls + (size_t)b * W, inp + (size_t)b * L * W, W * sizeof(vc_real));
+    for (int b = 0; b < B; b++) memcpy(acts->cls + (size_t)b * W, inp + b * cls_stride, W * sizeof(vc_real));
     vc_layernorm_forward(acts->cls_ln, acts->cls_mean, acts->cls_rstd, acts->cls, p->ln_post_w,
                          p->ln_post_b, B, W);
     vc_project_forward(acts->emb, acts->cls_ln, p->proj, B, W, c->embed_dim);
 }
+
+/* Adds the layer-level heads' gradients for the class tokens after block `layer` (1-based) into
+ * d [B clips, `stride` apart]. */
+static void add_tap_grads(const vc_vision_acts *acts, vc_real *d, size_t stride, int layer, int B, int W) {
+    for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
+        if (acts->taps.layers[i] == layer)
+            for (int b = 0; b < B; b++) {
+                const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
+                vc_real *dst = d + b * stride;
+                for (int k = 0; k < W; k++) dst[k] += src[k];
+            }
+}
+
+/* Backward through blocks top-1 .. 0, ln_pre and the embeddings, from acts->d_stream: the
+ * gradient w.r.t. block top-1's output. */
+static void backward_below(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                           vc_vision_acts *acts, int B, const vc_grads_ready *ready, int top);
 
 void vc_vision_backward(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                         vc_vision_acts *acts, const vc_real *demb, int B, const vc_grads_ready *ready) {
@@ -129,13 +152,25 @@ void vc_vision_backward_with_tokens(const vc_config *c, const vc_vision_view *p,
     const size_t BLW = (size_t)B * L * W;
     memset(acts->d_cls, 0, (size_t)B * W * sizeof(vc_real));
     vc_project_backward(acts->d_cls, g->proj, demb, acts->cls_ln, p->proj, B, W, c->embed_dim);
-    if (d_out) memcpy(acts->d_stream, d_out, BLW * sizeof(vc_real));
-    else memset(acts->d_stream, 0, BLW * sizeof(vc_real));
-    /* ln_post reads only the class token: add its gradient into row 0 of each clip. */
+    /* ln_post reads only the class token: its gradient goes into row 0 of each clip. */
     vc_real *d_cls_in = acts->scratch.d_ln; /* [B, W] fits in [B*L, W] */
     memset(d_cls_in, 0, (size_t)B * W * sizeof(vc_real));
     vc_layernorm_backward(d_cls_in, g->ln_post_w, g->ln_post_b, acts->d_cls, acts->cls, p->ln_post_w,
                           acts->cls_mean, acts->cls_rstd, B, W);
+    if (acts->pooled_last) { /* d_out is NULL: nothing read the other tokens */
+        const int last = c->vision_layers - 1;
+        vc_real *d_rows = acts->d_cls; /* read by ln_post's backward, free now; scratch is not */
+        memcpy(d_rows, d_cls_in, (size_t)B * W * sizeof(vc_real));
+        add_tap_grads(acts, d_rows, W, last + 1, B, W);
+        vc_block_dims d = {B, L, W, c->vision_heads, 0};
+        vc_block_backward_pooled(&p->blocks[last], &g->blocks[last], &acts->blocks[last], &acts->scratch,
+                                 last ? acts->blocks[last - 1].out : acts->x, d_rows, acts->d_stream, d, NULL);
+        if (ready) ready->fn(ready->user, g->blocks[last].ln1_w);
+        backward_below(c, p, g, acts, B, ready, last);
+        return;
+    }
+    if (d_out) memcpy(acts->d_stream, d_out, BLW * sizeof(vc_real));
+    else memset(acts->d_stream, 0, BLW * sizeof(vc_real));
     for (int b = 0; b < B; b++)
         for (int k = 0; k < W; k++) acts->d_stream[(size_t)b * L * W + k] += d_cls_in[(size_t)b * W + k];
     vc_vision_backward_tokens(c, p, g, acts, B, ready);
@@ -163,19 +198,18 @@ void vc_vision_backward_patch_tokens(const vc_config *c, const vc_vision_view *p
 
 void vc_vision_backward_tokens(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
                                vc_vision_acts *acts, int B, const vc_grads_ready *ready) {
+    backward_below(c, p, g, acts, B, ready, c->vision_layers);
+}
+
+static void backward_below(const vc_config *c, const vc_vision_view *p, vc_vision_view *g,
+                           vc_vision_acts *acts, int B, const vc_grads_ready *ready, int top) {
     const int W = c->vision_width, T = c->num_frames, K = acts->K, L = K + 1;
     const int P3 = 3 * c->patch_size * c->patch_size;
     const size_t BLW = (size_t)B * L * W;
     vc_block_dims d = {B, L, W, c->vision_heads, 0};
-    for (int l = c->vision_layers - 1; l >= 0; l--) {
+    for (int l = top - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->x;
-        for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
-            if (acts->taps.layers[i] == l + 1)
-                for (int b = 0; b < B; b++) {
-                    const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
-                    vc_real *dst = acts->d_stream + (size_t)b * L * W;
-                    for (int k = 0; k < W; k++) dst[k] += src[k];
-                }
+        add_tap_grads(acts, acts->d_stream, (size_t)L * W, l + 1, B, W);
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
         if (ready) ready->fn(ready->user, g->blocks[l].ln1_w); /* ln_1.weight opens the block */

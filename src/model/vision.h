@@ -14,6 +14,10 @@ typedef struct vc_vision_acts {
     int L;          /* 1 + K */
     int training;
     int masked;     /* set by forward: whether `keep` selected the tokens */
+    /* Set by the caller after planning (the plan leaves it 0) when nothing reads the last
+     * block's tokens other than the class token: that block then runs only the class token's
+     * row (vc_block_forward_pooled), and vc_vision_output_tokens / the token backwards are off. */
+    int pooled_last;
     int32_t *keep;  /* [B, K] kept patch-token indices n*T+t, ascending (owned separately) */
     vc_real *patches;                 /* [B, K, 3*p*p] */
     vc_real *embed;                   /* [B, L, W] tokens before ln_pre */
@@ -62,7 +66,7 @@ void vc_vision_backward_with_tokens(const vc_config *c, const vc_vision_view *p,
                                     const vc_grads_ready *ready);
 
 /* The last block's output, all tokens [B, L, W] with the class token first (training plans
- * keep it for backward). */
+ * keep it for backward); not with pooled_last. */
 const vc_real *vc_vision_output_tokens(const vc_config *c, const vc_vision_acts *acts);
 /* Backward from acts->d_stream [B, L, W], the gradient w.r.t. that output (filled by the
  * caller; overwritten on the way down): blocks, ln_pre and the embeddings. vc_vision_backward
