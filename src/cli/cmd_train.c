@@ -133,17 +133,14 @@ int cmd_train(int argc, char **argv) {
     }
     const int rank = viclip_dist_rank(dist);
     rc = 2;
+    const cli_flags flags = {specs, n_specs, argc, 2, argv, viclip_dist_size(dist)};
     if (p.resume || p.init_model) {
-        const cli_flags flags = {specs, n_specs, argc, 2, argv, viclip_dist_size(dist)};
         if (cli_train_reconcile(&flags, p.resume ? p.resume : p.init_model, p.resume != NULL, &train_args, &err)) goto fail;
-    }
-    if (p.init_vision) { /* the imported video tower brings its own temporal embedding */
-        const cli_flags flags = {specs, n_specs, argc, 2, argv, viclip_dist_size(dist)};
-        if (cli_flag_given(&flags, "temporal-init-std")) {
-            fprintf(stderr, "viclip train: error: --temporal-init-std applies to a random video tower, not to --init-vision %s "
-                            "(its temporal embedding is the file's)\n", p.init_vision);
-            goto fail_quiet;
-        }
+    } else if (p.init_vision && cli_flag_given(&flags, "temporal-init-std")) {
+        /* as with --init and --resume (cli_train_reconcile): the file's tower brings its temporal embedding */
+        fprintf(stderr, "viclip train: error: --temporal-init-std applies to a random video tower, not to --init-vision %s "
+                        "(its temporal embedding is the file's)\n", p.init_vision);
+        goto fail_quiet;
     }
     p.freeze_text |= lock_text;
     if (strcmp(balance, "off") && strcmp(balance, "auto")) {
