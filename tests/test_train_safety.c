@@ -57,8 +57,9 @@ static void train_cmd(char *cmd, size_t cap, const char *out, const char *extra)
              out, vocab_path(), extra);
 }
 
-/* Steps of every line of a train_log.jsonl (each must be a whole JSON object); the count, or -1. */
-static int log_steps(const char *path, long *steps, int cap, char *why, size_t whycap) {
+/* The number under `key` in every line of a train_log.jsonl (each must be a whole JSON object);
+ * the count, or -1. */
+static int log_numbers(const char *path, const char *key, double *vals, int cap, char *why, size_t whycap) {
     size_t len;
     char *text = (char *)vc_test_read_file(path, &len);
     if (!text) return snprintf(why, whycap, "cannot read %s", path), -1;
@@ -72,18 +73,27 @@ static int log_steps(const char *path, long *steps, int cap, char *why, size_t w
         }
         vc_error err;
         vc_json *j = vc_json_parse(line, (size_t)(nl - line), &err);
-        long step = 0;
-        if (!j || vc_json_get_int(j, "step", &step, &err) || n >= cap) {
+        double v = 0;
+        if (!j || vc_json_get_double(j, key, &v, &err) || n >= cap) {
             snprintf(why, whycap, "%s line %d does not parse: %s", path, n + 1, err.msg);
             vc_json_free(j);
             free(text);
             return -1;
         }
         vc_json_free(j);
-        steps[n++] = step;
+        vals[n++] = v;
         line = nl + 1;
     }
     free(text);
+    return n;
+}
+
+/* Steps of every line of a train_log.jsonl; the count, or -1. */
+static int log_steps(const char *path, long *steps, int cap, char *why, size_t whycap) {
+    double *v = malloc((size_t)cap * sizeof *v);
+    const int n = v ? log_numbers(path, "step", v, cap, why, whycap) : -1;
+    for (int i = 0; i < n; i++) steps[i] = (long)v[i];
+    free(v);
     return n;
 }
 
@@ -294,22 +304,6 @@ TEST(resumed_log_drops_the_lines_past_the_checkpoint) {
     for (int i = 0; i < n; i++) CHECK(steps[i] == i + 1, "line %d has step %ld", i + 1, steps[i]);
 }
 
-/* The "lr" and "loss" of each line of a train_log.jsonl, in step order; the count, or -1. */
-static int log_lr_loss(const char *path, double *lr, double *loss, int cap) {
-    char *text = (char *)vc_test_read_file(path, NULL);
-    if (!text) return -1;
-    int n = 0;
-    for (char *line = text; *line && n < cap;) {
-        char *end = strchr(line, '\n');
-        if (end) *end = 0;
-        const char *l = strstr(line, "\"lr\":"), *s = strstr(line, "\"loss\":");
-        if (l && s) lr[n] = strtod(l + 5, NULL), loss[n] = strtod(s + 7, NULL), n++;
-        line = end ? end + 1 : line + strlen(line);
-    }
-    free(text);
-    return n;
-}
-
 /* --resume alone goes on with the checkpoint's schedule (--steps, --lr, --warmup...), not the
  * defaults': the resumed run's log is the uninterrupted run's, step for step. */
 TEST(resume_without_schedule_flags_finishes_the_run_as_started) {
@@ -326,9 +320,12 @@ TEST(resume_without_schedule_flags_finishes_the_run_as_started) {
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0, "resume with no schedule flags: exit %d: %s", rc, out);
     double lr_a[16], loss_a[16], lr_b[16], loss_b[16];
-    const int na = log_lr_loss(DIR "/sched/whole/train_log.jsonl", lr_a, loss_a, 16);
-    const int nb = log_lr_loss(DIR "/sched/cut/train_log.jsonl", lr_b, loss_b, 16);
-    CHECK(na == 5 && nb == 5, "the logs have %d and %d lines, want 5 each (the resumed run used another --steps)", na, nb);
+    char why[2048] = "";
+    const char *whole = DIR "/sched/whole/train_log.jsonl", *cut = DIR "/sched/cut/train_log.jsonl";
+    const int na = log_numbers(whole, "lr", lr_a, 16, why, sizeof why), nb = log_numbers(cut, "lr", lr_b, 16, why, sizeof why);
+    CHECK(na == 5 && nb == 5, "the logs have %d and %d lines, want 5 each (the resumed run used another --steps) %s", na, nb, why);
+    CHECK(log_numbers(whole, "loss", loss_a, 16, why, sizeof why) == 5 && log_numbers(cut, "loss", loss_b, 16, why, sizeof why) == 5,
+          "%s", why);
     for (int i = 0; i < 5; i++)
         CHECK(lr_a[i] == lr_b[i] && loss_a[i] == loss_b[i], "step %d: lr %g loss %.7f resumed, %g %.7f uninterrupted", i + 1,
               lr_b[i], loss_b[i], lr_a[i], loss_a[i]);
