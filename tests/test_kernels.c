@@ -1,9 +1,13 @@
 /* Float-build kernel checks that the double-precision gradient checks cannot see. */
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "core/rng.h"
 #include "kernels/attention.h"
+#include "kernels/attention_avx512.h"
 #include "kernels/attention_bf16.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
@@ -60,6 +64,92 @@ TEST(bf16_attention_matches_fp32) {
     bf16_attention_case(1, vc_t_failed, vc_t_why, vc_t_whylen);
 }
 
+/* fp32 attention (whichever kernel vc_attention_forward picks here, and the AVX-512 one by
+ * name) against a double-precision softmax(QK^T/sqrt(hd))V written out in full. The shapes
+ * end key vectors and query blocks part-way, give one (sample, head) several query-block runs
+ * (B * H = 1), use head dimension 16 as well as 64, and the `spread` case scales the inputs
+ * so scores span hundreds and most exponentials underflow. */
+static void attention_case(int B, int L, int C, int H, int causal, float spread, int *vc_t_failed,
+                           char *vc_t_why, size_t vc_t_whylen) {
+    const int threads = omp_get_max_threads(), hd = C / H, C3 = 3 * C;
+    const size_t ns = vc_attention_scratch_elems(L, C, H, threads);
+    float *qkv = malloc(sizeof(float) * B * L * C3), *scratch = malloc(sizeof(float) * ns);
+    float *out = malloc(sizeof(float) * B * L * C), *lse = malloc(sizeof(float) * B * H * L);
+    float *out2 = malloc(sizeof(float) * B * L * C), *lse2 = malloc(sizeof(float) * B * H * L);
+    double *p = malloc(sizeof(double) * L);
+    vc_rng r = vc_rng_at(22, (uint64_t)L, (uint64_t)H, (uint64_t)causal);
+    for (int i = 0; i < B * L * C3; i++) qkv[i] = spread * (float)vc_rng_normal(&r);
+    vc_attention_forward(VC_FP32, out, lse, scratch, qkv, B, L, C, H, causal);
+    const int fast = !vc_attention_avx512_forward(out2, lse2, scratch, ns / threads, qkv, B, L, C, H, causal);
+    double err = 0, err2 = 0, lerr = 0, scale = 0;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < L; i++) {
+                const float *q = qkv + ((size_t)b * L + i) * C3 + h * hd;
+                const int nk = causal ? i + 1 : L;
+                double mx = -INFINITY, sum = 0;
+                for (int j = 0; j < nk; j++) {
+                    const float *k = qkv + ((size_t)b * L + j) * C3 + C + h * hd;
+                    double d = 0;
+                    for (int e = 0; e < hd; e++) d += (double)q[e] * k[e];
+                    p[j] = d / sqrt((double)hd);
+                    mx = fmax(mx, p[j]);
+                }
+                for (int j = 0; j < nk; j++) sum += (p[j] = exp(p[j] - mx));
+                const size_t li = ((size_t)b * H + h) * L + i;
+                lerr = fmax(lerr, fabs(lse[li] - (mx + log(sum))));
+                if (fast) lerr = fmax(lerr, fabs(lse2[li] - (mx + log(sum))));
+                for (int e = 0; e < hd; e++) {
+                    double o = 0;
+                    for (int j = 0; j < nk; j++) o += p[j] * qkv[((size_t)b * L + j) * C3 + 2 * C + h * hd + e];
+                    o /= sum;
+                    const size_t oi = ((size_t)b * L + i) * C + h * hd + e;
+                    err = fmax(err, fabs(out[oi] - o));
+                    if (fast) err2 = fmax(err2, fabs(out2[oi] - o));
+                    scale = fmax(scale, fabs(o));
+                }
+            }
+    printf("  B %d L %d C %d H %d %s x%g: max error %.3g (AVX-512 kernel %s %.3g) of max |out| %.3g; lse %.3g\n",
+           B, L, C, H, causal ? "causal" : "full", spread, err, fast ? "ran:" : "absent", err2, scale, lerr);
+    CHECK(err <= 2e-6 * scale * spread + 1e-6 && err2 <= 2e-6 * scale * spread + 1e-6,
+          "output error %g / %g (scale %g)", err, err2, scale);
+    CHECK(lerr < 2e-5 * spread * spread, "log-sum-exp error %g", lerr);
+    free(qkv), free(scratch), free(out), free(lse), free(out2), free(lse2), free(p);
+}
+
+TEST(fp32_attention_matches_a_double_softmax) {
+    for (int causal = 0; causal < 2; causal++) {
+        attention_case(2, 77, 128, 2, causal, 1, vc_t_failed, vc_t_why, vc_t_whylen);
+        attention_case(1, 2 * VC_ATTN_QBLOCK + 5, 64, 1, causal, 1, vc_t_failed, vc_t_why, vc_t_whylen);
+        attention_case(1, 20, 64, 4, causal, 1, vc_t_failed, vc_t_why, vc_t_whylen);
+    }
+    attention_case(1, 161, 128, 2, 0, 6, vc_t_failed, vc_t_why, vc_t_whylen);
+}
+
+/* The portable kernel is what a CPU without AVX-512 runs: the same check under VICLIP_ISA=avx2,
+ * in a child process (the ISA cap is read once per process). */
+TEST(portable_attention_matches_under_an_avx2_cap) {
+    if (getenv("VICLIP_ISA")) {
+        printf("SKIP kernels.portable_attention: VICLIP_ISA is already set (%s)\n", getenv("VICLIP_ISA"));
+        return;
+    }
+    char self[400] = {0}, cmd[512];
+    CHECK(readlink("/proc/self/exe", self, sizeof self - 1) > 0, "cannot find this test's binary");
+    snprintf(cmd, sizeof cmd, "VICLIP_ISA=avx2 '%s' fp32_attention 2>&1", self);
+    FILE *f = popen(cmd, "r");
+    CHECK(f, "could not start the child test");
+    char line[512];
+    int absent = 0, passed = 0;
+    while (fgets(line, sizeof line, f)) {
+        absent += strstr(line, "AVX-512 kernel absent") != NULL;
+        passed += strstr(line, "RESULT passed=1 failed=0") != NULL;
+    }
+    const int rc = pclose(f);
+    printf("  child under VICLIP_ISA=avx2: %d cases on the portable kernel, %s\n", absent,
+           passed ? "passed" : "FAILED");
+    CHECK(rc == 0 && passed && absent == 7, "the child run failed (rc %d, %d portable cases)", rc, absent);
+}
+
 /* The plain GEMM (builds without oneDNN/OpenBLAS) against a double-precision triple loop, for
  * every transpose, odd sizes that end blocks part-way, padded leading dimensions and beta. */
 TEST(plain_gemm_matches_a_triple_loop) {
@@ -91,4 +181,5 @@ TEST(plain_gemm_matches_a_triple_loop) {
 }
 
 TEST_MAIN("kernels", T(fast_exp_is_accurate_over_the_float_range), T(bf16_attention_matches_fp32),
+          T(fp32_attention_matches_a_double_softmax), T(portable_attention_matches_under_an_avx2_cap),
           T(plain_gemm_matches_a_triple_loop))

@@ -4,14 +4,18 @@
 
 #include <omp.h>
 
+#include "kernels/attention_avx512.h"
 #include "kernels/attention_bf16.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 
-/* Per thread: two QBLOCK x L tiles (fp32 forward and backward), or the bf16 forward's need. */
+/* Per thread: two QBLOCK x L tiles (portable forward and backward), or what the AVX-512 or
+ * bf16 forward needs, whichever is most. */
 static size_t per_thread_elems(int L, int C, int H) {
     const size_t fp32 = 2 * VC_ATTN_QBLOCK * (size_t)L, bf16 = vc_attention_bf16_scratch_elems(L, C / H);
-    return bf16 > fp32 ? bf16 : fp32;
+    const size_t avx512 = vc_attention_avx512_scratch_elems(L, C / H);
+    const size_t most = bf16 > fp32 ? bf16 : fp32;
+    return avx512 > most ? avx512 : most;
 }
 
 size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads) {
@@ -42,6 +46,8 @@ void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real
      * must come from the same fp32 scores (and training attention is a few % of a masked step). */
     if (prec == VC_BF16 && !lse &&
         !vc_attention_bf16_forward(out, lse, scratch, per_thread_elems(L, C, H), qkv, B, L, C, H, causal))
+        return;
+    if (!vc_attention_avx512_forward(out, lse, scratch, per_thread_elems(L, C, H), qkv, B, L, C, H, causal))
         return;
     const int hd = C / H, C3 = 3 * C, nblk = (L + VC_ATTN_QBLOCK - 1) / VC_ATTN_QBLOCK;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
