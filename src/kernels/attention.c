@@ -4,18 +4,24 @@
 
 #include <omp.h>
 
-#include "kernels/attention_avx512.h"
 #include "kernels/attention_bf16.h"
+#include "kernels/attention_simd.h"
 #include "kernels/fastmath.h"
 #include "kernels/gemm.h"
 
-/* Per thread: two QBLOCK x L tiles (portable forward and backward), or what the AVX-512 or
- * bf16 forward needs, whichever is most. */
+size_t vc_attention_simd_scratch_elems(int L, int hd) {
+    /* backward's need, the larger: the probability and score-gradient tiles, K^T, V^T and K,
+     * each padded to whole 16-float rows of keys (forward: one tile, K^T and V) */
+    return (2 * (size_t)VC_ATTN_QBLOCK + 3 * (size_t)hd) * (size_t)((L + 15) & ~15) + 16;
+}
+
+/* Per thread: two QBLOCK x L tiles (portable forward and backward), or what the SIMD or bf16
+ * forward needs, whichever is most. */
 static size_t per_thread_elems(int L, int C, int H) {
     const size_t fp32 = 2 * VC_ATTN_QBLOCK * (size_t)L, bf16 = vc_attention_bf16_scratch_elems(L, C / H);
-    const size_t avx512 = vc_attention_avx512_scratch_elems(L, C / H);
+    const size_t simd = vc_attention_simd_scratch_elems(L, C / H);
     const size_t most = bf16 > fp32 ? bf16 : fp32;
-    return avx512 > most ? avx512 : most;
+    return simd > most ? simd : most;
 }
 
 size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads) {
@@ -47,7 +53,9 @@ void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real
     if (prec == VC_BF16 && !lse &&
         !vc_attention_bf16_forward(out, lse, scratch, per_thread_elems(L, C, H), qkv, B, L, C, H, causal))
         return;
-    if (!vc_attention_avx512_forward(out, lse, scratch, per_thread_elems(L, C, H), qkv, B, L, C, H, causal))
+    const size_t per_thread = per_thread_elems(L, C, H);
+    if (!vc_attention_avx512_forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal) ||
+        !vc_attention_avx2_forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal))
         return;
     const int hd = C / H, C3 = 3 * C, nblk = (L + VC_ATTN_QBLOCK - 1) / VC_ATTN_QBLOCK;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
@@ -59,7 +67,7 @@ void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real
         int n = i1 - i0, nk = keys_seen(i1, L, causal);
         const vc_real *q = qkv + (size_t)b * L * C3 + h * hd;
         const vc_real *k = q + C, *v = q + 2 * C;
-        vc_real *S = scratch + (size_t)omp_get_thread_num() * 2 * VC_ATTN_QBLOCK * L;
+        vc_real *S = scratch + (size_t)omp_get_thread_num() * per_thread;
         vc_gemm(0, 1, n, nk, hd, scale, q + (size_t)i0 * C3, C3, k, C3, 0, S, nk);
         softmax_tile(S, n, nk, i0, causal, lse ? lse + (size_t)bh * L + i0 : NULL);
         vc_gemm(0, 0, n, hd, nk, 1, S, nk, v, C3, 0, out + ((size_t)b * L + i0) * C + h * hd, C);
@@ -69,6 +77,10 @@ void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real
 void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,
                            const vc_real *qkv, const vc_real *out, const vc_real *lse, int B,
                            int L, int C, int H, int causal) {
+    const size_t per_thread = per_thread_elems(L, C, H);
+    if (!vc_attention_avx512_backward(dqkv, scratch, per_thread, dout, qkv, out, lse, B, L, C, H, causal) ||
+        !vc_attention_avx2_backward(dqkv, scratch, per_thread, dout, qkv, out, lse, B, L, C, H, causal))
+        return;
     const int hd = C / H, C3 = 3 * C;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
     /* One (sample, head) per iteration: its dK and dV collect every query block's share, so
@@ -79,7 +91,7 @@ void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,
         size_t qoff = (size_t)b * L * C3 + h * hd;
         const vc_real *q = qkv + qoff, *k = q + C, *v = q + 2 * C;
         vc_real *dq = dqkv + qoff, *dk = dq + C, *dv = dq + 2 * C;
-        vc_real *P = scratch + (size_t)omp_get_thread_num() * 2 * VC_ATTN_QBLOCK * L;
+        vc_real *P = scratch + (size_t)omp_get_thread_num() * per_thread;
         vc_real *dS = P + (size_t)VC_ATTN_QBLOCK * L;
         for (int i0 = 0; i0 < L; i0 += VC_ATTN_QBLOCK) {
             int i1 = i0 + VC_ATTN_QBLOCK < L ? i0 + VC_ATTN_QBLOCK : L, n = i1 - i0;
