@@ -278,6 +278,7 @@ struct viclip_system_info {
     char default_precision[8]; /* "fp32" or "bf16": the fastest accurate one here */
     int has_bf16;          /* bf16 products run as bf16 x bf16 -> fp32 (else as fp32) */
     int threads;           /* OpenMP threads of this process */
+    char attention[160];   /* the attention kernels selected, fp32 and bf16 */
 };
 VICLIP_API int viclip_system_info(struct viclip_system_info *out, viclip_error *err);
 

@@ -7,6 +7,7 @@
 
 #include "core/cpu.h"
 #include "core/rng.h"
+#include "kernels/attention_simd.h"
 #include "kernels/gemm.h"
 #include "testutil.h"
 
@@ -38,25 +39,31 @@ TEST(level_follows_features_and_os_support) {
     printf("  %s\n", line);
 }
 
-/* Runs the CLI with VICLIP_ISA set and returns its `kernels:` line (or the error). */
-static void info_with_isa(const char *isa, char *out, size_t cap) {
+/* Runs the CLI with VICLIP_ISA set and returns its line starting with `key` (or the error). */
+static void info_line(const char *isa, const char *key, char *out, size_t cap) {
     char cmd[256];
     snprintf(cmd, sizeof cmd, "VICLIP_ISA=%s build/viclip info --system 2>&1", isa);
     FILE *p = popen(cmd, "r");
     out[0] = 0;
     char line[512];
     while (p && fgets(line, sizeof line, p))
-        if (!strncmp(line, "kernels:", 8) || strstr(line, "error")) snprintf(out, cap, "%s", line);
+        if (!strncmp(line, key, strlen(key)) || strstr(line, "error")) snprintf(out, cap, "%s", line);
     if (p) pclose(p);
 }
 
 TEST(viclip_isa_caps_the_level) {
     char out[512];
-    info_with_isa("avx2", out, sizeof out);
+    info_line("avx2", "kernels:", out, sizeof out);
     CHECK(strstr(out, "kernels:    avx2 (capped"), "VICLIP_ISA=avx2: %s", out);
-    info_with_isa("generic", out, sizeof out);
+    info_line("avx2", "attention:", out, sizeof out);
+    CHECK(strstr(out, vc_attention_avx2_compiled() ? "fp32 on AVX2 micro-kernels" : "fp32 on a GEMM"),
+          "VICLIP_ISA=avx2: %s", out);
+    CHECK(strstr(out, "bf16 inference on the fp32 kernels"), "VICLIP_ISA=avx2 has no bf16: %s", out);
+    info_line("generic", "kernels:", out, sizeof out);
     CHECK(strstr(out, "kernels:    generic"), "VICLIP_ISA=generic: %s", out);
-    info_with_isa("sse9", out, sizeof out);
+    info_line("generic", "attention:", out, sizeof out);
+    CHECK(strstr(out, "fp32 on a GEMM per query block"), "VICLIP_ISA=generic: %s", out);
+    info_line("sse9", "kernels:", out, sizeof out);
     CHECK(strstr(out, "VICLIP_ISA=sse9"), "a bad VICLIP_ISA must be named: %s", out);
 }
 

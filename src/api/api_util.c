@@ -15,6 +15,7 @@
 #include "io/fs.h"
 #include "io/npy.h"
 #include "io/strbuf.h"
+#include "kernels/attention.h"
 #include "kernels/gemm.h"
 #include "search/build.h"
 #include "video/clip.h"
@@ -136,6 +137,7 @@ int viclip_system_info(struct viclip_system_info *out, viclip_error *err) {
     snprintf(out->default_precision, sizeof out->default_precision, "%s", vc_precision_name(vc_default_precision()));
     out->has_bf16 = vc_gemm_has_bf16();
     out->threads = omp_get_max_threads();
+    vc_attention_describe(out->attention, sizeof out->attention);
     return 0;
 }
 

@@ -89,6 +89,7 @@ static int print_system(void) {
     printf("cpu:        %s\n", si.cpu);
     printf("kernels:    %s%s\n", si.isa, si.isa_capped ? " (capped by VICLIP_ISA)" : "");
     printf("gemm:       %s\n", si.gemm);
+    printf("attention:  %s\n", si.attention);
     printf("precision:  default %s (bf16 %s)\n", si.default_precision,
            si.has_bf16 ? "runs as bf16 x bf16 -> fp32" : "unavailable here: runs as fp32");
     printf("threads:    %d (OMP_NUM_THREADS)\n", si.threads);

@@ -1,9 +1,11 @@
 #include "kernels/attention.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #include <omp.h>
 
+#include "core/cpu.h"
 #include "kernels/attention_bf16.h"
 #include "kernels/attention_simd.h"
 #include "kernels/fastmath.h"
@@ -26,6 +28,16 @@ static size_t per_thread_elems(int L, int C, int H) {
 
 size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads) {
     return (size_t)max_threads * per_thread_elems(L, C, H);
+}
+
+void vc_attention_describe(char *buf, size_t cap) {
+    const vc_isa isa = vc_gemm_isa();
+    const char *fp32 = vc_attention_avx512_compiled() && isa >= VC_ISA_AVX512 ? "AVX-512 micro-kernels"
+                       : vc_attention_avx2_compiled() && isa >= VC_ISA_AVX2 ? "AVX2 micro-kernels"
+                                                                           : "a GEMM per query block";
+    const int bf16 = vc_attention_bf16_compiled() && vc_gemm_has_bf16();
+    snprintf(buf, cap, "fp32 on %s; bf16 inference on %s", fp32,
+             bf16 ? "the AVX512-BF16 micro-kernel" : "the fp32 kernels");
 }
 
 /* Keys a query block [i0, i1) sees: all of them, or up to i1 - 1 when causal. */

@@ -17,6 +17,10 @@
 
 enum { VC_ATTN_QBLOCK = 64 };
 
+/* Which kernels vc_attention_forward/backward run in this process (from the build, the CPU
+ * and VICLIP_ISA), for `viclip info --system` and the benchmark. */
+void vc_attention_describe(char *buf, size_t cap);
+
 /* Scratch elements the caller must provide for L tokens of width C in H heads (per thread: two
  * QBLOCK x L tiles, or what the bf16 forward needs). */
 size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads);
