@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "core/cpu.h"
+#include "kernels/exp_avx512.h"
 #include "kernels/gemm.h"
 
 typedef __m512 vf;
@@ -27,23 +28,7 @@ static inline vf v_first(vf v, int n, vf fill) {
     return _mm512_mask_blend_ps((__mmask16)((1u << n) - 1), fill, v);
 }
 
-/* x = n ln2 + r with |r| <= ln2/2, e^r by the degree-6 polynomial of vc_exp
- * (kernels/fastmath.h), and 2^n applied by vscalefps, which also flushes the underflow that
- * vc_exp's clamp handles (and gives +inf, never garbage, for large x). */
-static inline vf v_exp(vf x) {
-    const vf n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    vf r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f), r);
-    vf p = _mm512_set1_ps(1.0f / 720.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
+static inline vf v_exp(vf x) { return vc_exp_avx512(x); }
 
 #include "kernels/attention_simd_impl.h"
 

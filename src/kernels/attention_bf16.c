@@ -7,7 +7,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "kernels/fastmath.h"
+#include "kernels/exp_avx512.h"
 #include "kernels/gemm.h"
 
 int vc_attention_bf16_compiled(void) { return 1; }
@@ -43,17 +43,25 @@ static inline __attribute__((always_inline)) void tile(float *C, int ldc, const 
 }
 
 #define TILE_CASE(mr, nr) \
-    case (mr) * 8 + (nr): tile(c, ldc, a, lda, b, ldb, K, alpha, mr, nr); break;
+    case (mr) * 8 + (nr): tile(c, ldc, a, lda, b, ldbp, K, alpha, mr, nr); break;
 
-/* C[M, N] = alpha * A[M, K] B[K, N] with fp32 accumulation; N a multiple of 16, K even. */
+/* Columns per panel of a panelled B: one tile's width. */
+enum { PANEL = 64 };
+
+/* C[M, N] = alpha * A[M, K] B[K, N] with fp32 accumulation; N a multiple of 16, K even. Bp in
+ * vdpbf16ps order with row-pair stride ldb, or panelled when ldb is 0 (then N must be all its
+ * columns): panel p holds columns p*PANEL.. as a dense [K/2, 2*width] block, so one tile's K
+ * loop reads one contiguous block instead of K/2 rows a page apart. */
 static void matmul_bf16(float *C, int ldc, const uint16_t *A, int lda, const uint16_t *Bp, int ldb,
                         int M, int N, int K, float alpha) {
-    for (int n0 = 0; n0 < N; n0 += 64) {
+    for (int n0 = 0; n0 < N; n0 += PANEL) {
         const int nr = (N - n0) / 16 < 4 ? (N - n0) / 16 : 4;
+        const uint16_t *b = ldb ? Bp + 2 * n0 : Bp + (size_t)n0 * K;
+        const int ldbp = ldb ? ldb : 32 * nr;
         for (int m0 = 0; m0 < M; m0 += 4) {
             const int mr = M - m0 < 4 ? M - m0 : 4;
             float *c = C + (size_t)m0 * ldc + n0;
-            const uint16_t *a = A + (size_t)m0 * lda, *b = Bp + 2 * n0;
+            const uint16_t *a = A + (size_t)m0 * lda;
             switch (mr * 8 + nr) {
                 TILE_CASE(1, 1) TILE_CASE(1, 2) TILE_CASE(1, 3) TILE_CASE(1, 4)
                 TILE_CASE(2, 1) TILE_CASE(2, 2) TILE_CASE(2, 3) TILE_CASE(2, 4)
@@ -84,13 +92,21 @@ int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size
         uint16_t *P = (uint16_t *)(S + (size_t)VC_ATTN_QBLOCK * Lp);
         uint16_t *Kp = P + (size_t)VC_ATTN_QBLOCK * Lp, *Vp = Kp + (size_t)Lp * hd;
         uint16_t *Q = Vp + (size_t)Lp * hd;
-        /* K^T as B of the score product: pairs of head dimensions, one column per key. */
-        for (int e = 0; e < hd; e += 2)
-            for (int j = 0; j < Lp; j++) {
-                uint16_t *d = Kp + (size_t)(e / 2) * 2 * Lp + 2 * j;
-                d[0] = j < L ? vc_bf16_from_f32(k[(size_t)j * C3 + e]) : 0;
-                d[1] = j < L ? vc_bf16_from_f32(k[(size_t)j * C3 + e + 1]) : 0;
+        /* K^T as B of the score product: pairs of head dimensions, one column per key, in
+         * panels of PANEL keys (see matmul_bf16). 16 keys at a time, so the 16 source rows
+         * stay in L1 and each store run fills one cache line. */
+        for (int j0 = 0; j0 < Lp; j0 += 16) {
+            const int p0 = j0 - j0 % PANEL, width = Lp - p0 < PANEL ? Lp - p0 : PANEL;
+            const int n = L - j0 < 16 ? (L - j0 > 0 ? L - j0 : 0) : 16;
+            for (int e = 0; e < hd; e += 2) {
+                uint16_t *d = Kp + (size_t)p0 * hd + (size_t)(e / 2) * 2 * width + 2 * (j0 - p0);
+                for (int u = 0; u < 16; u++) {
+                    const float *kj = k + (size_t)(j0 + u) * C3 + e;
+                    d[2 * u] = u < n ? vc_bf16_from_f32(kj[0]) : 0;
+                    d[2 * u + 1] = u < n ? vc_bf16_from_f32(kj[1]) : 0;
+                }
             }
+        }
         /* V as B of the weighted sum: pairs of keys, one column per head dimension. */
         for (int j = 0; j < Lp; j += 2)
             for (int e = 0; e < hd; e++) {
@@ -103,7 +119,7 @@ int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size
             for (int r = 0; r < n; r++)
                 for (int e = 0; e < hd; e++)
                     Q[(size_t)r * hd + e] = vc_bf16_from_f32(q[(size_t)(i0 + r) * C3 + e]);
-            matmul_bf16(S, Lp, Q, hd, Kp, 2 * Lp, n, Lp, hd, scale);
+            matmul_bf16(S, Lp, Q, hd, Kp, 0, n, Lp, hd, scale);
             /* Softmax in fp32 (statistics stay fp32). The probabilities leave as bf16 for PV
              * unnormalised, exp(s - max) in (0, 1]: bf16 keeps the same relative precision at
              * any scale, so dividing by the sum afterwards, on the hd outputs of the row rather
@@ -113,20 +129,21 @@ int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size
                 const float *row = S + (size_t)r * Lp;
                 uint16_t *p = P + (size_t)r * Lp;
                 const int valid = causal ? i0 + r + 1 : L;
-                float mx = row[0];
-#pragma omp simd reduction(max : mx)
-                for (int j = 1; j < valid; j++) mx = row[j] > mx ? row[j] : mx;
-                /* 16 keys at a time (the row is padded to whole vectors): exp by the compiler's
-                 * vectorisation, the rounding to bf16 by the CPU's own instruction */
+                /* 16 keys at a time (the row is padded to whole vectors, the padded scores
+                 * finite): the keys past `valid` are left out of the max and zeroed after the
+                 * exp, and the rounding to bf16 is the CPU's own instruction */
+                __m512 m = _mm512_set1_ps(row[0]);
+                for (int j0 = 0; j0 < valid; j0 += 16) {
+                    const __mmask16 keep = valid - j0 >= 16 ? 0xffff : (__mmask16)((1u << (valid - j0)) - 1);
+                    m = _mm512_mask_max_ps(m, keep, m, _mm512_loadu_ps(row + j0));
+                }
+                const float mx = _mm512_reduce_max_ps(m);
+                const __m512 mv = _mm512_set1_ps(mx);
                 __m512 sum = _mm512_setzero_ps();
                 int j0 = 0;
                 for (; j0 < valid; j0 += 16) {
-                    /* all 16 lanes (the padded scores are finite), then the keys past `valid` zeroed */
                     const __mmask16 keep = valid - j0 >= 16 ? 0xffff : (__mmask16)((1u << (valid - j0)) - 1);
-                    float e[16];
-#pragma omp simd
-                    for (int t = 0; t < 16; t++) e[t] = vc_exp(row[j0 + t] - mx);
-                    const __m512 ev = _mm512_maskz_loadu_ps(keep, e);
+                    const __m512 ev = _mm512_maskz_mov_ps(keep, vc_exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(row + j0), mv)));
                     sum = _mm512_add_ps(sum, ev);
                     _mm256_storeu_si256((__m256i *)(p + j0), (__m256i)_mm512_cvtneps_pbh(ev));
                 }

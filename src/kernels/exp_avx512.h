@@ -1,0 +1,28 @@
+/* e^x on 16 floats at once for the AVX-512 softmaxes (kernels/attention_avx512.c,
+ * attention_bf16.c): x = n ln2 + r with |r| <= ln2/2, e^r by the degree-6 polynomial of
+ * vc_exp (kernels/fastmath.h), and 2^n applied by vscalefps, which also flushes the underflow
+ * that vc_exp's clamp handles and gives +inf, never garbage, for large x. Against vc_exp's
+ * branch-free scalar form (clamp, exponent bits built by integer arithmetic) this is about half
+ * the instructions, and it stays in registers where the compiler's vectorisation of vc_exp
+ * went through the stack. Include only where __AVX512F__ is defined. */
+#ifndef VC_KERNELS_EXP_AVX512_H
+#define VC_KERNELS_EXP_AVX512_H
+
+#include <immintrin.h>
+
+static inline __m512 vc_exp_avx512(__m512 x) {
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+#endif
