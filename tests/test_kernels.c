@@ -134,6 +134,8 @@ TEST(fp32_attention_matches_a_double_softmax) {
         attention_case(2, 77, 128, 2, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_case(1, 2 * VC_ATTN_QBLOCK + 5, 64, 1, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_case(1, 20, 64, 4, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
+        attention_case(3, 1, 80, 5, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
+        attention_case(1, 16, 32, 2, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
     }
     attention_case(1, 161, 128, 2, 0, 6, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
     printf("  SIMD kernel runs: %d (AVX-512 compiled %d, AVX2 compiled %d)\n", simd_runs,
@@ -227,6 +229,8 @@ TEST(fp32_attention_backward_matches_double_gradients) {
         attention_backward_case(2, 77, 128, 2, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_backward_case(1, 2 * VC_ATTN_QBLOCK + 5, 64, 1, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_backward_case(1, 20, 64, 4, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
+        attention_backward_case(3, 1, 80, 5, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
+        attention_backward_case(1, 16, 32, 2, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
     }
     printf("  SIMD kernel runs: %d\n", simd_runs);
 }
