@@ -73,7 +73,9 @@ TEST(layernorm_backward_matches_finite_differences) {
     for (int i = 0; i < N * C; i++) x[i] += 3; /* non-zero mean */
     ln_loss(&c);
     vc_layernorm_backward(dx, dw, db, R, x, w, mean, rstd, N, C);
-    CHECK(vc_gradcheck(x, N * C, dx, ln_loss, &c, 300, 1, NULL, NULL) < TOL, "dx");
+    /* dx has entries ~1e-3 of its largest against a loss of ~10: eps 1e-5 keeps the loss's
+     * roundoff (which depends on how LayerNorm orders its sums) well under TOL */
+    CHECK(vc_gradcheck_eps(x, N * C, dx, ln_loss, &c, 300, 1, 1e-5, NULL, NULL) < TOL, "dx");
     CHECK(vc_gradcheck(w, C, dw, ln_loss, &c, 100, 2, NULL, NULL) < TOL, "dw");
     CHECK(vc_gradcheck(b, C, db, ln_loss, &c, 100, 3, NULL, NULL) < TOL, "db");
 }

@@ -12,12 +12,15 @@
 
 typedef double (*vc_loss_fn)(void *ctx);
 
-/* Compares analytic[i] with (f(x+eps e_i) - f(x-eps e_i)) / 2eps on up to `samples` indices
- * (all when n <= samples). Returns the worst error normalised by max(1e-3 * scale, |num|),
- * where scale is the largest |analytic| of the tensor (absolute error for tiny entries). */
-static inline double vc_gradcheck(vc_real *x, size_t n, const vc_real *analytic, vc_loss_fn f,
-                                  void *ctx, int samples, uint64_t seed, double *worst_num,
-                                  double *worst_ana) {
+/* Compares analytic[i] with num = (f(x+eps e_i) - f(x-eps e_i)) / 2eps on up to `samples`
+ * indices (all when n <= samples). Returns the worst error normalised by max(1e-3 * scale,
+ * |num|), where scale is the largest |analytic| of the tensor (absolute error for tiny
+ * entries). The roundoff of f itself reaches num as ~|f| 1e-16 / eps, so a check of small
+ * entries against a large loss wants an eps above vc_gradcheck's 1e-6 (the truncation error
+ * grows only as eps^2). */
+static inline double vc_gradcheck_eps(vc_real *x, size_t n, const vc_real *analytic, vc_loss_fn f,
+                                      void *ctx, int samples, uint64_t seed, double eps,
+                                      double *worst_num, double *worst_ana) {
     double scale = 0;
     for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs((double)analytic[i]));
     vc_rng r = vc_rng_at(seed, 99, n, 0);
@@ -25,7 +28,6 @@ static inline double vc_gradcheck(vc_real *x, size_t n, const vc_real *analytic,
     size_t count = n <= (size_t)samples ? n : (size_t)samples;
     for (size_t s = 0; s < count; s++) {
         size_t i = n <= (size_t)samples ? s : (size_t)vc_rng_below(&r, n);
-        const double eps = 1e-6;
         vc_real orig = x[i];
         x[i] = orig + eps;
         double fp = f(ctx);
@@ -41,6 +43,13 @@ static inline double vc_gradcheck(vc_real *x, size_t n, const vc_real *analytic,
         }
     }
     return worst;
+}
+
+/* vc_gradcheck_eps with eps 1e-6. */
+static inline double vc_gradcheck(vc_real *x, size_t n, const vc_real *analytic, vc_loss_fn f,
+                                  void *ctx, int samples, uint64_t seed, double *worst_num,
+                                  double *worst_ana) {
+    return vc_gradcheck_eps(x, n, analytic, f, ctx, samples, seed, 1e-6, worst_num, worst_ana);
 }
 
 static inline void vc_fill_random(vc_real *x, size_t n, double std, uint64_t seed) {
