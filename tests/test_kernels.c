@@ -69,13 +69,11 @@ TEST(bf16_attention_matches_fp32) {
  * and query blocks part-way, give one (sample, head) several query-block runs (B * H = 1), use
  * head dimension 16 as well as 64, and the `spread` case scales the inputs so scores span
  * hundreds and most exponentials underflow. Adds the number of SIMD kernels that ran to *runs. */
-typedef int (*attention_fn)(vc_real *, vc_real *, vc_real *, size_t, const vc_real *, int, int, int,
-                            int, int);
 static void attention_case(int B, int L, int C, int H, int causal, float spread, int *runs, int *vc_t_failed,
                           char *vc_t_why, size_t vc_t_whylen) {
     const int threads = omp_get_max_threads(), hd = C / H, C3 = 3 * C;
     const size_t ns = vc_attention_scratch_elems(L, C, H, threads);
-    const attention_fn simd[2] = {vc_attention_avx512_forward, vc_attention_avx2_forward};
+    const vc_attention_simd *simd[2] = {&vc_attention_avx512, &vc_attention_avx2};
     float *qkv = malloc(sizeof(float) * B * L * C3), *scratch = malloc(sizeof(float) * ns);
     float *out[3], *lse[3];
     double *p = malloc(sizeof(double) * L), err[3] = {0}, lerr[3] = {0}, scale = 0;
@@ -85,7 +83,9 @@ static void attention_case(int B, int L, int C, int H, int causal, float spread,
     for (int v = 0; v < 3; v++) {
         out[v] = malloc(sizeof(float) * B * L * C), lse[v] = malloc(sizeof(float) * B * H * L);
         if (!v) vc_attention_forward(VC_FP32, out[v], lse[v], scratch, qkv, B, L, C, H, causal);
-        else ran[v] = !simd[v - 1](out[v], lse[v], scratch, ns / threads, qkv, B, L, C, H, causal);
+        else
+            ran[v] = vc_attention_simd_usable(simd[v - 1]) &&
+                     !simd[v - 1]->forward(out[v], lse[v], scratch, ns / threads, qkv, B, L, C, H, causal);
     }
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
@@ -138,22 +138,19 @@ TEST(fp32_attention_matches_a_double_softmax) {
         attention_case(1, 16, 32, 2, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
     }
     attention_case(1, 161, 128, 2, 0, 6, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
-    printf("  SIMD kernel runs: %d (AVX-512 compiled %d, AVX2 compiled %d)\n", simd_runs,
-           vc_attention_avx512_compiled(), vc_attention_avx2_compiled());
+    printf("  SIMD kernel runs: %d (AVX-512 built %d, AVX2 built %d)\n", simd_runs,
+           vc_attention_avx512.forward != NULL, vc_attention_avx2.forward != NULL);
 }
 
 /* fp32 attention backward against gradients of the same double-precision attention written
  * out in full (P, dP = dO V^T, dS = P (dP - rowsum(dP P)), dQ = s dS K, dK = s dS^T Q,
  * dV = P^T dO): vc_attention_backward as picked here, and each SIMD kernel by name after its
  * own forward. The gradient buffer starts non-zero, as the kernels accumulate into it. */
-typedef int (*attention_bwd_fn)(vc_real *, vc_real *, size_t, const vc_real *, const vc_real *,
-                                const vc_real *, const vc_real *, int, int, int, int, int);
 static void attention_backward_case(int B, int L, int C, int H, int causal, int *runs,
                                     int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
     const int threads = omp_get_max_threads(), hd = C / H, C3 = 3 * C;
     const size_t ns = vc_attention_scratch_elems(L, C, H, threads), nq = (size_t)B * L * C3;
-    const attention_fn fwd[2] = {vc_attention_avx512_forward, vc_attention_avx2_forward};
-    const attention_bwd_fn bwd[2] = {vc_attention_avx512_backward, vc_attention_avx2_backward};
+    const vc_attention_simd *simd[2] = {&vc_attention_avx512, &vc_attention_avx2};
     float *qkv = malloc(sizeof(float) * nq), *dout = malloc(sizeof(float) * B * L * C);
     float *out = malloc(sizeof(float) * B * L * C), *lse = malloc(sizeof(float) * B * H * L);
     float *scratch = malloc(sizeof(float) * ns), *dqkv = malloc(sizeof(float) * nq);
@@ -206,8 +203,10 @@ static void attention_backward_case(int B, int L, int C, int H, int causal, int 
             vc_attention_forward(VC_FP32, out, lse, scratch, qkv, B, L, C, H, causal);
             vc_attention_backward(dqkv, scratch, dout, qkv, out, lse, B, L, C, H, causal);
         } else {
-            ran = !fwd[v - 1](out, lse, scratch, ns / threads, qkv, B, L, C, H, causal) &&
-                  !bwd[v - 1](dqkv, scratch, ns / threads, dout, qkv, out, lse, B, L, C, H, causal);
+            const vc_attention_simd *k = simd[v - 1];
+            ran = vc_attention_simd_usable(k) &&
+                  !k->forward(out, lse, scratch, ns / threads, qkv, B, L, C, H, causal) &&
+                  !k->backward(dqkv, scratch, ns / threads, dout, qkv, out, lse, B, L, C, H, causal);
         }
         if (!ran) {
             printf(" %s absent", name[v]);

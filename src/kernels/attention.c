@@ -5,7 +5,6 @@
 
 #include <omp.h>
 
-#include "core/cpu.h"
 #include "kernels/attention_bf16.h"
 #include "kernels/attention_simd.h"
 #include "kernels/fastmath.h"
@@ -30,14 +29,22 @@ size_t vc_attention_scratch_elems(int L, int C, int H, int max_threads) {
     return (size_t)max_threads * per_thread_elems(L, C, H);
 }
 
+int vc_attention_simd_usable(const vc_attention_simd *k) {
+    return k->forward && k->backward && vc_gemm_isa() >= k->level;
+}
+
+const vc_attention_simd *vc_attention_simd_pick(void) {
+    static const vc_attention_simd *const best_first[] = {&vc_attention_avx512, &vc_attention_avx2};
+    for (size_t i = 0; i < sizeof best_first / sizeof *best_first; i++)
+        if (vc_attention_simd_usable(best_first[i])) return best_first[i];
+    return NULL;
+}
+
 void vc_attention_describe(char *buf, size_t cap) {
-    const vc_isa isa = vc_gemm_isa();
-    const char *fp32 = vc_attention_avx512_compiled() && isa >= VC_ISA_AVX512 ? "AVX-512 micro-kernels"
-                       : vc_attention_avx2_compiled() && isa >= VC_ISA_AVX2 ? "AVX2 micro-kernels"
-                                                                           : "a GEMM per query block";
+    const vc_attention_simd *k = vc_attention_simd_pick();
     const int bf16 = vc_attention_bf16_compiled() && vc_gemm_has_bf16();
-    snprintf(buf, cap, "fp32 on %s; bf16 inference on %s", fp32,
-             bf16 ? "the AVX512-BF16 micro-kernel" : "the fp32 kernels");
+    snprintf(buf, cap, "fp32 on %s%s; bf16 inference on %s", k ? k->name : "a GEMM per query block",
+             k ? " micro-kernels" : "", bf16 ? "the AVX512-BF16 micro-kernel" : "the fp32 kernels");
 }
 
 /* Keys a query block [i0, i1) sees: all of them, or up to i1 - 1 when causal. */
@@ -66,9 +73,8 @@ void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real
         !vc_attention_bf16_forward(out, lse, scratch, per_thread_elems(L, C, H), qkv, B, L, C, H, causal))
         return;
     const size_t per_thread = per_thread_elems(L, C, H);
-    if (!vc_attention_avx512_forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal) ||
-        !vc_attention_avx2_forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal))
-        return;
+    const vc_attention_simd *simd = vc_attention_simd_pick();
+    if (simd && !simd->forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal)) return;
     const int hd = C / H, C3 = 3 * C, nblk = (L + VC_ATTN_QBLOCK - 1) / VC_ATTN_QBLOCK;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));
     /* One (sample, head, query block) per iteration; the GEMMs run single-threaded inside. */
@@ -90,8 +96,8 @@ void vc_attention_backward(vc_real *dqkv, vc_real *scratch, const vc_real *dout,
                            const vc_real *qkv, const vc_real *out, const vc_real *lse, int B,
                            int L, int C, int H, int causal) {
     const size_t per_thread = per_thread_elems(L, C, H);
-    if (!vc_attention_avx512_backward(dqkv, scratch, per_thread, dout, qkv, out, lse, B, L, C, H, causal) ||
-        !vc_attention_avx2_backward(dqkv, scratch, per_thread, dout, qkv, out, lse, B, L, C, H, causal))
+    const vc_attention_simd *simd = vc_attention_simd_pick();
+    if (simd && !simd->backward(dqkv, scratch, per_thread, dout, qkv, out, lse, B, L, C, H, causal))
         return;
     const int hd = C / H, C3 = 3 * C;
     const vc_real scale = (vc_real)(1.0 / sqrt((double)hd));

@@ -6,8 +6,6 @@
 
 #include <immintrin.h>
 
-#include "core/cpu.h"
-#include "kernels/gemm.h"
 
 typedef __m256 vf;
 enum { VW = 8, MR = 6, NR = 2 };
@@ -57,38 +55,10 @@ static inline vf v_exp(vf x) {
 
 #include "kernels/attention_simd_impl.h"
 
-int vc_attention_avx2_compiled(void) { return 1; }
-
-int vc_attention_avx2_forward(vc_real *out, vc_real *lse, vc_real *scratch, size_t per_thread,
-                              const vc_real *qkv, int B, int L, int C, int H, int causal) {
-    if (vc_gemm_isa() < VC_ISA_AVX2) return -1;
-    return simd_forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal);
-}
-
-int vc_attention_avx2_backward(vc_real *dqkv, vc_real *scratch, size_t per_thread,
-                               const vc_real *dout, const vc_real *qkv, const vc_real *out,
-                               const vc_real *lse, int B, int L, int C, int H, int causal) {
-    if (vc_gemm_isa() < VC_ISA_AVX2) return -1;
-    return simd_backward(dqkv, scratch, per_thread, dout, qkv, out, lse, B, L, C, H, causal);
-}
+const vc_attention_simd vc_attention_avx2 = {"AVX2", VC_ISA_AVX2, simd_forward, simd_backward};
 
 #else
 
-int vc_attention_avx2_compiled(void) { return 0; }
-
-int vc_attention_avx2_forward(vc_real *out, vc_real *lse, vc_real *scratch, size_t per_thread,
-                              const vc_real *qkv, int B, int L, int C, int H, int causal) {
-    (void)out, (void)lse, (void)scratch, (void)per_thread, (void)qkv, (void)B, (void)L, (void)C,
-        (void)H, (void)causal;
-    return -1;
-}
-
-int vc_attention_avx2_backward(vc_real *dqkv, vc_real *scratch, size_t per_thread,
-                               const vc_real *dout, const vc_real *qkv, const vc_real *out,
-                               const vc_real *lse, int B, int L, int C, int H, int causal) {
-    (void)dqkv, (void)scratch, (void)per_thread, (void)dout, (void)qkv, (void)out, (void)lse, (void)B,
-        (void)L, (void)C, (void)H, (void)causal;
-    return -1;
-}
+const vc_attention_simd vc_attention_avx2 = {"AVX2", VC_ISA_AVX2, NULL, NULL};
 
 #endif

@@ -10,31 +10,32 @@
 
 #include <stddef.h>
 
+#include "core/cpu.h"
 #include "core/real.h"
 
-/* Whether this build has the kernel (compiled with the ISA enabled, float build). */
-int vc_attention_avx512_compiled(void);
-int vc_attention_avx2_compiled(void);
+/* One ISA's kernels. forward: as vc_attention_forward in fp32 (lse [B, H, L] filled when
+ * non-NULL); backward: as vc_attention_backward after the same kernel's forward, whose score
+ * tiles it recomputes bit for bit. Thread t uses scratch[t * per_thread ...]. Both return -1
+ * (and do nothing) when the head dimension is not a multiple of 16 or per_thread is too small;
+ * both are NULL when the build lacks the ISA. */
+typedef struct {
+    const char *name; /* "AVX-512", "AVX2" */
+    vc_isa level;     /* what the CPU, capped by VICLIP_ISA, must reach to run them */
+    int (*forward)(vc_real *out, vc_real *lse, vc_real *scratch, size_t per_thread,
+                   const vc_real *qkv, int B, int L, int C, int H, int causal);
+    int (*backward)(vc_real *dqkv, vc_real *scratch, size_t per_thread, const vc_real *dout,
+                    const vc_real *qkv, const vc_real *out, const vc_real *lse, int B, int L, int C,
+                    int H, int causal);
+} vc_attention_simd;
 
-/* Scratch floats one thread needs for L tokens of head dimension hd (0 when not compiled). */
+extern const vc_attention_simd vc_attention_avx512, vc_attention_avx2;
+
+/* Whether k's kernels are built and this CPU (and VICLIP_ISA) allows them. */
+int vc_attention_simd_usable(const vc_attention_simd *k);
+/* The first usable of vc_attention_avx512 and vc_attention_avx2, or NULL. */
+const vc_attention_simd *vc_attention_simd_pick(void);
+
+/* Scratch floats one thread needs for L tokens of head dimension hd. */
 size_t vc_attention_simd_scratch_elems(int L, int hd);
-
-/* As vc_attention_forward in fp32 (lse [B, H, L] filled when non-NULL); thread t uses
- * scratch[t * per_thread ...]. Each returns -1 (and does nothing) when its kernel is absent,
- * the CPU or VICLIP_ISA lacks the ISA, the head dimension is not a multiple of 16 or
- * per_thread is too small: the caller then tries the next one, and last the portable kernel. */
-int vc_attention_avx512_forward(vc_real *out, vc_real *lse, vc_real *scratch, size_t per_thread,
-                                const vc_real *qkv, int B, int L, int C, int H, int causal);
-int vc_attention_avx2_forward(vc_real *out, vc_real *lse, vc_real *scratch, size_t per_thread,
-                              const vc_real *qkv, int B, int L, int C, int H, int causal);
-
-/* As vc_attention_backward, after the same ISA's forward (whose score tiles it recomputes bit
- * for bit); the same conditions for returning -1. */
-int vc_attention_avx512_backward(vc_real *dqkv, vc_real *scratch, size_t per_thread,
-                                 const vc_real *dout, const vc_real *qkv, const vc_real *out,
-                                 const vc_real *lse, int B, int L, int C, int H, int causal);
-int vc_attention_avx2_backward(vc_real *dqkv, vc_real *scratch, size_t per_thread,
-                               const vc_real *dout, const vc_real *qkv, const vc_real *out,
-                               const vc_real *lse, int B, int L, int C, int H, int causal);
 
 #endif
