@@ -37,10 +37,13 @@ static int setup(void) {
     static int done = 0;
     if (done) return 0;
     mkdir("build/tests", 0755);
+    /* from scratch: an index left by an earlier build would be updated, not rebuilt, and its
+     * rows would hold that build's numbers */
+    char out[4096];
+    if (run("rm -rf " DIR, out, sizeof out)) return -1;
     mkdir(DIR, 0755);
     /* the other model: same shapes, other weights */
     int rc = vc_test_save_tiny_model(MODEL, 7) || vc_test_save_tiny_model(DIR "/other.safetensors", 8);
-    char out[4096];
     rc = rc || run("mkdir -p " DIR "/bad && head -c 3000 " VID "/h264.mp4 > " DIR "/bad/truncated.mp4 && "
                    "echo 'not a video' > " DIR "/bad/text.mp4 && : > " DIR "/bad/empty.mp4 && "
                    "rm -rf " DIR "/folder && mkdir -p " DIR "/folder && cp " VID "/h264.mp4 " VID "/vp9.webm " VID
@@ -77,7 +80,9 @@ TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
     SKIP_WITHOUT_VIDEO();
     CHECK(setup() == 0, "setup failed");
     char out[16384];
-    int rc = run(VICLIP " encode -m " MODEL " --list " DIR "/clips.jsonl --out " DIR "/index", out, sizeof out);
+    /* fp32: in bf16 the batch of the list and the single clip of the tensor path round apart */
+    int rc = run(VICLIP " encode -m " MODEL " --precision fp32 --list " DIR "/clips.jsonl --out " DIR "/index",
+                 out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     const char *bad[] = {"truncated.mp4", "text.mp4", "empty.mp4", "missing.mp4"};
     for (int i = 0; i < 4; i++) CHECK(strstr(out, bad[i]), "no warning names %s: %s", bad[i], out);
@@ -92,7 +97,8 @@ TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
     CHECK(ok, "index.json lists %d files, not the 4 good videos in order (h264 once)", n);
     /* the h264 row equals frames -> --video-tensor */
     rc = run(VICLIP " frames " VID "/h264.mp4 --frames 8 --size 32 --out " DIR "/h264_clip.npy && "
-             VICLIP " encode -m " MODEL " --video-tensor " DIR "/h264_clip.npy --normalize --out " DIR "/h264_emb.npy",
+             VICLIP " encode -m " MODEL " --precision fp32 --video-tensor " DIR "/h264_clip.npy --normalize --out " DIR
+             "/h264_emb.npy",
              out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     vc_npy idx, one;
@@ -102,11 +108,17 @@ TEST(encode_list_skips_broken_inputs_and_matches_the_tensor_path) {
     float a[1024];
     const float *b = one.data;
     vc_convert_to_f32(a, idx.data, VC_DT_F16, (size_t)idx.shape[1]);
-    double worst = 0; /* the index stores float16: the tensor path's row rounded the same way */
-    for (int64_t k = 0; k < idx.shape[1]; k++) worst = fmax(worst, fabs(a[k] - vc_f16_to_f32(vc_f32_to_f16(b[k]))));
+    /* the index stores float16: each entry within half a float16 step of the tensor path's (a
+     * float32 difference of ~1e-7 may round to the neighbouring float16; a wrong frame or
+     * preprocessing moves entries by ~1e-2) */
+    double worst = 0;
+    for (int64_t k = 0; k < idx.shape[1]; k++) {
+        const double half_step = fmax(ldexp(fabs(b[k]), -11), ldexp(1.0, -25));
+        worst = fmax(worst, fabs(a[k] - b[k]) / half_step);
+    }
     CHECK(fabs(dot(a, a, (int)idx.shape[1]) - 1) < 2e-3, "index rows must be unit length (to float16 precision)");
     vc_npy_free(&idx), vc_npy_free(&one);
-    CHECK(worst < 1e-5, "index row differs from the tensor path by %g", worst);
+    CHECK(worst <= 1.01, "index row differs from the tensor path by %g float16 half-steps", worst);
 }
 
 TEST(search_ranks_index_rows_by_cosine_with_the_query) {
