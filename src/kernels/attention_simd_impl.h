@@ -51,6 +51,10 @@ static inline __attribute__((always_inline)) void tile(float *C, int ldc, const 
 #define TILE_CASE(m, n) \
     case (m) * 8 + (n): tile(c, ldc, a, rs, ks, b, ldbp, K, alpha, accumulate, m, n); break;
 
+/* Query rows per block: the most whole micro-tiles in VC_ATTN_QBLOCK (64 rows would end every
+ * block on a 4-row tile of the 6-row kernel). */
+enum { QROWS = VC_ATTN_QBLOCK / MR * MR };
+
 /* Columns per panel of a panelled B (see pack_transposed): one micro-tile's width. */
 enum { PANEL = VW * NR };
 
@@ -141,7 +145,7 @@ static int simd_forward(vc_real *out, vc_real *lse, vc_real *scratch, size_t per
     const int hd = C / H, C3 = 3 * C, Lp = padded(L);
     if (hd % 16 || per_thread < vc_attention_simd_scratch_elems(L, hd)) return -1;
     const float scale = (float)(1.0 / sqrt((double)hd));
-    const int nblk = (L + VC_ATTN_QBLOCK - 1) / VC_ATTN_QBLOCK;
+    const int nblk = (L + QROWS - 1) / QROWS;
     /* Tasks are (sample, head, run of query blocks): a run shares one packing of K and V, and
      * runs are split only as far as keeping every thread busy needs (B * H can be 12). */
     const int want = 2 * omp_get_max_threads(), bh_n = B * H;
@@ -155,7 +159,7 @@ static int simd_forward(vc_real *out, vc_real *lse, vc_real *scratch, size_t per
         pack_transposed(Kt, q + C, L, Lp, hd, C3);
         pack_rows(V, q + 2 * C, L, Lp, hd, C3);
         for (int blk = run * nblk / runs; blk < (run + 1) * nblk / runs; blk++) {
-            const int i0 = blk * VC_ATTN_QBLOCK, n = L - i0 < VC_ATTN_QBLOCK ? L - i0 : VC_ATTN_QBLOCK;
+            const int i0 = blk * QROWS, n = L - i0 < QROWS ? L - i0 : QROWS;
             /* causal: the block's last query sees keys up to i0 + n - 1, the rest are masked.
              * The scores still cover every key (whole panels; causal attention is the text
              * tower's, L <= 77), but the weighted sum stops at the last one seen. */
@@ -196,8 +200,8 @@ static int simd_backward(vc_real *dqkv, vc_real *scratch, size_t per_thread, con
         pack_transposed(Kt, k, L, Lp, hd, C3);
         pack_transposed(Vt, v, L, Lp, hd, C3);
         pack_rows(K, k, L, Lp, hd, C3);
-        for (int i0 = 0; i0 < L; i0 += VC_ATTN_QBLOCK) {
-            const int n = L - i0 < VC_ATTN_QBLOCK ? L - i0 : VC_ATTN_QBLOCK, kv = causal ? i0 + n : L;
+        for (int i0 = 0; i0 < L; i0 += QROWS) {
+            const int n = L - i0 < QROWS ? L - i0 : QROWS, kv = causal ? i0 + n : L;
             const float *qi = q + (size_t)i0 * C3;
             const float *dO = dout + ((size_t)b * L + i0) * C + h * hd;
             const float *O = out + ((size_t)b * L + i0) * C + h * hd;
