@@ -37,7 +37,8 @@ static inline vf v_first(vf v, int n, vf fill) {
 /* As vc_exp (kernels/fastmath.h), term for term: the clamp keeps 2^n a normal float built from
  * its exponent bits (and any x, even a masked lane's, well defined). */
 static inline vf v_exp(vf x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    /* the constant first: max/min return their second operand when one is NaN */
+    x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
     const vf n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     vf r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
