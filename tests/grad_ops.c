@@ -26,7 +26,7 @@ static double dot(const vc_real *a, const vc_real *b, size_t n) {
 
 static double linear_loss(void *p) {
     op_ctx *c = p;
-    vc_linear_forward(VC_FP32, c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
+    vc_linear_forward(&vc_matmul_fp32, c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
     return dot(c->out, c->R, (size_t)c->N * c->OC);
 }
 
@@ -35,7 +35,7 @@ TEST(linear_backward_matches_finite_differences) {
     vc_real x[35], w[42], b[6], out[30], R[30], dx[35] = {0}, dw[42] = {0}, db[6] = {0};
     c.x = x, c.w = w, c.b = b, c.out = out, c.R = R;
     vc_fill_random(x, 35, 1, 1), vc_fill_random(w, 42, 1, 2), vc_fill_random(b, 6, 1, 3), vc_fill_random(R, 30, 1, 4);
-    vc_linear_backward(VC_FP32, dx, dw, db, R, x, w, 5, 7, 6);
+    vc_linear_backward(&vc_matmul_fp32, dx, dw, db, R, x, w, 5, 7, 6);
     CHECK(vc_gradcheck(x, 35, dx, linear_loss, &c, 100, 1, NULL, NULL) < TOL, "dx");
     CHECK(vc_gradcheck(w, 42, dw, linear_loss, &c, 100, 2, NULL, NULL) < TOL, "dw");
     CHECK(vc_gradcheck(b, 6, db, linear_loss, &c, 100, 3, NULL, NULL) < TOL, "db");

@@ -159,20 +159,26 @@ double viclip_bench_gemm(int M, int N, int K, int trans_b, const char *precision
     vc_precision prec = vc_default_precision();
     if ((precision && vc_precision_from_name(precision, &prec)) || M < 1 || N < 1 || K < 1) return -1;
     float *a = malloc((size_t)M * K * sizeof *a), *b = malloc((size_t)K * N * sizeof *b), *c = malloc((size_t)M * N * sizeof *c);
+    /* a planned bf16 operand space, as the model's layers have */
+    vc_matmul mm = {prec, NULL, 0};
+    if (prec == VC_BF16) {
+        mm.bf16_elems = vc_matmul_bf16_elems(M, N, K);
+        mm.bf16 = malloc(mm.bf16_elems * sizeof(uint16_t));
+    }
     double best = -1;
-    if (a && b && c) {
+    if (a && b && c && (prec != VC_BF16 || mm.bf16)) {
         vc_rng r = vc_rng_at(9, 0, 0, 0);
         for (size_t i = 0; i < (size_t)M * K; i++) a[i] = (float)vc_rng_normal(&r);
         for (size_t i = 0; i < (size_t)K * N; i++) b[i] = (float)vc_rng_normal(&r) * 0.03f;
-        vc_gemm_p(prec, 0, trans_b != 0, M, N, K, 1, a, K, b, trans_b ? K : N, 0, c, N); /* warm-up: packing buffers, threads */
+        vc_gemm_p(&mm, 0, trans_b != 0, M, N, K, 1, a, K, b, trans_b ? K : N, 0, c, N); /* warm-up: packing buffers, threads */
         for (int i = 0; i < (reps > 0 ? reps : 1); i++) {
             const double t0 = vc_now_s();
-            vc_gemm_p(prec, 0, trans_b != 0, M, N, K, 1, a, K, b, trans_b ? K : N, 0, c, N);
+            vc_gemm_p(&mm, 0, trans_b != 0, M, N, K, 1, a, K, b, trans_b ? K : N, 0, c, N);
             const double t = vc_now_s() - t0;
             if (best < 0 || t < best) best = t;
         }
     }
-    free(a), free(b), free(c);
+    free(a), free(b), free(c), free(mm.bf16);
     return best;
 }
 

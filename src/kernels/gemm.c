@@ -131,11 +131,15 @@ static void to_bf16(uint16_t *dst, const float *src, int rows, int cols, int ld)
 }
 
 /* bf16 x bf16 -> fp32 through a oneDNN matmul primitive (its primitive cache makes repeated
- * shapes cheap). Returns 0 on success, -1 when oneDNN declines (the caller then runs fp32). */
-static int gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc) {
+ * shapes cheap). The operands' bf16 copies go to mm's planned space when it is large enough.
+ * Returns 0 on success, -1 when oneDNN declines (the caller then runs fp32). */
+static int gemm_bf16(const vc_matmul *mm, int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     const int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
-    uint16_t *a16 = malloc((size_t)ar * ac * 2), *b16 = malloc((size_t)br * bc * 2);
+    const size_t a_span = ((size_t)ar * ac + 31) / 32 * 32, need = vc_matmul_bf16_elems(M, N, K);
+    const int planned = mm->bf16 && mm->bf16_elems >= need;
+    uint16_t *own = planned ? NULL : malloc(need * 2);
+    uint16_t *a16 = planned ? mm->bf16 : own, *b16 = a16 ? a16 + a_span : NULL;
     int rc = -1;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
@@ -143,7 +147,7 @@ static int gemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const flo
     dnnl_primitive_t prim = NULL;
     dnnl_stream_t stream = NULL;
     dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
-    if (!a16 || !b16) goto done;
+    if (!a16) goto done;
     to_bf16(a16, A, ar, ac, lda);
     to_bf16(b16, B, br, bc, ldb);
     dnnl_memory_desc_t ad, bd, cd;
@@ -178,19 +182,26 @@ done:
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (ops) dnnl_post_ops_destroy(ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
-    free(a16), free(b16);
+    free(own);
     return rc;
 }
 #endif
 
-void vc_gemm_p(vc_precision prec, int trans_a, int trans_b, int M, int N, int K, vc_real alpha,
+const vc_matmul vc_matmul_fp32 = {VC_FP32, NULL, 0};
+
+size_t vc_matmul_bf16_elems(int M, int N, int K) {
+    /* each operand padded to a whole 64-byte line, so B's copy starts aligned */
+    return ((size_t)M * K + 31) / 32 * 32 + (size_t)K * N;
+}
+
+void vc_gemm_p(const vc_matmul *mm, int trans_a, int trans_b, int M, int N, int K, vc_real alpha,
                const vc_real *A, int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C,
                int ldc) {
     if (M <= 0 || N <= 0) return;
 #ifdef USE_DNNL
     /* K == 0 leaves C = beta*C, which the fp32 path does; oneDNN's matmul wants K >= 1. */
-    if (prec == VC_BF16 && K > 0 && vc_gemm_has_bf16() &&
-        !gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+    if (mm->precision == VC_BF16 && K > 0 && vc_gemm_has_bf16() &&
+        !gemm_bf16(mm, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
         return;
 #endif
     vc_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

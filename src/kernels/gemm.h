@@ -29,9 +29,24 @@ void vc_gemm_plain(int trans_a, int trans_b, int M, int N, int K, vc_real alpha,
 /* Threads the BLAS uses for its own calls (OpenBLAS; the others follow OpenMP's setting). */
 void vc_gemm_set_threads(int n);
 
-/* vc_gemm in the given precision. BF16 falls back to FP32 where the CPU (or VICLIP_ISA) has
- * no bf16 GEMM and in the double build. */
-void vc_gemm_p(vc_precision prec, int trans_a, int trans_b, int M, int N, int K, vc_real alpha,
+/* How a layer's matrix products run: the precision, and for bf16 a planned space for the bf16
+ * copies of both operands. Without it (NULL, or too small) each product allocates its own,
+ * and the page faults of those fresh allocations cost a few % of a bf16 encode. */
+typedef struct vc_matmul {
+    vc_precision precision;
+    uint16_t *bf16;    /* planned operand space, or NULL */
+    size_t bf16_elems; /* its size in bf16 elements */
+} vc_matmul;
+
+/* fp32 products, no planned space (layers that always run in fp32). */
+extern const vc_matmul vc_matmul_fp32;
+
+/* bf16 elements vc_gemm_p needs for one product of these shapes (op(A) M x K, op(B) K x N). */
+size_t vc_matmul_bf16_elems(int M, int N, int K);
+
+/* vc_gemm in mm's precision. BF16 falls back to FP32 where the CPU (or VICLIP_ISA) has no bf16
+ * GEMM and in the double build. */
+void vc_gemm_p(const vc_matmul *mm, int trans_a, int trans_b, int M, int N, int K, vc_real alpha,
                const vc_real *A, int lda, const vc_real *B, int ldb, vc_real beta, vc_real *C,
                int ldc);
 

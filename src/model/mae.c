@@ -235,7 +235,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
     vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0, 0);
     vc_vision_patch_tokens(c, &w->vis, w->enc_tok, B);
     vc_layernorm_forward(w->enc_ln, w->enc_mean, w->enc_rstd, w->enc_tok, d->p.enc_norm_w, d->p.enc_norm_b, (int)BK, W);
-    vc_linear_forward(VC_FP32, w->vis_emb, w->enc_ln, d->p.embed_w, d->p.embed_b, (int)BK, W, D);
+    vc_linear_forward(&vc_matmul_fp32, w->vis_emb, w->enc_ln, d->p.embed_w, d->p.embed_b, (int)BK, W, D);
     /* decoder input in token order: visible tokens' embeddings, the mask token elsewhere */
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
@@ -257,7 +257,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
             memcpy(w->hid + ((size_t)b * M + i) * D, inp + ((size_t)b * N + masked[(size_t)b * M + i]) * D,
                    (size_t)D * sizeof(vc_real));
     vc_layernorm_forward(w->hid_ln, w->hid_mean, w->hid_rstd, w->hid, d->p.norm_w, d->p.norm_b, (int)BM, D);
-    vc_linear_forward(VC_FP32, w->pred, w->hid_ln, d->p.head_w, d->p.head_b, (int)BM, D, P3);
+    vc_linear_forward(&vc_matmul_fp32, w->pred, w->hid_ln, d->p.head_w, d->p.head_b, (int)BM, D, P3);
     vc_vision_gather_patches(c, w->target, video, masked, B, M);
     vc_patch_normalize(w->target, BM, pp);
     *loss = vc_mse_loss(w->pred, w->target, BM * P3, backward ? w->d_pred : NULL);
@@ -266,7 +266,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
     const vc_real s = (vc_real)grad_scale;
     for (size_t i = 0; i < BM * P3; i++) w->d_pred[i] *= s;
     memset(w->d_hid_ln, 0, BM * D * sizeof(vc_real));
-    vc_linear_backward(VC_FP32, w->d_hid_ln, d->g.head_w, d->g.head_b, w->d_pred, w->hid_ln, d->p.head_w, (int)BM, D, P3);
+    vc_linear_backward(&vc_matmul_fp32, w->d_hid_ln, d->g.head_w, d->g.head_b, w->d_pred, w->hid_ln, d->p.head_w, (int)BM, D, P3);
     memset(w->d_hid, 0, BM * D * sizeof(vc_real));
     vc_layernorm_backward(w->d_hid, d->g.norm_w, d->g.norm_b, w->d_hid_ln, w->hid, d->p.norm_w, w->hid_mean,
                           w->hid_rstd, (int)BM, D);
@@ -290,7 +290,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
             memcpy(w->d_vis_emb + ((size_t)b * K + k) * D, dx + (size_t)keep[(size_t)b * K + k] * D, (size_t)D * sizeof(vc_real));
     }
     memset(w->d_enc_ln, 0, BK * W * sizeof(vc_real));
-    vc_linear_backward(VC_FP32, w->d_enc_ln, d->g.embed_w, d->g.embed_b, w->d_vis_emb, w->enc_ln, d->p.embed_w, (int)BK, W, D);
+    vc_linear_backward(&vc_matmul_fp32, w->d_enc_ln, d->g.embed_w, d->g.embed_b, w->d_vis_emb, w->enc_ln, d->p.embed_w, (int)BK, W, D);
     memset(w->d_enc_tok, 0, BK * W * sizeof(vc_real));
     vc_layernorm_backward(w->d_enc_tok, d->g.enc_norm_w, d->g.enc_norm_b, w->d_enc_ln, w->enc_tok, d->p.enc_norm_w,
                           w->enc_mean, w->enc_rstd, (int)BK, W);

@@ -239,8 +239,8 @@ size_t vc_model_training_bytes(const vc_model *m, int Bv, int Bt, int K, int tra
 /* The blocks read the precision from their scratch; set it before every forward so a change
  * by vc_model_set_precision applies to the next call whatever was planned. */
 static void use_precision(const vc_model *m, vc_workspace *w) {
-    w->vis.scratch.precision = m->precision;
-    w->txt.scratch.precision = m->precision;
+    w->vis.scratch.mm.precision = m->precision;
+    w->txt.scratch.mm.precision = m->precision;
 }
 
 void vc_model_set_precision(vc_model *m, vc_precision p) { m->precision = p; }

@@ -52,6 +52,18 @@ void vc_block_scratch_plan(vc_arena *a, vc_block_scratch *s, vc_block_dims d, vc
     s->recompute = mode == VC_ACTS_RECOMPUTE;
     s->branch = vc_arena_take(a, N * W);
     s->attn_tile = vc_arena_take(a, vc_attention_scratch_elems(d.L, d.W, d.H, max_threads));
+    /* Where bf16 products run, the bf16 copies of their operands (see vc_matmul): for the
+     * largest of the blocks' products, forward and backward. Pages nobody touches (fp32 runs)
+     * cost address space, not memory. */
+    if (vc_gemm_has_bf16()) {
+        const int n = (int)N, w = (int)W;
+        size_t most = vc_linear_bf16_elems(n, w, 3 * w);
+        const size_t fc = vc_linear_bf16_elems(n, w, 4 * w), proj = vc_linear_bf16_elems(n, 4 * w, w);
+        most = fc > most ? fc : most;
+        most = proj > most ? proj : most;
+        s->mm.bf16 = (uint16_t *)vc_arena_take(a, (most * sizeof(uint16_t) + sizeof(vc_real) - 1) / sizeof(vc_real));
+        s->mm.bf16_elems = most;
+    }
     if (training) {
         s->d_ln = vc_arena_take(a, N * W);
         s->d_attn = vc_arena_take(a, N * W);
@@ -90,12 +102,12 @@ static void block_tail_forward(const vc_block_view *p, vc_block_acts *a, vc_bloc
                                const vc_real *x, int B, int rows, int W) {
     const int N = B * rows;
     const vc_real *dp1 = a->drop_scale, *dp2 = a->drop_scale ? a->drop_scale + B : NULL;
-    vc_linear_forward(s->precision, s->branch, a->attn, p->out_w, p->out_b, N, W, W);
+    vc_linear_forward(&s->mm, s->branch, a->attn, p->out_w, p->out_b, N, W, W);
     residual_add(a->res1, x, s->branch, dp1, B, rows, W);
     vc_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p->ln2_w, p->ln2_b, N, W);
-    vc_linear_forward(s->precision, a->fc, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W);
+    vc_linear_forward(&s->mm, a->fc, a->ln2, p->fc_w, p->fc_b, N, W, 4 * W);
     vc_quickgelu_forward(a->gelu, a->fc, (size_t)N * 4 * W);
-    vc_linear_forward(s->precision, s->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W);
+    vc_linear_forward(&s->mm, s->branch, a->gelu, p->proj_w, p->proj_b, N, 4 * W, W);
     residual_add(a->out, a->res1, s->branch, dp2, B, rows, W);
 }
 
@@ -109,25 +121,25 @@ static void block_tail_backward(const vc_block_view *p, vc_block_view *g, const 
     /* MLP branch: dx holds d(out) = d(res1) from the skip path plus what flows through the MLP. */
     scale_rows(s->branch, dx, dp2, B, rows, W);
     memset(s->d_hidden, 0, N4W * sizeof(vc_real));
-    vc_linear_backward(s->precision, s->d_hidden, g->proj_w, g->proj_b, s->branch, a->gelu, p->proj_w, N, 4 * W, W);
+    vc_linear_backward(&s->mm, s->d_hidden, g->proj_w, g->proj_b, s->branch, a->gelu, p->proj_w, N, 4 * W, W);
     memset(s->d_fc, 0, N4W * sizeof(vc_real));
     vc_quickgelu_backward(s->d_fc, a->fc, s->d_hidden, N4W);
     memset(s->d_ln, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->precision, s->d_ln, g->fc_w, g->fc_b, s->d_fc, a->ln2, p->fc_w, N, W, 4 * W);
+    vc_linear_backward(&s->mm, s->d_ln, g->fc_w, g->fc_b, s->d_fc, a->ln2, p->fc_w, N, W, 4 * W);
     vc_layernorm_backward(dx, g->ln2_w, g->ln2_b, s->d_ln, a->res1, p->ln2_w, a->ln2_mean,
                           a->ln2_rstd, N, W);
     /* Attention branch: dx now holds d(res1). */
     scale_rows(s->branch, dx, dp1, B, rows, W);
     memset(d_attn, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->precision, d_attn, g->out_w, g->out_b, s->branch, a->attn, p->out_w, N, W, W);
+    vc_linear_backward(&s->mm, d_attn, g->out_w, g->out_b, s->branch, a->attn, p->out_w, N, W, W);
 }
 
 void vc_block_forward(const vc_block_view *p, vc_block_acts *a, vc_block_scratch *s,
                       const vc_real *inp, vc_block_dims d) {
     const int N = d.B * d.L, W = d.W;
     vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
-    vc_linear_forward(s->precision, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
-    vc_attention_forward(s->precision, a->attn, a->lse, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
+    vc_linear_forward(&s->mm, a->qkv, a->ln1, p->qkv_w, p->qkv_b, N, W, 3 * W);
+    vc_attention_forward(s->mm.precision, a->attn, a->lse, s->attn_tile, a->qkv, d.B, d.L, W, d.H, d.causal);
     block_tail_forward(p, a, s, inp, d.B, d.L, W);
     s->resident = a;
 }
@@ -144,7 +156,7 @@ void vc_block_backward(const vc_block_view *p, vc_block_view *g, vc_block_acts *
     vc_attention_backward(s->d_qkv, s->attn_tile, s->d_attn, a->qkv, a->attn, a->lse, d.B, d.L, W,
                           d.H, d.causal);
     memset(s->d_ln, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->precision, s->d_ln, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, p->qkv_w, N, W, 3 * W);
+    vc_linear_backward(&s->mm, s->d_ln, g->qkv_w, g->qkv_b, s->d_qkv, a->ln1, p->qkv_w, N, W, 3 * W);
     vc_layernorm_backward(dx, g->ln1_w, g->ln1_b, s->d_ln, inp, p->ln1_w, a->ln1_mean,
                           a->ln1_rstd, N, W);
 }
@@ -170,9 +182,9 @@ void vc_block_forward_pooled(const vc_block_view *p, vc_block_acts *a, vc_block_
     vc_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, inp, p->ln1_w, p->ln1_b, N, W);
     /* keys and values of every position (rows W..3W-1 of the packed q/k/v weight), the query of
      * the pooled rows only */
-    vc_linear_forward(s->precision, kv, a->ln1, p->qkv_w + (size_t)W * W, p->qkv_b + W, N, W, 2 * W);
+    vc_linear_forward(&s->mm, kv, a->ln1, p->qkv_w + (size_t)W * W, p->qkv_b + W, N, W, 2 * W);
     gather_rows(ln1_rows, a->ln1, rows, d.B, d.L, W);
-    vc_linear_forward(s->precision, q, ln1_rows, p->qkv_w, p->qkv_b, d.B, W, W);
+    vc_linear_forward(&s->mm, q, ln1_rows, p->qkv_w, p->qkv_b, d.B, W, W);
     vc_attention_pooled_forward(a->attn, a->lse, s->attn_tile, q, kv, rows, d.B, d.L, W, d.H, d.causal);
     /* the residual base: the input's pooled rows (in place when res1 is the inference stream) */
     gather_rows(a->res1, inp, rows, d.B, d.L, W);
@@ -194,13 +206,13 @@ void vc_block_backward_pooled(const vc_block_view *p, vc_block_view *g, vc_block
     vc_attention_pooled_backward(d_q, d_kv, s->attn_tile, s->d_attn, q, kv, a->attn, a->lse, rows, d.B,
                                  d.L, W, d.H, d.causal);
     memset(s->d_ln, 0, NW * sizeof(vc_real));
-    vc_linear_backward(s->precision, s->d_ln, g->qkv_w + (size_t)W * W, g->qkv_b + W, d_kv, a->ln1,
+    vc_linear_backward(&s->mm, s->d_ln, g->qkv_w + (size_t)W * W, g->qkv_b + W, d_kv, a->ln1,
                        p->qkv_w + (size_t)W * W, N, W, 2 * W);
     /* the query's share: through the pooled rows of ln_1 (d_attn and branch are free again) */
     vc_real *ln1_rows = s->d_attn, *d_ln1_rows = s->branch;
     gather_rows(ln1_rows, a->ln1, rows, d.B, d.L, W);
     memset(d_ln1_rows, 0, BW * sizeof(vc_real));
-    vc_linear_backward(s->precision, d_ln1_rows, g->qkv_w, g->qkv_b, d_q, ln1_rows, p->qkv_w, d.B, W, W);
+    vc_linear_backward(&s->mm, d_ln1_rows, g->qkv_w, g->qkv_b, d_q, ln1_rows, p->qkv_w, d.B, W, W);
     memset(dx, 0, NW * sizeof(vc_real));
     for (int b = 0; b < d.B; b++) {
         const size_t r = ((size_t)b * d.L + pooled_row(rows, b)) * W;

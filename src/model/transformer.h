@@ -36,7 +36,7 @@ typedef struct vc_block_acts {
 
 /* Scratch shared by all blocks of a tower (not kept between forward and backward). */
 typedef struct vc_block_scratch {
-    vc_precision precision; /* of the blocks' matrix products (set by the model) */
+    vc_matmul mm;        /* the blocks' matrix products: precision (set by the model), bf16 space */
     vc_real *branch;     /* [N, W] */
     vc_real *attn_tile;  /* per-thread attention score tiles */
     /* backward only */

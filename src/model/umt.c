@@ -270,13 +270,13 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
         }
     }
     vc_layernorm_forward(w->ln, w->mean, w->rstd, w->tok, h->norm_w, h->norm_b, (int)n, W);
-    vc_linear_forward(VC_FP32, w->out, w->ln, h->proj_w, h->proj_b, (int)n, W, E);
+    vc_linear_forward(&vc_matmul_fp32, w->out, w->ln, h->proj_w, h->proj_b, (int)n, W, E);
     *loss = vc_umt_align_loss(kind, w->out, w->target, (int)n, E, backward ? w->d_out : NULL);
     if (!backward) return 0;
     const vc_real s = (vc_real)grad_scale;
     for (size_t i = 0; i < n * E; i++) w->d_out[i] *= s;
     memset(w->d_ln, 0, n * W * sizeof(vc_real));
-    vc_linear_backward(VC_FP32, w->d_ln, h->g_proj_w, h->g_proj_b, w->d_out, w->ln, h->proj_w, (int)n, W, E);
+    vc_linear_backward(&vc_matmul_fp32, w->d_ln, h->g_proj_w, h->g_proj_b, w->d_out, w->ln, h->proj_w, (int)n, W, E);
     memset(w->d_tok, 0, n * W * sizeof(vc_real));
     vc_layernorm_backward(w->d_tok, h->g_norm_w, h->g_norm_b, w->d_ln, w->tok, h->norm_w, w->mean, w->rstd, (int)n, W);
     vc_vision_backward_patch_tokens(c, &m->p.v, &m->g.v, &w->vis, w->d_tok, B);

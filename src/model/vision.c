@@ -82,7 +82,7 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
     acts->masked = keep != NULL;
     vc_vision_gather_patches(c, acts->patches, video, kept, B, K);
     for (int b = 0; b < B; b++) /* patch embedding (Conv3d with kernel = stride, no bias) */
-        vc_linear_forward(acts->scratch.precision, acts->embed + ((size_t)b * L + 1) * W, acts->patches + (size_t)b * K * P3,
+        vc_linear_forward(&acts->scratch.mm, acts->embed + ((size_t)b * L + 1) * W, acts->patches + (size_t)b * K * P3,
                           p->conv1, NULL, K, P3, W);
 #pragma omp parallel for schedule(static)
     for (int bl = 0; bl < B * L; bl++) {
@@ -235,7 +235,7 @@ static void backward_below(const vc_config *c, const vc_vision_view *p, vc_visio
         }
     }
     for (int b = 0; b < B; b++)
-        vc_linear_backward(acts->scratch.precision, NULL, g->conv1, NULL, acts->d_embed + ((size_t)b * L + 1) * W,
+        vc_linear_backward(&acts->scratch.mm, NULL, g->conv1, NULL, acts->d_embed + ((size_t)b * L + 1) * W,
                            acts->patches + (size_t)b * K * P3, p->conv1, K, P3, W);
     if (ready) ready->fn(ready->user, g->conv1); /* the tower's first parameter */
 }
