@@ -73,6 +73,51 @@ static void matmul_bf16(float *C, int ldc, const uint16_t *A, int lda, const uin
 }
 #undef TILE_CASE
 
+/* The largest head dimension the packing's stack buffer takes (ViCLIP's is 64). */
+enum { MAX_HEAD_DIM = 256 };
+
+/* x[0..n) (n a multiple of 16) as bf16, rounded to nearest even by the CPU's own instruction. */
+static void row_to_bf16(uint16_t *dst, const float *x, int n) {
+    for (int e = 0; e < n; e += 16)
+        _mm256_storeu_si256((__m256i *)(dst + e), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + e)));
+}
+
+/* K^T as B of the score product, in panels of PANEL keys (see matmul_bf16): row e/2 of a panel
+ * holds, key after key, the bf16 pair (e, e + 1), which is one 32-bit word of the key's bf16
+ * row. So 16 keys are converted row by row into words, and the 16 x hd/2 words transposed by
+ * plain 32-bit moves (element by element, the conversion and the strided reads were gathers). */
+static void pack_keys(uint16_t *Kp, const float *k, int L, int Lp, int hd, int ld) {
+    uint32_t words[16][MAX_HEAD_DIM / 2];
+    for (int j0 = 0; j0 < Lp; j0 += 16) {
+        const int p0 = j0 - j0 % PANEL, width = Lp - p0 < PANEL ? Lp - p0 : PANEL;
+        for (int u = 0; u < 16; u++) {
+            if (j0 + u < L) row_to_bf16((uint16_t *)words[u], k + (size_t)(j0 + u) * ld, hd);
+            else memset(words[u], 0, (size_t)hd * sizeof(uint16_t));
+        }
+        uint32_t *panel = (uint32_t *)(Kp + (size_t)p0 * hd) + (j0 - p0);
+        for (int w = 0; w < hd / 2; w++)
+            for (int u = 0; u < 16; u++) panel[(size_t)w * width + u] = words[u][w];
+    }
+}
+
+/* V as B of the weighted sum: row j/2 holds, dimension after dimension, the bf16 pair of keys
+ * (j, j + 1), built from the two converted rows by 16-bit interleaves. */
+static void pack_values(uint16_t *Vp, const float *v, int L, int Lp, int hd, int ld) {
+    for (int j = 0; j < Lp; j += 2) {
+        __m256i *d = (__m256i *)(Vp + (size_t)(j / 2) * 2 * hd);
+        for (int e = 0; e < hd; e += 16) {
+            const __m256i a = j < L ? (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(v + (size_t)j * ld + e))
+                                    : _mm256_setzero_si256();
+            const __m256i b = j + 1 < L ? (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(v + (size_t)(j + 1) * ld + e))
+                                        : _mm256_setzero_si256();
+            /* per 128-bit lane: lo = pairs of dimensions 0-3 | 8-11, hi = 4-7 | 12-15 */
+            const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+            _mm256_storeu_si256(d + e / 8, _mm256_permute2x128_si256(lo, hi, 0x20));
+            _mm256_storeu_si256(d + e / 8 + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
+        }
+    }
+}
+
 size_t vc_attention_bf16_scratch_elems(int L, int hd) {
     const size_t Lp = (size_t)padded(L);
     /* fp32 scores, bf16 probabilities, packed K and V, one bf16 query block (in floats) */
@@ -82,7 +127,9 @@ size_t vc_attention_bf16_scratch_elems(int L, int hd) {
 int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size_t per_thread,
                               const vc_real *qkv, int B, int L, int C, int H, int causal) {
     const int hd = C / H, C3 = 3 * C, Lp = padded(L);
-    if (hd % 16 || !vc_gemm_has_bf16() || per_thread < vc_attention_bf16_scratch_elems(L, hd)) return -1;
+    if (hd % 16 || hd > MAX_HEAD_DIM || !vc_gemm_has_bf16() ||
+        per_thread < vc_attention_bf16_scratch_elems(L, hd))
+        return -1;
     const float scale = (float)(1.0 / sqrt((double)hd));
 #pragma omp parallel for schedule(dynamic, 1)
     for (int bh = 0; bh < B * H; bh++) {
@@ -92,33 +139,11 @@ int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size
         uint16_t *P = (uint16_t *)(S + (size_t)VC_ATTN_QBLOCK * Lp);
         uint16_t *Kp = P + (size_t)VC_ATTN_QBLOCK * Lp, *Vp = Kp + (size_t)Lp * hd;
         uint16_t *Q = Vp + (size_t)Lp * hd;
-        /* K^T as B of the score product: pairs of head dimensions, one column per key, in
-         * panels of PANEL keys (see matmul_bf16). 16 keys at a time, so the 16 source rows
-         * stay in L1 and each store run fills one cache line. */
-        for (int j0 = 0; j0 < Lp; j0 += 16) {
-            const int p0 = j0 - j0 % PANEL, width = Lp - p0 < PANEL ? Lp - p0 : PANEL;
-            const int n = L - j0 < 16 ? (L - j0 > 0 ? L - j0 : 0) : 16;
-            for (int e = 0; e < hd; e += 2) {
-                uint16_t *d = Kp + (size_t)p0 * hd + (size_t)(e / 2) * 2 * width + 2 * (j0 - p0);
-                for (int u = 0; u < 16; u++) {
-                    const float *kj = k + (size_t)(j0 + u) * C3 + e;
-                    d[2 * u] = u < n ? vc_bf16_from_f32(kj[0]) : 0;
-                    d[2 * u + 1] = u < n ? vc_bf16_from_f32(kj[1]) : 0;
-                }
-            }
-        }
-        /* V as B of the weighted sum: pairs of keys, one column per head dimension. */
-        for (int j = 0; j < Lp; j += 2)
-            for (int e = 0; e < hd; e++) {
-                uint16_t *d = Vp + (size_t)(j / 2) * 2 * hd + 2 * e;
-                d[0] = j < L ? vc_bf16_from_f32(v[(size_t)j * C3 + e]) : 0;
-                d[1] = j + 1 < L ? vc_bf16_from_f32(v[(size_t)(j + 1) * C3 + e]) : 0;
-            }
+        pack_keys(Kp, k, L, Lp, hd, C3);
+        pack_values(Vp, v, L, Lp, hd, C3);
         for (int i0 = 0; i0 < L; i0 += VC_ATTN_QBLOCK) {
             const int n = L - i0 < VC_ATTN_QBLOCK ? L - i0 : VC_ATTN_QBLOCK;
-            for (int r = 0; r < n; r++)
-                for (int e = 0; e < hd; e++)
-                    Q[(size_t)r * hd + e] = vc_bf16_from_f32(q[(size_t)(i0 + r) * C3 + e]);
+            for (int r = 0; r < n; r++) row_to_bf16(Q + (size_t)r * hd, q + (size_t)(i0 + r) * C3, hd);
             matmul_bf16(S, Lp, Q, hd, Kp, 0, n, Lp, hd, scale);
             /* Softmax in fp32 (statistics stay fp32). The probabilities leave as bf16 for PV
              * unnormalised, exp(s - max) in (0, 1]: bf16 keeps the same relative precision at
