@@ -1,6 +1,9 @@
 #include "kernels/gemm.h"
 
 #include <pthread.h>
+#ifdef __AVX512BF16__
+#include <immintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +128,15 @@ static void to_bf16(uint16_t *dst, const float *src, int rows, int cols, int ld)
     for (int r = 0; r < rows; r++) {
         const float *s = src + (size_t)r * ld;
         uint16_t *d = dst + (size_t)r * cols;
+        int c = 0;
+#ifdef __AVX512BF16__
+        /* the CPU's own rounding (nearest even, as vc_bf16_from_f32 for all but denormals,
+         * which it flushes): a third of the instructions of the portable form */
+        for (; c + 16 <= cols; c += 16)
+            _mm256_storeu_si256((__m256i *)(d + c), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + c)));
+#endif
 #pragma omp simd
-        for (int c = 0; c < cols; c++) d[c] = vc_bf16_from_f32(s[c]);
+        for (int t = c; t < cols; t++) d[t] = vc_bf16_from_f32(s[t]);
     }
 }
 
