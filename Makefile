@@ -233,8 +233,9 @@ SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-reco
 SAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2}
 ASAN_MAKE := $(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -march=native' SAN='$(SAN_FLAGS)'
-# The short pass `make test` adds: the readers and loaders (files and videos from outside).
-ASAN_CI_TESTS := npy json annotations safetensors import loader
+# The short pass `make test` adds: the readers and loaders (files and videos from outside), and
+# the hand-written SIMD kernels (their packing and tails index by hand).
+ASAN_CI_TESTS := npy json annotations safetensors import loader kernels
 ASAN_CI_BINS  := $(ASAN_CI_TESTS:%=build-asan/tests/test_%)
 
 asan: $(SETUP_STAMP)
