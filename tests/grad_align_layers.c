@@ -143,12 +143,12 @@ TEST(heads_are_kept_added_and_dropped_by_layer) {
     vc_config c = m->cfg;
     vc_model *plain = vc_model_new(&c, &err);
     vc_model_init_random(plain, 42, 0.1);
-    m->p.heads[0].v_proj[3] = 1.5; /* layer 1's head trained away from its copy */
+    m->p.heads[0].v.proj[3] = 1.5; /* layer 1's head trained away from its copy */
     CHECK(vc_model_set_align_heads(m, &one, 1, &err) == 0, "%s", err.msg);
-    CHECK(m->p.n_heads == 1 && m->p.heads[0].layer == 1 && m->p.heads[0].v_proj[3] == 1.5, "layer 1's head not kept");
+    CHECK(m->p.n_heads == 1 && m->p.heads[0].layer == 1 && m->p.heads[0].v.proj[3] == 1.5, "layer 1's head not kept");
     CHECK(!vc_param_find(&m->table, "vision_encoder.align_layers.2.proj"), "layer 2's head not dropped");
     CHECK(vc_model_set_align_heads(m, &two, 1, &err) == 0, "%s", err.msg);
-    CHECK(!memcmp(m->p.heads[0].t_proj, m->p.t.proj, (size_t)c.text_width * c.embed_dim * sizeof(vc_real)),
+    CHECK(!memcmp(m->p.heads[0].t.proj, m->p.t.proj, (size_t)c.text_width * c.embed_dim * sizeof(vc_real)),
           "a new head is not a copy of text_projection");
     CHECK(m->table.total > plain->table.total && !memcmp(m->params, plain->params, plain->table.total * sizeof(vc_real)),
           "the towers or the temperature moved");

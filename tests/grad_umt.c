@@ -101,11 +101,11 @@ TEST(teacher_sees_each_frame_alone) {
     const vc_config *cfg = &c.student->cfg;
     const size_t frame = 3 * (size_t)cfg->image_size * cfg->image_size, E = (size_t)cfg->embed_dim, P = 16;
     vc_real *saved = malloc(P * E * sizeof *saved);
-    memcpy(saved, c.teacher->features, P * E * sizeof *saved); /* clip 0, frame 0 */
+    memcpy(saved, c.teacher->head.out, P * E * sizeof *saved); /* clip 0, frame 0 */
     for (size_t i = 0; i < frame; i++) c.video[frame + i] += 1; /* change frame 1 only */
     CHECK(vc_umt_teacher_forward(c.teacher, c.video, B, &err) == 0, "%s", err.msg);
-    CHECK(memcmp(saved, c.teacher->features, P * E * sizeof *saved) == 0, "frame 1 changed frame 0's teacher features");
-    CHECK(memcmp(saved, c.teacher->features + P * E, P * E * sizeof *saved) != 0, "frames 0 and 1 have equal features");
+    CHECK(memcmp(saved, c.teacher->head.out, P * E * sizeof *saved) == 0, "frame 1 changed frame 0's teacher features");
+    CHECK(memcmp(saved, c.teacher->head.out + P * E, P * E * sizeof *saved) != 0, "frames 0 and 1 have equal features");
     free(saved);
     teardown(&c);
 }

@@ -254,8 +254,8 @@ TEST(layer_level_alignment_trains_its_heads_and_resumes_bit_for_bit) {
     vc_model_init_random(init, p.seed, p.temp_init);
     const size_t Wt = (size_t)p.cfg.text_width, E = (size_t)p.cfg.embed_dim;
     CHECK(!memcmp(m->p.t.proj, init->p.t.proj, Wt * E * sizeof(float)), "the frozen text tower moved");
-    CHECK(memcmp(m->p.heads[0].t_proj, init->p.t.proj, Wt * E * sizeof(float)) != 0, "the text-side head did not train");
-    CHECK(memcmp(m->p.heads[0].v_proj, m->p.v.proj, (size_t)p.cfg.vision_width * E * sizeof(float)) != 0,
+    CHECK(memcmp(m->p.heads[0].t.proj, init->p.t.proj, Wt * E * sizeof(float)) != 0, "the text-side head did not train");
+    CHECK(memcmp(m->p.heads[0].v.proj, m->p.v.proj, (size_t)p.cfg.vision_width * E * sizeof(float)) != 0,
           "the video-side head did not train");
     /* encoding ignores the heads: the same embeddings with them dropped */
     const size_t clip = (size_t)p.cfg.num_frames * 3 * p.cfg.image_size * p.cfg.image_size;

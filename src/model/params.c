@@ -184,12 +184,12 @@ int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *ba
     for (int h = 0; h < v->n_heads; h++) {
         vc_align_head_view *a = &v->heads[h];
         a->layer = vc_param_head_layer(t->info[k].name);
-        a->v_ln_w = at(t, base, &k);
-        a->v_ln_b = at(t, base, &k);
-        a->v_proj = at(t, base, &k);
-        a->t_ln_w = at(t, base, &k);
-        a->t_ln_b = at(t, base, &k);
-        a->t_proj = at(t, base, &k);
+        a->v.ln_w = at(t, base, &k);
+        a->v.ln_b = at(t, base, &k);
+        a->v.proj = at(t, base, &k);
+        a->t.ln_w = at(t, base, &k);
+        a->t.ln_b = at(t, base, &k);
+        a->t.proj = at(t, base, &k);
     }
     return 0;
 }

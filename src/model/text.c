@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-#include "kernels/layernorm.h"
-#include "kernels/linear.h"
 
 void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc_acts_mode mode,
                   int max_threads) {
@@ -23,14 +21,8 @@ void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc
     vc_blocks_plan(a, blocks, c->text_layers, d, mode, 0, acts->embed);
     vc_block_scratch_plan(a, &acts->scratch, d, mode, max_threads);
     acts->pooled = vc_arena_take(a, B * W);
-    acts->pooled_ln = vc_arena_take(a, B * W);
-    acts->pooled_mean = vc_arena_take(a, B);
-    acts->pooled_rstd = vc_arena_take(a, B);
-    acts->emb = vc_arena_take(a, (size_t)B * c->embed_dim);
-    if (training) {
-        acts->d_stream = vc_arena_take(a, B * L * W);
-        acts->d_pooled = vc_arena_take(a, B * W);
-    }
+    vc_ln_head_plan(a, &acts->head, B, (int)W, c->embed_dim, training);
+    if (training) acts->d_stream = vc_arena_take(a, B * L * W);
 }
 
 int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_error *err) {
@@ -105,9 +97,8 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
     }
     for (int b = 0; b < B; b++)
         memcpy(acts->pooled + (size_t)b * W, inp + eot_offset(acts, b, L, W, pooled), W * sizeof(vc_real));
-    vc_layernorm_forward(acts->pooled_ln, acts->pooled_mean, acts->pooled_rstd, acts->pooled,
-                         p->ln_final_w, p->ln_final_b, B, W);
-    vc_project_forward(acts->emb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
+    const vc_ln_head head = vc_text_head(p);
+    vc_ln_head_forward(&head, &acts->head, acts->pooled, B);
 }
 
 void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g,
@@ -118,16 +109,13 @@ void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g
 void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_text_view *g,
                                   vc_text_acts *acts, const vc_real *demb, const vc_real *d_out, int B) {
     const int W = c->text_width, L = acts->L, ctx = c->context_length; /* L: positions run */
-    memset(acts->d_pooled, 0, (size_t)B * W * sizeof(vc_real));
-    vc_project_backward(acts->d_pooled, g->proj, demb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
     vc_real *d_in = acts->scratch.d_ln; /* [B, W] */
-    memset(d_in, 0, (size_t)B * W * sizeof(vc_real));
-    vc_layernorm_backward(d_in, g->ln_final_w, g->ln_final_b, acts->d_pooled, acts->pooled,
-                          p->ln_final_w, acts->pooled_mean, acts->pooled_rstd, B, W);
+    const vc_ln_head head = vc_text_head(p), head_g = vc_text_head(g);
+    vc_ln_head_backward(&head, &head_g, &acts->head, acts->pooled, demb, d_in, B);
     vc_block_dims d = {B, L, W, c->text_heads, 1};
     int top = c->text_layers;
     if (acts->pooled_last) { /* d_out is NULL: nothing read the other positions */
-        vc_real *d_rows = acts->d_pooled; /* read by ln_final's backward, free now; scratch is not */
+        vc_real *d_rows = acts->head.d_ln; /* the head's scratch, free now; the blocks' is not */
         memcpy(d_rows, d_in, (size_t)B * W * sizeof(vc_real));
         add_tap_grads(acts, d_rows, top, B, L, W, 1);
         top--;

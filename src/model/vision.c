@@ -29,14 +29,10 @@ void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B
     vc_blocks_plan(a, blocks, c->vision_layers, d, mode, drop_path, acts->x);
     vc_block_scratch_plan(a, &acts->scratch, d, mode, max_threads);
     acts->cls = vc_arena_take(a, B * W);
-    acts->cls_ln = vc_arena_take(a, B * W);
-    acts->cls_mean = vc_arena_take(a, B);
-    acts->cls_rstd = vc_arena_take(a, B);
-    acts->emb = vc_arena_take(a, (size_t)B * c->embed_dim);
+    vc_ln_head_plan(a, &acts->head, B, (int)W, c->embed_dim, training);
     if (training) {
         acts->d_stream = vc_arena_take(a, B * L * W);
         acts->d_embed = vc_arena_take(a, B * L * W);
-        acts->d_cls = vc_arena_take(a, B * W);
     }
 }
 
@@ -118,9 +114,8 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
                     memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + b * cls_stride, W * sizeof(vc_real));
     }
     for (int b = 0; b < B; b++) memcpy(acts->cls + (size_t)b * W, inp + b * cls_stride, W * sizeof(vc_real));
-    vc_layernorm_forward(acts->cls_ln, acts->cls_mean, acts->cls_rstd, acts->cls, p->ln_post_w,
-                         p->ln_post_b, B, W);
-    vc_project_forward(acts->emb, acts->cls_ln, p->proj, B, W, c->embed_dim);
+    const vc_ln_head head = vc_vision_head(p);
+    vc_ln_head_forward(&head, &acts->head, acts->cls, B);
 }
 
 /* Adds the layer-level heads' gradients for the class tokens after block `layer` (1-based) into
@@ -150,16 +145,13 @@ void vc_vision_backward_with_tokens(const vc_config *c, const vc_vision_view *p,
                                     const vc_grads_ready *ready) {
     const int W = c->vision_width, L = acts->K + 1;
     const size_t BLW = (size_t)B * L * W;
-    memset(acts->d_cls, 0, (size_t)B * W * sizeof(vc_real));
-    vc_project_backward(acts->d_cls, g->proj, demb, acts->cls_ln, p->proj, B, W, c->embed_dim);
     /* ln_post reads only the class token: its gradient goes into row 0 of each clip. */
     vc_real *d_cls_in = acts->scratch.d_ln; /* [B, W] fits in [B*L, W] */
-    memset(d_cls_in, 0, (size_t)B * W * sizeof(vc_real));
-    vc_layernorm_backward(d_cls_in, g->ln_post_w, g->ln_post_b, acts->d_cls, acts->cls, p->ln_post_w,
-                          acts->cls_mean, acts->cls_rstd, B, W);
+    const vc_ln_head head = vc_vision_head(p), head_g = vc_vision_head(g);
+    vc_ln_head_backward(&head, &head_g, &acts->head, acts->cls, demb, d_cls_in, B);
     if (acts->pooled_last) { /* d_out is NULL: nothing read the other tokens */
         const int last = c->vision_layers - 1;
-        vc_real *d_rows = acts->d_cls; /* read by ln_post's backward, free now; scratch is not */
+        vc_real *d_rows = acts->head.d_ln; /* the head's scratch, free now; the blocks' is not */
         memcpy(d_rows, d_cls_in, (size_t)B * W * sizeof(vc_real));
         add_tap_grads(acts, d_rows, W, last + 1, B, W);
         vc_block_dims d = {B, L, W, c->vision_heads, 0};
