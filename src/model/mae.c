@@ -179,7 +179,7 @@ static int work_plan(vc_mae_work *w, const vc_config *c, const vc_mae_decoder *d
     const int threads = omp_get_max_threads();
     vc_arena count = {NULL, 0};
     work_layout(w, c, d, &count, threads);
-    w->mem = aligned_alloc(64, (count.used * sizeof(vc_real) + 63) / 64 * 64);
+    w->mem = vc_arena_alloc(&count);
     if (!w->mem) goto oom;
     vc_arena real = {w->mem, 0};
     work_layout(w, c, d, &real, threads);

@@ -209,8 +209,7 @@ static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, i
     vc_arena count = {NULL, 0};
     workspace_layout(m, w, &count);
     w->elems = count.used;
-    /* 64-byte aligned so vc_arena_take's offsets give aligned pointers */
-    w->mem = aligned_alloc(64, (w->elems * sizeof(vc_real) + 63) / 64 * 64);
+    w->mem = vc_arena_alloc(&count);
     if (!w->mem) goto oom;
     vc_arena real_arena = {w->mem, 0};
     workspace_layout(m, w, &real_arena);

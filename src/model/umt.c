@@ -95,7 +95,7 @@ int vc_umt_teacher_forward(vc_umt_teacher *t, const vc_real *video, int B, vc_er
         t->acts.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
         vc_arena count = {NULL, 0};
         teacher_layout(t, &count, B);
-        t->mem = t->acts.blocks ? aligned_alloc(64, (count.used * sizeof(vc_real) + 63) / 64 * 64) : NULL;
+        t->mem = t->acts.blocks ? vc_arena_alloc(&count) : NULL;
         if (!t->mem) return vc_fail(err, "out of memory for the UMT teacher on %d clips of %d frames", B, t->T);
         vc_arena real = {t->mem, 0};
         teacher_layout(t, &real, B);
@@ -240,7 +240,7 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
         w->vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
         vc_arena count = {NULL, 0};
         work_layout(w, c, E, &count);
-        w->mem = w->keep && w->vis.blocks ? aligned_alloc(64, (count.used * sizeof(vc_real) + 63) / 64 * 64) : NULL;
+        w->mem = w->keep && w->vis.blocks ? vc_arena_alloc(&count) : NULL;
         if (!w->mem) {
             vc_umt_work_free(w);
             return vc_fail(err, "out of memory planning a UMT step (%d clips, %d visible tokens)", B, K);
