@@ -36,9 +36,7 @@ static vc_model *tiny_with_heads(const int *layers, int n, vc_error *err) {
 static void inputs(layer_setup *s, int masked, int train_text, const vc_align_weights *w) {
     const vc_config *c = &s->m->cfg;
     const int all = vc_config_video_tokens(c), K = masked ? 16 : all;
-    const size_t nvid = (size_t)B * c->num_frames * 3 * c->image_size * c->image_size;
-    s->video = malloc(nvid * sizeof *s->video);
-    vc_fill_random(s->video, nvid, 1, 123);
+    s->video = vc_test_random_video(c, B, 123);
     const int32_t tokens[B * 8] = {98, 5, 17, 99, 0, 0, 0, 0, 98, 40, 41, 42, 43, 44, 45, 99, 98, 99, 0, 0, 0, 0, 0, 0};
     memcpy(s->tokens, tokens, sizeof tokens);
     s->ids[0] = 0, s->ids[1] = 1, s->ids[2] = 0;

@@ -41,9 +41,7 @@ static int setup(mae_ctx *c, char *why, size_t whylen) {
     vc_mae_decoder_init(c->d, 4);
     perturb_params(c->m->params, &c->m->table, 5);
     perturb_params(c->d->params, &c->d->table, 6);
-    size_t n = (size_t)B * cfg.num_frames * 3 * cfg.image_size * cfg.image_size;
-    c->video = malloc(n * sizeof(vc_real));
-    vc_fill_random(c->video, n, 1, 9);
+    c->video = vc_test_random_video(&cfg, B, 9);
     c->K = KEEP_PATCHES * cfg.num_frames;
     vc_tube_mask(c->keep, c->masked, B, vc_config_patches(&cfg), cfg.num_frames, KEEP_PATCHES, 1, 2);
     return 0;

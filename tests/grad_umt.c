@@ -46,9 +46,7 @@ static int setup(umt_ctx *c, char *why, size_t whylen) {
     if (!(c->head = vc_umt_head_new(cfg.vision_width, cfg.embed_dim, &err))) goto fail;
     vc_umt_head_init(c->head, 4);
     perturb_params(c->head->params, &c->head->table, 6);
-    size_t n = (size_t)B * cfg.num_frames * 3 * cfg.image_size * cfg.image_size;
-    c->video = malloc(n * sizeof(vc_real));
-    vc_fill_random(c->video, n, 1, 9);
+    c->video = vc_test_random_video(&cfg, B, 9);
     if (vc_umt_teacher_forward(c->teacher, c->video, B, &err)) goto fail;
     c->K = KEEP * cfg.num_frames;
     vc_umt_select(c->keep, c->teacher->attention, VC_UMT_SEMANTIC, B, cfg.num_frames, vc_config_patches(&cfg), KEEP, 1, 2);

@@ -43,6 +43,17 @@ static inline void perturb(vc_model *m) {
     m->p.temp[0] = 0.1;
 }
 
+/* A model of config c with gradients on, weights from seed 42 (std 0.1), perturbed; NULL with
+ * err set. */
+static inline vc_model *live_model(const vc_config *c, vc_error *err) {
+    vc_model *m = vc_model_new(c, err);
+    if (m && vc_model_enable_grads(m, err)) vc_model_free(m), m = NULL;
+    if (!m) return NULL;
+    vc_model_init_random(m, 42, 0.1);
+    perturb(m);
+    return m;
+}
+
 /* Every tensor's gradient (ACCUMULATED by the caller's step with in.grad_scale) against finite
  * differences on `samples` elements; with the text tower frozen its tensors must have none. */
 static inline void check_model_gradients(model_ctx *ctx, int train_text, int samples, int *vc_t_failed, char *vc_t_why,

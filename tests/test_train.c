@@ -46,13 +46,7 @@ static int params_equal(const char *a, const char *b, char *why, size_t cap) {
 /* Training parameters for the small config on the shared synthetic set, whose train.jsonl path
  * is written into ann (which must outlive the run); 0 when the set cannot be made. */
 static int synth_train_params(vc_train_params *p, char *ann, size_t cap) {
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    if (!data) return 0;
-    snprintf(ann, cap, "%s/train.jsonl", data);
-    *p = vc_train_default_params();
-    p->cfg = small_config();
-    p->train_annotations = ann;
-    return 1;
+    return vc_test_synth_train_params(p, small_config(), ann, cap);
 }
 
 /* Trains 7 steps straight through and as 3 + resume; workers_full / workers_part decoding
