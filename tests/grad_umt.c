@@ -117,21 +117,12 @@ static void gradient_case(vc_umt_loss kind, int *vc_t_failed, char *vc_t_why, si
     vc_model_zero_grads(c.student);
     CHECK(vc_umt_step(&c.w, c.student, c.head, c.teacher, c.video, c.keep, B, c.K, kind, 1, 1, &loss, &err) == 0, "%s", err.msg);
     CHECK(isfinite(loss) && loss > 0.01, "loss %g", loss);
-    const struct { vc_real *p, *g; const vc_param_table *t; } sets[2] = {
-        {c.student->params, c.student->grads, &c.student->table}, {c.head->params, c.head->grads, &c.head->table}};
-    double worst = 0;
-    const char *worst_name = "";
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s].t->count; i++) {
-            const vc_param_info *pi = &sets[s].t->info[i];
-            if (pi->tower != VC_TOWER_VISION) continue;
-            double num = 0, ana = 0;
-            double e = vc_gradcheck(sets[s].p + pi->offset, pi->numel, sets[s].g + pi->offset, umt_loss, &c, 10,
-                                    (uint64_t)i, &num, &ana);
-            /* 1e-4 as in grad_mae: deep paths carry small gradients next to an O(1) loss */
-            CHECK(e < 1e-4, "%s: error %g (numeric %.10g, analytic %.10g)", pi->name, e, num, ana);
-            if (e > worst) worst = e, worst_name = pi->name;
-        }
+    const param_set sets[2] = {{c.student->params, c.student->grads, &c.student->table},
+                               {c.head->params, c.head->grads, &c.head->table}};
+    double worst;
+    const char *worst_name;
+    check_vision_gradients(sets, 2, umt_loss, &c, &worst, &worst_name, NULL, vc_t_failed, vc_t_why, vc_t_whylen);
+    if (*vc_t_failed) return;
     printf("  %s: loss %.6f, worst relative gradient error %.3g (%s)\n", kind == VC_UMT_MSE ? "mse" : "cosine", loss,
            worst, worst_name);
     teardown(&c);
