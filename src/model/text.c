@@ -36,21 +36,13 @@ int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_er
     return 0;
 }
 
-/* Where sequence b's EOT row is in a block output of L positions per sequence, or of the EOT
- * rows alone (pooled). */
+/* Where sequence b's EOT row is in a block output of L positions per sequence (sequences L*W
+ * apart, the EOT eot[b] rows in), or of the EOT rows alone (pooled: W apart), in the layer taps'
+ * terms (stride, rows). */
+static size_t eot_stride(int L, int W, int pooled) { return pooled ? (size_t)W : (size_t)L * W; }
+static const int32_t *eot_rows(const vc_text_acts *acts, int pooled) { return pooled ? NULL : acts->eot; }
 static size_t eot_offset(const vc_text_acts *acts, int b, int L, int W, int pooled) {
-    return pooled ? (size_t)b * W : ((size_t)b * L + acts->eot[b]) * W;
-}
-
-/* Adds the layer-level heads' gradients for the EOT rows after block `layer` (1-based) into d. */
-static void add_tap_grads(const vc_text_acts *acts, vc_real *d, int layer, int B, int L, int W, int pooled) {
-    for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
-        if (acts->taps.layers[i] == layer)
-            for (int b = 0; b < B; b++) {
-                const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
-                vc_real *dst = d + eot_offset(acts, b, L, W, pooled);
-                for (int k = 0; k < W; k++) dst[k] += src[k];
-            }
+    return vc_layer_tap_offset(eot_stride(L, W, pooled), eot_rows(acts, pooled), b, W);
 }
 
 void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *acts,
@@ -89,11 +81,7 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
             vc_block_forward(&p->blocks[l], &acts->blocks[l], &acts->scratch, inp, d);
         }
         inp = acts->blocks[l].out;
-        for (int i = 0; i < acts->taps.n; i++)
-            if (acts->taps.layers[i] == l + 1)
-                for (int b = 0; b < B; b++)
-                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + eot_offset(acts, b, L, W, pooled),
-                           W * sizeof(vc_real));
+        vc_layer_taps_copy(&acts->taps, l + 1, inp, eot_stride(L, W, pooled), eot_rows(acts, pooled), B, W);
     }
     for (int b = 0; b < B; b++)
         memcpy(acts->pooled + (size_t)b * W, inp + eot_offset(acts, b, L, W, pooled), W * sizeof(vc_real));
@@ -117,7 +105,7 @@ void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_
     if (acts->pooled_last) { /* d_out is NULL: nothing read the other positions */
         vc_real *d_rows = acts->head.d_ln; /* the head's scratch, free now; the blocks' is not */
         memcpy(d_rows, d_in, (size_t)B * W * sizeof(vc_real));
-        add_tap_grads(acts, d_rows, top, B, L, W, 1);
+        vc_layer_taps_add_grads(&acts->taps, top, d_rows, eot_stride(L, W, 1), eot_rows(acts, 1), B, W);
         top--;
         vc_block_backward_pooled(&p->blocks[top], &g->blocks[top], &acts->blocks[top], &acts->scratch,
                                  top ? acts->blocks[top - 1].out : acts->embed, d_rows, acts->d_stream, d,
@@ -132,7 +120,7 @@ void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_
     }
     for (int l = top - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->embed;
-        add_tap_grads(acts, acts->d_stream, l + 1, B, L, W, 0);
+        vc_layer_taps_add_grads(&acts->taps, l + 1, acts->d_stream, eot_stride(L, W, 0), eot_rows(acts, 0), B, W);
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
     }
