@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-
 void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc_acts_mode mode,
                   int max_threads) {
     const int training = mode != VC_ACTS_INFERENCE;
