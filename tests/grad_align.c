@@ -110,14 +110,10 @@ TEST(similarity_is_the_mean_of_maxima_both_ways) {
 static void model_case(int masked, int train_text, int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
     vc_error err;
     vc_config c = vc_config_preset(VC_PRESET_TINY);
-    vc_model *m = vc_model_new(&c, &err);
-    CHECK(m && vc_model_enable_grads(m, &err) == 0, "%s", err.msg);
-    vc_model_init_random(m, 42, 0.1);
-    perturb(m);
+    vc_model *m = live_model(&c, &err);
+    CHECK(m, "%s", err.msg);
     const int all = vc_config_video_tokens(&c), K = masked ? 16 : all;
-    const size_t nvid = (size_t)B * c.num_frames * 3 * c.image_size * c.image_size;
-    vc_real *video = malloc(nvid * sizeof *video);
-    vc_fill_random(video, nvid, 1, 123);
+    vc_real *video = vc_test_random_video(&c, B, 123);
     int32_t tokens[B * 8] = {98, 5, 17, 99, 0, 0, 0, 0, 98, 40, 41, 42, 43, 44, 45, 99, 98, 99, 0, 0, 0, 0, 0, 0};
     int32_t ids[B] = {0, 1, 0}, keep[B * 64];
     vc_vision_sample_keep(keep, B, all, K, 7, 3);

@@ -36,9 +36,7 @@ static vc_model *tiny_with_heads(const int *layers, int n, vc_error *err) {
 static void inputs(layer_setup *s, int masked, int train_text, const vc_align_weights *w) {
     const vc_config *c = &s->m->cfg;
     const int all = vc_config_video_tokens(c), K = masked ? 16 : all;
-    const size_t nvid = (size_t)B * c->num_frames * 3 * c->image_size * c->image_size;
-    s->video = malloc(nvid * sizeof *s->video);
-    vc_fill_random(s->video, nvid, 1, 123);
+    s->video = vc_test_random_video(c, B, 123);
     const int32_t tokens[B * 8] = {98, 5, 17, 99, 0, 0, 0, 0, 98, 40, 41, 42, 43, 44, 45, 99, 98, 99, 0, 0, 0, 0, 0, 0};
     memcpy(s->tokens, tokens, sizeof tokens);
     s->ids[0] = 0, s->ids[1] = 1, s->ids[2] = 0;
@@ -143,12 +141,12 @@ TEST(heads_are_kept_added_and_dropped_by_layer) {
     vc_config c = m->cfg;
     vc_model *plain = vc_model_new(&c, &err);
     vc_model_init_random(plain, 42, 0.1);
-    m->p.heads[0].v_proj[3] = 1.5; /* layer 1's head trained away from its copy */
+    m->p.heads[0].v.proj[3] = 1.5; /* layer 1's head trained away from its copy */
     CHECK(vc_model_set_align_heads(m, &one, 1, &err) == 0, "%s", err.msg);
-    CHECK(m->p.n_heads == 1 && m->p.heads[0].layer == 1 && m->p.heads[0].v_proj[3] == 1.5, "layer 1's head not kept");
+    CHECK(m->p.n_heads == 1 && m->p.heads[0].layer == 1 && m->p.heads[0].v.proj[3] == 1.5, "layer 1's head not kept");
     CHECK(!vc_param_find(&m->table, "vision_encoder.align_layers.2.proj"), "layer 2's head not dropped");
     CHECK(vc_model_set_align_heads(m, &two, 1, &err) == 0, "%s", err.msg);
-    CHECK(!memcmp(m->p.heads[0].t_proj, m->p.t.proj, (size_t)c.text_width * c.embed_dim * sizeof(vc_real)),
+    CHECK(!memcmp(m->p.heads[0].t.proj, m->p.t.proj, (size_t)c.text_width * c.embed_dim * sizeof(vc_real)),
           "a new head is not a copy of text_projection");
     CHECK(m->table.total > plain->table.total && !memcmp(m->params, plain->params, plain->table.total * sizeof(vc_real)),
           "the towers or the temperature moved");

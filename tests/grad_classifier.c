@@ -119,9 +119,7 @@ TEST(tower_head_and_loss_gradients_end_to_end) {
     vc_model_init_temporal(m, 42, 0.3);
     const int Bn = 3, Cn = 5, En = c.embed_dim;
     CHECK(En == 24, "tiny embed_dim %d", En);
-    const size_t nvid = (size_t)Bn * c.num_frames * 3 * c.image_size * c.image_size;
-    vc_real *video = malloc(nvid * sizeof *video), w[5 * 24], bias[5], targets[3 * 5];
-    vc_fill_random(video, nvid, 1, 123);
+    vc_real *video = vc_test_random_video(&c, Bn, 123), w[5 * 24], bias[5], targets[3 * 5];
     vc_fill_random(w, (size_t)Cn * En, 0.5, 9);
     vc_fill_random(bias, Cn, 0.1, 10);
     const int32_t y[3] = {4, 0, 2}, y2[3] = {1, 0, 3};

@@ -41,9 +41,7 @@ static int setup(mae_ctx *c, char *why, size_t whylen) {
     vc_mae_decoder_init(c->d, 4);
     perturb_params(c->m->params, &c->m->table, 5);
     perturb_params(c->d->params, &c->d->table, 6);
-    size_t n = (size_t)B * cfg.num_frames * 3 * cfg.image_size * cfg.image_size;
-    c->video = malloc(n * sizeof(vc_real));
-    vc_fill_random(c->video, n, 1, 9);
+    c->video = vc_test_random_video(&cfg, B, 9);
     c->K = KEEP_PATCHES * cfg.num_frames;
     vc_tube_mask(c->keep, c->masked, B, vc_config_patches(&cfg), cfg.num_frames, KEEP_PATCHES, 1, 2);
     return 0;
@@ -97,26 +95,12 @@ TEST(every_mae_gradient_matches_finite_differences) {
     memset(c.d->grads, 0, c.d->table.total * sizeof(vc_real));
     CHECK(vc_mae_step(&c.w, c.m, c.d, c.video, c.keep, c.masked, B, c.K, 1, 1, &loss, &err) == 0, "%s", err.msg);
     CHECK(isfinite(loss) && loss > 0.1, "loss %g", loss);
-    double worst = 0;
-    const char *worst_name = "";
-    const struct { vc_real *p, *g; const vc_param_table *t; } sets[2] = {{c.m->params, c.m->grads, &c.m->table},
-                                                                         {c.d->params, c.d->grads, &c.d->table}};
-    int checked = 0;
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s].t->count; i++) {
-            const vc_param_info *pi = &sets[s].t->info[i];
-            if (pi->tower == VC_TOWER_TEXT || pi->tower == VC_TOWER_SHARED) continue;
-            double num = 0, ana = 0;
-            double e = vc_gradcheck(sets[s].p + pi->offset, pi->numel, sets[s].g + pi->offset, mae_loss, &c, 10,
-                                    (uint64_t)i, &num, &ana);
-            if (getenv("VERBOSE")) printf("    %-60s %.3g\n", pi->name, e);
-            /* 1e-4: the deepest paths (decoder, then back through the tower) carry gradients of
-             * ~1e-4 against a loss of ~1, where central differences keep ~1e-12 of round-off;
-             * a wrong path errs by O(1) */
-            CHECK(e < 1e-4, "%s: error %g (numeric %.10g, analytic %.10g)", pi->name, e, num, ana);
-            if (e > worst) worst = e, worst_name = pi->name;
-            checked++;
-        }
+    const param_set sets[2] = {{c.m->params, c.m->grads, &c.m->table}, {c.d->params, c.d->grads, &c.d->table}};
+    double worst;
+    const char *worst_name;
+    int checked;
+    check_vision_gradients(sets, 2, mae_loss, &c, &worst, &worst_name, &checked, vc_t_failed, vc_t_why, vc_t_whylen);
+    if (*vc_t_failed) return;
     /* the hidden patches' pixels reach the loss only as targets: the tower sees visible ones */
     const vc_param_info *conv = vc_param_find(&c.m->table, "vision_encoder.conv1.weight");
     double gsum = 0;

@@ -19,17 +19,13 @@ static int setup_layers(fixture *f, int vision_layers, double max_drop, char *wh
     vc_error err;
     vc_config c = vc_config_preset(VC_PRESET_TINY);
     c.vision_layers = vision_layers;
-    f->m = vc_model_new(&c, &err);
+    f->m = live_model(&c, &err);
     if (!f->m) {
         snprintf(why, whylen, "%s", err.msg);
         return -1;
     }
-    vc_model_init_random(f->m, 42, 0.1);
-    perturb(f->m);
     const int B = 3;
-    size_t nvid = (size_t)B * c.num_frames * 3 * c.image_size * c.image_size;
-    f->video = malloc(nvid * sizeof(vc_real));
-    vc_fill_random(f->video, nvid, 1, 123);
+    f->video = vc_test_random_video(&c, B, 123);
     static const int32_t rows[3][8] = {{98, 5, 17, 99, 0, 0, 0, 0},
                                        {98, 40, 41, 42, 43, 44, 45, 99},
                                        {98, 99, 0, 0, 0, 0, 0, 0}};
@@ -190,15 +186,12 @@ TEST(text_tower_stops_at_the_last_eot_without_changing_results) {
 TEST(accumulation_with_full_batch_negatives_equals_one_big_batch) {
     vc_error err;
     vc_config c = vc_config_preset(VC_PRESET_TINY);
-    vc_model *m = vc_model_new(&c, &err);
-    CHECK(m && vc_model_enable_grads(m, &err) == 0, "%s", err.msg);
-    vc_model_init_random(m, 42, 0.1);
-    perturb(m);
+    vc_model *m = live_model(&c, &err);
+    CHECK(m, "%s", err.msg);
     enum { B = 4, HALF = 2, K = 16 };
     const int all = vc_config_video_tokens(&c), E = c.embed_dim, ctx = c.context_length;
     const size_t clip = (size_t)c.num_frames * 3 * c.image_size * c.image_size;
-    vc_real *video = malloc(B * clip * sizeof *video);
-    vc_fill_random(video, B * clip, 1, 321);
+    vc_real *video = vc_test_random_video(&c, B, 321);
     int32_t tokens[B * 8] = {98, 5, 17, 99, 0, 0, 0, 0, 98, 40, 41, 42, 43, 44, 45, 99,
                              98, 99, 0, 0, 0, 0, 0, 0, 98, 7, 7, 99, 0, 0, 0, 0};
     int32_t ids[B] = {0, 1, 0, 2}, keep[B * K];

@@ -46,9 +46,7 @@ static int setup(umt_ctx *c, char *why, size_t whylen) {
     if (!(c->head = vc_umt_head_new(cfg.vision_width, cfg.embed_dim, &err))) goto fail;
     vc_umt_head_init(c->head, 4);
     perturb_params(c->head->params, &c->head->table, 6);
-    size_t n = (size_t)B * cfg.num_frames * 3 * cfg.image_size * cfg.image_size;
-    c->video = malloc(n * sizeof(vc_real));
-    vc_fill_random(c->video, n, 1, 9);
+    c->video = vc_test_random_video(&cfg, B, 9);
     if (vc_umt_teacher_forward(c->teacher, c->video, B, &err)) goto fail;
     c->K = KEEP * cfg.num_frames;
     vc_umt_select(c->keep, c->teacher->attention, VC_UMT_SEMANTIC, B, cfg.num_frames, vc_config_patches(&cfg), KEEP, 1, 2);
@@ -101,11 +99,11 @@ TEST(teacher_sees_each_frame_alone) {
     const vc_config *cfg = &c.student->cfg;
     const size_t frame = 3 * (size_t)cfg->image_size * cfg->image_size, E = (size_t)cfg->embed_dim, P = 16;
     vc_real *saved = malloc(P * E * sizeof *saved);
-    memcpy(saved, c.teacher->features, P * E * sizeof *saved); /* clip 0, frame 0 */
+    memcpy(saved, c.teacher->head.out, P * E * sizeof *saved); /* clip 0, frame 0 */
     for (size_t i = 0; i < frame; i++) c.video[frame + i] += 1; /* change frame 1 only */
     CHECK(vc_umt_teacher_forward(c.teacher, c.video, B, &err) == 0, "%s", err.msg);
-    CHECK(memcmp(saved, c.teacher->features, P * E * sizeof *saved) == 0, "frame 1 changed frame 0's teacher features");
-    CHECK(memcmp(saved, c.teacher->features + P * E, P * E * sizeof *saved) != 0, "frames 0 and 1 have equal features");
+    CHECK(memcmp(saved, c.teacher->head.out, P * E * sizeof *saved) == 0, "frame 1 changed frame 0's teacher features");
+    CHECK(memcmp(saved, c.teacher->head.out + P * E, P * E * sizeof *saved) != 0, "frames 0 and 1 have equal features");
     free(saved);
     teardown(&c);
 }
@@ -119,21 +117,12 @@ static void gradient_case(vc_umt_loss kind, int *vc_t_failed, char *vc_t_why, si
     vc_model_zero_grads(c.student);
     CHECK(vc_umt_step(&c.w, c.student, c.head, c.teacher, c.video, c.keep, B, c.K, kind, 1, 1, &loss, &err) == 0, "%s", err.msg);
     CHECK(isfinite(loss) && loss > 0.01, "loss %g", loss);
-    const struct { vc_real *p, *g; const vc_param_table *t; } sets[2] = {
-        {c.student->params, c.student->grads, &c.student->table}, {c.head->params, c.head->grads, &c.head->table}};
-    double worst = 0;
-    const char *worst_name = "";
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < sets[s].t->count; i++) {
-            const vc_param_info *pi = &sets[s].t->info[i];
-            if (pi->tower != VC_TOWER_VISION) continue;
-            double num = 0, ana = 0;
-            double e = vc_gradcheck(sets[s].p + pi->offset, pi->numel, sets[s].g + pi->offset, umt_loss, &c, 10,
-                                    (uint64_t)i, &num, &ana);
-            /* 1e-4 as in grad_mae: deep paths carry small gradients next to an O(1) loss */
-            CHECK(e < 1e-4, "%s: error %g (numeric %.10g, analytic %.10g)", pi->name, e, num, ana);
-            if (e > worst) worst = e, worst_name = pi->name;
-        }
+    const param_set sets[2] = {{c.student->params, c.student->grads, &c.student->table},
+                               {c.head->params, c.head->grads, &c.head->table}};
+    double worst;
+    const char *worst_name;
+    check_vision_gradients(sets, 2, umt_loss, &c, &worst, &worst_name, NULL, vc_t_failed, vc_t_why, vc_t_whylen);
+    if (*vc_t_failed) return;
     printf("  %s: loss %.6f, worst relative gradient error %.3g (%s)\n", kind == VC_UMT_MSE ? "mse" : "cosine", loss,
            worst, worst_name);
     teardown(&c);

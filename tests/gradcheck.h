@@ -6,9 +6,11 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/real.h"
 #include "core/rng.h"
+#include "model/config.h"
 
 typedef double (*vc_loss_fn)(void *ctx);
 
@@ -55,6 +57,15 @@ static inline double vc_gradcheck(vc_real *x, size_t n, const vc_real *analytic,
 static inline void vc_fill_random(vc_real *x, size_t n, double std, uint64_t seed) {
     vc_rng r = vc_rng_at(seed, 77, n, 1);
     for (size_t i = 0; i < n; i++) x[i] = (vc_real)(std * vc_rng_normal(&r));
+}
+
+/* Clips [B, T, 3, S, S] for config c filled with N(0, 1) from seed (free() them); NULL when out
+ * of memory. */
+static inline vc_real *vc_test_random_video(const vc_config *c, int B, uint64_t seed) {
+    const size_t n = (size_t)B * c->num_frames * 3 * c->image_size * c->image_size;
+    vc_real *video = malloc(n * sizeof *video);
+    if (video) vc_fill_random(video, n, 1, seed);
+    return video;
 }
 
 #endif

@@ -115,7 +115,7 @@ static void parity_run(const char *fixture, vc_precision prec, double emb_tol, d
     CHECK(vc_model_forward_backward(m, &in, &loss, &err) == 0, "%s", err.msg);
     ref = read_ref(st, "output.vision_emb", &n);
     CHECK(ref, "output.vision_emb");
-    r = compare_rows(m->train.vis.emb, ref, n, (size_t)E);
+    r = compare_rows(m->train.vis.head.out, ref, n, (size_t)E);
     printf("  video embedding (masked, K=%d): lowest cosine %.9f, max abs err / max %.3g\n", K, r.cosine, r.max_abs_rel);
     CHECK(r.cosine >= cos_min && r.max_abs_rel <= emb_tol, "masked video embedding mismatch");
     free(ref);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "train/trainer.h"
 #include "video/synth.h"
 
 static inline const char *vc_test_synth_dir(int frames, int size, int n_train) {
@@ -21,6 +22,19 @@ static inline const char *vc_test_synth_dir(int frames, int size, int n_train) {
         return NULL;
     }
     return dir;
+}
+
+/* Default training parameters with model config cfg on the synthetic set (4 frames of 16 px,
+ * 96 training clips), its train.jsonl written into ann (which must outlive the run); 0 when
+ * the set cannot be made. */
+static inline int vc_test_synth_train_params(vc_train_params *p, vc_config cfg, char *ann, size_t cap) {
+    const char *data = vc_test_synth_dir(4, 16, 96);
+    if (!data) return 0;
+    snprintf(ann, cap, "%s/train.jsonl", data);
+    *p = vc_train_default_params();
+    p->cfg = cfg;
+    p->train_annotations = ann;
+    return 1;
 }
 
 #endif

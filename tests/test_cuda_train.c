@@ -176,12 +176,7 @@ static vc_config small_config(void) {
 
 /* Training parameters on the shared synthetic set (ann must outlive the run). */
 static int synth_params(vc_train_params *p, char *ann, size_t cap) {
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    if (!data) return 0;
-    snprintf(ann, cap, "%s/train.jsonl", data);
-    *p = vc_train_default_params();
-    p->cfg = small_config();
-    p->train_annotations = ann;
+    if (!vc_test_synth_train_params(p, small_config(), ann, cap)) return 0;
     p->batch_size = 8, p->steps = 6, p->warmup = 2, p->lr = 1e-3, p->mask_ratio = 0.75, p->unmasked_steps = 2;
     p->drop_path = 0.2, p->grad_clip_norm = 0.5, p->temp_init = 0.05, p->seed = 9, p->device = VC_DEVICE_CUDA;
     return 1;

@@ -43,9 +43,7 @@ static int setup(fixture *f, vc_error *err) {
     if (!(f->m = vc_model_new(&c, err)) || vc_model_enable_grads(f->m, err)) return -1;
     vc_model_init_random(f->m, 17, 0.07);
     vc_model_init_temporal(f->m, 17, 0.5);
-    const size_t n = (size_t)B * c.num_frames * 3 * c.image_size * c.image_size;
-    if (!(f->video = malloc(n * sizeof *f->video))) return vc_fail(err, "out of memory");
-    vc_fill_random(f->video, n, 1, 5);
+    if (!(f->video = vc_test_random_video(&c, B, 5))) return vc_fail(err, "out of memory");
     static const int32_t rows[B][8] = {{98, 5, 17, 99, 0, 0, 0, 0}, {98, 40, 41, 42, 43, 44, 45, 99}, {98, 7, 99, 0, 0, 0, 0, 0}};
     memcpy(f->tokens, rows, sizeof rows);
     f->ids[0] = 0, f->ids[1] = 1, f->ids[2] = 0;
@@ -123,9 +121,7 @@ TEST(mae_step_gradients_are_the_same_with_checkpointing) {
     const int P = vc_config_patches(&c), T = c.num_frames, Km = KP * T;
     int32_t keep[2 * 64], masked[2 * 64];
     vc_tube_mask(keep, masked, 2, P, T, KP, 1, 2);
-    const size_t n = (size_t)2 * T * 3 * c.image_size * c.image_size;
-    float *video = malloc(n * sizeof *video), *g[2], *dg[2];
-    vc_fill_random(video, n, 1, 9);
+    float *video = vc_test_random_video(&c, 2, 9), *g[2], *dg[2];
     double loss[2];
     vc_mae_work w = {0};
     for (int on = 0; on < 2; on++) {
@@ -162,9 +158,7 @@ TEST(umt_step_gradients_are_the_same_with_checkpointing) {
     CHECK(h, "%s", err.msg);
     vc_umt_head_init(h, 4);
     enum { KP = 4 };
-    const size_t n = (size_t)2 * c.num_frames * 3 * c.image_size * c.image_size;
-    float *video = malloc(n * sizeof *video), *g[2];
-    vc_fill_random(video, n, 1, 9);
+    float *video = vc_test_random_video(&c, 2, 9), *g[2];
     CHECK(vc_umt_teacher_forward(t, video, 2, &err) == 0, "%s", err.msg);
     int32_t keep[2 * 64];
     vc_umt_select(keep, t->attention, VC_UMT_SEMANTIC, 2, c.num_frames, vc_config_patches(&c), KP, 1, 2);
@@ -208,15 +202,11 @@ static void count_start(const vc_train_start *s, void *user) {
  * the flag, and stopped after 3 with it and resumed without it. */
 TEST(training_runs_equal_with_and_without_checkpointing_and_resume_either_way) {
     vc_tokenizer *tok = vc_test_load_tokenizer();
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    CHECK(tok && data, "no vocabulary or synthetic data");
     char ann[300];
-    snprintf(ann, sizeof ann, "%s/train.jsonl", data);
+    vc_train_params p;
+    CHECK(tok && vc_test_synth_train_params(&p, config(), ann, sizeof ann), "no vocabulary or synthetic data");
     CHECK(system("rm -rf build/tests/run_ckpt_off build/tests/run_ckpt_on build/tests/run_ckpt_part") == 0, "cleanup");
-    vc_train_params p = vc_train_default_params();
-    p.cfg = config();
     p.cfg.vocab_size = 49408, p.cfg.context_length = 16;
-    p.train_annotations = ann;
     p.batch_size = 4, p.accum_freq = 2, p.steps = 6, p.warmup = 2, p.lr = 1e-3, p.mask_ratio = 0.75;
     p.unmasked_steps = 2, p.drop_path = 0.3, p.grad_clip_norm = 0.5, p.temp_init = 0.05, p.seed = 3;
     vc_train_start seen[2];

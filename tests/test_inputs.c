@@ -22,6 +22,7 @@
 #include "model/model_io.h"
 #include "video/sampling.h"
 #include "testutil.h"
+#include "tiny_model.h"
 #include "vocab_util.h"
 
 #define DIR "build/tests/inputs"
@@ -35,14 +36,7 @@ static int setup(void) {
     if (done) return 0;
     mkdir("build/tests", 0755);
     mkdir(DIR, 0755);
-    vc_config c = vc_config_preset(VC_PRESET_TINY);
-    c.vocab_size = 49408, c.context_length = 32, c.image_size = 16, c.patch_size = 8, c.num_frames = 4;
-    vc_error err;
-    vc_model *m = vc_model_new(&c, &err);
-    if (!m) return -1;
-    vc_model_init_random(m, 3, 0.05);
-    int rc = vc_model_save(m, MODEL, VC_DT_F32, &err);
-    vc_model_free(m);
+    int rc = vc_test_save_model_for(MODEL, 3, 16, 4);
     done = !rc;
     return rc;
 }

@@ -20,6 +20,7 @@
 #include "backend/gpu_runtime.h"
 #include "dist/collectives_nccl.h"
 #include "dist/nccl_loader.h"
+#include "io/dtype.h"
 #include "host_gpu.h"
 #include "nccl_fake.h"
 #include "testutil.h"
@@ -407,17 +408,6 @@ TEST(unique_id_exchange_over_mpi) {
 
 /* ---- a real communicator on GPUs ------------------------------------------------------------ */
 
-static uint16_t to_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return (uint16_t)(u >> 16); /* exact for the small integers used here */
-}
-static float from_bf16(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
 
 /* The collectives on this rank's GPU with values known on every rank; 0, or -1 with why. */
 static int gpu_checks(vc_nccl_comm *c, const vc_gpu_runtime *rt, float *h, float *got, uint16_t *h16, void *dev,
@@ -455,11 +445,11 @@ static int gpu_checks(vc_nccl_comm *c, const vc_gpu_runtime *rt, float *h, float
     EXPECT("f32 mean", 1e-3);
     /* bf16: small integers, exact */
     worst = 0;
-    for (int i = 0; i < N; i++) h16[i] = to_bf16((float)(r + 1 + i % 8));
+    for (int i = 0; i < N; i++) h16[i] = vc_f32_to_bf16((float)(r + 1 + i % 8));
     COPY(dev, h16, 2 * (size_t)N);
     RUN("bf16 sum", vc_nccl_allreduce(c, dev, N, VC_GPU_BF16, VC_GPU_SUM, NULL, "bf16 sum", &e));
     COPY(h16, dev, 2 * (size_t)N);
-    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(from_bf16(h16[i]) - (R * (R + 1) / 2.0 + R * (i % 8))));
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(vc_bf16_to_f32(h16[i]) - (R * (R + 1) / 2.0 + R * (i % 8))));
     EXPECT("bf16 sum", 0);
     /* broadcast of rank 0's parameters */
     for (int i = 0; i < N; i++) h[i] = r == 0 ? 0.25f * i : -1.0f;

@@ -30,9 +30,7 @@ static int setup(fixture *f, char *why, size_t whylen) {
     /* layer-level heads at both blocks: the last one reads the pooled rows themselves */
     const int layers[2] = {1, 2};
     if (vc_model_set_align_heads(f->m, layers, 2, &err)) return snprintf(why, whylen, "%s", err.msg), -1;
-    const size_t nvid = (size_t)B * c.num_frames * 3 * c.image_size * c.image_size;
-    f->video = malloc(nvid * sizeof(vc_real));
-    vc_fill_random(f->video, nvid, 1, 123);
+    f->video = vc_test_random_video(&c, B, 123);
     static const int32_t rows[B][8] = {{98, 5, 17, 99, 0, 0, 0, 0},
                                        {98, 40, 41, 42, 43, 44, 45, 99},
                                        {98, 99, 0, 0, 0, 0, 0, 0}};

@@ -136,7 +136,7 @@ TEST(umt_step_matches_pytorch_reference) {
     CHECK(vc_umt_teacher_forward(t, video, B, &err) == 0, "%s", err.msg);
     double *ref = read_ref(st, "output.teacher_features", &n);
     CHECK(ref && n == (size_t)B * T * P * E, "output.teacher_features");
-    cmp_result r = compare(t->features, ref, n);
+    cmp_result r = compare(t->head.out, ref, n);
     printf("  teacher features (frame by frame): cosine %.9f, max abs err / max %.3g\n", r.cosine, r.max_abs_rel);
     CHECK(r.cosine > 0.99999 && r.max_abs_rel < 1e-4, "teacher features mismatch");
     free(ref);

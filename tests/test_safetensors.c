@@ -16,18 +16,6 @@
 #include "io/safetensors.h"
 #include "testutil.h"
 
-static uint32_t fbits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static float bitsf(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 /* ---------------- conversions ---------------- */
 
 TEST(f16_decoding_is_exact_for_all_65536_values) {
@@ -66,11 +54,11 @@ TEST(f16_encoding_rounds_to_nearest_even_at_every_boundary) {
         }
     }
     CHECK(vc_f32_to_f16(1e10f) == 0x7c00 && vc_f32_to_f16(-INFINITY) == 0xfc00 && vc_f32_to_f16(INFINITY) == 0x7c00, "inf");
-    CHECK(vc_f32_to_f16(1e-30f) == 0 && vc_f32_to_f16(-1e-30f) == 0x8000 && vc_f32_to_f16(bitsf(1)) == 0, "underflow");
+    CHECK(vc_f32_to_f16(1e-30f) == 0 && vc_f32_to_f16(-1e-30f) == 0x8000 && vc_f32_to_f16(vc_f32_from_bits(1)) == 0, "underflow");
     /* NaNs stay NaN even when only low payload bits are set (a plain shift would make Inf). */
     const uint32_t nans[] = {0x7fc00000, 0x7f800001, 0xff800001, 0x7fbfffff, 0xffffffff};
     for (size_t i = 0; i < 5; i++) {
-        uint16_t h = vc_f32_to_f16(bitsf(nans[i]));
+        uint16_t h = vc_f32_to_f16(vc_f32_from_bits(nans[i]));
         CHECK((h & 0x7c00) == 0x7c00 && (h & 0x3ff) && (h >> 15) == (nans[i] >> 31), "NaN 0x%08X -> 0x%04X", nans[i], h);
     }
 }
@@ -79,20 +67,20 @@ TEST(bf16_rounds_to_nearest_even_at_every_boundary) {
     for (uint32_t b = 0; b < 0x7f80; b++) {
         for (int neg = 0; neg < 2; neg++) {
             uint16_t lo = (uint16_t)(b | (neg ? 0x8000 : 0)), hi = (uint16_t)((b + 1) | (neg ? 0x8000 : 0));
-            CHECK(fbits(vc_bf16_to_f32(lo)) == (uint32_t)lo << 16, "decode 0x%04X", lo);
+            CHECK(vc_f32_bits(vc_bf16_to_f32(lo)) == (uint32_t)lo << 16, "decode 0x%04X", lo);
             CHECK(vc_f32_to_bf16(vc_bf16_to_f32(lo)) == lo, "round trip 0x%04X", lo);
             /* Midpoint bits: the low half of the float is exactly 0x8000. */
             uint32_t mid = ((uint32_t)lo << 16) | 0x8000;
             uint16_t even = (b & 1) ? hi : lo;
-            CHECK(vc_f32_to_bf16(bitsf(mid)) == even, "mid of 0x%04X -> 0x%04X", lo, vc_f32_to_bf16(bitsf(mid)));
-            CHECK(vc_f32_to_bf16(bitsf(mid - 1)) == lo && vc_f32_to_bf16(bitsf(mid + 1)) == hi, "neighbours of 0x%04X", lo);
+            CHECK(vc_f32_to_bf16(vc_f32_from_bits(mid)) == even, "mid of 0x%04X -> 0x%04X", lo, vc_f32_to_bf16(vc_f32_from_bits(mid)));
+            CHECK(vc_f32_to_bf16(vc_f32_from_bits(mid - 1)) == lo && vc_f32_to_bf16(vc_f32_from_bits(mid + 1)) == hi, "neighbours of 0x%04X", lo);
         }
     }
     CHECK(vc_f32_to_bf16(INFINITY) == 0x7f80 && vc_f32_to_bf16(-INFINITY) == 0xff80, "inf");
     CHECK(vc_f32_to_bf16(3.4e38f) == 0x7f80, "overflow to inf"); /* above max bf16 + half ulp */
     const uint32_t nans[] = {0x7fc00000, 0x7f800001, 0xff800001, 0x7f80ffff};
     for (size_t i = 0; i < 4; i++) {
-        uint16_t h = vc_f32_to_bf16(bitsf(nans[i]));
+        uint16_t h = vc_f32_to_bf16(vc_f32_from_bits(nans[i]));
         CHECK((h & 0x7f80) == 0x7f80 && (h & 0x7f) && (h >> 15) == (nans[i] >> 31), "NaN 0x%08X -> 0x%04X", nans[i], h);
     }
 }
@@ -126,7 +114,7 @@ TEST(dtype_names_sizes_and_buffer_conversions) {
             CHECK(back[i] == want && backd[i] == (double)want, "%s[%d]: %.9g vs %.9g", names[fl[k]], i, back[i], want);
         }
         if (fl[k] == VC_DT_BF16) /* 1/3 = 0x3EAAAAAB: the dropped half 0xAAAB is above 0x8000 */
-            CHECK(fbits(back[3]) == 0x3eab0000, "bf16 of 1/3 rounds up to 0x3EAB: 0x%08X", fbits(back[3]));
+            CHECK(vc_f32_bits(back[3]) == 0x3eab0000, "bf16 of 1/3 rounds up to 0x3EAB: 0x%08X", vc_f32_bits(back[3]));
         if (fl[k] == VC_DT_F16) /* 1/3 -> 0x3555 = 0.333251953125 */
             CHECK(back[3] == 0.333251953125f, "f16 of 1/3: %.12g", back[3]);
     }

@@ -46,13 +46,7 @@ static int params_equal(const char *a, const char *b, char *why, size_t cap) {
 /* Training parameters for the small config on the shared synthetic set, whose train.jsonl path
  * is written into ann (which must outlive the run); 0 when the set cannot be made. */
 static int synth_train_params(vc_train_params *p, char *ann, size_t cap) {
-    const char *data = vc_test_synth_dir(4, 16, 96);
-    if (!data) return 0;
-    snprintf(ann, cap, "%s/train.jsonl", data);
-    *p = vc_train_default_params();
-    p->cfg = small_config();
-    p->train_annotations = ann;
-    return 1;
+    return vc_test_synth_train_params(p, small_config(), ann, cap);
 }
 
 /* Trains 7 steps straight through and as 3 + resume; workers_full / workers_part decoding
@@ -254,8 +248,8 @@ TEST(layer_level_alignment_trains_its_heads_and_resumes_bit_for_bit) {
     vc_model_init_random(init, p.seed, p.temp_init);
     const size_t Wt = (size_t)p.cfg.text_width, E = (size_t)p.cfg.embed_dim;
     CHECK(!memcmp(m->p.t.proj, init->p.t.proj, Wt * E * sizeof(float)), "the frozen text tower moved");
-    CHECK(memcmp(m->p.heads[0].t_proj, init->p.t.proj, Wt * E * sizeof(float)) != 0, "the text-side head did not train");
-    CHECK(memcmp(m->p.heads[0].v_proj, m->p.v.proj, (size_t)p.cfg.vision_width * E * sizeof(float)) != 0,
+    CHECK(memcmp(m->p.heads[0].t.proj, init->p.t.proj, Wt * E * sizeof(float)) != 0, "the text-side head did not train");
+    CHECK(memcmp(m->p.heads[0].v.proj, m->p.v.proj, (size_t)p.cfg.vision_width * E * sizeof(float)) != 0,
           "the video-side head did not train");
     /* encoding ignores the heads: the same embeddings with them dropped */
     const size_t clip = (size_t)p.cfg.num_frames * 3 * p.cfg.image_size * p.cfg.image_size;

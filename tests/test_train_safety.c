@@ -57,6 +57,13 @@ static void train_cmd(char *cmd, size_t cap, const char *out, const char *extra)
              out, vocab_path(), extra);
 }
 
+/* train_cmd run to the end: its exit status, its output in out. */
+static int train_run(const char *out_dir, const char *extra, char *out, size_t cap) {
+    char cmd[4000];
+    train_cmd(cmd, sizeof cmd, out_dir, extra);
+    return run(cmd, out, cap);
+}
+
 /* The number under `key` in every line of a train_log.jsonl (each must be a whole JSON object);
  * the count, or -1. */
 static int log_numbers(const char *path, const char *key, double *vals, int cap, char *why, size_t whycap) {
@@ -112,13 +119,12 @@ static int64_t checkpoint_step(const char *path, char *why, size_t cap) {
 
 TEST(diverging_run_stops_with_an_error_and_keeps_the_last_finite_checkpoint) {
     CHECK(data_dir(), "no synthetic data");
-    char cmd[4000], out[16384], why[2048] = "";
+    char out[16384], why[2048] = "";
     /* lr 1e8: the loss is still finite at step 2, but the weights after it give NaN; the run used
      * to end there with exit 0 and that model. It must fail, keep the step-1 checkpoint and write
      * no model. */
-    train_cmd(cmd, sizeof cmd, DIR "/diverge", "--steps 2 --lr 1e8 --save-every 1");
     CHECK(system("rm -rf " DIR "/diverge") == 0, "cleanup");
-    int rc = run(cmd, out, sizeof out);
+    int rc = train_run(DIR "/diverge", "--steps 2 --lr 1e8 --save-every 1", out, sizeof out);
     CHECK(rc == 1, "a diverging run exited %d: %s", rc, out);
     CHECK(strstr(out, "learning rate") && (strstr(out, "not finite") || strstr(out, "NaN") || strstr(out, "nan")),
           "the message should say what diverged and point at the learning rate: %s", out);
@@ -251,9 +257,8 @@ TEST(a_second_signal_ends_the_run_at_once) {
 TEST(resume_refuses_flags_that_contradict_the_checkpoint) {
     CHECK(data_dir(), "no synthetic data");
     CHECK(system("rm -rf " DIR "/flags") == 0, "cleanup");
-    char cmd[4000], out[16384];
-    train_cmd(cmd, sizeof cmd, DIR "/flags", "--steps 4 --stop-after 1 --lr 1e-3");
-    int rc = run(cmd, out, sizeof out);
+    char out[16384];
+    int rc = train_run(DIR "/flags", "--steps 4 --stop-after 1 --lr 1e-3", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     static const struct {
         const char *extra, *flag;
@@ -268,17 +273,14 @@ TEST(resume_refuses_flags_that_contradict_the_checkpoint) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char extra[512];
         snprintf(extra, sizeof extra, "--steps 4 --lr 1e-3 --resume " DIR "/flags/checkpoint.safetensors %s", cases[k].extra);
-        train_cmd(cmd, sizeof cmd, DIR "/flags", extra);
-        rc = run(cmd, out, sizeof out);
+        rc = train_run(DIR "/flags", extra, out, sizeof out);
         CHECK(rc == 2 && strstr(out, cases[k].flag), "%s: exit %d: %s", cases[k].extra, rc, out);
     }
     /* repeating the checkpoint's architecture and changing a schedule flag listed in --help is fine */
-    train_cmd(cmd, sizeof cmd, DIR "/flags", "--steps 2 --lr 2e-3 --resume " DIR "/flags/checkpoint.safetensors");
-    rc = run(cmd, out, sizeof out);
+    rc = train_run(DIR "/flags", "--steps 2 --lr 2e-3 --resume " DIR "/flags/checkpoint.safetensors", out, sizeof out);
     CHECK(rc == 0, "a compatible resume failed (exit %d): %s", rc, out);
     /* an imported video tower keeps its temporal embedding: a std for a random one is refused, not ignored */
-    train_cmd(cmd, sizeof cmd, DIR "/flags/iv", "--steps 1 --temporal-init-std 0.3 --init-vision " DIR "/flags/checkpoint.safetensors");
-    rc = run(cmd, out, sizeof out);
+    rc = train_run(DIR "/flags/iv", "--steps 1 --temporal-init-std 0.3 --init-vision " DIR "/flags/checkpoint.safetensors", out, sizeof out);
     CHECK(rc == 2 && strstr(out, "--temporal-init-std") && strstr(out, "--init-vision"), "exit %d: %s", rc, out);
     CHECK(run("build/viclip train --help", out, sizeof out) == 0 && strstr(out, "change on resume: --steps --lr"),
           "--help does not list the flags that may change on resume: %s", out);
@@ -287,15 +289,13 @@ TEST(resume_refuses_flags_that_contradict_the_checkpoint) {
 TEST(resumed_log_drops_the_lines_past_the_checkpoint) {
     CHECK(data_dir(), "no synthetic data");
     CHECK(system("rm -rf " DIR "/relog") == 0, "cleanup");
-    char cmd[4000], out[16384], why[2048] = "";
-    train_cmd(cmd, sizeof cmd, DIR "/relog", "--steps 5 --stop-after 2 --lr 1e-3");
-    int rc = run(cmd, out, sizeof out);
+    char out[16384], why[2048] = "";
+    int rc = train_run(DIR "/relog", "--steps 5 --stop-after 2 --lr 1e-3", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(system("cp " DIR "/relog/checkpoint.safetensors " DIR "/relog/step2.safetensors") == 0, "copy");
     /* run on to the end, then resume from step 2 again: steps 3..5 must not appear twice */
     for (int k = 0; k < 2; k++) {
-        train_cmd(cmd, sizeof cmd, DIR "/relog", "--steps 5 --lr 1e-3 --resume " DIR "/relog/step2.safetensors");
-        rc = run(cmd, out, sizeof out);
+        rc = train_run(DIR "/relog", "--steps 5 --lr 1e-3 --resume " DIR "/relog/step2.safetensors", out, sizeof out);
         CHECK(rc == 0, "resume %d: exit %d: %s", k, rc, out);
     }
     long steps[64];
@@ -309,15 +309,12 @@ TEST(resumed_log_drops_the_lines_past_the_checkpoint) {
 TEST(resume_without_schedule_flags_finishes_the_run_as_started) {
     CHECK(data_dir(), "no synthetic data");
     CHECK(system("rm -rf " DIR "/sched && mkdir -p " DIR "/sched") == 0, "cleanup");
-    char cmd[4000], out[16384];
-    train_cmd(cmd, sizeof cmd, DIR "/sched/whole", "--steps 5 --lr 2e-3 --min-lr 1e-4 --wd 0.05 --log-every 1");
-    int rc = run(cmd, out, sizeof out);
+    char out[16384];
+    int rc = train_run(DIR "/sched/whole", "--steps 5 --lr 2e-3 --min-lr 1e-4 --wd 0.05 --log-every 1", out, sizeof out);
     CHECK(rc == 0, "uninterrupted run: exit %d: %s", rc, out);
-    train_cmd(cmd, sizeof cmd, DIR "/sched/cut", "--steps 5 --stop-after 2 --lr 2e-3 --min-lr 1e-4 --wd 0.05 --log-every 1");
-    rc = run(cmd, out, sizeof out);
+    rc = train_run(DIR "/sched/cut", "--steps 5 --stop-after 2 --lr 2e-3 --min-lr 1e-4 --wd 0.05 --log-every 1", out, sizeof out);
     CHECK(rc == 0, "first part: exit %d: %s", rc, out);
-    train_cmd(cmd, sizeof cmd, DIR "/sched/cut", "--log-every 1 --resume " DIR "/sched/cut/checkpoint.safetensors");
-    rc = run(cmd, out, sizeof out);
+    rc = train_run(DIR "/sched/cut", "--log-every 1 --resume " DIR "/sched/cut/checkpoint.safetensors", out, sizeof out);
     CHECK(rc == 0, "resume with no schedule flags: exit %d: %s", rc, out);
     double lr_a[16], loss_a[16], lr_b[16], loss_b[16];
     char why[2048] = "";
@@ -359,9 +356,8 @@ TEST(log_is_cut_back_to_the_checkpoint_step_and_written_in_whole_lines) {
 TEST(layer_alignment_reaches_training_info_and_resume_through_the_cli) {
     CHECK(data_dir(), "no synthetic data");
     CHECK(system("rm -rf " DIR "/layers") == 0, "cleanup");
-    char cmd[4000], out[16384];
-    train_cmd(cmd, sizeof cmd, DIR "/layers", "--steps 3 --stop-after 1 --log-every 1 --align global,layers=1 --align-weights 1,0.5");
-    int rc = run(cmd, out, sizeof out);
+    char out[16384];
+    int rc = train_run(DIR "/layers", "--steps 3 --stop-after 1 --log-every 1 --align global,layers=1 --align-weights 1,0.5", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     rc = run("build/viclip info " DIR "/layers/checkpoint.safetensors", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "alignment heads (training only; encoding ignores them): layers 1,"), "info (exit %d): %s", rc, out);
@@ -369,14 +365,12 @@ TEST(layer_alignment_reaches_training_info_and_resume_through_the_cli) {
     for (size_t k = 0; k < 2; k++) {
         char extra[512];
         snprintf(extra, sizeof extra, "--steps 3 --resume " DIR "/layers/checkpoint.safetensors %s", contradict[k]);
-        train_cmd(cmd, sizeof cmd, DIR "/layers", extra);
-        rc = run(cmd, out, sizeof out);
+        rc = train_run(DIR "/layers", extra, out, sizeof out);
         CHECK(rc == 2 && strstr(out, contradict[k]) && strstr(out, "contradicts the checkpoint") &&
                   strstr(out, k ? "trained with 1,0.5" : "trained with global,layers=1"),
               "%s: exit %d: %s", contradict[k], rc, out);
     }
-    train_cmd(cmd, sizeof cmd, DIR "/layers", "--steps 3 --log-every 1 --resume " DIR "/layers/checkpoint.safetensors");
-    rc = run(cmd, out, sizeof out);
+    rc = train_run(DIR "/layers", "--steps 3 --log-every 1 --resume " DIR "/layers/checkpoint.safetensors", out, sizeof out);
     CHECK(rc == 0, "resume without the flags (exit %d): %s", rc, out);
     size_t len;
     char *log = (char *)vc_test_read_file(DIR "/layers/train_log.jsonl", &len);

@@ -67,6 +67,20 @@ typedef struct cli_progress {
 cli_progress cli_progress_begin(const char *what);
 void cli_progress_update(int done, int total, void *user); /* user: cli_progress* */
 
+/* --vocab and --threads, and with --precision and --device the flags of every command that
+ * runs a model file: one spelling and one help text for all of them. */
+#define CLI_VOCAB_SPEC(vocab) {0, "vocab", ARG_STR, &(vocab), "FILE", "CLIP BPE vocabulary"}
+#define CLI_THREADS_SPEC(threads) {'t', "threads", ARG_INT, &(threads), "N", "threads (default: all cores)"}
+#define CLI_MODEL_RUN_SPECS(vocab, threads, precision, device)                                                        \
+    CLI_VOCAB_SPEC(vocab), CLI_THREADS_SPEC(threads), {0, "precision", ARG_STR, &(precision), "P", CLI_PRECISION_HELP}, \
+    {'d', "device", ARG_STR, &(device), "D", CLI_DEVICE_HELP}
+/* --align and --align-weights of the contrastive trainers (train, demo). */
+#define CLI_ALIGN_SPECS(levels, weights)                                                                              \
+    {0, "align", ARG_STR, &(levels), "LEVELS",                                                                        \
+     "alignment losses: global (clip/caption InfoNCE), frame (FILIP frames/words), layers=L1,L2,.. (class/EOT tokens after those blocks, each with its own LayerNorm + projection and InfoNCE), e.g. global,frame,layers=2,3"}, \
+    {0, "align-weights", ARG_STR, &(weights), "W,..",                                                                 \
+     "weights of the --align levels, in order (default 1 each); layers= takes one weight for each of its layers or one per layer"}
+
 /* How clips are made (--sampling, --interp) and where annotated videos are (--format,
  * --video-root, --video-pattern): the same flags in every command that reads videos. */
 #define CLI_CLIP_SPECS(sampling, interp)                                                                              \

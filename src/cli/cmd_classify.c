@@ -42,10 +42,7 @@ int cmd_classify(int argc, char **argv) {
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
         CLI_CLIP_SPECS(sampling, interp),
         {0, "logit-scale", ARG_DOUBLE, &logit_scale, "X", "probabilities = softmax(X * similarity) (default: 1/temp of the model; the demo uses 100)"},
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
-        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
-        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
+        CLI_MODEL_RUN_SPECS(vocab, threads, precision, device),
     };
     arg_str_list videos = {0};
     int rc = args_parse("usage: viclip classify --model FILE --labels FILE [options] VIDEO...", specs,

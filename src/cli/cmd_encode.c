@@ -187,10 +187,7 @@ int cmd_encode(int argc, char **argv) {
         CLI_ANNOTATION_SPECS(ao.format, ao),
         CLI_CLIP_SPECS(sampling, interp),
         {0, "json", ARG_FLAG, &json, NULL, "print a JSON summary (videos)"},
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
-        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
-        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
+        CLI_MODEL_RUN_SPECS(vocab, threads, precision, device),
     };
     int rc = args_parse("usage: viclip encode --model FILE (--text TEXT... | --video FILE... | --list ANN | --video-tensor X.npy) --out PATH",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 2, NULL);

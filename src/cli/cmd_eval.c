@@ -74,10 +74,7 @@ int cmd_eval(int argc, char **argv) {
         {0, "test-clips", ARG_INT, &test_clips, "K", "fine-tuned head: temporal views per clip, scores averaged"},
         {0, "test-crops", ARG_INT, &test_crops, "N", "fine-tuned head: spatial crops per view, 1 (whole frame) or 3"},
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object"},
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
-        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
-        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
+        CLI_MODEL_RUN_SPECS(vocab, threads, precision, device),
     };
     int rc = args_parse("usage: viclip eval [retrieval|classify] --model FILE --annotations FILE [--labels FILE] [options]\n\n"
                         "  viclip eval retrieval --model M --annotations A       R@1/5/10 and median rank, both ways\n"

@@ -30,8 +30,8 @@ int cmd_eval_moments(int argc, char **argv) {
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise sentences as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads"},
         CLI_CLIP_SPECS(sampling, interp),
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_VOCAB_SPEC(vocab),
+        CLI_THREADS_SPEC(threads),
     };
     int rc = args_parse("usage: viclip eval moments --model FILE --annotations val_1.json --video-root DIR [--pattern '{id}.mp4']",
                         specs, (int)(sizeof specs / sizeof specs[0]), argc, argv, 3, NULL);

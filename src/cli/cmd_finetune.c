@@ -42,8 +42,8 @@ int cmd_finetune(int argc, char **argv) {
         {0, "test-crops", ARG_INT, &test_crops, "N", "test-time spatial crops per view: 1 (whole frame) or 3"},
         {0, "seed", ARG_U64, &p.seed, "N", "seed of the head init, data order, mixup and drop-path"},
         {0, "log-every", ARG_INT, &p.progress_every, "N", "print progress every N steps"},
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_VOCAB_SPEC(vocab),
+        CLI_THREADS_SPEC(threads),
     };
     int rc = args_parse("usage: viclip finetune --init MODEL --train-data FILE --labels FILE --out DIR [options]\n\n"
                         "Fine-tunes the video tower and a linear classification head (cross-entropy with label\n"

@@ -47,7 +47,7 @@ int cmd_pretrain(int argc, char **argv) {
         {0, "seed", ARG_U64, &p.train.seed, "N", "seed of the init, data order and masks"},
         {0, "log-every", ARG_INT, &p.train.progress_every, "N", "print progress every N steps"},
         {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary (the data set reader tokenises captions)"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_THREADS_SPEC(threads),
         {0, "grad-checkpointing", ARG_FLAG, &p.train.grad_checkpointing, NULL, CLI_GRAD_CHECKPOINTING_HELP " (the tower's and the MAE decoder's blocks)"},
     };
     int rc = args_parse("usage: viclip pretrain --train-data FILE --out DIR [--objective mae|umt [--teacher FILE]] [options]\n\n"

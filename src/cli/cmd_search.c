@@ -89,10 +89,7 @@ int cmd_search(int argc, char **argv) {
         {0, "raw-captions", ARG_FLAG, &raw, NULL, "tokenise queries as written (default: ViCLIP's caption cleaning)"},
         {'j', "workers", ARG_INT, &workers, "N", "video decoding threads (folder of videos)"},
         CLI_CLIP_SPECS(sampling, interp),
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
-        {0, "precision", ARG_STR, &precision, "P", CLI_PRECISION_HELP},
-        {'d', "device", ARG_STR, &device, "D", CLI_DEVICE_HELP},
+        CLI_MODEL_RUN_SPECS(vocab, threads, precision, device),
     };
     arg_str_list queries = {0};
     int rc = args_parse("usage: viclip search --model FILE --index PATH [options] QUERY...", specs,

@@ -20,7 +20,7 @@ int cmd_serve(int argc, char **argv) {
         {0, "timeout", ARG_INT, &o.timeout_s, "SEC", "close connections idle this long"},
         {0, "max-body-kb", ARG_INT, &max_body_kb, "N", "largest request body"},
         {0, "max-k", ARG_INT, &o.max_k, "N", "most results one search may ask for"},
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
+        CLI_VOCAB_SPEC(vocab),
         {'t', "threads", ARG_INT, &threads, "N", "compute threads (default: all cores)"},
     };
     int rc = args_parse("usage: viclip serve --model FILE --index PATH [--host 127.0.0.1] [--port 8080]", specs,

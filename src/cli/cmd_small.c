@@ -15,7 +15,7 @@ int cmd_synth(int argc, char **argv) {
         {0, "frames", ARG_INT, &p.frames, "N", "frames per clip"},
         {0, "size", ARG_INT, &p.size, "N", "frame width and height in pixels"},
         {0, "seed", ARG_U64, &p.seed, "N", "generator seed"},
-        {'t', "threads", ARG_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_THREADS_SPEC(threads),
     };
     arg_str_list pos = {0};
     int rc = args_parse("usage: viclip synth OUT_DIR [options]\n\nWrites clips/*.npy (uint8 [T,S,S,3]), train.jsonl, eval.jsonl, heldout.jsonl,\n"
@@ -45,7 +45,7 @@ int cmd_tokenize(int argc, char **argv) {
     const char *vocab = NULL;
     const arg_spec specs[] = {
         {'c', "context", ARG_INT, &context, "N", "context length (ids are padded with 0 to it)"},
-        {0, "vocab", ARG_STR, &vocab, "FILE", "CLIP BPE vocabulary"},
+        CLI_VOCAB_SPEC(vocab),
     };
     arg_str_list pos = {0};
     int rc = args_parse("usage: viclip tokenize [--context N] TEXT...", specs, 2, argc, argv, 2, &pos);

@@ -5,6 +5,7 @@
 #define VC_CORE_ARENA_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/real.h"
 
@@ -19,6 +20,12 @@ static inline vc_real *vc_arena_take(vc_arena *a, size_t n) {
     size_t off = (a->used + align - 1) / align * align;
     a->used = off + n;
     return (a->base && n) ? a->base + off : NULL;
+}
+
+/* The memory a counted layout (walked with a NULL base) needs, 64-byte aligned as
+ * vc_arena_take's offsets assume; NULL when out of memory. Free with free(). */
+static inline vc_real *vc_arena_alloc(const vc_arena *counted) {
+    return aligned_alloc(64, (counted->used * sizeof(vc_real) + 63) / 64 * 64);
 }
 
 #endif

@@ -36,30 +36,18 @@ int vc_dtype_is_float(vc_dtype dt) {
     return dt == VC_DT_F32 || dt == VC_DT_F16 || dt == VC_DT_BF16 || dt == VC_DT_F64;
 }
 
-static uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static float bits_f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 float vc_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    if (exp == 0x1f) return bits_f32(sign | 0x7f800000 | (mant << 13)); /* Inf / NaN */
-    if (exp != 0) return bits_f32(sign | ((exp + 112) << 23) | (mant << 13));
+    if (exp == 0x1f) return vc_f32_from_bits(sign | 0x7f800000 | (mant << 13)); /* Inf / NaN */
+    if (exp != 0) return vc_f32_from_bits(sign | ((exp + 112) << 23) | (mant << 13));
     /* Zero or subnormal: mant * 2^-24 is exact in float32. */
     float v = (float)mant * (1.0f / 16777216.0f);
     return sign ? -v : v;
 }
 
 uint16_t vc_f32_to_f16(float f) {
-    uint32_t x = f32_bits(f);
+    uint32_t x = vc_f32_bits(f);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
     uint32_t ax = x & 0x7fffffff;
     if (ax > 0x7f800000) /* NaN: keep the top payload bits, force quiet so it cannot become Inf */
@@ -81,10 +69,10 @@ uint16_t vc_f32_to_f16(float f) {
     return (uint16_t)(sign | q);
 }
 
-float vc_bf16_to_f32(uint16_t b) { return bits_f32((uint32_t)b << 16); }
+float vc_bf16_to_f32(uint16_t b) { return vc_f32_from_bits((uint32_t)b << 16); }
 
 uint16_t vc_f32_to_bf16(float f) {
-    uint32_t x = f32_bits(f);
+    uint32_t x = vc_f32_bits(f);
     if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40); /* quiet NaN */
     x += 0x7fff + ((x >> 16) & 1); /* ties to even; overflow carries into Inf correctly */
     return (uint16_t)(x >> 16);

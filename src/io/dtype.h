@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum { VC_DT_F32, VC_DT_F16, VC_DT_BF16, VC_DT_F64, VC_DT_I64, VC_DT_I32, VC_DT_I16, VC_DT_I8, VC_DT_U8, VC_DT_BOOL } vc_dtype;
 /* The dtype of vc_real: training checkpoints keep the model's own precision (F64 in the
@@ -26,6 +27,19 @@ const char *vc_dtype_name(vc_dtype dt);
 int vc_dtype_from_name(const char *name, vc_dtype *out);
 /* 1 for F32, F16, BF16, F64. */
 int vc_dtype_is_float(vc_dtype dt);
+
+/* The bits of a float32 and back (memcpy: no aliasing or union tricks), for the conversions
+ * below and for tests that build exact bit patterns. */
+static inline uint32_t vc_f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static inline float vc_f32_from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
 
 /* Scalar conversions. Narrowing rounds to nearest, ties to even; overflow gives +-Inf;
  * Inf stays Inf and NaN stays NaN (quieted, sign and top payload bits kept). */

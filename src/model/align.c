@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/layernorm.h"
-#include "kernels/linear.h"
 #include "model/filip.h"
 
 enum { LEVEL_GLOBAL, LEVEL_FRAME, LEVEL_LAYERS };
@@ -131,22 +129,14 @@ void vc_frame_align_plan(vc_arena *a, vc_frame_align_acts *acts, const vc_config
     memset(acts, 0, sizeof *acts);
     acts->B = B, acts->T = T, acts->Lt = Lt;
     acts->f_pool = vc_arena_take(a, BT * W);
-    acts->f_ln = vc_arena_take(a, BT * W);
-    acts->f_mean = vc_arena_take(a, BT);
-    acts->f_rstd = vc_arena_take(a, BT);
     acts->f_count = vc_arena_take(a, BT);
-    acts->f_emb = vc_arena_take(a, BT * E);
+    vc_ln_head_plan(a, &acts->frames, (int)BT, W, E, 1);
     acts->d_femb = vc_arena_take(a, BT * E);
-    acts->w_ln = vc_arena_take(a, BL * Wt);
-    acts->w_mean = vc_arena_take(a, BL);
-    acts->w_rstd = vc_arena_take(a, BL);
-    acts->w_emb = vc_arena_take(a, BL * E);
+    vc_ln_head_plan(a, &acts->words, (int)BL, Wt, E, 1);
     acts->d_wemb = vc_arena_take(a, BL * E);
     acts->vmask = take_bytes(a, BT);
     acts->tmask = take_bytes(a, BL);
-    const size_t big = BT * W > BL * Wt ? BT * W : BL * Wt;
-    acts->d_a = vc_arena_take(a, big);
-    acts->d_b = vc_arena_take(a, big);
+    acts->d_pool = vc_arena_take(a, BT * W);
     acts->d_vout = vc_arena_take(a, (size_t)B * (K + 1) * W);
     acts->d_tout = vc_arena_take(a, BL * Wt);
     acts->loss_scratch = vc_arena_take(a, vc_filip_scratch_elems(B, T, Lt, E));
@@ -176,18 +166,17 @@ static void frame_embed(const vc_config *c, const vc_vision_view *p, vc_frame_al
         if (acts->vmask[f])
             for (int k = 0; k < W; k++) acts->f_pool[(size_t)f * W + k] /= acts->f_count[f];
     }
-    vc_layernorm_forward(acts->f_ln, acts->f_mean, acts->f_rstd, acts->f_pool, p->ln_post_w, p->ln_post_b, B * T, W);
-    vc_project_forward(acts->f_emb, acts->f_ln, p->proj, B * T, W, c->embed_dim);
+    const vc_ln_head head = vc_vision_head(p);
+    vc_ln_head_forward(&head, &acts->frames, acts->f_pool, B * T);
 }
 
 /* Per-word embeddings at the positions the tower ran: ln_final and text_projection. */
 static void word_embed(const vc_config *c, const vc_text_view *p, vc_frame_align_acts *acts,
                        const vc_text_acts *txt, int B) {
-    const int Wt = c->text_width, Lw = txt->L;
+    const int Lw = txt->L;
+    const vc_ln_head head = vc_text_head(p);
     acts->Lw = Lw;
-    vc_layernorm_forward(acts->w_ln, acts->w_mean, acts->w_rstd, text_output(c, txt), p->ln_final_w,
-                         p->ln_final_b, B * Lw, Wt);
-    vc_project_forward(acts->w_emb, acts->w_ln, p->proj, B * Lw, Wt, c->embed_dim);
+    vc_ln_head_forward(&head, &acts->words, text_output(c, txt), B * Lw);
     for (int b = 0; b < B; b++)
         for (int i = 0; i < Lw; i++) {
             const int eot = txt->eot[b];
@@ -200,7 +189,7 @@ double vc_frame_align_forward(const vc_config *c, const vc_params_view *p, vc_fr
                               int B, int grads, int text_grads, vc_real *dtemp) {
     frame_embed(c, &p->v, acts, vis, B);
     word_embed(c, &p->t, acts, txt, B);
-    return vc_filip_loss(acts->f_emb, acts->vmask, c->num_frames, acts->w_emb, acts->tmask, acts->Lw, ids, B,
+    return vc_filip_loss(acts->frames.out, acts->vmask, c->num_frames, acts->words.out, acts->tmask, acts->Lw, ids, B,
                          c->embed_dim, p->temp[0], grads ? acts->d_femb : NULL,
                          grads && text_grads ? acts->d_wemb : NULL, grads ? dtemp : NULL, acts->loss_scratch);
 }
@@ -208,30 +197,24 @@ double vc_frame_align_forward(const vc_config *c, const vc_params_view *p, vc_fr
 void vc_frame_align_backward(const vc_config *c, const vc_params_view *p, vc_params_view *g,
                              vc_frame_align_acts *acts, const vc_vision_acts *vis, const vc_text_acts *txt,
                              int B, double scale, int text) {
-    const int T = c->num_frames, W = c->vision_width, Wt = c->text_width, E = c->embed_dim;
+    const int T = c->num_frames, W = c->vision_width, E = c->embed_dim;
     const int K = vis->K, L = K + 1, Lw = acts->Lw;
     const size_t BT = (size_t)B * T, BL = (size_t)B * Lw;
     for (size_t k = 0; k < BT * E; k++) acts->d_femb[k] *= (vc_real)scale;
-    memset(acts->d_a, 0, BT * W * sizeof(vc_real));
-    vc_project_backward(acts->d_a, g->v.proj, acts->d_femb, acts->f_ln, p->v.proj, (int)BT, W, E);
-    memset(acts->d_b, 0, BT * W * sizeof(vc_real));
-    vc_layernorm_backward(acts->d_b, g->v.ln_post_w, g->v.ln_post_b, acts->d_a, acts->f_pool, p->v.ln_post_w,
-                          acts->f_mean, acts->f_rstd, (int)BT, W);
+    const vc_ln_head vhead = vc_vision_head(&p->v), vhead_g = vc_vision_head(&g->v);
+    vc_ln_head_backward(&vhead, &vhead_g, &acts->frames, acts->f_pool, acts->d_femb, acts->d_pool, (int)BT);
     /* the mean's gradient back to each kept patch token of the frame; the class token gets none */
     for (int b = 0; b < B; b++) {
         memset(acts->d_vout + (size_t)b * L * W, 0, (size_t)W * sizeof(vc_real));
         for (int l = 1; l < L; l++) {
             const int j = vis->masked ? vis->keep[(size_t)b * K + l - 1] : l - 1, f = b * T + j % T;
-            const vc_real *src = acts->d_b + (size_t)f * W;
+            const vc_real *src = acts->d_pool + (size_t)f * W;
             vc_real *dst = acts->d_vout + ((size_t)b * L + l) * W;
             for (int k = 0; k < W; k++) dst[k] = src[k] / acts->f_count[f];
         }
     }
     if (!text) return;
     for (size_t k = 0; k < BL * E; k++) acts->d_wemb[k] *= (vc_real)scale;
-    memset(acts->d_a, 0, BL * Wt * sizeof(vc_real));
-    vc_project_backward(acts->d_a, g->t.proj, acts->d_wemb, acts->w_ln, p->t.proj, (int)BL, Wt, E);
-    memset(acts->d_tout, 0, BL * Wt * sizeof(vc_real));
-    vc_layernorm_backward(acts->d_tout, g->t.ln_final_w, g->t.ln_final_b, acts->d_a, text_output(c, txt),
-                          p->t.ln_final_w, acts->w_mean, acts->w_rstd, (int)BL, Wt);
+    const vc_ln_head thead = vc_text_head(&p->t), thead_g = vc_text_head(&g->t);
+    vc_ln_head_backward(&thead, &thead_g, &acts->words, text_output(c, txt), acts->d_wemb, acts->d_tout, (int)BL);
 }

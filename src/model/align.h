@@ -40,12 +40,13 @@ void vc_align_layers_format(const vc_align_weights *w, char *buf, size_t cap);
 typedef struct vc_frame_align_acts {
     int B, T, Lt;                       /* clips, frames, text positions planned (the context) */
     int Lw;                             /* text positions of the last forward (the tower's L) */
-    vc_real *f_pool, *f_ln, *f_mean, *f_rstd, *f_count; /* [B,T,W], [B,T,W], [B*T] x3 */
-    vc_real *f_emb, *d_femb;            /* [B, T, E] */
-    vc_real *w_ln, *w_mean, *w_rstd;    /* [B,Lt,Wt], [B*Lt] x2 */
-    vc_real *w_emb, *d_wemb;            /* [B, Lt, E] (first B*Lw rows used) */
+    vc_real *f_pool, *f_count;          /* [B, T, W], [B*T]: each frame's mean patch token */
+    vc_ln_head_acts frames;             /* ln_post, proj: frames.out [B, T, E] */
+    vc_real *d_femb;                    /* [B, T, E] */
+    vc_ln_head_acts words;              /* ln_final, text_projection: words.out [B, Lt, E] (B*Lw rows used) */
+    vc_real *d_wemb;                    /* [B, Lt, E] */
     unsigned char *vmask, *tmask;       /* [B*T], [B*Lt] valid frames / words */
-    vc_real *d_a, *d_b;                 /* [B * max(T*W, Lt*Wt)] backward scratch */
+    vc_real *d_pool;                    /* [B, T, W] backward: d loss / d f_pool */
     vc_real *d_vout, *d_tout;           /* [B,L,W] [B,Lt,Wt]: gradients w.r.t. the towers' outputs */
     vc_real *loss_scratch;
 } vc_frame_align_acts;

@@ -16,11 +16,10 @@ typedef struct vc_layer_align_acts {
     int B, n;                                   /* clips, heads */
     int layers[VC_ALIGN_MAX_LAYERS];            /* the heads' blocks (the towers' taps point here) */
     vc_real *v_tap, *t_tap;                     /* [n, B, Wv], [n, B, Wt]: tokens the towers copied */
-    vc_real *v_ln, *v_mean, *v_rstd, *v_emb;    /* [n,B,Wv], [n,B], [n,B], [n,B,E] */
-    vc_real *t_ln, *t_mean, *t_rstd, *t_emb;
+    vc_ln_head_acts v[VC_ALIGN_MAX_LAYERS];     /* each head's video side: v[i].out [B, E] */
+    vc_ln_head_acts t[VC_ALIGN_MAX_LAYERS];     /* and text side */
     vc_real *dv, *dt;                           /* [n, B, E] d loss / d embeddings */
     vc_real *v_tap_grad, *t_tap_grad;           /* [n, B, W]: gradients handed back to the towers */
-    vc_real *d_a;                               /* [B, max(Wv, Wt)] */
     vc_real *loss_scratch;
     double loss[VC_ALIGN_MAX_LAYERS];           /* each head's InfoNCE of the last forward, unweighted */
 } vc_layer_align_acts;

@@ -7,8 +7,6 @@
 #include <omp.h>
 
 #include "core/rng.h"
-#include "kernels/layernorm.h"
-#include "kernels/linear.h"
 
 void vc_tube_mask(int32_t *keep, int32_t *masked, int B, int P, int T, int keep_patches,
                   uint64_t seed, uint64_t step) {
@@ -74,17 +72,17 @@ static void mae_table(vc_table_builder *b, const vc_config *c, int D, int depth)
 static void mae_bind(const vc_param_table *t, vc_real *base, int depth, vc_mae_view *v) {
     int k = 0;
 #define NEXT (base + t->info[k++].offset)
-    v->enc_norm_w = NEXT;
-    v->enc_norm_b = NEXT;
-    v->embed_w = NEXT;
-    v->embed_b = NEXT;
+    v->embed.ln_w = NEXT;
+    v->embed.ln_b = NEXT;
+    v->embed.lin_w = NEXT;
+    v->embed.lin_b = NEXT;
     v->mask_token = NEXT;
     v->pos_emb = NEXT;
     for (int l = 0; l < depth; l++) vc_block_view_bind(t, base, &k, &v->blocks[l]);
-    v->norm_w = NEXT;
-    v->norm_b = NEXT;
-    v->head_w = NEXT;
-    v->head_b = NEXT;
+    v->head.ln_w = NEXT;
+    v->head.ln_b = NEXT;
+    v->head.lin_w = NEXT;
+    v->head.lin_b = NEXT;
 #undef NEXT
 }
 
@@ -125,17 +123,17 @@ void vc_mae_decoder_init(vc_mae_decoder *d, uint64_t seed) {
     const vc_config *c = &d->enc;
     const size_t W = (size_t)c->vision_width, D = (size_t)d->width, P3 = 3 * (size_t)c->patch_size * c->patch_size;
     vc_rng r = vc_rng_at(seed, VC_STREAM_INIT, 2, 0);
-    vc_fill_const(d->p.enc_norm_w, W, 1);
-    vc_fill_const(d->p.enc_norm_b, W, 0);
-    vc_fill_normal(d->p.embed_w, D * W, pow((double)W, -0.5), &r);
-    vc_fill_const(d->p.embed_b, D, 0);
+    vc_fill_const(d->p.embed.ln_w, W, 1);
+    vc_fill_const(d->p.embed.ln_b, W, 0);
+    vc_fill_normal(d->p.embed.lin_w, D * W, pow((double)W, -0.5), &r);
+    vc_fill_const(d->p.embed.lin_b, D, 0);
     vc_fill_normal(d->p.mask_token, D, 0.02, &r);
     vc_fill_normal(d->p.pos_emb, (size_t)vc_config_video_tokens(c) * D, 0.02, &r);
     vc_blocks_init(d->p.blocks, d->depth, d->width, &r);
-    vc_fill_const(d->p.norm_w, D, 1);
-    vc_fill_const(d->p.norm_b, D, 0);
-    vc_fill_normal(d->p.head_w, P3 * D, pow((double)D, -0.5), &r);
-    vc_fill_const(d->p.head_b, P3, 0);
+    vc_fill_const(d->p.head.ln_w, D, 1);
+    vc_fill_const(d->p.head.ln_b, D, 0);
+    vc_fill_normal(d->p.head.lin_w, P3 * D, pow((double)D, -0.5), &r);
+    vc_fill_const(d->p.head.lin_b, P3, 0);
 }
 
 /* ---- one step ---- */
@@ -150,26 +148,18 @@ static void work_layout(vc_mae_work *w, const vc_config *c, const vc_mae_decoder
     const size_t W = (size_t)c->vision_width, D = (size_t)d->width, P3 = 3 * (size_t)c->patch_size * c->patch_size;
     vc_vision_plan(a, &w->vis, c, w->B, w->K, w->mode, 0, threads);
     w->enc_tok = vc_arena_take(a, B * K * W);
-    w->enc_ln = vc_arena_take(a, B * K * W);
-    w->enc_mean = vc_arena_take(a, B * K);
-    w->enc_rstd = vc_arena_take(a, B * K);
-    w->vis_emb = vc_arena_take(a, B * K * D);
+    vc_ln_head_plan(a, &w->embed, (int)(B * K), (int)W, (int)D, 1);
     w->dec_in = vc_arena_take(a, B * N * D);
     vc_block_dims dd = {w->B, (int)N, d->width, d->heads, 0};
     vc_blocks_plan(a, w->blocks, d->depth, dd, w->mode, 0, w->dec_in);
     vc_block_scratch_plan(a, &w->scratch, dd, w->mode, threads);
     w->hid = vc_arena_take(a, B * M * D);
-    w->hid_ln = vc_arena_take(a, B * M * D);
-    w->hid_mean = vc_arena_take(a, B * M);
-    w->hid_rstd = vc_arena_take(a, B * M);
-    w->pred = vc_arena_take(a, B * M * P3);
+    vc_ln_head_plan(a, &w->head, (int)(B * M), (int)D, (int)P3, 1);
     w->target = vc_arena_take(a, B * M * P3);
     w->d_pred = vc_arena_take(a, B * M * P3);
     w->d_hid = vc_arena_take(a, B * M * D);
-    w->d_hid_ln = vc_arena_take(a, B * M * D);
     w->d_stream = vc_arena_take(a, B * N * D);
     w->d_vis_emb = vc_arena_take(a, B * K * D);
-    w->d_enc_ln = vc_arena_take(a, B * K * W);
     w->d_enc_tok = vc_arena_take(a, B * K * W);
 }
 
@@ -189,7 +179,7 @@ static int work_plan(vc_mae_work *w, const vc_config *c, const vc_mae_decoder *d
     const int threads = omp_get_max_threads();
     vc_arena count = {NULL, 0};
     work_layout(w, c, d, &count, threads);
-    w->mem = aligned_alloc(64, (count.used * sizeof(vc_real) + 63) / 64 * 64);
+    w->mem = vc_arena_alloc(&count);
     if (!w->mem) goto oom;
     vc_arena real = {w->mem, 0};
     work_layout(w, c, d, &real, threads);
@@ -225,7 +215,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
                        d->enc.vision_width, vc_config_video_tokens(&d->enc), d->enc.patch_size);
     if (check_masks(c, keep, masked, B, K, err) || work_plan(w, c, d, B, K, vc_model_training_acts(m), err)) return -1;
     if (backward && !m->grads) return vc_fail(err, "MAE backward: the model's gradients are not enabled");
-    const int M = w->M, N = K + M, W = c->vision_width, D = d->width;
+    const int M = w->M, N = K + M, D = d->width;
     const int pp = c->patch_size * c->patch_size, P3 = 3 * pp;
     const size_t BK = (size_t)B * K, BM = (size_t)B * M;
     memcpy(w->keep, keep, BK * sizeof *keep);
@@ -234,14 +224,13 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
     /* encoder on the visible tokens; its patch tokens (not the class token) go to the decoder */
     vc_vision_forward(c, &m->p.v, &w->vis, video, B, keep, NULL, 0, 0, 0);
     vc_vision_patch_tokens(c, &w->vis, w->enc_tok, B);
-    vc_layernorm_forward(w->enc_ln, w->enc_mean, w->enc_rstd, w->enc_tok, d->p.enc_norm_w, d->p.enc_norm_b, (int)BK, W);
-    vc_linear_forward(&vc_matmul_fp32, w->vis_emb, w->enc_ln, d->p.embed_w, d->p.embed_b, (int)BK, W, D);
+    vc_ln_head_forward(&d->p.embed, &w->embed, w->enc_tok, (int)BK);
     /* decoder input in token order: visible tokens' embeddings, the mask token elsewhere */
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
         vc_real *x = w->dec_in + (size_t)b * N * D;
         for (int k = 0; k < K; k++)
-            memcpy(x + (size_t)keep[(size_t)b * K + k] * D, w->vis_emb + ((size_t)b * K + k) * D, (size_t)D * sizeof(vc_real));
+            memcpy(x + (size_t)keep[(size_t)b * K + k] * D, w->embed.out + ((size_t)b * K + k) * D, (size_t)D * sizeof(vc_real));
         for (int i = 0; i < M; i++)
             memcpy(x + (size_t)masked[(size_t)b * M + i] * D, d->p.mask_token, (size_t)D * sizeof(vc_real));
         for (size_t i = 0; i < (size_t)N * D; i++) x[i] += d->p.pos_emb[i];
@@ -256,20 +245,15 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
         for (int i = 0; i < M; i++)
             memcpy(w->hid + ((size_t)b * M + i) * D, inp + ((size_t)b * N + masked[(size_t)b * M + i]) * D,
                    (size_t)D * sizeof(vc_real));
-    vc_layernorm_forward(w->hid_ln, w->hid_mean, w->hid_rstd, w->hid, d->p.norm_w, d->p.norm_b, (int)BM, D);
-    vc_linear_forward(&vc_matmul_fp32, w->pred, w->hid_ln, d->p.head_w, d->p.head_b, (int)BM, D, P3);
+    vc_ln_head_forward(&d->p.head, &w->head, w->hid, (int)BM);
     vc_vision_gather_patches(c, w->target, video, masked, B, M);
     vc_patch_normalize(w->target, BM, pp);
-    *loss = vc_mse_loss(w->pred, w->target, BM * P3, backward ? w->d_pred : NULL);
+    *loss = vc_mse_loss(w->head.out, w->target, BM * P3, backward ? w->d_pred : NULL);
     if (!backward) return 0;
 
     const vc_real s = (vc_real)grad_scale;
     for (size_t i = 0; i < BM * P3; i++) w->d_pred[i] *= s;
-    memset(w->d_hid_ln, 0, BM * D * sizeof(vc_real));
-    vc_linear_backward(&vc_matmul_fp32, w->d_hid_ln, d->g.head_w, d->g.head_b, w->d_pred, w->hid_ln, d->p.head_w, (int)BM, D, P3);
-    memset(w->d_hid, 0, BM * D * sizeof(vc_real));
-    vc_layernorm_backward(w->d_hid, d->g.norm_w, d->g.norm_b, w->d_hid_ln, w->hid, d->p.norm_w, w->hid_mean,
-                          w->hid_rstd, (int)BM, D);
+    vc_ln_head_backward(&d->p.head, &d->g.head, &w->head, w->hid, w->d_pred, w->d_hid, (int)BM);
     memset(w->d_stream, 0, (size_t)B * N * D * sizeof(vc_real));
     for (int b = 0; b < B; b++)
         for (int i = 0; i < M; i++)
@@ -289,11 +273,7 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
         for (int k = 0; k < K; k++)
             memcpy(w->d_vis_emb + ((size_t)b * K + k) * D, dx + (size_t)keep[(size_t)b * K + k] * D, (size_t)D * sizeof(vc_real));
     }
-    memset(w->d_enc_ln, 0, BK * W * sizeof(vc_real));
-    vc_linear_backward(&vc_matmul_fp32, w->d_enc_ln, d->g.embed_w, d->g.embed_b, w->d_vis_emb, w->enc_ln, d->p.embed_w, (int)BK, W, D);
-    memset(w->d_enc_tok, 0, BK * W * sizeof(vc_real));
-    vc_layernorm_backward(w->d_enc_tok, d->g.enc_norm_w, d->g.enc_norm_b, w->d_enc_ln, w->enc_tok, d->p.enc_norm_w,
-                          w->enc_mean, w->enc_rstd, (int)BK, W);
+    vc_ln_head_backward(&d->p.embed, &d->g.embed, &w->embed, w->enc_tok, w->d_vis_emb, w->d_enc_tok, (int)BK);
     vc_vision_backward_patch_tokens(c, &m->p.v, &m->g.v, &w->vis, w->d_enc_tok, B);
     return 0;
 }

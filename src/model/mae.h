@@ -25,13 +25,11 @@ void vc_patch_normalize(vc_real *patches, size_t N, int pp);
 double vc_mse_loss(const vc_real *pred, const vc_real *target, size_t n, vc_real *dpred);
 
 typedef struct vc_mae_view {
-    vc_real *enc_norm_w, *enc_norm_b; /* [W] LayerNorm of the encoder's output tokens */
-    vc_real *embed_w, *embed_b;       /* [D, W], [D] encoder width -> decoder width */
+    vc_ln_head embed;                 /* enc_norm [W] on the encoder's output tokens, embed [D, W] + [D] */
     vc_real *mask_token;              /* [D] */
     vc_real *pos_emb;                 /* [N, D] one per patch token n*T + t */
     vc_block_view *blocks;            /* [depth] */
-    vc_real *norm_w, *norm_b;         /* [D] */
-    vc_real *head_w, *head_b;         /* [3*p*p, D], [3*p*p] pixels of one patch */
+    vc_ln_head head;                  /* norm [D], head [3*p*p, D] + [3*p*p]: pixels of one patch */
 } vc_mae_view;
 
 typedef struct vc_mae_decoder {
@@ -56,14 +54,15 @@ typedef struct vc_mae_work {
     int32_t *ints;        /* keep [B*K] for the encoder, then keep and masked copies */
     int32_t *keep, *masked;
     vc_vision_acts vis;
-    vc_real *enc_tok, *enc_ln, *enc_mean, *enc_rstd; /* [B*K, W], [B*K, W], [B*K], [B*K] */
-    vc_real *vis_emb;                                /* [B*K, D] */
+    vc_real *enc_tok;                                /* [B*K, W] the encoder's visible tokens */
+    vc_ln_head_acts embed;                           /* embed.out [B*K, D] */
     vc_real *dec_in;                                 /* [B, N, D] */
     vc_block_acts *blocks;
     vc_block_scratch scratch;
-    vc_real *hid, *hid_ln, *hid_mean, *hid_rstd;     /* hidden positions: [B*M, D] ... */
-    vc_real *pred, *target, *d_pred;                 /* [B*M, 3pp] */
-    vc_real *d_hid, *d_hid_ln, *d_stream, *d_vis_emb, *d_enc_ln, *d_enc_tok;
+    vc_real *hid;                                    /* [B*M, D] the decoder at the hidden positions */
+    vc_ln_head_acts head;                            /* head.out [B*M, 3pp]: the prediction */
+    vc_real *target, *d_pred;                        /* [B*M, 3pp] */
+    vc_real *d_hid, *d_stream, *d_vis_emb, *d_enc_tok;
 } vc_mae_work;
 
 void vc_mae_work_free(vc_mae_work *w);
@@ -78,6 +77,6 @@ int vc_mae_step(vc_mae_work *w, vc_model *m, vc_mae_decoder *d, const vc_real *v
 
 /* The reconstruction of the last step: pred [B*M, 3pp] (normalised pixels of the hidden
  * patches, in `masked` order), and its target. */
-static inline const vc_real *vc_mae_prediction(const vc_mae_work *w) { return w->pred; }
+static inline const vc_real *vc_mae_prediction(const vc_mae_work *w) { return w->head.out; }
 
 #endif

@@ -209,8 +209,7 @@ static int workspace_plan(vc_model *m, vc_workspace *w, int Bv, int Bt, int K, i
     vc_arena count = {NULL, 0};
     workspace_layout(m, w, &count);
     w->elems = count.used;
-    /* 64-byte aligned so vc_arena_take's offsets give aligned pointers */
-    w->mem = aligned_alloc(64, (w->elems * sizeof(vc_real) + 63) / 64 * 64);
+    w->mem = vc_arena_alloc(&count);
     if (!w->mem) goto oom;
     vc_arena real_arena = {w->mem, 0};
     workspace_layout(m, w, &real_arena);
@@ -279,7 +278,7 @@ int vc_model_encode_video(vc_model *m, const vc_real *video, int N, vc_real *out
         }
         use_precision(m, &m->infer);
         vc_vision_forward(c, &m->p.v, &m->infer.vis, video + (size_t)n0 * clip, B, NULL, NULL, 0, 0, 0);
-        memcpy(out + (size_t)n0 * c->embed_dim, m->infer.vis.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
+        memcpy(out + (size_t)n0 * c->embed_dim, m->infer.vis.head.out, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
     return check_embeddings(out, N, c->embed_dim, "video", err);
 }
@@ -300,7 +299,7 @@ int vc_model_encode_text(vc_model *m, const int32_t *tokens, int N, vc_real *out
         }
         use_precision(m, &m->infer);
         vc_text_forward(c, &m->p.t, &m->infer.txt, tokens + (size_t)n0 * c->context_length, B);
-        memcpy(out + (size_t)n0 * c->embed_dim, m->infer.txt.emb, (size_t)B * c->embed_dim * sizeof(vc_real));
+        memcpy(out + (size_t)n0 * c->embed_dim, m->infer.txt.head.out, (size_t)B * c->embed_dim * sizeof(vc_real));
     }
     return check_embeddings(out, N, c->embed_dim, "text", err);
 }
@@ -360,7 +359,7 @@ static int step_towers(vc_model *m, const vc_step_inputs *in, vc_error *err) {
 static int step_forward(vc_model *m, const vc_step_inputs *in, int training, double *loss, vc_error *err) {
     if (step_towers(m, in, err)) return -1;
     vc_workspace *w = &m->train;
-    w->loss_global = vc_contrastive_loss(w->vis.emb, w->txt.emb, in->ids, in->B, m->cfg.embed_dim, m->p.temp[0],
+    w->loss_global = vc_contrastive_loss(w->vis.head.out, w->txt.head.out, in->ids, in->B, m->cfg.embed_dim, m->p.temp[0],
                                          training ? w->dv : NULL, training ? w->dt : NULL,
                                          training ? &w->dtemp_value : NULL, w->loss_scratch);
     w->loss_frame = 0;
@@ -386,8 +385,8 @@ static int step_forward(vc_model *m, const vc_step_inputs *in, int training, dou
 int vc_model_step_embeddings(vc_model *m, const vc_step_inputs *in, vc_real *v_emb, vc_real *t_emb, vc_error *err) {
     if (vc_model_enable_grads(m, err) || step_towers(m, in, err)) return -1;
     const size_t BE = (size_t)in->B * m->cfg.embed_dim;
-    memcpy(v_emb, m->train.vis.emb, BE * sizeof *v_emb);
-    memcpy(t_emb, m->train.txt.emb, BE * sizeof *t_emb);
+    memcpy(v_emb, m->train.vis.head.out, BE * sizeof *v_emb);
+    memcpy(t_emb, m->train.txt.head.out, BE * sizeof *t_emb);
     return 0;
 }
 
@@ -481,7 +480,7 @@ int vc_model_video_forward_train(vc_model *m, const vc_step_inputs *in, vc_real 
     vc_workspace *w = &m->train;
     use_precision(m, w);
     vc_vision_forward(&m->cfg, &m->p.v, &w->vis, in->video, in->B, NULL, in->drop_rates, in->seed, in->step, in->row0);
-    memcpy(v_emb, w->vis.emb, (size_t)in->B * m->cfg.embed_dim * sizeof *v_emb);
+    memcpy(v_emb, w->vis.head.out, (size_t)in->B * m->cfg.embed_dim * sizeof *v_emb);
     return 0;
 }
 

@@ -147,6 +147,13 @@ void vc_block_view_bind(const vc_param_table *t, vc_real *base, int *k, vc_block
     b->proj_b = at(t, base, k);
 }
 
+/* An alignment head's side: ln.weight, ln.bias, proj, in the table's order. */
+static void bind_ln_head(const vc_param_table *t, vc_real *base, int *k, vc_ln_head *h) {
+    h->ln_w = at(t, base, k);
+    h->ln_b = at(t, base, k);
+    h->proj = at(t, base, k);
+}
+
 int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *base,
                         vc_params_view *v, vc_error *err) {
     memset(v, 0, sizeof *v);
@@ -184,12 +191,8 @@ int vc_params_view_bind(const vc_config *c, const vc_param_table *t, vc_real *ba
     for (int h = 0; h < v->n_heads; h++) {
         vc_align_head_view *a = &v->heads[h];
         a->layer = vc_param_head_layer(t->info[k].name);
-        a->v_ln_w = at(t, base, &k);
-        a->v_ln_b = at(t, base, &k);
-        a->v_proj = at(t, base, &k);
-        a->t_ln_w = at(t, base, &k);
-        a->t_ln_b = at(t, base, &k);
-        a->t_proj = at(t, base, &k);
+        bind_ln_head(t, base, &k, &a->v);
+        bind_ln_head(t, base, &k, &a->t);
     }
     return 0;
 }

@@ -40,6 +40,16 @@ typedef struct vc_block_view {
     vc_real *proj_w, *proj_b; /* [W, 4W], [W] */
 } vc_block_view;
 
+/* A LayerNorm + projection head (model/ln_head.h): the towers' ln_post + proj and ln_final +
+ * text_projection, the layer-level alignment heads, the UMT student head, the MAE decoder's
+ * input embedding and pixel head. The projection is CLIP's [W, E] matrix (out = x @ proj, no
+ * bias) or an nn.Linear weight [E, W] with an optional bias [E]: exactly one of proj, lin_w. */
+typedef struct vc_ln_head {
+    vc_real *ln_w, *ln_b;   /* [W] */
+    vc_real *proj;          /* [W, E] */
+    vc_real *lin_w, *lin_b; /* [E, W], [E] (or NULL: no bias) */
+} vc_ln_head;
+
 typedef struct vc_vision_view {
     vc_real *conv1;         /* [W, 3, 1, p, p] == [W, 3*p*p] */
     vc_real *class_emb;     /* [W] */
@@ -66,9 +76,16 @@ typedef struct vc_text_view {
  * and text_encoder.align_layers.<layer>.{...}, and never used by encoding or evaluation. */
 typedef struct vc_align_head_view {
     int layer;                          /* 1-based block index, the same in both towers */
-    vc_real *v_ln_w, *v_ln_b, *v_proj;  /* [Wv], [Wv], [Wv, E] */
-    vc_real *t_ln_w, *t_ln_b, *t_proj;  /* [Wt], [Wt], [Wt, E] */
+    vc_ln_head v, t;                    /* ln [Wv], proj [Wv, E]; ln [Wt], proj [Wt, E] */
 } vc_align_head_view;
+
+/* The towers' own heads as vc_ln_head: ln_post + proj, ln_final + text_projection. */
+static inline vc_ln_head vc_vision_head(const vc_vision_view *v) {
+    return (vc_ln_head){v->ln_post_w, v->ln_post_b, v->proj, NULL, NULL};
+}
+static inline vc_ln_head vc_text_head(const vc_text_view *v) {
+    return (vc_ln_head){v->ln_final_w, v->ln_final_b, v->proj, NULL, NULL};
+}
 
 typedef struct vc_params_view {
     vc_vision_view v;

@@ -2,9 +2,6 @@
 
 #include <string.h>
 
-#include "kernels/layernorm.h"
-#include "kernels/linear.h"
-
 void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc_acts_mode mode,
                   int max_threads) {
     const int training = mode != VC_ACTS_INFERENCE;
@@ -23,14 +20,8 @@ void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc
     vc_blocks_plan(a, blocks, c->text_layers, d, mode, 0, acts->embed);
     vc_block_scratch_plan(a, &acts->scratch, d, mode, max_threads);
     acts->pooled = vc_arena_take(a, B * W);
-    acts->pooled_ln = vc_arena_take(a, B * W);
-    acts->pooled_mean = vc_arena_take(a, B);
-    acts->pooled_rstd = vc_arena_take(a, B);
-    acts->emb = vc_arena_take(a, (size_t)B * c->embed_dim);
-    if (training) {
-        acts->d_stream = vc_arena_take(a, B * L * W);
-        acts->d_pooled = vc_arena_take(a, B * W);
-    }
+    vc_ln_head_plan(a, &acts->head, B, (int)W, c->embed_dim, training);
+    if (training) acts->d_stream = vc_arena_take(a, B * L * W);
 }
 
 int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_error *err) {
@@ -44,21 +35,13 @@ int vc_text_check_tokens(const vc_config *c, const int32_t *tokens, int B, vc_er
     return 0;
 }
 
-/* Where sequence b's EOT row is in a block output of L positions per sequence, or of the EOT
- * rows alone (pooled). */
+/* Where sequence b's EOT row is in a block output of L positions per sequence (sequences L*W
+ * apart, the EOT eot[b] rows in), or of the EOT rows alone (pooled: W apart), in the layer taps'
+ * terms (stride, rows). */
+static size_t eot_stride(int L, int W, int pooled) { return pooled ? (size_t)W : (size_t)L * W; }
+static const int32_t *eot_rows(const vc_text_acts *acts, int pooled) { return pooled ? NULL : acts->eot; }
 static size_t eot_offset(const vc_text_acts *acts, int b, int L, int W, int pooled) {
-    return pooled ? (size_t)b * W : ((size_t)b * L + acts->eot[b]) * W;
-}
-
-/* Adds the layer-level heads' gradients for the EOT rows after block `layer` (1-based) into d. */
-static void add_tap_grads(const vc_text_acts *acts, vc_real *d, int layer, int B, int L, int W, int pooled) {
-    for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
-        if (acts->taps.layers[i] == layer)
-            for (int b = 0; b < B; b++) {
-                const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
-                vc_real *dst = d + eot_offset(acts, b, L, W, pooled);
-                for (int k = 0; k < W; k++) dst[k] += src[k];
-            }
+    return vc_layer_tap_offset(eot_stride(L, W, pooled), eot_rows(acts, pooled), b, W);
 }
 
 void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *acts,
@@ -97,17 +80,12 @@ void vc_text_forward(const vc_config *c, const vc_text_view *p, vc_text_acts *ac
             vc_block_forward(&p->blocks[l], &acts->blocks[l], &acts->scratch, inp, d);
         }
         inp = acts->blocks[l].out;
-        for (int i = 0; i < acts->taps.n; i++)
-            if (acts->taps.layers[i] == l + 1)
-                for (int b = 0; b < B; b++)
-                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + eot_offset(acts, b, L, W, pooled),
-                           W * sizeof(vc_real));
+        vc_layer_taps_copy(&acts->taps, l + 1, inp, eot_stride(L, W, pooled), eot_rows(acts, pooled), B, W);
     }
     for (int b = 0; b < B; b++)
         memcpy(acts->pooled + (size_t)b * W, inp + eot_offset(acts, b, L, W, pooled), W * sizeof(vc_real));
-    vc_layernorm_forward(acts->pooled_ln, acts->pooled_mean, acts->pooled_rstd, acts->pooled,
-                         p->ln_final_w, p->ln_final_b, B, W);
-    vc_project_forward(acts->emb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
+    const vc_ln_head head = vc_text_head(p);
+    vc_ln_head_forward(&head, &acts->head, acts->pooled, B);
 }
 
 void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g,
@@ -118,18 +96,15 @@ void vc_text_backward(const vc_config *c, const vc_text_view *p, vc_text_view *g
 void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_text_view *g,
                                   vc_text_acts *acts, const vc_real *demb, const vc_real *d_out, int B) {
     const int W = c->text_width, L = acts->L, ctx = c->context_length; /* L: positions run */
-    memset(acts->d_pooled, 0, (size_t)B * W * sizeof(vc_real));
-    vc_project_backward(acts->d_pooled, g->proj, demb, acts->pooled_ln, p->proj, B, W, c->embed_dim);
     vc_real *d_in = acts->scratch.d_ln; /* [B, W] */
-    memset(d_in, 0, (size_t)B * W * sizeof(vc_real));
-    vc_layernorm_backward(d_in, g->ln_final_w, g->ln_final_b, acts->d_pooled, acts->pooled,
-                          p->ln_final_w, acts->pooled_mean, acts->pooled_rstd, B, W);
+    const vc_ln_head head = vc_text_head(p), head_g = vc_text_head(g);
+    vc_ln_head_backward(&head, &head_g, &acts->head, acts->pooled, demb, d_in, B);
     vc_block_dims d = {B, L, W, c->text_heads, 1};
     int top = c->text_layers;
     if (acts->pooled_last) { /* d_out is NULL: nothing read the other positions */
-        vc_real *d_rows = acts->d_pooled; /* read by ln_final's backward, free now; scratch is not */
+        vc_real *d_rows = acts->head.d_ln; /* the head's scratch, free now; the blocks' is not */
         memcpy(d_rows, d_in, (size_t)B * W * sizeof(vc_real));
-        add_tap_grads(acts, d_rows, top, B, L, W, 1);
+        vc_layer_taps_add_grads(&acts->taps, top, d_rows, eot_stride(L, W, 1), eot_rows(acts, 1), B, W);
         top--;
         vc_block_backward_pooled(&p->blocks[top], &g->blocks[top], &acts->blocks[top], &acts->scratch,
                                  top ? acts->blocks[top - 1].out : acts->embed, d_rows, acts->d_stream, d,
@@ -144,7 +119,7 @@ void vc_text_backward_with_tokens(const vc_config *c, const vc_text_view *p, vc_
     }
     for (int l = top - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->embed;
-        add_tap_grads(acts, acts->d_stream, l + 1, B, L, W, 0);
+        vc_layer_taps_add_grads(&acts->taps, l + 1, acts->d_stream, eot_stride(L, W, 0), eot_rows(acts, 0), B, W);
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
     }

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "model/ln_head.h"
 #include "model/transformer.h"
 
 typedef struct vc_text_acts {
@@ -19,10 +20,10 @@ typedef struct vc_text_acts {
     vc_real *embed;     /* [B, L, W] */
     vc_block_acts *blocks;
     vc_block_scratch scratch;
-    vc_real *pooled, *pooled_ln, *pooled_mean, *pooled_rstd; /* [B, W] ... */
-    vc_real *emb;       /* [B, E] */
+    vc_real *pooled;    /* [B, W] the EOT token after the last block */
+    vc_ln_head_acts head; /* ln_final, text_projection: head.out [B, E] is the embedding */
     vc_layer_taps taps; /* EOT tokens at intermediate blocks (none when planned) */
-    vc_real *d_stream, *d_pooled;
+    vc_real *d_stream;
 } vc_text_acts;
 
 void vc_text_plan(vc_arena *a, vc_text_acts *acts, const vc_config *c, int B, vc_acts_mode mode,

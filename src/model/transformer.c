@@ -236,3 +236,22 @@ void vc_drop_path_sample(vc_real *scale, int B, int row0, double rate, unsigned 
                 (rate <= 0) ? 1 : (vc_rng_uniform(&r) < keep ? (vc_real)(1.0 / keep) : 0);
     }
 }
+
+void vc_layer_taps_copy(const vc_layer_taps *t, int layer, const vc_real *out, size_t stride, const int32_t *rows,
+                        int B, int W) {
+    for (int i = 0; i < t->n; i++)
+        if (t->layers[i] == layer)
+            for (int b = 0; b < B; b++)
+                memcpy(t->out + ((size_t)i * B + b) * W, out + vc_layer_tap_offset(stride, rows, b, W), W * sizeof(vc_real));
+}
+
+void vc_layer_taps_add_grads(const vc_layer_taps *t, int layer, vc_real *d, size_t stride, const int32_t *rows,
+                             int B, int W) {
+    for (int i = 0; t->grad && i < t->n; i++)
+        if (t->layers[i] == layer)
+            for (int b = 0; b < B; b++) {
+                const vc_real *src = t->grad + ((size_t)i * B + b) * W;
+                vc_real *dst = d + vc_layer_tap_offset(stride, rows, b, W);
+                for (int k = 0; k < W; k++) dst[k] += src[k];
+            }
+}

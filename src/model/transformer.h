@@ -60,6 +60,18 @@ typedef struct vc_layer_taps {
     const vc_real *grad;
 } vc_layer_taps;
 
+/* A tower's tapped token of sequence b lies in a block output at b * stride elements, plus
+ * rows[b] rows of W when rows is given (the text tower's EOT positions). After block `layer`
+ * (1-based): the forward copies those tokens into the taps that read that block; the backward
+ * adds those taps' gradients into d at the same tokens. */
+static inline size_t vc_layer_tap_offset(size_t stride, const int32_t *rows, int b, int W) {
+    return (size_t)b * stride + (rows ? (size_t)rows[b] * W : 0);
+}
+void vc_layer_taps_copy(const vc_layer_taps *t, int layer, const vc_real *out, size_t stride, const int32_t *rows,
+                        int B, int W);
+void vc_layer_taps_add_grads(const vc_layer_taps *t, int layer, vc_real *d, size_t stride, const int32_t *rows,
+                             int B, int W);
+
 typedef struct vc_block_dims {
     int B, L, W, H;
     int causal;

@@ -8,8 +8,6 @@
 
 #include "core/rng.h"
 #include "kernels/attention.h"
-#include "kernels/layernorm.h"
-#include "kernels/linear.h"
 
 double vc_umt_align_loss(vc_umt_loss kind, const vc_real *s, const vc_real *t, int n, int E, vc_real *ds) {
     double total = 0;
@@ -84,10 +82,8 @@ static void teacher_layout(vc_umt_teacher *t, vc_arena *a, int B) {
      * keeps them (its shared set holds the last block after the forward) at the memory of one
      * block plus each block's output, where a training plan would keep every block's. */
     vc_vision_plan(a, &t->acts, c, (int)F, (int)P, VC_ACTS_RECOMPUTE, 0, omp_get_max_threads());
-    t->ln = vc_arena_take(a, F * P * W);
-    t->mean = vc_arena_take(a, F * P);
-    t->rstd = vc_arena_take(a, F * P);
-    t->features = vc_arena_take(a, F * P * (size_t)c->embed_dim);
+    t->tokens = vc_arena_take(a, F * P * W);
+    vc_ln_head_plan(a, &t->head, (int)(F * P), (int)W, c->embed_dim, 0);
     t->attention = vc_arena_take(a, F * P);
 }
 
@@ -99,7 +95,7 @@ int vc_umt_teacher_forward(vc_umt_teacher *t, const vc_real *video, int B, vc_er
         t->acts.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
         vc_arena count = {NULL, 0};
         teacher_layout(t, &count, B);
-        t->mem = t->acts.blocks ? aligned_alloc(64, (count.used * sizeof(vc_real) + 63) / 64 * 64) : NULL;
+        t->mem = t->acts.blocks ? vc_arena_alloc(&count) : NULL;
         if (!t->mem) return vc_fail(err, "out of memory for the UMT teacher on %d clips of %d frames", B, t->T);
         vc_arena real = {t->mem, 0};
         teacher_layout(t, &real, B);
@@ -108,11 +104,9 @@ int vc_umt_teacher_forward(vc_umt_teacher *t, const vc_real *video, int B, vc_er
     const int F = B * t->T, P = vc_config_patches(c), W = c->vision_width, L = P + 1, H = c->vision_heads;
     /* [B, T, 3, H, W] is [B*T, 1, 3, H, W]: every frame a one-frame clip */
     vc_vision_forward(c, &t->frame_model->p.v, &t->acts, video, F, NULL, NULL, 0, 0, 0);
-    const vc_real *out = vc_vision_output_tokens(c, &t->acts);
-    for (int f = 0; f < F; f++)
-        vc_layernorm_forward(t->ln + (size_t)f * P * W, t->mean + (size_t)f * P, t->rstd + (size_t)f * P,
-                             out + ((size_t)f * L + 1) * W, t->frame_model->p.v.ln_post_w, t->frame_model->p.v.ln_post_b, P, W);
-    vc_project_forward(t->features, t->ln, t->frame_model->p.v.proj, F * P, W, c->embed_dim);
+    vc_vision_patch_tokens(c, &t->acts, t->tokens, F);
+    const vc_ln_head head = vc_vision_head(&t->frame_model->p.v);
+    vc_ln_head_forward(&head, &t->head, t->tokens, F * P);
     /* the class token's attention in the last block, recomputed from its q/k and log-sum-exp */
     const vc_block_acts *last = &t->acts.blocks[c->vision_layers - 1];
     vc_real *probs = malloc((size_t)F * H * L * sizeof *probs); /* [F, H, L] */
@@ -189,8 +183,8 @@ vc_umt_head *vc_umt_head_new(int W, int E, vc_error *err) {
     if (!h->params || !h->grads) goto oom;
     vc_real *v[4], *g[4];
     for (int i = 0; i < 4; i++) v[i] = h->params + h->table.info[i].offset, g[i] = h->grads + h->table.info[i].offset;
-    h->norm_w = v[0], h->norm_b = v[1], h->proj_w = v[2], h->proj_b = v[3];
-    h->g_norm_w = g[0], h->g_norm_b = g[1], h->g_proj_w = g[2], h->g_proj_b = g[3];
+    h->p = (vc_ln_head){v[0], v[1], NULL, v[2], v[3]};
+    h->g = (vc_ln_head){g[0], g[1], NULL, g[2], g[3]};
     return h;
 oom:
     vc_umt_head_free(h);
@@ -200,10 +194,10 @@ oom:
 
 void vc_umt_head_init(vc_umt_head *h, uint64_t seed) {
     vc_rng r = vc_rng_at(seed, VC_STREAM_INIT, 3, 0);
-    vc_fill_const(h->norm_w, (size_t)h->W, 1);
-    vc_fill_const(h->norm_b, (size_t)h->W, 0);
-    vc_fill_normal(h->proj_w, (size_t)h->E * h->W, pow((double)h->W, -0.5), &r);
-    vc_fill_const(h->proj_b, (size_t)h->E, 0);
+    vc_fill_const(h->p.ln_w, (size_t)h->W, 1);
+    vc_fill_const(h->p.ln_b, (size_t)h->W, 0);
+    vc_fill_normal(h->p.lin_w, (size_t)h->E * h->W, pow((double)h->W, -0.5), &r);
+    vc_fill_const(h->p.lin_b, (size_t)h->E, 0);
 }
 
 /* ---- one step ---- */
@@ -217,13 +211,9 @@ static void work_layout(vc_umt_work *w, const vc_config *c, int E, vc_arena *a) 
     const size_t n = (size_t)w->B * w->K, W = (size_t)c->vision_width;
     vc_vision_plan(a, &w->vis, c, w->B, w->K, w->mode, 0, omp_get_max_threads());
     w->tok = vc_arena_take(a, n * W);
-    w->ln = vc_arena_take(a, n * W);
-    w->mean = vc_arena_take(a, n);
-    w->rstd = vc_arena_take(a, n);
-    w->out = vc_arena_take(a, n * E);
+    vc_ln_head_plan(a, &w->head, (int)n, (int)W, E, 1);
     w->target = vc_arena_take(a, n * E);
     w->d_out = vc_arena_take(a, n * E);
-    w->d_ln = vc_arena_take(a, n * W);
     w->d_tok = vc_arena_take(a, n * W);
 }
 
@@ -250,7 +240,7 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
         w->vis.blocks = calloc((size_t)c->vision_layers, sizeof(vc_block_acts));
         vc_arena count = {NULL, 0};
         work_layout(w, c, E, &count);
-        w->mem = w->keep && w->vis.blocks ? aligned_alloc(64, (count.used * sizeof(vc_real) + 63) / 64 * 64) : NULL;
+        w->mem = w->keep && w->vis.blocks ? vc_arena_alloc(&count) : NULL;
         if (!w->mem) {
             vc_umt_work_free(w);
             return vc_fail(err, "out of memory planning a UMT step (%d clips, %d visible tokens)", B, K);
@@ -266,19 +256,15 @@ int vc_umt_step(vc_umt_work *w, vc_model *m, vc_umt_head *h, const vc_umt_teache
     for (int b = 0; b < B; b++) {
         for (int k = 0; k < K; k++) { /* token n*T + f <-> the teacher's frame f, patch n */
             const int j = keep[(size_t)b * K + k], f = j % T, p = j / T;
-            memcpy(w->target + ((size_t)b * K + k) * E, t->features + (((size_t)b * T + f) * P + p) * E, (size_t)E * sizeof(vc_real));
+            memcpy(w->target + ((size_t)b * K + k) * E, t->head.out + (((size_t)b * T + f) * P + p) * E, (size_t)E * sizeof(vc_real));
         }
     }
-    vc_layernorm_forward(w->ln, w->mean, w->rstd, w->tok, h->norm_w, h->norm_b, (int)n, W);
-    vc_linear_forward(&vc_matmul_fp32, w->out, w->ln, h->proj_w, h->proj_b, (int)n, W, E);
-    *loss = vc_umt_align_loss(kind, w->out, w->target, (int)n, E, backward ? w->d_out : NULL);
+    vc_ln_head_forward(&h->p, &w->head, w->tok, (int)n);
+    *loss = vc_umt_align_loss(kind, w->head.out, w->target, (int)n, E, backward ? w->d_out : NULL);
     if (!backward) return 0;
     const vc_real s = (vc_real)grad_scale;
     for (size_t i = 0; i < n * E; i++) w->d_out[i] *= s;
-    memset(w->d_ln, 0, n * W * sizeof(vc_real));
-    vc_linear_backward(&vc_matmul_fp32, w->d_ln, h->g_proj_w, h->g_proj_b, w->d_out, w->ln, h->proj_w, (int)n, W, E);
-    memset(w->d_tok, 0, n * W * sizeof(vc_real));
-    vc_layernorm_backward(w->d_tok, h->g_norm_w, h->g_norm_b, w->d_ln, w->tok, h->norm_w, w->mean, w->rstd, (int)n, W);
+    vc_ln_head_backward(&h->p, &h->g, &w->head, w->tok, w->d_out, w->d_tok, (int)n);
     vc_vision_backward_patch_tokens(c, &m->p.v, &m->g.v, &w->vis, w->d_tok, B);
     return 0;
 }

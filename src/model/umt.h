@@ -28,8 +28,9 @@ typedef struct vc_umt_teacher {
     int planned_B;
     vc_real *mem;
     vc_vision_acts acts;
-    vc_real *ln, *mean, *rstd;  /* [B*T*P, W] ln_post of every patch token */
-    vc_real *features;          /* [B*T*P, E] teacher targets, frame-major: (clip, frame, patch) */
+    vc_real *tokens;            /* [B*T*P, W] every frame's patch tokens after the last block */
+    vc_ln_head_acts head;       /* their ln_post + proj: head.out [B*T*P, E] are the teacher's
+                                 * features (the targets), frame-major: (clip, frame, patch) */
     vc_real *attention;         /* [B*T, P] class-token attention of the last block, head mean */
 } vc_umt_teacher;
 
@@ -50,8 +51,7 @@ typedef struct vc_umt_head {
     int W, E;
     vc_param_table table;
     vc_real *params, *grads;
-    vc_real *norm_w, *norm_b, *proj_w, *proj_b;         /* views of params */
-    vc_real *g_norm_w, *g_norm_b, *g_proj_w, *g_proj_b; /* views of grads */
+    vc_ln_head p, g;         /* views of params and grads: norm, nn.Linear proj with bias */
 } vc_umt_head;
 
 vc_umt_head *vc_umt_head_new(int W, int E, vc_error *err);
@@ -64,8 +64,10 @@ typedef struct vc_umt_work {
     vc_real *mem;
     int32_t *keep;
     vc_vision_acts vis;
-    vc_real *tok, *ln, *mean, *rstd, *out, *target; /* kept tokens [B*K, W] ... [B*K, E] */
-    vc_real *d_out, *d_ln, *d_tok;
+    vc_real *tok;           /* kept tokens [B*K, W] */
+    vc_ln_head_acts head;   /* the student head: head.out [B*K, E] */
+    vc_real *target;        /* [B*K, E] the teacher's features of the same frames and patches */
+    vc_real *d_out, *d_tok;
 } vc_umt_work;
 
 void vc_umt_work_free(vc_umt_work *w);

@@ -29,14 +29,10 @@ void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B
     vc_blocks_plan(a, blocks, c->vision_layers, d, mode, drop_path, acts->x);
     vc_block_scratch_plan(a, &acts->scratch, d, mode, max_threads);
     acts->cls = vc_arena_take(a, B * W);
-    acts->cls_ln = vc_arena_take(a, B * W);
-    acts->cls_mean = vc_arena_take(a, B);
-    acts->cls_rstd = vc_arena_take(a, B);
-    acts->emb = vc_arena_take(a, (size_t)B * c->embed_dim);
+    vc_ln_head_plan(a, &acts->head, B, (int)W, c->embed_dim, training);
     if (training) {
         acts->d_stream = vc_arena_take(a, B * L * W);
         acts->d_embed = vc_arena_take(a, B * L * W);
-        acts->d_cls = vc_arena_take(a, B * W);
     }
 }
 
@@ -112,27 +108,11 @@ void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_ac
             vc_block_forward(&p->blocks[l], a, &acts->scratch, inp, d);
         }
         inp = a->out;
-        for (int i = 0; i < acts->taps.n; i++)
-            if (acts->taps.layers[i] == l + 1)
-                for (int b = 0; b < B; b++)
-                    memcpy(acts->taps.out + ((size_t)i * B + b) * W, inp + b * cls_stride, W * sizeof(vc_real));
+        vc_layer_taps_copy(&acts->taps, l + 1, inp, cls_stride, NULL, B, W);
     }
     for (int b = 0; b < B; b++) memcpy(acts->cls + (size_t)b * W, inp + b * cls_stride, W * sizeof(vc_real));
-    vc_layernorm_forward(acts->cls_ln, acts->cls_mean, acts->cls_rstd, acts->cls, p->ln_post_w,
-                         p->ln_post_b, B, W);
-    vc_project_forward(acts->emb, acts->cls_ln, p->proj, B, W, c->embed_dim);
-}
-
-/* Adds the layer-level heads' gradients for the class tokens after block `layer` (1-based) into
- * d [B clips, `stride` apart]. */
-static void add_tap_grads(const vc_vision_acts *acts, vc_real *d, size_t stride, int layer, int B, int W) {
-    for (int i = 0; acts->taps.grad && i < acts->taps.n; i++)
-        if (acts->taps.layers[i] == layer)
-            for (int b = 0; b < B; b++) {
-                const vc_real *src = acts->taps.grad + ((size_t)i * B + b) * W;
-                vc_real *dst = d + b * stride;
-                for (int k = 0; k < W; k++) dst[k] += src[k];
-            }
+    const vc_ln_head head = vc_vision_head(p);
+    vc_ln_head_forward(&head, &acts->head, acts->cls, B);
 }
 
 /* Backward through blocks top-1 .. 0, ln_pre and the embeddings, from acts->d_stream: the
@@ -150,18 +130,15 @@ void vc_vision_backward_with_tokens(const vc_config *c, const vc_vision_view *p,
                                     const vc_grads_ready *ready) {
     const int W = c->vision_width, L = acts->K + 1;
     const size_t BLW = (size_t)B * L * W;
-    memset(acts->d_cls, 0, (size_t)B * W * sizeof(vc_real));
-    vc_project_backward(acts->d_cls, g->proj, demb, acts->cls_ln, p->proj, B, W, c->embed_dim);
     /* ln_post reads only the class token: its gradient goes into row 0 of each clip. */
     vc_real *d_cls_in = acts->scratch.d_ln; /* [B, W] fits in [B*L, W] */
-    memset(d_cls_in, 0, (size_t)B * W * sizeof(vc_real));
-    vc_layernorm_backward(d_cls_in, g->ln_post_w, g->ln_post_b, acts->d_cls, acts->cls, p->ln_post_w,
-                          acts->cls_mean, acts->cls_rstd, B, W);
+    const vc_ln_head head = vc_vision_head(p), head_g = vc_vision_head(g);
+    vc_ln_head_backward(&head, &head_g, &acts->head, acts->cls, demb, d_cls_in, B);
     if (acts->pooled_last) { /* d_out is NULL: nothing read the other tokens */
         const int last = c->vision_layers - 1;
-        vc_real *d_rows = acts->d_cls; /* read by ln_post's backward, free now; scratch is not */
+        vc_real *d_rows = acts->head.d_ln; /* the head's scratch, free now; the blocks' is not */
         memcpy(d_rows, d_cls_in, (size_t)B * W * sizeof(vc_real));
-        add_tap_grads(acts, d_rows, W, last + 1, B, W);
+        vc_layer_taps_add_grads(&acts->taps, last + 1, d_rows, W, NULL, B, W);
         vc_block_dims d = {B, L, W, c->vision_heads, 0};
         vc_block_backward_pooled(&p->blocks[last], &g->blocks[last], &acts->blocks[last], &acts->scratch,
                                  last ? acts->blocks[last - 1].out : acts->x, d_rows, acts->d_stream, d, NULL);
@@ -209,7 +186,7 @@ static void backward_below(const vc_config *c, const vc_vision_view *p, vc_visio
     vc_block_dims d = {B, L, W, c->vision_heads, 0};
     for (int l = top - 1; l >= 0; l--) {
         const vc_real *inp = l ? acts->blocks[l - 1].out : acts->x;
-        add_tap_grads(acts, acts->d_stream, (size_t)L * W, l + 1, B, W);
+        vc_layer_taps_add_grads(&acts->taps, l + 1, acts->d_stream, (size_t)L * W, NULL, B, W);
         vc_block_backward(&p->blocks[l], &g->blocks[l], &acts->blocks[l], &acts->scratch, inp,
                           acts->d_stream, d);
         if (ready) ready->fn(ready->user, g->blocks[l].ln1_w); /* ln_1.weight opens the block */

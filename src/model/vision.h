@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "model/ln_head.h"
 #include "model/transformer.h"
 
 typedef struct vc_vision_acts {
@@ -26,11 +27,10 @@ typedef struct vc_vision_acts {
     vc_block_acts *blocks;            /* [layers] */
     vc_block_scratch scratch;
     vc_real *cls;                     /* [B, W] class token after the last block */
-    vc_real *cls_ln, *cls_mean, *cls_rstd;
-    vc_real *emb;                     /* [B, E] output embedding */
+    vc_ln_head_acts head;             /* ln_post, proj: head.out [B, E] is the embedding */
     vc_layer_taps taps;               /* class tokens at intermediate blocks (none when planned) */
     /* backward */
-    vc_real *d_stream, *d_embed, *d_cls; /* [B,L,W], [B,L,W], [B,W] */
+    vc_real *d_stream, *d_embed;      /* [B, L, W] */
 } vc_vision_acts;
 
 /* Plans activations for batch B with K kept tokens, the blocks' as `mode` says (training
@@ -41,7 +41,7 @@ void vc_vision_plan(vc_arena *a, vc_vision_acts *acts, const vc_config *c, int B
 /* video [B, T, 3, H, W] (the official encode_vision layout). keep [B, K] ascending indices into
  * the patch-major token order n*T+t, or NULL for all tokens (then K must equal all tokens).
  * drop_rates: per-layer drop-path rate, or NULL; the clips are rows row0.. of the step's batch
- * for the drop-path draws. Output in acts->emb [B, E]. */
+ * for the drop-path draws. Output in acts->head.out [B, E]. */
 void vc_vision_forward(const vc_config *c, const vc_vision_view *p, vc_vision_acts *acts,
                        const vc_real *video, int B, const int32_t *keep, const double *drop_rates,
                        unsigned long long seed, unsigned long long step, int row0);
