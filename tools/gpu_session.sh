@@ -2,9 +2,12 @@
 # One GPU session in one command (issue 10): on a machine with an NVIDIA GPU, nvcc and cuBLAS,
 # where nothing can be installed (no FFmpeg headers, no oneDNN: the build leaves out what is
 # missing), builds viclip, runs the GPU training and parity tests, 200 demo steps on both devices
-# and the GPU benchmark against PyTorch, and
-# writes every log under $OUT (default build/gpu-session). Each step has a time limit and a
-# failed step does not stop the next; summary.txt lists each step's exit status and seconds.
+# and the GPU benchmark against PyTorch. $OUT (default build/gpu-session) receives four small
+# files, as the device tool returns at most 8 files of $OUT (64 MiB in all, 2 folders deep):
+# summary.txt (each step's exit status and seconds), session.log (every step's whole output, in
+# order) and bench_cuda.jsonl(.stderr). What the steps make (the demos' synthetic sets, models
+# and checkpoints: thousands of files) goes to $WORK (default build/gpu-session-work, emptied
+# first). Each step has a time limit and a failed step does not stop the next.
 # The whole script is meant to fit in about 10 minutes (SESSION_BUDGET, seconds, default 540):
 # torch.compile rows of the benchmark are dropped first when time runs short.
 # Needs the CLIP vocabulary at build/assets/bpe_simple_vocab_16e6.txt.gz (carry it along; the
@@ -13,9 +16,11 @@
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build/gpu-session}
+WORK=${WORK:-build/gpu-session-work}
 BUDGET=${SESSION_BUDGET:-540}
 JOBS=${JOBS:-$(nproc)}
-mkdir -p "$OUT"
+rm -rf "$WORK"
+mkdir -p "$OUT" "$WORK/logs"
 export VICLIP_NO_INSTALL=1
 if ! command -v nvcc >/dev/null 2>&1; then  # the toolkit off PATH: configure.sh looks there too
     for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [ -x "$d/nvcc" ] && { export PATH="$d:$PATH"; break; }; done
@@ -25,7 +30,8 @@ summary="$OUT/summary.txt"
 : > "$summary"
 left() { echo $(( BUDGET - ($(date +%s) - start) )); }
 
-# step NAME LIMIT_SECONDS COMMAND...: runs COMMAND with its output in $OUT/NAME.log
+# step NAME LIMIT_SECONDS COMMAND...: runs COMMAND with its output in $WORK/logs/NAME.log, then
+# appended whole (up to its last MB) to $OUT/session.log
 step() {
     local name=$1 limit=$2; shift 2
     local l; l=$(left)
@@ -36,10 +42,11 @@ step() {
     fi
     echo "== $name (limit ${limit}s): $*" | tee -a "$OUT/session.log"
     local t0; t0=$(date +%s)
-    timeout --kill-after=10 "$limit" "$@" > "$OUT/$name.log" 2>&1
+    local log="$WORK/logs/$name.log"
+    timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1
     local rc=$?
     echo "$name: exit $rc, $(( $(date +%s) - t0 ))s" | tee -a "$summary"
-    tail -n 25 "$OUT/$name.log" | sed 's/^/    /' >> "$OUT/session.log"
+    tail -c 1000000 "$log" | sed 's/^/    /' >> "$OUT/session.log"
     return 0
 }
 
@@ -78,7 +85,7 @@ quick_cpu_tests() { # the CPU reference still holds in this build (no oneDNN: th
 }
 
 encode_cli() { # the CLI's --device cuda end to end: a tiny random model, clips as .npy
-    local d="$OUT/cli"
+    local d="$WORK/cli"
     mkdir -p "$d"
     build/viclip synth "$d/data" --n-train 64 --n-heldout 1 >/dev/null && ls "$d/data" | head
     build/viclip train --train-data "$d/data/train.jsonl" --out "$d/run" --model-config demo --batch-size 8 \
@@ -102,7 +109,7 @@ PY
 }
 
 demo_loss() { # issue 10: 200 demo steps on the GPU in bf16 end within 5% of the CPU run's loss
-    local d="$OUT/demo200"
+    local d="$WORK/demo200"
     mkdir -p "$d"
     # side by side: the GPU run needs few cores, the CPU run all of them
     build/viclip demo -s 200 -o "$d/gpu" -d cuda --precision bf16 -t 2 > "$d/gpu.log" 2>&1 &
@@ -126,7 +133,7 @@ PY
 }
 
 # the steps below run under timeout(1), in a child bash: shell functions must be exported
-export OUT
+export OUT WORK
 export -f environment vocab build quick_cpu_tests encode_cli demo_loss
 nccl() { # NCCL found at run time (PyTorch's pip package there): collectives on one GPU, then on all under mpirun
     make -j"$JOBS" build/tests/test_nccl && build/viclip info --system | grep -E '^(cuda|nccl):'
