@@ -133,7 +133,7 @@ PY
 }
 
 # the steps below run under timeout(1), in a child bash: shell functions must be exported
-export OUT WORK
+export OUT WORK JOBS
 export -f environment vocab build quick_cpu_tests encode_cli demo_loss
 nccl() { # NCCL found at run time (PyTorch's pip package there): collectives on one GPU, then on all under mpirun
     make -j"$JOBS" build/tests/test_nccl && build/viclip info --system | grep -E '^(cuda|nccl):'
