@@ -326,6 +326,10 @@ TEST(resume_without_schedule_flags_finishes_the_run_as_started) {
     for (int i = 0; i < 5; i++)
         CHECK(lr_a[i] == lr_b[i] && loss_a[i] == loss_b[i], "step %d: lr %g loss %.7f resumed, %g %.7f uninterrupted", i + 1,
               lr_b[i], loss_b[i], lr_a[i], loss_a[i]);
+    /* resumed from its final checkpoint, the run has no step left: it ends cleanly, log unchanged */
+    rc = train_run(DIR "/sched/cut", "--log-every 1 --resume " DIR "/sched/cut/checkpoint.safetensors", out, sizeof out);
+    CHECK(rc == 0, "resume from the final checkpoint: exit %d: %s", rc, out);
+    CHECK(log_numbers(cut, "loss", loss_b, 16, why, sizeof why) == 5 && loss_b[4] == loss_a[4], "%s", why);
 }
 
 TEST(log_is_cut_back_to_the_checkpoint_step_and_written_in_whole_lines) {

@@ -154,7 +154,11 @@ int vc_train_finish(vc_train_state *s, int reached_end, vc_error *err) {
     if (reached_end) {
         if (vc_train_pull(s, err)) return -1;
         snprintf(path, sizeof path, "%s/model.safetensors", s->p->out_dir);
-        if (check_diverged(s, s->p->steps, path, err) || vc_model_save(s->model, path, VC_DT_REAL, err)) return -1;
+        /* resumed from its last checkpoint, the run loaded no batch to check with: that
+         * checkpoint's model was checked when it was written */
+        if ((s->start < s->p->steps && check_diverged(s, s->p->steps, path, err)) ||
+            vc_model_save(s->model, path, VC_DT_REAL, err))
+            return -1;
     }
     snprintf(path, sizeof path, "%s/train_log.jsonl", s->p->out_dir);
     snprintf(svg, sizeof svg, "%s/loss.svg", s->p->out_dir);
