@@ -422,6 +422,11 @@ TEST(gpu_resume_is_exact_and_checkpoints_cross_devices) {
     p.out_dir = "build/tests/cuda_part", p.stop_after = 3;
     rc = vc_train(&p, tok, NULL, &err);
     CHECK(!rc, "first half: %s", err.msg);
+    /* the step-3 checkpoint, for the CPU to continue below: the resumed run overwrites it with
+     * its final (step 6) one, which a resume would have nothing left to do with */
+    CHECK(system("mkdir -p build/tests/cuda_x1 build/tests/cuda_x2 && "
+                 "cp build/tests/cuda_part/train_log.jsonl build/tests/cuda_part/checkpoint.safetensors build/tests/cuda_x1/ && "
+                 "cp build/tests/cuda_part/train_log.jsonl build/tests/cuda_x2/") == 0, "copy");
     p.stop_after = 0, p.resume = "build/tests/cuda_part/checkpoint.safetensors";
     rc = vc_train(&p, tok, NULL, &err);
     CHECK(!rc, "resume on the GPU: %s", err.msg);
@@ -431,14 +436,11 @@ TEST(gpu_resume_is_exact_and_checkpoints_cross_devices) {
     p.resume = NULL, p.device = VC_DEVICE_CPU, p.out_dir = "build/tests/cuda_cpu";
     rc = vc_train(&p, tok, NULL, &err);
     CHECK(!rc, "CPU run: %s", err.msg);
-    CHECK(system("mkdir -p build/tests/cuda_x1 build/tests/cuda_x2 && "
-                 "cp build/tests/cuda_part/train_log.jsonl build/tests/cuda_x1/ && "
-                 "cp build/tests/cuda_part/train_log.jsonl build/tests/cuda_x2/") == 0, "copy");
     p.stop_after = 3, p.out_dir = "build/tests/cuda_x2";
     rc = vc_train(&p, tok, NULL, &err); /* CPU: first half */
     CHECK(!rc, "CPU first half: %s", err.msg);
     p.stop_after = 0, p.device = VC_DEVICE_CPU, p.out_dir = "build/tests/cuda_x1";
-    p.resume = "build/tests/cuda_part/checkpoint.safetensors";
+    p.resume = "build/tests/cuda_x1/checkpoint.safetensors";
     rc = vc_train(&p, tok, NULL, &err);
     CHECK(!rc, "GPU checkpoint resumed on the CPU: %s", err.msg);
     p.device = VC_DEVICE_CUDA, p.out_dir = "build/tests/cuda_x2", p.resume = "build/tests/cuda_x2/checkpoint.safetensors";
