@@ -145,8 +145,10 @@ export -f nccl
 step environment 45 bash -c environment
 step vocab 20 bash -c vocab
 step build 240 bash -c build
-# training first (issue 10): every kernel against its CPU pair, then gradients, resume, the demo
-step test_cuda_train 150 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda_train
+# training first (issue 10): every kernel against its CPU pair, then gradients, resume, the demo.
+# VICLIP_CUDA_SYNC=1 from the start: a kernel fault (an illegal address) spoils the process's
+# CUDA context, so the test's own retry "stage by stage" could not name the stage any more.
+step test_cuda_train 150 env VICLIP_TEST_CUDA_LARGE=1 VICLIP_CUDA_SYNC=1 build/tests/test_cuda_train
 step test_cuda 150 env VICLIP_TEST_CUDA_LARGE=1 build/tests/test_cuda
 step demo_loss 120 bash -c demo_loss
 step nccl 90 bash -c nccl
