@@ -111,12 +111,13 @@ PY
 demo_loss() { # issue 10: 200 demo steps on the GPU in bf16 end within 5% of the CPU run's loss
     local d="$WORK/demo200"
     mkdir -p "$d"
-    # side by side: the GPU run needs few cores, the CPU run all of them
-    build/viclip demo -s 200 -o "$d/gpu" -d cuda --precision bf16 -t 2 > "$d/gpu.log" 2>&1 &
+    # side by side: the GPU run needs few cores, the CPU run all of them; both print into this
+    # step's log as they go, so a run cut short by the step's limit still shows how far it got
+    { build/viclip demo -s 200 -o "$d/gpu" -d cuda --precision bf16 -t 2 2>&1; echo "GPU demo: exit $?"; } |
+        sed -u 's/^/gpu: /' &
     local gpu=$!
-    build/viclip demo -s 200 -o "$d/cpu" --precision fp32 > "$d/cpu.log" 2>&1; echo "CPU demo: exit $?"
-    wait "$gpu"; echo "GPU demo: exit $?"
-    tail -n 4 "$d/gpu.log" "$d/cpu.log"
+    { build/viclip demo -s 200 -o "$d/cpu" --precision fp32 2>&1; echo "CPU demo: exit $?"; } | sed -u 's/^/cpu: /'
+    wait "$gpu"
     python3 - "$d" <<'PY'
 import json, sys
 d = sys.argv[1]
