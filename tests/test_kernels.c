@@ -210,8 +210,12 @@ TEST(fp32_attention_matches_a_double_softmax) {
         attention_case(1, 20, 64, 4, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_case(3, 1, 80, 5, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_case(1, 16, 32, 2, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
+        /* long rows: 10 query blocks, 35 key vectors */
+        attention_case(1, 549, 64, 1, causal, 1, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
     }
     attention_case(1, 161, 128, 2, 0, 6, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
+    /* long rows whose scores span hundreds */
+    attention_case(1, 549, 64, 1, 0, 6, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
     printf("  SIMD kernel runs: %d (AVX-512 built %d, AVX2 built %d)\n", simd_runs,
            vc_attention_avx512.forward != NULL, vc_attention_avx2.forward != NULL);
 }
@@ -304,6 +308,8 @@ TEST(fp32_attention_backward_matches_double_gradients) {
         attention_backward_case(1, 20, 64, 4, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_backward_case(3, 1, 80, 5, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
         attention_backward_case(1, 16, 32, 2, causal, &simd_runs, vc_t_failed, vc_t_why, vc_t_whylen);
+        attention_backward_case(1, 549, 64, 1, causal, &simd_runs, vc_t_failed, vc_t_why,
+                                vc_t_whylen);
     }
     printf("  SIMD kernel runs: %d\n", simd_runs);
 }
