@@ -10,6 +10,8 @@
 
 #include <immintrin.h>
 
+#include "kernels/fastmath.h"
+
 static inline __m512 vc_exp_avx512(__m512 x) {
     /* The reduction is exact only while |x log2(e)| stays far below 2^23: beyond it r is
      * garbage and the result inf or NaN (scores of ~1e30 from diverging weights). e^-104 is
@@ -20,14 +22,7 @@ static inline __m512 vc_exp_avx512(__m512 x) {
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_scalef_ps(VC_EXP_POLY(_mm512_fmadd_ps, r, _mm512_set1_ps), n);
 }
 
 #endif

@@ -12,6 +12,17 @@
 
 #include "core/real.h"
 
+/* e^r for |r| <= ln2/2 (Taylor/minimax, degree 6, Horner's rule), written once for vc_exp and
+ * its vector forms (kernels/exp_avx512.h, attention_avx2.c) so they stay the same polynomial:
+ * FMA(a, b, c) = a * b + c and C(k) the constant k, both in the caller's type. */
+#define VC_EXP_POLY(FMA, r, C)                                                                  \
+    FMA(FMA(FMA(FMA(FMA(FMA(C(1.0f / 720.0f), r, C(1.0f / 120.0f)), r, C(1.0f / 24.0f)), r, \
+                    C(1.0f / 6.0f)),                                                        \
+                r, C(0.5f)),                                                                \
+            r, C(1.0f)),                                                                    \
+        r, C(1.0f))
+#define VC_EXP_SCALAR(k) (k)
+
 #ifdef VC_DOUBLE
 static inline vc_real vc_exp(vc_real x) { return exp(x); }
 #else
@@ -28,13 +39,7 @@ static inline float vc_exp(float x) {
      * vectorised instruction with -fno-math-errno and an FMA ISA). */
     float r = fmaf(-n, 0.693145751953125f, x); /* ln2 split in two parts for an exact reduction */
     r = fmaf(-n, 1.42860682030941723212e-6f, r);
-    float p = 1.0f / 720.0f;
-    p = fmaf(p, r, 1.0f / 120.0f);
-    p = fmaf(p, r, 1.0f / 24.0f);
-    p = fmaf(p, r, 1.0f / 6.0f);
-    p = fmaf(p, r, 0.5f);
-    p = fmaf(p, r, 1.0f);
-    p = fmaf(p, r, 1.0f);
+    const float p = VC_EXP_POLY(fmaf, r, VC_EXP_SCALAR);
     uint32_t t_bits;
     memcpy(&t_bits, &t, sizeof t_bits);
     const uint32_t bits = (t_bits - 0x4B400000u + 127u) << 23; /* 0x4B400000: the bits of 1.5*2^23 */
