@@ -69,10 +69,10 @@ void vc_attention_forward(vc_precision prec, vc_real *out, vc_real *lse, vc_real
                           const vc_real *qkv, int B, int L, int C, int H, int causal) {
     /* bf16 at inference only: backward recomputes the probabilities in fp32 from lse, which
      * must come from the same fp32 scores (and training attention is a few % of a masked step). */
-    if (prec == VC_BF16 && !lse &&
-        !vc_attention_bf16_forward(out, lse, scratch, per_thread_elems(L, C, H), qkv, B, L, C, H, causal))
-        return;
     const size_t per_thread = per_thread_elems(L, C, H);
+    if (prec == VC_BF16 && !lse &&
+        !vc_attention_bf16_forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal))
+        return;
     const vc_attention_simd *simd = vc_attention_simd_pick();
     if (simd && !simd->forward(out, lse, scratch, per_thread, qkv, B, L, C, H, causal)) return;
     const int hd = C / H, C3 = 3 * C, nblk = (L + VC_ATTN_QBLOCK - 1) / VC_ATTN_QBLOCK;

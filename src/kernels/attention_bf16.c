@@ -76,12 +76,6 @@ static void matmul_bf16(float *C, int ldc, const uint16_t *A, int lda, const uin
 /* The largest head dimension the packing's stack buffer takes (ViCLIP's is 64). */
 enum { MAX_HEAD_DIM = 256 };
 
-/* x[0..n) (n a multiple of 16) as bf16, rounded to nearest even by the CPU's own instruction. */
-static void row_to_bf16(uint16_t *dst, const float *x, int n) {
-    for (int e = 0; e < n; e += 16)
-        _mm256_storeu_si256((__m256i *)(dst + e), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + e)));
-}
-
 /* K^T as B of the score product, in panels of PANEL keys (see matmul_bf16): row e/2 of a panel
  * holds, key after key, the bf16 pair (e, e + 1), which is one 32-bit word of the key's bf16
  * row. So 16 keys are converted row by row into words, and the 16 x hd/2 words transposed by
@@ -91,7 +85,7 @@ static void pack_keys(uint16_t *Kp, const float *k, int L, int Lp, int hd, int l
     for (int j0 = 0; j0 < Lp; j0 += 16) {
         const int p0 = j0 - j0 % PANEL, width = Lp - p0 < PANEL ? Lp - p0 : PANEL;
         for (int u = 0; u < 16; u++) {
-            if (j0 + u < L) row_to_bf16((uint16_t *)words[u], k + (size_t)(j0 + u) * ld, hd);
+            if (j0 + u < L) vc_bf16_row((uint16_t *)words[u], k + (size_t)(j0 + u) * ld, hd);
             else memset(words[u], 0, (size_t)hd * sizeof(uint16_t));
         }
         uint32_t *panel = (uint32_t *)(Kp + (size_t)p0 * hd) + (j0 - p0);
@@ -143,7 +137,7 @@ int vc_attention_bf16_forward(vc_real *out, vc_real *lse, vc_real *scratch, size
         pack_values(Vp, v, L, Lp, hd, C3);
         for (int i0 = 0; i0 < L; i0 += VC_ATTN_QBLOCK) {
             const int n = L - i0 < VC_ATTN_QBLOCK ? L - i0 : VC_ATTN_QBLOCK;
-            for (int r = 0; r < n; r++) row_to_bf16(Q + (size_t)r * hd, q + (size_t)(i0 + r) * C3, hd);
+            for (int r = 0; r < n; r++) vc_bf16_row(Q + (size_t)r * hd, q + (size_t)(i0 + r) * C3, hd);
             matmul_bf16(S, Lp, Q, hd, Kp, 0, n, Lp, hd, scale);
             /* Softmax in fp32 (statistics stay fp32). The probabilities leave as bf16 for PV
              * unnormalised, exp(s - max) in (0, 1]: bf16 keeps the same relative precision at

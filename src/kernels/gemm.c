@@ -125,19 +125,7 @@ void vc_gemm_set_threads(int n) {
 /* Dense bf16 copy of a rows x cols block stored with leading dimension ld. */
 static void to_bf16(uint16_t *dst, const float *src, int rows, int cols, int ld) {
 #pragma omp parallel for schedule(static) if ((size_t)rows * cols > 65536)
-    for (int r = 0; r < rows; r++) {
-        const float *s = src + (size_t)r * ld;
-        uint16_t *d = dst + (size_t)r * cols;
-        int c = 0;
-#ifdef __AVX512BF16__
-        /* the CPU's own rounding (nearest even, as vc_bf16_from_f32 for all but denormals,
-         * which it flushes): a third of the instructions of the portable form */
-        for (; c + 16 <= cols; c += 16)
-            _mm256_storeu_si256((__m256i *)(d + c), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + c)));
-#endif
-#pragma omp simd
-        for (int t = c; t < cols; t++) d[t] = vc_bf16_from_f32(s[t]);
-    }
+    for (int r = 0; r < rows; r++) vc_bf16_row(dst + (size_t)r * cols, src + (size_t)r * ld, cols);
 }
 
 /* bf16 x bf16 -> fp32 through a oneDNN matmul primitive (its primitive cache makes repeated
@@ -196,6 +184,17 @@ done:
     return rc;
 }
 #endif
+
+void vc_bf16_row(uint16_t *dst, const float *src, int n) {
+    int c = 0;
+#ifdef __AVX512BF16__
+    /* the CPU's own rounding: a third of the instructions of the portable form */
+    for (; c + 16 <= n; c += 16)
+        _mm256_storeu_si256((__m256i *)(dst + c), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + c)));
+#endif
+#pragma omp simd
+    for (int t = c; t < n; t++) dst[t] = vc_bf16_from_f32(src[t]);
+}
 
 const vc_matmul vc_matmul_fp32 = {VC_FP32, NULL, 0};
 

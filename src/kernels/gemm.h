@@ -66,4 +66,8 @@ static inline uint16_t vc_bf16_from_f32(float x) {
     return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1)) >> 16);
 }
 
+/* src[0..n) as bf16 into dst, rounded as vc_bf16_from_f32 (by vcvtneps2bf16 where the build has
+ * AVX512-BF16, which differs only in flushing denormals). */
+void vc_bf16_row(uint16_t *dst, const float *src, int n);
+
 #endif
