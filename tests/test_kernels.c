@@ -65,6 +65,11 @@ TEST(avx512_exp_is_accurate_and_safe_at_the_extremes) {
 #endif
 }
 
+/* The fp32 attention paths the checks below run: [0] whatever vc_attention_forward/backward
+ * pick here, then each SIMD kernel by name. */
+static const vc_attention_simd *const PATHS[3] = {NULL, &vc_attention_avx512, &vc_attention_avx2};
+static const char *path_name(int v) { return v ? PATHS[v]->name : "picked"; }
+
 /* Scores of ~1e30 (diverging weights) make the softmax one-hot: every fp32 kernel must give the
  * value row of each query's best key, finite, not inf or NaN. */
 TEST(fp32_attention_is_one_hot_not_nan_at_huge_scores) {
@@ -75,11 +80,10 @@ TEST(fp32_attention_is_one_hot_not_nan_at_huge_scores) {
     float *out = malloc(sizeof(float) * B * L * C), *lse = malloc(sizeof(float) * B * H * L);
     vc_rng r = vc_rng_at(24, 0, 0, 0);
     for (int i = 0; i < B * L * C3; i++) qkv[i] = 1e14f * (float)vc_rng_normal(&r);
-    const vc_attention_simd *simd[2] = {&vc_attention_avx512, &vc_attention_avx2};
     for (int v = 0; v < 3; v++) {
-        if (v && !vc_attention_simd_usable(simd[v - 1])) continue;
+        if (v && !vc_attention_simd_usable(PATHS[v])) continue;
         if (!v) vc_attention_forward(VC_FP32, out, lse, scratch, qkv, B, L, C, H, 0);
-        else CHECK(simd[v - 1]->forward(out, lse, scratch, ns / threads, qkv, B, L, C, H, 0) == 0, "declined");
+        else CHECK(PATHS[v]->forward(out, lse, scratch, ns / threads, qkv, B, L, C, H, 0) == 0, "declined");
         double worst = 0;
         for (int i = 0; i < L; i++) {
             int best = 0;
@@ -91,12 +95,12 @@ TEST(fp32_attention_is_one_hot_not_nan_at_huge_scores) {
             }
             for (int e = 0; e < C; e++) {
                 const double want = qkv[best * C3 + 2 * C + e];
-                CHECK(isfinite(out[i * C + e]), "%s: query %d output %g", v ? simd[v - 1]->name : "picked", i, out[i * C + e]);
+                CHECK(isfinite(out[i * C + e]), "%s: query %d output %g", path_name(v), i, out[i * C + e]);
                 worst = fmax(worst, fabs(out[i * C + e] - want) / 1e14);
             }
         }
-        printf("  %s: max |out - V[best]| %.3g (of 1e14)\n", v ? simd[v - 1]->name : "picked", worst);
-        CHECK(worst < 1e-6, "%s kernel: not the best key's value row (%g)", v ? simd[v - 1]->name : "picked", worst);
+        printf("  %s: max |out - V[best]| %.3g (of 1e14)\n", path_name(v), worst);
+        CHECK(worst < 1e-6, "%s kernel: not the best key's value row (%g)", path_name(v), worst);
     }
     free(qkv), free(scratch), free(out), free(lse);
 }
@@ -147,7 +151,6 @@ static void attention_case(int B, int L, int C, int H, int causal, float spread,
                           char *vc_t_why, size_t vc_t_whylen) {
     const int threads = omp_get_max_threads(), hd = C / H, C3 = 3 * C;
     const size_t ns = vc_attention_scratch_elems(L, C, H, threads);
-    const vc_attention_simd *simd[2] = {&vc_attention_avx512, &vc_attention_avx2};
     float *qkv = malloc(sizeof(float) * B * L * C3), *scratch = malloc(sizeof(float) * ns);
     float *out[3], *lse[3];
     double *p = malloc(sizeof(double) * L), err[3] = {0}, lerr[3] = {0}, scale = 0;
@@ -158,8 +161,8 @@ static void attention_case(int B, int L, int C, int H, int causal, float spread,
         out[v] = malloc(sizeof(float) * B * L * C), lse[v] = malloc(sizeof(float) * B * H * L);
         if (!v) vc_attention_forward(VC_FP32, out[v], lse[v], scratch, qkv, B, L, C, H, causal);
         else
-            ran[v] = vc_attention_simd_usable(simd[v - 1]) &&
-                     !simd[v - 1]->forward(out[v], lse[v], scratch, ns / threads, qkv, B, L, C, H, causal);
+            ran[v] = vc_attention_simd_usable(PATHS[v]) &&
+                     !PATHS[v]->forward(out[v], lse[v], scratch, ns / threads, qkv, B, L, C, H, causal);
     }
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
@@ -188,13 +191,12 @@ static void attention_case(int B, int L, int C, int H, int causal, float spread,
                     scale = fmax(scale, fabs(o));
                 }
             }
-    static const char *const name[3] = {"picked", "AVX-512", "AVX2"};
     printf("  B %d L %d C %d H %d %s x%g, max |out| %.3g:", B, L, C, H, causal ? "causal" : "full", spread, scale);
     for (int v = 0; v < 3; v++) {
-        if (ran[v]) printf(" %s %.3g (lse %.3g)", name[v], err[v], lerr[v]);
-        else printf(" %s absent", name[v]);
-        CHECK(err[v] <= 2e-6 * scale * spread + 1e-6, "%s kernel: output error %g (scale %g)", name[v], err[v], scale);
-        CHECK(lerr[v] < 2e-5 * spread * spread, "%s kernel: log-sum-exp error %g", name[v], lerr[v]);
+        if (ran[v]) printf(" %s %.3g (lse %.3g)", path_name(v), err[v], lerr[v]);
+        else printf(" %s absent", path_name(v));
+        CHECK(err[v] <= 2e-6 * scale * spread + 1e-6, "%s kernel: output error %g (scale %g)", path_name(v), err[v], scale);
+        CHECK(lerr[v] < 2e-5 * spread * spread, "%s kernel: log-sum-exp error %g", path_name(v), lerr[v]);
     }
     printf("\n");
     *runs += ran[1] + ran[2];
@@ -228,7 +230,6 @@ static void attention_backward_case(int B, int L, int C, int H, int causal, int 
                                     int *vc_t_failed, char *vc_t_why, size_t vc_t_whylen) {
     const int threads = omp_get_max_threads(), hd = C / H, C3 = 3 * C;
     const size_t ns = vc_attention_scratch_elems(L, C, H, threads), nq = (size_t)B * L * C3;
-    const vc_attention_simd *simd[2] = {&vc_attention_avx512, &vc_attention_avx2};
     float *qkv = malloc(sizeof(float) * nq), *dout = malloc(sizeof(float) * B * L * C);
     float *out = malloc(sizeof(float) * B * L * C), *lse = malloc(sizeof(float) * B * H * L);
     float *scratch = malloc(sizeof(float) * ns), *dqkv = malloc(sizeof(float) * nq);
@@ -272,7 +273,6 @@ static void attention_backward_case(int B, int L, int C, int H, int causal, int 
         }
     double scale = 0;
     for (size_t i = 0; i < nq; i++) scale = fmax(scale, fabs(ref[i]));
-    static const char *const name[3] = {"picked", "AVX-512", "AVX2"};
     printf("  B %d L %d C %d H %d %s, max |grad| %.3g:", B, L, C, H, causal ? "causal" : "full", scale);
     for (int v = 0; v < 3; v++) {
         for (size_t i = 0; i < nq; i++) dqkv[i] = (float)(i % 5) - 2; /* kernels accumulate */
@@ -281,20 +281,20 @@ static void attention_backward_case(int B, int L, int C, int H, int causal, int 
             vc_attention_forward(VC_FP32, out, lse, scratch, qkv, B, L, C, H, causal);
             vc_attention_backward(dqkv, scratch, dout, qkv, out, lse, B, L, C, H, causal);
         } else {
-            const vc_attention_simd *k = simd[v - 1];
+            const vc_attention_simd *k = PATHS[v];
             ran = vc_attention_simd_usable(k) &&
                   !k->forward(out, lse, scratch, ns / threads, qkv, B, L, C, H, causal) &&
                   !k->backward(dqkv, scratch, ns / threads, dout, qkv, out, lse, B, L, C, H, causal);
         }
         if (!ran) {
-            printf(" %s absent", name[v]);
+            printf(" %s absent", path_name(v));
             continue;
         }
         *runs += v > 0;
         double err = 0;
         for (size_t i = 0; i < nq; i++) err = fmax(err, fabs(dqkv[i] - ((double)(i % 5) - 2) - ref[i]));
-        printf(" %s %.3g", name[v], err);
-        CHECK(err <= 3e-6 * scale + 1e-6, "%s kernel: gradient error %g (scale %g)", name[v], err, scale);
+        printf(" %s %.3g", path_name(v), err);
+        CHECK(err <= 3e-6 * scale + 1e-6, "%s kernel: gradient error %g (scale %g)", path_name(v), err, scale);
     }
     printf("\n");
     free(qkv), free(dout), free(out), free(lse), free(scratch), free(dqkv), free(ref), free(P), free(dS);
